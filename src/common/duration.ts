@@ -1,0 +1,50 @@
+/**
+ * Parsing of the human units docker accepts: sizes (`512m`, `1g`) and durations (`10s`, `1m30s`).
+ */
+import { InvalidArgumentError } from './errors.js';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+
+/** Parse a RAM size as docker's `--memory` does (binary units, optional trailing `b`). */
+export function parseBytes(input: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(input.trim());
+  if (!match) throw new InvalidArgumentError(`invalid size: '${input}'`);
+  const unit = SIZE_UNITS[match[2]!.toLowerCase()]!;
+  return Math.floor(Number(match[1]) * unit);
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parse a Go duration (`1h2m3.5s`) into milliseconds. */
+export function parseDurationMs(input: string): number {
+  const text = input.trim();
+  if (text === '0') return 0;
+  const part = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let match = part.exec(text); match; match = part.exec(text)) {
+    total += Number(match[1]) * DURATION_UNITS[match[2]!]!;
+    consumed = part.lastIndex;
+  }
+  if (consumed === 0 || consumed !== text.length) throw new InvalidArgumentError(`time: invalid duration "${input}"`);
+  return total;
+}
+
+/** docker's human "Up 3 minutes" / "2 hours ago" wording. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(seconds / 3600);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  const days = Math.round(seconds / 86400);
+  if (days < 14) return `${days} days`;
+  if (days < 60) return `${Math.round(days / 7)} weeks`;
+  if (days < 730) return `${Math.round(days / 30)} months`;
+  return `${Math.round(days / 365)} years`;
+}

@@ -1,0 +1,7 @@
+// Errors, logging, ids, atomic files and unit parsing shared by every Berth folder.
+// Imports no Berth code.
+export * from './errors.js';
+export * from './log.js';
+export * from './ids.js';
+export * from './atomic-file.js';
+export * from './duration.js';

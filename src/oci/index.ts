@@ -1,0 +1,1 @@
+// OCI image and runtime spec types, digests and descriptors. Imports common/ only.

@@ -1,0 +1,3 @@
+// The host edge: spawning programs, mounts, cgroups, namespaces. Interfaces with real and fake
+// implementations. Imports common/ only.
+export * from './run-command.js';
