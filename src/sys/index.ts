@@ -1,3 +1,5 @@
 // The host edge: spawning programs, mounts, cgroups, namespaces. Interfaces with real and fake
 // implementations. Imports common/ only.
 export * from './run-command.js';
+export * from './cgroups.js';
+export * from './mount.js';

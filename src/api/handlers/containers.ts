@@ -1,0 +1,213 @@
+/**
+ * Container endpoints: create, list, inspect, start, stop, kill, restart, wait, attach,
+ * logs, top, remove, prune.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { InvalidArgumentError, messageOf } from '../../common/index.js';
+import type { AttachSession, Engine, WaitCondition } from '../../engine/index.js';
+import type { ApiRequest } from '../request.js';
+import type { Router } from '../router.js';
+import { fromDockerCreate, toDockerInspect, toDockerSummary } from '../translate/index.js';
+import { containerCreateRequestSchema, type ContainerWaitResponse } from '../wire/index.js';
+import { compareApiVersions } from '../version.js';
+import { frame, STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
+
+const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
+
+export function addContainerRoutes(router: Router, engine: Engine): void {
+  const containers = engine.containers;
+
+  router.add('POST', '/containers/create', async (req) => {
+    const body = await req.json(containerCreateRequestSchema);
+    const { id, warnings } = await containers.create(fromDockerCreate(body, req.string('name')));
+    return { status: 201, body: { Id: id, Warnings: warnings } };
+  });
+
+  router.add('GET', '/containers/json', async (req) => {
+    const records = await containers.list({ all: req.bool('all'), limit: req.int('limit') ?? -1, filters: req.filters() });
+    return { body: records.map(toDockerSummary) };
+  });
+
+  router.add('POST', '/containers/prune', async (req) => {
+    const result = await containers.prune(req.filters());
+    return { body: { ContainersDeleted: result.deleted.length > 0 ? result.deleted : null, SpaceReclaimed: result.spaceReclaimedBytes } };
+  });
+
+  router.add('GET', '/containers/{id}/json', async (req) => {
+    const record = containers.get(req.param('id'));
+    const paths = containers.pathsOf(record.id);
+    const lowerDirs = await engine.images.lowerDirs(record.imageId).catch(() => []);
+    return { body: toDockerInspect(record, { ...paths, lowerDirs }) };
+  });
+
+  router.add('POST', '/containers/{id}/start', async (req) => {
+    await containers.start(req.param('id'));
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/stop', async (req) => {
+    const signal = req.string('signal');
+    const timeoutSec = req.int('t');
+    await containers.stop(req.param('id'), { ...(signal ? { signal } : {}), ...(timeoutSec !== undefined ? { timeoutSec } : {}) });
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/restart', async (req) => {
+    const signal = req.string('signal');
+    const timeoutSec = req.int('t');
+    await containers.restart(req.param('id'), { ...(signal ? { signal } : {}), ...(timeoutSec !== undefined ? { timeoutSec } : {}) });
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/kill', async (req) => {
+    await containers.kill(req.param('id'), req.string('signal') || 'SIGKILL');
+    return { status: 204 };
+  });
+
+  router.add('DELETE', '/containers/{id}', async (req) => {
+    await containers.remove(req.param('id'), { force: req.bool('force'), removeVolumes: req.bool('v') });
+    return { status: 204 };
+  });
+
+  router.add('GET', '/containers/{id}/top', async (req) => {
+    const result = await containers.top(req.param('id'), req.string('ps_args') ?? '');
+    return { body: { Titles: result.titles, Processes: result.processes } };
+  });
+
+  router.add('POST', '/containers/{id}/wait', async (req, res) => {
+    const condition = (req.string('condition') || 'not-running') as WaitCondition;
+    if (!WAIT_CONDITIONS.includes(condition)) throw new InvalidArgumentError(`invalid condition: "${condition}"`);
+    // Register the waiter before answering, so an exit right after the headers is not missed.
+    const done = containers.wait(req.param('id'), condition);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    const result = await Promise.race([done, abortPromise(req.signal)]);
+    if (result === undefined) return undefined;
+    const body: ContainerWaitResponse = { StatusCode: result.statusCode };
+    if (result.error !== undefined) body.Error = { Message: result.error };
+    res.end(JSON.stringify(body) + '\n');
+    return undefined;
+  });
+
+  router.add('POST', '/containers/{id}/attach', async (req, res) => attach(engine, req, res));
+
+  router.add('GET', '/containers/{id}/logs', async (req, res) => logs(engine, req, res));
+}
+
+function abortPromise(signal: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    signal.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
+}
+
+/**
+ * `POST /containers/{id}/attach`. With an upgrade the connection is hijacked (101) and
+ * carries the container's stdio; before start the session opens at start, so nothing is lost.
+ */
+async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Promise<undefined> {
+  const containers = engine.containers;
+  const record = containers.get(req.param('id'));
+  const wantsStdin = req.bool('stdin');
+  if (!req.bool('stream') && !req.bool('logs')) throw new InvalidArgumentError('at least one of stream or logs must be set');
+  const tty = record.settings.tty;
+  const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  let out: Duplex | ServerResponse;
+  if (req.hijack) {
+    const socket = req.hijack.socket;
+    let head = 'HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n';
+    if (compareApiVersions(req.version, '1.42') >= 0) head += `Content-Type: ${contentType}\r\n`;
+    socket.write(head + '\r\n');
+    out = socket;
+  } else {
+    res.writeHead(200, { 'Content-Type': contentType });
+    res.flushHeaders();
+    out = res;
+  }
+  let session: AttachSession | undefined;
+  try {
+    const running = record.state.status === 'running' || record.state.status === 'paused';
+    if (running) session = await containers.attach(record.id, { stdin: wantsStdin }).then((r) => r.session);
+    else if (req.bool('stream')) session = await containers.attachAtStart(record.id, { stdin: wantsStdin }, req.signal);
+  } catch (err) {
+    writeSystemError(out, tty, messageOf(err));
+  }
+  if (!session) {
+    out.end();
+    return undefined;
+  }
+  const active = session;
+  if (req.hijack && active.input && wantsStdin) {
+    const socket = req.hijack.socket;
+    if (req.hijack.head.length > 0) active.input.write(req.hijack.head);
+    socket.pipe(active.input as NodeJS.WritableStream & import('node:stream').Writable);
+  }
+  await new Promise<void>((resolve) => {
+    active.output.on('data', (chunk: Buffer) => {
+      if (!out.destroyed) out.write(chunk);
+    });
+    active.output.on('end', resolve);
+    active.output.on('error', () => resolve());
+    req.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  active.close();
+  out.end();
+  return undefined;
+}
+
+function writeSystemError(out: Duplex | ServerResponse, tty: boolean, message: string): void {
+  if (out.destroyed) return;
+  out.write(tty ? Buffer.from(message + '\n') : frame(3, Buffer.from(message + '\n')));
+}
+
+/** Parse docker's `since`/`until` (unix seconds with an optional fraction) into nanoseconds. */
+export function parseLogTime(value: string | undefined): bigint | undefined {
+  if (value === undefined || value === '' || value === '0') return undefined;
+  const match = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
+  if (match) return BigInt(match[1]!) * 1_000_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`invalid value for since/until: ${value}`);
+  return BigInt(ms) * 1_000_000n;
+}
+
+/** `GET /containers/{id}/logs`: conmon's log file, framed as docker frames it. */
+async function logs(engine: Engine, req: ApiRequest, res: ServerResponse): Promise<undefined> {
+  const stdout = req.bool('stdout');
+  const stderr = req.bool('stderr');
+  if (!stdout && !stderr) throw new InvalidArgumentError('You must choose at least one stream');
+  const tailText = req.string('tail') ?? 'all';
+  let tailLines: number | undefined;
+  if (tailText !== 'all' && tailText !== '') {
+    tailLines = Number(tailText);
+    if (!Number.isInteger(tailLines) || tailLines < 0) tailLines = undefined;
+  }
+  const timestamps = req.bool('timestamps');
+  const { tty, entries } = engine.containers.logs(
+    req.param('id'),
+    { follow: req.bool('follow'), tailLines, sinceNs: parseLogTime(req.string('since')), untilNs: parseLogTime(req.string('until')), stdout, stderr },
+    req.signal,
+  );
+  res.writeHead(200, {});
+  res.flushHeaders();
+  try {
+    for await (const entry of entries) {
+      if (res.destroyed) break;
+      const payload = timestamps ? Buffer.concat([Buffer.from(toDockerTimestamp(entry.timestamp) + ' '), entry.data]) : entry.data;
+      res.write(tty ? payload : frame(entry.stream === 'stderr' ? STREAM_STDERR : STREAM_STDOUT, payload));
+    }
+  } catch (err) {
+    if (!res.destroyed) res.write(frame(3, Buffer.from(messageOf(err) + '\n')));
+  }
+  res.end();
+  return undefined;
+}
+
+/** conmon writes `2024-01-02T03:04:05.123456789+00:00`; docker prints `...Z` in UTC with nanoseconds. */
+function toDockerTimestamp(timestamp: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(timestamp);
+  if (!match) return timestamp;
+  if (match[3] === 'Z' || match[3] === '+00:00') return `${match[1]}${(match[2] ?? '.').padEnd(10, '0')}Z`;
+  const date = new Date(`${match[1]}${match[3]}`);
+  return date.toISOString().replace(/\.\d{3}Z$/, `${(match[2] ?? '.').padEnd(10, '0')}Z`);
+}

@@ -1,0 +1,21 @@
+// The Docker Engine API: the HTTP server, its routes and handlers, error mapping.
+// Imports engine/, api/wire, api/translate and common/.
+import type { Engine } from '../engine/index.js';
+import { addContainerRoutes } from './handlers/containers.js';
+import { addImageRoutes } from './handlers/images.js';
+import { addSystemRoutes } from './handlers/system.js';
+import { Router } from './router.js';
+
+export { createApiServer, listenOnUnixSocket } from './server.js';
+export { MAX_API_VERSION, MIN_API_VERSION } from './version.js';
+export { statusOf } from './errors.js';
+export { Router } from './router.js';
+
+/** Every route Berth serves, bound to one engine. */
+export function buildRouter(engine: Engine): Router {
+  const router = new Router();
+  addSystemRoutes(router, engine);
+  addContainerRoutes(router, engine);
+  addImageRoutes(router, engine);
+  return router;
+}

@@ -1,0 +1,105 @@
+/**
+ * The parsed request a handler sees: path parameters, docker-style query helpers and the body.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { z } from 'zod';
+import { InvalidArgumentError } from '../common/index.js';
+import { describeIssue } from './wire/index.js';
+
+/** A hijacked connection: set when the client asked to upgrade (attach, exec start). */
+export interface Hijack {
+  socket: Duplex;
+  head: Buffer;
+}
+
+export class ApiRequest {
+  readonly raw: IncomingMessage;
+  readonly params: Record<string, string>;
+  readonly query: URLSearchParams;
+  readonly version: string;
+  readonly hijack: Hijack | undefined;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+
+  constructor(options: { raw: IncomingMessage; params: Record<string, string>; query: URLSearchParams; version: string; hijack: Hijack | undefined; signal: AbortSignal }) {
+    this.raw = options.raw;
+    this.params = options.params;
+    this.query = options.query;
+    this.version = options.version;
+    this.hijack = options.hijack;
+    this.signal = options.signal;
+  }
+
+  param(name: string): string {
+    const value = this.params[name];
+    if (value === undefined) throw new InvalidArgumentError(`missing path parameter ${name}`);
+    return value;
+  }
+
+  /** docker's boolean query values: 1/true/True are true; absent or 0/false are false. */
+  bool(name: string, fallback = false): boolean {
+    const value = this.query.get(name);
+    if (value === null || value === '') return fallback;
+    return !['0', 'false', 'False', 'FALSE', 'no'].includes(value);
+  }
+
+  string(name: string): string | undefined {
+    return this.query.get(name) ?? undefined;
+  }
+
+  int(name: string): number | undefined {
+    const value = this.query.get(name);
+    if (value === null || value === '') return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number)) throw new InvalidArgumentError(`invalid value for ${name}: ${value}`);
+    return number;
+  }
+
+  /** docker's `filters` query: JSON of `{key: [values]}` or the old `{key: {value: true}}`. */
+  filters(): Record<string, string[]> {
+    const text = this.query.get('filters');
+    if (!text) return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new InvalidArgumentError(`invalid filter: ${text}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('invalid filter: not an object');
+    const result: Record<string, string[]> = {};
+    for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+      if (Array.isArray(value)) result[key] = value.map(String);
+      else if (typeof value === 'object' && value !== null) result[key] = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]);
+      else throw new InvalidArgumentError(`invalid filter '${key}'`);
+    }
+    return result;
+  }
+
+  /** Read the body as JSON and validate it; an empty body is `{}`. A malformed body is a 400. */
+  async json<T extends z.ZodType>(schema: T): Promise<z.infer<T>> {
+    const text = (await this.body()).toString('utf8');
+    let parsed: unknown = {};
+    if (text.trim() !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        throw new InvalidArgumentError(`invalid JSON: ${(err as Error).message}`);
+      }
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) throw new InvalidArgumentError(describeIssue(result.error));
+    return result.data;
+  }
+
+  async body(): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.raw) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+}
+
+/** What a handler returns: a JSON value, or nothing when it answered itself (streams, hijacks). */
+export type HandlerResult = { status?: number; body: unknown } | { status: number } | undefined;
+
+export type Handler = (req: ApiRequest, res: ServerResponse) => Promise<HandlerResult>;

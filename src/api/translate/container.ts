@@ -1,0 +1,275 @@
+/**
+ * Containers between docker's wire shapes and the engine's records: the create body in,
+ * inspect and ps rows out. The only code that knows both sides.
+ */
+import { humanDuration, InvalidArgumentError } from '../../common/index.js';
+import { ZERO_TIME, type ContainerRecord, type CreateContainerInput, type RestartPolicyName } from '../../engine/index.js';
+import type {
+  ContainerConfig,
+  ContainerInspectResponse,
+  ContainerSummary,
+  HostConfig,
+  ValidContainerCreateRequest,
+} from '../wire/index.js';
+
+function asList(value: string[] | string | null | undefined): string[] | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? [value] : value;
+}
+
+/** The engine's create input from docker's create body and `?name=`. */
+export function fromDockerCreate(body: ValidContainerCreateRequest, name: string | undefined): CreateContainerInput {
+  if (!body.Image) throw new InvalidArgumentError('config cannot be empty in order to create a container');
+  const host = body.HostConfig ?? {};
+  const restartName = (host.RestartPolicy?.Name || 'no') as RestartPolicyName;
+  const timeout = body.StopTimeout;
+  return {
+    name,
+    imageRef: body.Image,
+    cmd: asList(body.Cmd),
+    entrypoint: asList(body.Entrypoint),
+    env: body.Env ?? [],
+    workingDir: body.WorkingDir ?? '',
+    user: body.User ?? '',
+    hostname: body.Hostname ?? '',
+    domainname: body.Domainname ?? '',
+    labels: body.Labels ?? {},
+    tty: body.Tty ?? false,
+    openStdin: body.OpenStdin ?? false,
+    stdinOnce: body.StdinOnce ?? false,
+    attachStdin: body.AttachStdin ?? false,
+    attachStdout: body.AttachStdout ?? false,
+    attachStderr: body.AttachStderr ?? false,
+    stopSignal: body.StopSignal ?? '',
+    stopTimeoutSec: timeout === null || timeout === undefined ? null : timeout,
+    exposedPorts: (body.ExposedPorts ?? {}) as Record<string, Record<string, never>>,
+    volumes: (body.Volumes ?? {}) as Record<string, Record<string, never>>,
+    host: {
+      autoRemove: host.AutoRemove ?? false,
+      privileged: host.Privileged ?? false,
+      capAdd: host.CapAdd ?? [],
+      capDrop: host.CapDrop ?? [],
+      securityOpt: host.SecurityOpt ?? [],
+      readonlyRootfs: host.ReadonlyRootfs ?? false,
+      runtime: host.Runtime ?? '',
+      isolation: host.Isolation ?? '',
+      networkMode: host.NetworkMode || 'default',
+      restartPolicy: { name: restartName, maximumRetryCount: host.RestartPolicy?.MaximumRetryCount ?? 0 },
+      memoryBytes: host.Memory ?? 0,
+      memorySwapBytes: host.MemorySwap ?? 0,
+      nanoCpus: host.NanoCpus ?? 0,
+      cpuShares: host.CpuShares ?? 0,
+      pidsLimit: host.PidsLimit ?? null,
+      shmSizeBytes: host.ShmSize || 64 * 1024 * 1024,
+      binds: host.Binds ?? [],
+      logConfig: { type: host.LogConfig?.Type || 'k8s-file', config: host.LogConfig?.Config ?? {} },
+      extraHosts: host.ExtraHosts ?? [],
+      dns: host.Dns ?? [],
+      dnsSearch: host.DnsSearch ?? [],
+      dnsOptions: host.DnsOptions ?? [],
+      init: host.Init ?? false,
+    },
+  };
+}
+
+function toDockerConfig(record: ContainerRecord): ContainerConfig {
+  const s = record.settings;
+  const config: ContainerConfig = {
+    Hostname: s.hostname,
+    Domainname: s.domainname,
+    User: s.user,
+    AttachStdin: s.attachStdin,
+    AttachStdout: s.attachStdout,
+    AttachStderr: s.attachStderr,
+    Tty: s.tty,
+    OpenStdin: s.openStdin,
+    StdinOnce: s.stdinOnce,
+    Env: s.env,
+    Cmd: s.cmd,
+    Image: s.imageRef,
+    Volumes: Object.keys(s.volumes).length > 0 ? s.volumes : null,
+    WorkingDir: s.workingDir,
+    Entrypoint: s.entrypoint,
+    OnBuild: null,
+    Labels: s.labels,
+  };
+  if (Object.keys(s.exposedPorts).length > 0) config.ExposedPorts = s.exposedPorts;
+  if (s.stopSignal) config.StopSignal = s.stopSignal;
+  if (s.stopTimeoutSec !== null) config.StopTimeout = s.stopTimeoutSec;
+  return config;
+}
+
+function toDockerHostConfig(record: ContainerRecord): HostConfig {
+  const h = record.host;
+  return {
+    Binds: h.binds.length > 0 ? h.binds : null,
+    ContainerIDFile: '',
+    LogConfig: { Type: h.logConfig.type, Config: h.logConfig.config },
+    NetworkMode: h.networkMode,
+    PortBindings: {},
+    RestartPolicy: { Name: h.restartPolicy.name, MaximumRetryCount: h.restartPolicy.maximumRetryCount },
+    AutoRemove: h.autoRemove,
+    VolumeDriver: '',
+    VolumesFrom: null,
+    ConsoleSize: [0, 0],
+    CapAdd: h.capAdd.length > 0 ? h.capAdd : null,
+    CapDrop: h.capDrop.length > 0 ? h.capDrop : null,
+    CgroupnsMode: 'private',
+    Dns: h.dns,
+    DnsOptions: h.dnsOptions,
+    DnsSearch: h.dnsSearch,
+    ExtraHosts: h.extraHosts.length > 0 ? h.extraHosts : null,
+    GroupAdd: null,
+    IpcMode: 'private',
+    Cgroup: '',
+    Links: null,
+    OomScoreAdj: 0,
+    PidMode: '',
+    Privileged: h.privileged,
+    PublishAllPorts: false,
+    ReadonlyRootfs: h.readonlyRootfs,
+    SecurityOpt: h.securityOpt.length > 0 ? h.securityOpt : null,
+    UTSMode: '',
+    UsernsMode: '',
+    ShmSize: h.shmSizeBytes,
+    Runtime: h.runtime,
+    Isolation: h.isolation,
+    CpuShares: h.cpuShares,
+    Memory: h.memoryBytes,
+    NanoCpus: h.nanoCpus,
+    CgroupParent: '',
+    MemorySwap: h.memorySwapBytes,
+    PidsLimit: h.pidsLimit,
+    Init: h.init ? true : null,
+    MaskedPaths: h.privileged ? null : DEFAULT_MASKED_PATHS,
+    ReadonlyPaths: h.privileged ? null : DEFAULT_READONLY_PATHS,
+  };
+}
+
+// What inspect reports; the runtime's spec builder applies its own copy of docker's defaults.
+const DEFAULT_MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+const DEFAULT_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export interface InspectPaths {
+  logPath: string;
+  userdata: string;
+  upper: string;
+  work: string;
+  merged: string;
+  lowerDirs: string[];
+}
+
+/** docker's `GET /containers/{id}/json` answer for a record. */
+export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): ContainerInspectResponse {
+  const state = record.state;
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: record.path,
+    Args: record.args,
+    State: {
+      Status: state.status,
+      Running: state.status === 'running' || state.status === 'paused',
+      Paused: state.status === 'paused',
+      Restarting: state.status === 'restarting',
+      OOMKilled: state.oomKilled,
+      Dead: state.status === 'dead',
+      Pid: state.pid,
+      ExitCode: state.exitCode,
+      Error: state.error,
+      StartedAt: state.startedAt,
+      FinishedAt: state.finishedAt,
+    },
+    Image: record.imageId,
+    ResolvConfPath: `${paths.userdata}/resolv.conf`,
+    HostnamePath: `${paths.userdata}/hostname`,
+    HostsPath: `${paths.userdata}/hosts`,
+    LogPath: paths.logPath,
+    Name: `/${record.name}`,
+    RestartCount: state.restartCount,
+    Driver: 'overlay',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: toDockerHostConfig(record),
+    GraphDriver: {
+      Name: 'overlay',
+      Data: {
+        LowerDir: paths.lowerDirs.join(':'),
+        UpperDir: paths.upper,
+        WorkDir: paths.work,
+        MergedDir: paths.merged,
+      },
+    },
+    Mounts: [],
+    Config: toDockerConfig(record),
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: '',
+      Ports: {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: '',
+      Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      MacAddress: '',
+      Networks: {},
+    },
+  };
+}
+
+/** docker's human status column: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`. */
+export function humanStatus(record: ContainerRecord, nowMs = Date.now()): string {
+  const state = record.state;
+  switch (state.status) {
+    case 'running':
+      return `Up ${humanDuration(nowMs - Date.parse(state.startedAt))}`;
+    case 'paused':
+      return `Up ${humanDuration(nowMs - Date.parse(state.startedAt))} (Paused)`;
+    case 'restarting':
+      return `Restarting (${state.exitCode}) ${humanDuration(nowMs - Date.parse(state.finishedAt))} ago`;
+    case 'exited':
+      if (state.finishedAt === ZERO_TIME) return 'Exited';
+      return `Exited (${state.exitCode}) ${humanDuration(nowMs - Date.parse(state.finishedAt))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    default:
+      return 'Created';
+  }
+}
+
+/** One row of `GET /containers/json`. */
+export function toDockerSummary(record: ContainerRecord): ContainerSummary {
+  const command = [record.path, ...record.args].join(' ');
+  return {
+    Id: record.id,
+    Names: [`/${record.name}`],
+    Image: record.settings.imageRef,
+    ImageID: record.imageId,
+    Command: command,
+    Created: Math.floor(Date.parse(record.created) / 1000),
+    Ports: [],
+    Labels: record.settings.labels,
+    State: record.state.status,
+    Status: humanStatus(record),
+    HostConfig: { NetworkMode: record.host.networkMode },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
+}
+

@@ -1,0 +1,4 @@
+// Converters between docker's wire shapes (api/wire) and the engine's records (engine/).
+// Imports engine/, api/wire and common/.
+export * from './container.js';
+export * from './image.js';

@@ -1,0 +1,7 @@
+// Docker Engine API JSON shapes (PascalCase, as moby's swagger.yaml) and zod schemas for request bodies.
+// Imports nothing of ours (only zod).
+export * from './container.js';
+export * from './host-config.js';
+export * from './image.js';
+export * from './system.js';
+export * from './schemas.js';

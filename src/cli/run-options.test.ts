@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { UsageError } from './exit.js';
+import { addCreateOptions, splitImageRef, toCreatePlan, type CreateFlags } from './run-options.js';
+
+function parse(argv: string[], isRun = true) {
+  const command = addCreateOptions(new Command().helpOption('--help').option('-d, --detach').argument('<image>').argument('[command...]').passThroughOptions().exitOverride());
+  command.parse(argv, { from: 'user' });
+  const [image, args] = command.processedArgs as [string, string[]];
+  return toCreatePlan(command.opts<CreateFlags>(), image, args, { isRun, env: { HOME_DIR: '/root' } });
+}
+
+test('run flags land in the create body as docker sends them', () => {
+  const plan = parse(['--rm', '--name', 'web', '-e', 'A=1', '-e', 'HOME_DIR', '-l', 'k=v', '-w', '/srv', '-u', '1000:1000', '-h', 'box',
+    '-m', '512m', '--cpus', '1.5', '--privileged', '--cap-add', 'NET_ADMIN', '--cap-drop', 'ALL', '--read-only', '--isolation', 'vm',
+    '--runtime', 'crun', '--network', 'none', '--stop-signal', 'SIGINT', '--stop-timeout', '5', '--init', '-p', '127.0.0.1:8080:80',
+    '--restart', 'no', '--entrypoint', '/bin/sh', 'busybox', 'echo', '-n', 'hi']);
+  const b = plan.body;
+  assert.equal(plan.name, 'web');
+  assert.equal(b.Image, 'busybox');
+  assert.deepEqual(b.Cmd, ['echo', '-n', 'hi']);
+  assert.deepEqual(b.Entrypoint, ['/bin/sh']);
+  assert.deepEqual(b.Env, ['A=1', 'HOME_DIR=/root']);
+  assert.deepEqual(b.Labels, { k: 'v' });
+  assert.equal(b.WorkingDir, '/srv');
+  assert.equal(b.User, '1000:1000');
+  assert.equal(b.Hostname, 'box');
+  assert.equal(b.StopSignal, 'SIGINT');
+  assert.equal(b.StopTimeout, 5);
+  assert.equal(b.AttachStdout, true);
+  assert.equal(b.AttachStdin, false);
+  assert.deepEqual(b.ExposedPorts, { '80/tcp': {} });
+  const h = b.HostConfig!;
+  assert.equal(h.AutoRemove, true);
+  assert.equal(h.Memory, 512 * 1024 * 1024);
+  assert.equal(h.NanoCpus, 1_500_000_000);
+  assert.equal(h.Privileged, true);
+  assert.deepEqual(h.CapAdd, ['NET_ADMIN']);
+  assert.deepEqual(h.CapDrop, ['ALL']);
+  assert.equal(h.ReadonlyRootfs, true);
+  assert.equal(h.Isolation, 'vm');
+  assert.equal(h.Runtime, 'crun');
+  assert.equal(h.NetworkMode, 'none');
+  assert.equal(h.Init, true);
+  assert.deepEqual(h.PortBindings, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] });
+  assert.deepEqual(h.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
+});
+
+test('defaults: no command means the image default, detached attaches nothing', () => {
+  const plan = parse(['-d', 'busybox']);
+  assert.equal(plan.body.Cmd, null);
+  assert.equal(plan.body.HostConfig?.NetworkMode, 'default');
+  assert.equal(plan.attachStdout, false);
+  assert.equal(plan.pull, 'missing');
+  assert.deepEqual(parse(['-i', 'busybox']).body.OpenStdin, true);
+  assert.equal(parse(['-i', 'busybox']).attachStdin, true);
+  assert.deepEqual(parse(['--restart', 'on-failure:3', 'busybox']).body.HostConfig?.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
+});
+
+test('bad values fail with docker messages before any API call', () => {
+  const fails = (argv: string[], message: RegExp) => assert.throws(() => parse(argv), (e: unknown) => e instanceof UsageError && message.test(e.message));
+  fails(['--memory', 'abc', 'busybox'], /^invalid argument "abc" for "-m, --memory" flag: invalid size: 'abc'$/);
+  fails(['--cpus', 'x', 'busybox'], /failed to parse x as a rational number/);
+  fails(['--restart', 'sometimes', 'busybox'], /unknown policy 'sometimes'/);
+  fails(['--restart', 'on-failure:x', 'busybox'], /maximum retry count must be an integer/);
+  fails(['--restart', 'always', '--rm', 'busybox'], /Conflicting options/);
+  fails(['--pull', 'sometimes', 'busybox'], /invalid pull option: 'sometimes'/);
+  fails(['--stop-timeout', 'soon', 'busybox'], /strconv.ParseInt/);
+  fails(['-a', 'stdfoo', 'busybox'], /valid streams are STDIN, STDOUT and STDERR/);
+  fails(['-d', '-a', 'stdout', 'busybox'], /Conflicting options: -a and -d/);
+  fails(['-p', '99999:80', 'busybox'], /invalid hostPort/);
+});
+
+test('image refs split into name and tag as pull needs them', () => {
+  assert.deepEqual(splitImageRef('busybox'), { name: 'busybox', tag: 'latest', display: 'busybox:latest' });
+  assert.deepEqual(splitImageRef('localhost:5000/a/b:1.2'), { name: 'localhost:5000/a/b', tag: '1.2', display: 'localhost:5000/a/b:1.2' });
+  assert.equal(splitImageRef('localhost:5000/a').tag, 'latest');
+});

@@ -1,0 +1,359 @@
+/**
+ * A typed Docker Engine API client over berthd's unix socket, always speaking /v1.51/.
+ * JSON calls resolve with docker's shapes or reject with ApiError; streaming calls hand back
+ * the body; attach returns the hijacked socket.
+ */
+import type { Duplex, Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type {
+  ContainerCreateRequest,
+  ContainerCreateResponse,
+  ContainerInspectResponse,
+  ContainerPruneResponse,
+  ContainerSummary,
+  ContainerTopResponse,
+  ContainerWaitResponse,
+  HistoryResponseItem,
+  ImageDeleteResponseItem,
+  ImageInspect,
+  ImagePruneResponse,
+  ImageSummary,
+  JsonMessage,
+  SystemInfo,
+  SystemVersion,
+  WaitCondition,
+} from '../api/wire/index.js';
+import { errnoOf } from '../common/index.js';
+import { ApiError, DaemonUnreachableError, apiErrorFromBody } from './api-error.js';
+import { readJsonLines } from './json-stream.js';
+
+/** The API version Berth's client speaks. */
+export const CLIENT_API_VERSION = '1.51';
+
+/** docker's filter arguments: key to accepted values (OR within a key, AND across keys). */
+export type Filters = Record<string, string[]>;
+
+/** Query values; undefined entries are left out, booleans are sent as 1/0. */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** Options of one raw request. */
+export interface RequestOptions {
+  query?: Query;
+  /** Serialised as JSON unless a Buffer or stream. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A successful raw answer. */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
+/** Construction options. */
+export interface EngineClientOptions {
+  socketPath: string;
+  /** How the user wrote the host, for error messages; defaults to unix://<socketPath>. */
+  hostUrl?: string;
+  apiVersion?: string;
+}
+
+/** A hijacked attach connection. */
+export interface AttachConnection {
+  socket: Duplex;
+  /** True when the daemon frames output (no tty): demux it with demuxStream. */
+  isMultiplexed: boolean;
+}
+
+/** A wait registered with the daemon; `result` settles when the condition is met. */
+export interface PendingWait {
+  result: Promise<ContainerWaitResponse>;
+}
+
+/** Encode filters as the docker CLI does (`{"key":{"value":true}}`). */
+export function encodeFilters(filters: Filters): string {
+  const out: Record<string, Record<string, boolean>> = {};
+  for (const [key, values] of Object.entries(filters)) {
+    out[key] = Object.fromEntries(values.map((v) => [v, true]));
+  }
+  return JSON.stringify(out);
+}
+
+/** Build `?a=1&b=x` from a query, skipping undefined values. */
+export function encodeQuery(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    params.append(key, typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** The Engine API client. Call close() when done so the process can exit. */
+export class EngineClient {
+  private readonly pool: Pool;
+  private readonly hostUrl: string;
+  private readonly prefix: string;
+
+  constructor(options: EngineClientOptions) {
+    // A pool, not a single connection: docker run holds attach and wait open while it starts.
+    this.pool = new Pool('http://localhost', { socketPath: options.socketPath, connections: null });
+    this.hostUrl = options.hostUrl ?? `unix://${options.socketPath}`;
+    this.prefix = `/v${options.apiVersion ?? CLIENT_API_VERSION}`;
+  }
+
+  /** Release the connections. */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** Send a request; rejects with ApiError for status >= 400 (after reading the error body). */
+  async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD', path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const headers: Record<string, string> = { ...options.headers };
+    let body: string | Buffer | Readable | undefined;
+    if (options.body !== undefined) {
+      if (Buffer.isBuffer(options.body) || isReadable(options.body)) {
+        body = options.body;
+      } else {
+        body = JSON.stringify(options.body);
+        headers['content-type'] = 'application/json';
+      }
+    }
+    let response;
+    try {
+      response = await this.pool.request({ method, path: this.prefix + path + encodeQuery(options.query), headers, body: body ?? null });
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+    if (response.statusCode >= 400) {
+      const text = await response.body.text();
+      throw apiErrorFromBody(response.statusCode, text);
+    }
+    return { status: response.statusCode, headers: response.headers, body: response.body };
+  }
+
+  /** A request whose answer is JSON (or empty: then undefined). */
+  async json<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.request(method, path, options);
+    const text = await readAll(response.body);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** A request whose answer body is not needed. */
+  async call(method: 'POST' | 'PUT' | 'DELETE', path: string, options: RequestOptions = {}): Promise<void> {
+    const response = await this.request(method, path, options);
+    await readAll(response.body);
+  }
+
+  private connectionError(err: unknown): Error {
+    const code = errnoOf(err);
+    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') return new DaemonUnreachableError(this.hostUrl, { cause: err });
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** `GET /_ping`: true when the daemon answers OK. */
+  async ping(): Promise<boolean> {
+    try {
+      const response = await this.pool.request({ method: 'GET', path: '/_ping' });
+      await response.body.text();
+      return response.statusCode === 200;
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+  }
+
+  version(): Promise<SystemVersion> {
+    return this.json('GET', '/version');
+  }
+
+  info(): Promise<SystemInfo> {
+    return this.json('GET', '/info');
+  }
+
+  /** `POST /containers/create`. */
+  containerCreate(body: ContainerCreateRequest, options: { name?: string; platform?: string } = {}): Promise<ContainerCreateResponse> {
+    return this.json('POST', '/containers/create', { body, query: { name: options.name || undefined, platform: options.platform || undefined } });
+  }
+
+  containerInspect(id: string, options: { size?: boolean } = {}): Promise<ContainerInspectResponse> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: options.size || undefined } });
+  }
+
+  containerList(options: { all?: boolean; limit?: number; size?: boolean; filters?: Filters } = {}): Promise<ContainerSummary[]> {
+    return this.json('GET', '/containers/json', {
+      query: {
+        all: options.all || undefined,
+        limit: options.limit !== undefined && options.limit >= 0 ? options.limit : undefined,
+        size: options.size || undefined,
+        filters: options.filters && Object.keys(options.filters).length > 0 ? encodeFilters(options.filters) : undefined,
+      },
+    });
+  }
+
+  containerStart(id: string): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/start`);
+  }
+
+  /** `POST /containers/{id}/stop`; `timeoutS` undefined leaves the container's own StopTimeout. */
+  containerStop(id: string, options: { timeoutS?: number; signal?: string } = {}): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: options.timeoutS, signal: options.signal } });
+  }
+
+  containerRestart(id: string, options: { timeoutS?: number; signal?: string } = {}): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/restart`, { query: { t: options.timeoutS, signal: options.signal } });
+  }
+
+  containerKill(id: string, signal?: string): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
+  }
+
+  containerRemove(id: string, options: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
+    return this.call('DELETE', `/containers/${encodeURIComponent(id)}`, {
+      query: { force: options.force || undefined, v: options.volumes || undefined, link: options.link || undefined },
+    });
+  }
+
+  containerRename(id: string, name: string): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/rename`, { query: { name } });
+  }
+
+  containerTop(id: string, psArgs?: string): Promise<ContainerTopResponse> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs || undefined } });
+  }
+
+  containerPrune(filters: Filters = {}): Promise<ContainerPruneResponse> {
+    return this.json('POST', '/containers/prune', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
+  }
+
+  /**
+   * `POST /containers/{id}/wait`. Resolves once the daemon has answered the headers, which
+   * it does after registering the waiter, so a start issued afterwards cannot be missed
+   * (docker run waits before it starts). `result` settles with the exit status.
+   */
+  async containerWaitBegin(id: string, condition: WaitCondition = 'not-running'): Promise<PendingWait> {
+    const response = await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
+    const result = readAll(response.body).then((text) => {
+      const parsed = JSON.parse(text) as ContainerWaitResponse;
+      return parsed;
+    });
+    // Avoid an unhandled rejection if the caller gives up before awaiting it.
+    result.catch(() => {});
+    return { result };
+  }
+
+  /** `POST /containers/{id}/wait` to completion. */
+  async containerWait(id: string, condition: WaitCondition = 'not-running'): Promise<ContainerWaitResponse> {
+    return (await this.containerWaitBegin(id, condition)).result;
+  }
+
+  /** `GET /containers/{id}/logs`: the raw body (multiplexed unless the container has a tty). */
+  async containerLogs(
+    id: string,
+    options: { stdout?: boolean; stderr?: boolean; follow?: boolean; timestamps?: boolean; since?: string; until?: string; tail?: string; details?: boolean } = {},
+  ): Promise<Readable> {
+    const response = await this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, {
+      query: {
+        stdout: options.stdout ?? true,
+        stderr: options.stderr ?? true,
+        follow: options.follow || undefined,
+        timestamps: options.timestamps || undefined,
+        since: options.since || undefined,
+        until: options.until || undefined,
+        tail: options.tail || undefined,
+        details: options.details || undefined,
+      },
+    });
+    return response.body;
+  }
+
+  /**
+   * `POST /containers/{id}/attach` hijacked (`Upgrade: tcp`, the daemon answers 101).
+   * Without a tty the output is multiplexed; write stdin to the socket and end() it for EOF.
+   */
+  async containerAttach(
+    id: string,
+    options: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string } = {},
+  ): Promise<AttachConnection> {
+    const path =
+      `${this.prefix}/containers/${encodeURIComponent(id)}/attach` +
+      encodeQuery({
+        stream: true,
+        stdin: options.stdin || undefined,
+        stdout: options.stdout ?? true,
+        stderr: options.stderr ?? true,
+        logs: options.logs || undefined,
+        detachKeys: options.detachKeys || undefined,
+      });
+    try {
+      const { headers, socket } = await this.pool.upgrade({ method: 'POST', path, protocol: 'tcp', headers: { 'content-type': 'text/plain' } });
+      const contentType = String(headers['content-type'] ?? '');
+      // Before API 1.42 no content type was sent; the caller then decides from the container's Tty.
+      return { socket, isMultiplexed: contentType !== 'application/vnd.docker.raw-stream' };
+    } catch (err) {
+      if (errnoOf(err) !== undefined) throw this.connectionError(err);
+      // undici refuses a non-101 answer without its body; re-ask as a plain request to get docker's message.
+      await this.containerInspect(id);
+      throw new ApiError(500, `unable to upgrade to tcp: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** `POST /containers/{id}/resize`. */
+  containerResize(id: string, height: number, width: number): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h: height, w: width } });
+  }
+
+  imageList(options: { all?: boolean; filters?: Filters; digests?: boolean } = {}): Promise<ImageSummary[]> {
+    return this.json('GET', '/images/json', {
+      query: {
+        all: options.all || undefined,
+        digests: options.digests || undefined,
+        filters: options.filters && Object.keys(options.filters).length > 0 ? encodeFilters(options.filters) : undefined,
+      },
+    });
+  }
+
+  imageInspect(name: string): Promise<ImageInspect> {
+    return this.json('GET', `/images/${encodeURIComponent(name)}/json`);
+  }
+
+  imageHistory(name: string): Promise<HistoryResponseItem[]> {
+    return this.json('GET', `/images/${encodeURIComponent(name)}/history`);
+  }
+
+  imageRemove(name: string, options: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteResponseItem[]> {
+    return this.json('DELETE', `/images/${encodeURIComponent(name)}`, { query: { force: options.force || undefined, noprune: options.noPrune || undefined } });
+  }
+
+  imageTag(name: string, repo: string, tag?: string): Promise<void> {
+    return this.call('POST', `/images/${encodeURIComponent(name)}/tag`, { query: { repo, tag: tag || undefined } });
+  }
+
+  imagePrune(filters: Filters = {}): Promise<ImagePruneResponse> {
+    return this.json('POST', '/images/prune', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
+  }
+
+  /**
+   * `POST /images/create?fromImage=&tag=`: yields the progress messages. A message with
+   * errorDetail is the pull's failure; callers must check (docker reports it in-band, with 200).
+   */
+  async *imagePull(fromImage: string, tag: string, options: { platform?: string; registryAuth?: string } = {}): AsyncGenerator<JsonMessage> {
+    const response = await this.request('POST', '/images/create', {
+      query: { fromImage, tag, platform: options.platform || undefined },
+      headers: options.registryAuth ? { 'x-registry-auth': options.registryAuth } : {},
+    });
+    yield* readJsonLines<JsonMessage>(response.body);
+  }
+}
+
+function isReadable(value: unknown): value is Readable {
+  return typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function';
+}
+
+async function readAll(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,78 @@
+/**
+ * The one place that builds concrete services: the image store, the overlay snapshotter, the
+ * conmon-driven runtimes, the exit watcher, and the engine over them.
+ */
+import { join } from 'node:path';
+import { messageOf, type Logger } from '../common/index.js';
+import { ContainerService, Engine, EventBus, type RuntimePort } from '../engine/index.js';
+import { ImageService } from '../image/index.js';
+import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
+import { ensureRuntimeCgroups } from '../sys/index.js';
+import type { DaemonConfig } from './config.js';
+import { KNOWN_RUNTIMES } from './config.js';
+import { readDaemonFacts } from './facts.js';
+import { RuntimePortAdapter } from './runtime-port.js';
+import { berthHome } from './version.js';
+
+export interface Services {
+  engine: Engine;
+  exits: ExitWatcher;
+  close(): Promise<void>;
+}
+
+/** Build and start everything berthd serves; recovers containers from disk. */
+export async function buildServices(config: DaemonConfig, version: string, logger: Logger): Promise<Services> {
+  const cgroups = await ensureRuntimeCgroups();
+  for (const problem of cgroups.problems) logger.warn(problem);
+  if (cgroups.mounted.length > 0) logger.info('mounted cgroup hierarchies the runtime needs', { mounted: cgroups.mounted });
+
+  const images = await ImageService.open({ root: config.root, logger });
+  try {
+    await images.ensureBuiltinBusybox();
+  } catch (err) {
+    logger.warn('the built-in busybox image could not be made', { error: messageOf(err) });
+  }
+
+  const exits = new ExitWatcher(join(config.execRoot, 'exits'), logger);
+  const runtimes: Record<string, RuntimePort> = {};
+  for (const [name, path] of Object.entries(KNOWN_RUNTIMES)) {
+    const runtime = new ConmonRuntime({
+      runtimePath: path,
+      conmonPath: '/usr/bin/conmon',
+      runtimeRoot: join(config.execRoot, 'runtime', name),
+      exitDir: join(config.execRoot, 'exits'),
+      persistDir: join(config.execRoot, 'conmon'),
+      attachHelperPath: join(berthHome(), 'build', 'berth-attach'),
+      logger,
+    });
+    runtimes[name] = new RuntimePortAdapter(runtime, exits);
+  }
+
+  const events = new EventBus();
+  const containers = await ContainerService.open({
+    root: config.root,
+    execRoot: config.execRoot,
+    defaultRuntime: config.defaultRuntime,
+    knownRuntimes: Object.keys(KNOWN_RUNTIMES),
+    images,
+    rootfs: images.snapshotter,
+    runtimes,
+    events,
+    logger,
+  });
+  await containers.recover();
+  exits.on('exit', (id, exitCode) => {
+    void containers.handleExit(id, exitCode).catch((err: unknown) => logger.error('handling an exit failed', { id, error: messageOf(err) }));
+  });
+  await exits.start();
+
+  const facts = await readDaemonFacts(config, version, cgroups.mode === 'v2' ? '2' : '1');
+  const engine = new Engine({ containers, images, events, facts });
+  return {
+    engine,
+    exits,
+    async close() {
+      await exits.stop();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * berthd's command line: where state lives, where the API listens, which runtime runs
+ * containers by default.
+ */
+import { Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
+import { isLogLevel, type LogLevel } from '../common/index.js';
+
+export interface DaemonConfig {
+  root: string;
+  execRoot: string;
+  /** Path of the unix socket the API listens on. */
+  socketPath: string;
+  defaultRuntime: string;
+  logLevel: LogLevel;
+  pidFile: string;
+}
+
+export const KNOWN_RUNTIMES: Record<string, string> = { crun: '/usr/bin/crun', runc: '/usr/sbin/runc' };
+
+function parseHost(value: string): string {
+  if (value.startsWith('unix://')) return value.slice('unix://'.length);
+  if (value.startsWith('/')) return value;
+  throw new CommanderInvalidArgument(`only unix:// hosts are supported: ${value}`);
+}
+
+/** Parse berthd's arguments; exits with a usage error on bad input. */
+export function parseDaemonConfig(argv: readonly string[], version: string): DaemonConfig {
+  const program = new Command('berthd')
+    .description('Berth daemon: serves the Docker Engine API')
+    .version(version, '-v, --version')
+    .option('--root <dir>', 'root of persistent state', '/var/lib/berth')
+    .option('--exec-root <dir>', 'root of run-time state (sockets, exit files)', '/run/berth')
+    .option('-H, --host <unix://path>', 'socket to listen on (default <exec-root>/berth.sock)', parseHost)
+    .option('--runtime <name>', `default OCI runtime (${Object.keys(KNOWN_RUNTIMES).join(', ')})`, (value: string) => {
+      if (!(value in KNOWN_RUNTIMES)) throw new CommanderInvalidArgument(`unknown runtime ${value}`);
+      return value;
+    }, 'crun')
+    .option('--log-level <level>', 'debug, info, warn or error', (value: string) => {
+      if (!isLogLevel(value)) throw new CommanderInvalidArgument(`unknown log level ${value}`);
+      return value;
+    }, 'info')
+    .option('-p, --pidfile <path>', 'pid file (default <exec-root>/berthd.pid)')
+    .allowExcessArguments(false);
+  program.parse(argv as string[], { from: 'user' });
+  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string }>();
+  return {
+    root: options.root,
+    execRoot: options.execRoot,
+    socketPath: options.host ?? `${options.execRoot}/berth.sock`,
+    defaultRuntime: options.runtime,
+    logLevel: options.logLevel,
+    pidFile: options.pidfile ?? `${options.execRoot}/berthd.pid`,
+  };
+}

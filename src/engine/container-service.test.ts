@@ -1,0 +1,310 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BerthError, silentLogger } from '../common/index.js';
+import { ContainerService, mergeEnv, mergeWithImage, normalizeSignal, type CreateContainerInput } from './container-service.js';
+import { EventBus } from './events.js';
+import type { AttachSession, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus } from './ports.js';
+
+const IMAGE: EngineImage = {
+  id: 'sha256:' + 'a'.repeat(64),
+  repoTags: ['busybox:latest'],
+  config: { config: { Cmd: ['sh'], Env: ['PATH=/bin', 'A=image'], WorkingDir: '/srv', Labels: { from: 'image' } } },
+};
+
+class FakeImages implements ImagePort {
+  async get(ref: string): Promise<EngineImage> {
+    if (ref !== 'busybox' && ref !== IMAGE.id) throw new BerthError('not-found', 'BERTH_NO_SUCH_IMAGE', `No such image: ${ref}`);
+    return IMAGE;
+  }
+  async lowerDirs(): Promise<string[]> {
+    return ['/lower'];
+  }
+}
+
+class FakeRootfs implements RootfsPort {
+  mounted = new Set<string>();
+  async mount(options: { mergedDir: string }): Promise<void> {
+    this.mounted.add(options.mergedDir);
+  }
+  async unmount(mergedDir: string): Promise<void> {
+    this.mounted.delete(mergedDir);
+  }
+}
+
+/** A runtime whose processes run until the test says they exit. */
+class FakeRuntime implements RuntimePort {
+  created = new Map<string, RuntimeCreateRequest>();
+  states = new Map<string, RuntimeStatus>();
+  exitCodes = new Map<string, number>();
+  signals: Array<[string, string]> = [];
+  failStartWith: BerthError | undefined;
+  onKill: ((id: string, signal: string) => void) | undefined;
+
+  async create(request: RuntimeCreateRequest): Promise<{ pid: number; conmonPid: number }> {
+    this.created.set(request.id, request);
+    this.states.set(request.id, 'created');
+    return { pid: 4242, conmonPid: 4241 };
+  }
+  async start(id: string): Promise<void> {
+    if (this.failStartWith) throw this.failStartWith;
+    this.states.set(id, 'running');
+  }
+  async kill(id: string, signal: string): Promise<void> {
+    this.signals.push([id, signal]);
+    this.onKill?.(id, signal);
+  }
+  async delete(id: string): Promise<void> {
+    this.created.delete(id);
+    this.states.delete(id);
+  }
+  async state(id: string): Promise<RuntimeStatus | undefined> {
+    return this.states.get(id);
+  }
+  async exitCode(id: string): Promise<number | undefined> {
+    return this.exitCodes.get(id);
+  }
+  async clearExit(id: string): Promise<void> {
+    this.exitCodes.delete(id);
+  }
+  async listPids(): Promise<number[]> {
+    return [4242];
+  }
+  async attach(): Promise<AttachSession> {
+    throw new Error('not used');
+  }
+  async *readLogs(): AsyncIterable<LogEntry> {}
+}
+
+function createInput(overrides: Partial<CreateContainerInput> = {}): CreateContainerInput {
+  return {
+    name: undefined,
+    imageRef: 'busybox',
+    cmd: null,
+    entrypoint: null,
+    env: [],
+    workingDir: '',
+    user: '',
+    hostname: '',
+    domainname: '',
+    labels: {},
+    tty: false,
+    openStdin: false,
+    stdinOnce: false,
+    attachStdin: false,
+    attachStdout: true,
+    attachStderr: true,
+    stopSignal: '',
+    stopTimeoutSec: null,
+    exposedPorts: {},
+    volumes: {},
+    host: {
+      autoRemove: false,
+      privileged: false,
+      capAdd: [],
+      capDrop: [],
+      securityOpt: [],
+      readonlyRootfs: false,
+      runtime: '',
+      isolation: '',
+      networkMode: 'default',
+      restartPolicy: { name: 'no', maximumRetryCount: 0 },
+      memoryBytes: 0,
+      memorySwapBytes: 0,
+      nanoCpus: 0,
+      cpuShares: 0,
+      pidsLimit: null,
+      shmSizeBytes: 64 * 1024 * 1024,
+      binds: [],
+      logConfig: { type: 'k8s-file', config: {} },
+      extraHosts: [],
+      dns: [],
+      dnsSearch: [],
+      dnsOptions: [],
+      init: false,
+    },
+    ...overrides,
+  };
+}
+
+describe('ContainerService', () => {
+  let root: string;
+  let runtime: FakeRuntime;
+  let rootfs: FakeRootfs;
+  let service: ContainerService;
+  let events: EventBus;
+
+  async function open(): Promise<ContainerService> {
+    return ContainerService.open({
+      root,
+      execRoot: join(root, 'run'),
+      defaultRuntime: 'crun',
+      knownRuntimes: ['crun', 'runc'],
+      images: new FakeImages(),
+      rootfs,
+      runtimes: { crun: runtime, runc: runtime },
+      events,
+      logger: silentLogger,
+    });
+  }
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-engine-'));
+    runtime = new FakeRuntime();
+    rootfs = new FakeRootfs();
+    events = new EventBus();
+    service = await open();
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('creates a container with the image defaults merged in', async () => {
+    const { id } = await service.create(createInput({ name: 'web', env: ['A=user'], labels: { mine: '1' } }));
+    const record = service.get('web');
+    assert.equal(record.id, id);
+    assert.equal(record.path, 'sh');
+    assert.deepEqual(record.args, []);
+    assert.deepEqual(record.settings.env, ['PATH=/bin', 'A=user']);
+    assert.equal(record.settings.workingDir, '/srv');
+    assert.deepEqual(record.settings.labels, { from: 'image', mine: '1' });
+    assert.equal(record.settings.hostname, id.slice(0, 12));
+    assert.equal(record.state.status, 'created');
+    assert.equal(service.get(id.slice(0, 8)).id, id);
+  });
+
+  it('refuses a name in use with docker wording and leaves no directory behind on failure', async () => {
+    await service.create(createInput({ name: 'web' }));
+    await assert.rejects(service.create(createInput({ name: 'web' })), /The container name "\/web" is already in use/);
+    await assert.rejects(service.create(createInput({ imageRef: 'nosuch' })), /No such image: nosuch/);
+    await assert.rejects(service.create(createInput({ host: { ...createInput().host, isolation: 'bogus' } })), /invalid isolation 'bogus'/);
+    assert.equal((await readdir(join(root, 'containers'))).length, 1);
+  });
+
+  it('starts, records the exit, wakes waiters and cleans up', async () => {
+    const { id } = await service.create(createInput({ cmd: ['true'] }));
+    const nextExit = service.wait(id, 'next-exit');
+    await service.start(id);
+    assert.equal(service.get(id).state.status, 'running');
+    assert.equal(service.get(id).state.pid, 4242);
+    assert.equal(rootfs.mounted.size, 1);
+    await assert.rejects(service.start(id), (err: BerthError) => err.kind === 'not-modified');
+
+    await service.handleExit(id, 3);
+    assert.deepEqual(await nextExit, { statusCode: 3, error: undefined });
+    const record = service.get(id);
+    assert.equal(record.state.status, 'exited');
+    assert.equal(record.state.exitCode, 3);
+    assert.equal(rootfs.mounted.size, 0);
+    assert.equal(runtime.created.size, 0);
+  });
+
+  it('removes an --rm container after it exits and wakes removed waiters', async () => {
+    const { id } = await service.create(createInput({ host: { ...createInput().host, autoRemove: true } }));
+    const removed = service.wait(id, 'removed');
+    await service.start(id);
+    await service.handleExit(id, 0);
+    assert.deepEqual(await removed, { statusCode: 0, error: undefined });
+    assert.throws(() => service.get(id), /No such container/);
+  });
+
+  it('refuses to remove a running container without force; force kills it first', async () => {
+    const { id } = await service.create(createInput({ name: 'busy' }));
+    await service.start(id);
+    await assert.rejects(service.remove(id, { force: false, removeVolumes: false }), /cannot remove container "\/busy": container is running/);
+    runtime.onKill = (killed, signal) => {
+      if (signal === 'SIGKILL') void service.handleExit(killed, 137);
+    };
+    await service.remove(id, { force: true, removeVolumes: false });
+    assert.throws(() => service.get(id), /No such container/);
+    assert.equal(rootfs.mounted.size, 0);
+  });
+
+  it('stops with the stop signal, then SIGKILL after the timeout', async () => {
+    const { id } = await service.create(createInput());
+    await service.start(id);
+    runtime.onKill = (killed, signal) => {
+      if (signal === 'SIGKILL') void service.handleExit(killed, 137);
+    };
+    await service.stop(id, { timeoutSec: 0.05 });
+    assert.deepEqual(runtime.signals.map(([, s]) => s), ['SIGTERM', 'SIGKILL']);
+    assert.equal(service.get(id).state.exitCode, 137);
+    await assert.rejects(service.stop(id, {}), (err: BerthError) => err.kind === 'not-modified');
+  });
+
+  it('records 127 when the command is not found and undoes the start', async () => {
+    const { id } = await service.create(createInput({ cmd: ['nosuch'] }));
+    runtime.failStartWith = new BerthError('invalid-argument', 'BERTH_COMMAND_NOT_FOUND', 'exec: "nosuch": executable file not found in $PATH');
+    await assert.rejects(service.start(id), /executable file not found/);
+    const record = service.get(id);
+    assert.equal(record.state.status, 'created');
+    assert.equal(record.state.exitCode, 127);
+    assert.equal(rootfs.mounted.size, 0);
+    assert.equal(runtime.created.size, 0);
+  });
+
+  it('recovers after a restart: running stays running, exited gets its code', async () => {
+    const a = (await service.create(createInput({ name: 'aa' }))).id;
+    const b = (await service.create(createInput({ name: 'bb' }))).id;
+    await service.start(a);
+    await service.start(b);
+    runtime.exitCodes.set(b, 7);
+    const reopened = await open();
+    await reopened.recover();
+    assert.equal(reopened.get('aa').state.status, 'running');
+    assert.equal(reopened.get('bb').state.status, 'exited');
+    assert.equal(reopened.get('bb').state.exitCode, 7);
+  });
+
+  it('lists with docker filters', async () => {
+    const a = (await service.create(createInput({ name: 'alpha', labels: { tier: 'web' } }))).id;
+    await service.create(createInput({ name: 'beta' }));
+    await service.start(a);
+    assert.deepEqual((await service.list({ all: false, limit: -1, filters: {} })).map((r) => r.name), ['alpha']);
+    assert.equal((await service.list({ all: true, limit: -1, filters: {} })).length, 2);
+    assert.deepEqual((await service.list({ all: true, limit: -1, filters: { label: ['tier=web'] } })).map((r) => r.name), ['alpha']);
+    assert.deepEqual((await service.list({ all: true, limit: -1, filters: { status: ['created'] } })).map((r) => r.name), ['beta']);
+    assert.deepEqual((await service.list({ all: true, limit: -1, filters: { name: ['bet'] } })).map((r) => r.name), ['beta']);
+    await assert.rejects(service.list({ all: true, limit: -1, filters: { bogus: ['x'] } }), /invalid filter 'bogus'/);
+  });
+});
+
+describe('merging with the image', () => {
+  const image = { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['PATH=/bin'] };
+  const base = createInput();
+
+  it('keeps the image entrypoint and cmd when the user gives neither', () => {
+    const merged = mergeWithImage(base, image);
+    assert.deepEqual([merged.entrypoint, merged.cmd], [['/entry'], ['default']]);
+  });
+
+  it('replaces cmd only when the user gives one', () => {
+    const merged = mergeWithImage({ ...base, cmd: ['mine'] }, image);
+    assert.deepEqual([merged.entrypoint, merged.cmd], [['/entry'], ['mine']]);
+  });
+
+  it('drops the image cmd when the user sets an entrypoint, and clears it with ""', () => {
+    const own = mergeWithImage({ ...base, entrypoint: ['/other'] }, image);
+    assert.deepEqual([own.entrypoint, own.cmd], [['/other'], []]);
+    const cleared = mergeWithImage({ ...base, entrypoint: [''], cmd: ['echo', 'hi'] }, image);
+    assert.deepEqual([cleared.entrypoint, cleared.cmd], [null, ['echo', 'hi']]);
+  });
+
+  it('lets user env override the image env by name', () => {
+    assert.deepEqual(mergeEnv(['PATH=/bin', 'A=1'], ['A=2', 'B=3']), ['PATH=/bin', 'A=2', 'B=3']);
+  });
+});
+
+describe('normalizeSignal', () => {
+  it('accepts names with or without SIG and numbers', () => {
+    assert.equal(normalizeSignal('TERM'), 'SIGTERM');
+    assert.equal(normalizeSignal('sigkill'), 'SIGKILL');
+    assert.equal(normalizeSignal('9'), 'SIGKILL');
+  });
+  it('refuses unknown signals with docker wording', () => {
+    assert.throws(() => normalizeSignal('BOGUS'), /Invalid signal: BOGUS/);
+    assert.throws(() => normalizeSignal('0'), /Invalid signal: 0/);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * A container as the engine keeps it: what was asked for at create time and where it is in
+ * its life. Persisted as `<root>/containers/<id>/config.json`; everything else is derived.
+ */
+
+/** The life of a container, as docker names the states. */
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** The process settings fixed at create time (image defaults already merged in). */
+export interface ContainerSettings {
+  hostname: string;
+  domainname: string;
+  user: string;
+  env: string[];
+  /** The command as the user gave it (`Cmd`), or the image's. */
+  cmd: string[];
+  /** The entrypoint as the user gave it, or the image's; null when none. */
+  entrypoint: string[] | null;
+  workingDir: string;
+  labels: Record<string, string>;
+  tty: boolean;
+  openStdin: boolean;
+  stdinOnce: boolean;
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
+  stopSignal: string;
+  stopTimeoutSec: number | null;
+  exposedPorts: Record<string, Record<string, never>>;
+  volumes: Record<string, Record<string, never>>;
+  /** Config.Image as the user wrote it. */
+  imageRef: string;
+}
+
+export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+
+/** Host-side settings: how the container is isolated and limited. */
+export interface HostSettings {
+  autoRemove: boolean;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  readonlyRootfs: boolean;
+  runtime: string;
+  isolation: 'process' | 'vm';
+  /** What the user asked for in HostConfig.Isolation ('' when nothing). */
+  isolationRequested: string;
+  networkMode: string;
+  restartPolicy: { name: RestartPolicyName; maximumRetryCount: number };
+  memoryBytes: number;
+  memorySwapBytes: number;
+  nanoCpus: number;
+  cpuShares: number;
+  pidsLimit: number | null;
+  shmSizeBytes: number;
+  binds: string[];
+  logConfig: { type: string; config: Record<string, string> };
+  extraHosts: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  init: boolean;
+}
+
+/** Where the container is in its life. Times are RFC 3339 strings; docker's zero time when unset. */
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  conmonPid: number;
+  exitCode: number;
+  error: string;
+  oomKilled: boolean;
+  startedAt: string;
+  finishedAt: string;
+  restartCount: number;
+}
+
+/** The persisted record of one container. */
+export interface ContainerRecord {
+  id: string;
+  /** Without docker's leading slash. */
+  name: string;
+  created: string;
+  imageId: string;
+  /** The resolved command: entrypoint followed by cmd. */
+  path: string;
+  args: string[];
+  settings: ContainerSettings;
+  host: HostSettings;
+  state: ContainerState;
+}
+
+/** docker's zero time, which inspect shows for times that never happened. */
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function isRunningStatus(status: ContainerStatus): boolean {
+  return status === 'running' || status === 'paused' || status === 'restarting';
+}

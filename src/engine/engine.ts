@@ -1,0 +1,63 @@
+/**
+ * The engine as the API sees it: containers, images and the facts `info`/`version` report.
+ * Image removal and pruning are checked against the containers that use an image here,
+ * because only the engine knows both.
+ */
+import { isRunningStatus } from './container.js';
+import type { ContainerService } from './container-service.js';
+import type { EventBus } from './events.js';
+import type { ContainersUsing, ImageStorePort } from './ports.js';
+
+/** Static facts about the daemon for `/info` and `/version`. */
+export interface DaemonFacts {
+  version: string;
+  apiVersion: string;
+  minApiVersion: string;
+  root: string;
+  execRoot: string;
+  defaultRuntime: string;
+  runtimes: Record<string, string>;
+  cgroupVersion: '1' | '2';
+  cgroupDriver: string;
+  kernelVersion: string;
+  operatingSystem: string;
+  hostname: string;
+  cpus: number;
+  memoryBytes: number;
+  startedAt: string;
+  defaultIsolation: string;
+}
+
+export class Engine {
+  readonly containers: ContainerService;
+  readonly images: ImageStorePort;
+  readonly events: EventBus;
+  readonly facts: DaemonFacts;
+
+  constructor(options: { containers: ContainerService; images: ImageStorePort; events: EventBus; facts: DaemonFacts }) {
+    this.containers = options.containers;
+    this.images = options.images;
+    this.events = options.events;
+    this.facts = options.facts;
+  }
+
+  /** Which containers use an image, for removal checks. */
+  readonly containersUsing: ContainersUsing = (imageId) =>
+    this.containers
+      .all()
+      .filter((c) => c.imageId === imageId)
+      .map((c) => ({ id: c.id, isRunning: isRunningStatus(c.state.status) }));
+
+  async removeImage(ref: string, options: { force: boolean; noPrune: boolean }): Promise<Array<{ untagged?: string; deleted?: string }>> {
+    const result = await this.images.remove(ref, options, this.containersUsing);
+    for (const item of result) {
+      if (item.untagged) this.events.publish('image', 'untag', item.untagged, { name: item.untagged });
+      if (item.deleted) this.events.publish('image', 'delete', item.deleted, { name: item.deleted });
+    }
+    return result;
+  }
+
+  async pruneImages(options: { all: boolean; untilMs?: number; labels?: string[] }): Promise<{ deleted: Array<{ untagged?: string; deleted?: string }>; spaceReclaimedBytes: number }> {
+    return this.images.prune(options, this.containersUsing);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The engine's own failures, with docker's wording so clients see the messages they know.
+ */
+import { BerthError, ConflictError, NotFoundError } from '../common/index.js';
+
+export class NoSuchContainerError extends NotFoundError {
+  constructor(ref: string) {
+    super('BERTH_NO_SUCH_CONTAINER', `No such container: ${ref}`);
+  }
+}
+
+export class NameInUseError extends ConflictError {
+  constructor(name: string, id: string) {
+    super(
+      'BERTH_NAME_IN_USE',
+      `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`,
+    );
+  }
+}
+
+export class ContainerRunningError extends ConflictError {
+  constructor(name: string) {
+    super(
+      'BERTH_CONTAINER_RUNNING',
+      `cannot remove container "/${name}": container is running: stop the container before removing or force remove`,
+    );
+  }
+}
+
+export class ContainerNotRunningError extends ConflictError {
+  constructor(id: string, action: string) {
+    super('BERTH_CONTAINER_NOT_RUNNING', `Cannot ${action} container: ${id}: Container ${id} is not running`);
+  }
+}
+
+export class AmbiguousContainerError extends BerthError {
+  constructor(ref: string) {
+    super('invalid-argument', 'BERTH_AMBIGUOUS_CONTAINER', `multiple IDs found with provided prefix: ${ref}`);
+  }
+}
+
+/** The answer to starting a running container or stopping a stopped one (HTTP 304). */
+export class NotModifiedError extends BerthError {
+  constructor() {
+    super('not-modified', 'BERTH_NOT_MODIFIED', 'container already in the requested state');
+  }
+}
+
+export class RemovalInProgressError extends ConflictError {
+  constructor(id: string) {
+    super('BERTH_REMOVAL_IN_PROGRESS', `removal of container ${id} is already in progress`);
+  }
+}

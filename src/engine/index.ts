@@ -1,0 +1,9 @@
+// The engine: container records and their life, events, and the ports it needs from the
+// image store and the runtime. Imports sys/ and common/; concrete services come from daemon/.
+export * from './container.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './ports.js';
+export * from './container-service.js';
+export * from './engine.js';
+export { buildHosts, buildResolvConf } from './etc-files.js';

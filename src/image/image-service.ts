@@ -1,0 +1,474 @@
+/**
+ * The image store as the engine uses it: resolving references, listing, tagging, removing and
+ * pruning with docker's rules and wording, the built-in busybox image, and the overlay lower
+ * dirs of an image. State lives on disk (blobs, references, image records, unpacked layers);
+ * memory holds only what open() rebuilds from it. Writes are serialised by one lock.
+ */
+import { stat } from 'node:fs/promises';
+import { ConflictError, type Logger, NotFoundError, InvalidArgumentError, silentLogger, shortId } from '../common/index.js';
+import { type Digest, type ImageConfig, MediaType, chainIds, parseDigest } from '../oci/index.js';
+import {
+  ContentStore, type ImageRecord, ImageRecordStore, type ImageReference, type ImageSource, InvalidReferenceError, type LayerRecord,
+  ReferenceStore, familiarName, familiarString, isValidTag, parseImageReference, referenceName, withDefaultTag,
+} from '../store/index.js';
+import { OverlaySnapshotter } from '../snapshot/index.js';
+import { HostMounter, type Mounter } from '../sys/index.js';
+import { AsyncLock } from './async-lock.js';
+import { BUILTIN_CREATED, DEFAULT_BUSYBOX_PATH, buildBusyboxImage } from './builtin-busybox.js';
+import { type Image, type ImageDeleteItem, type ImageHistoryItem, toImage } from './image.js';
+
+/** No image matches the reference. */
+export class NoSuchImageError extends NotFoundError {
+  constructor(ref: string) {
+    super('BERTH_NO_SUCH_IMAGE', `No such image: ${ref}`);
+  }
+}
+
+/** docker's 409 for removing an image that is in use or referenced elsewhere. */
+export class ImageConflictError extends ConflictError {
+  constructor(message: string) {
+    super('BERTH_IMAGE_CONFLICT', message);
+  }
+}
+
+/** Tells the image service which containers use an image (the engine owns containers). */
+export type ContainersUsing = (imageId: string) => Array<{ id: string; isRunning: boolean }>;
+
+/** Options for ImageService.open. */
+export interface ImageServiceOptions {
+  root: string;
+  logger?: Logger;
+  /** Defaults to the host's mount(8); tests may pass a fake. */
+  mounter?: Mounter;
+  /** The static busybox the built-in image is made from. */
+  busyboxPath?: string;
+  /** Passed to the layer extractor; defaults to running as root. */
+  isPrivileged?: boolean;
+}
+
+/** A layer blob already in the content store, bottom first, for addImage. */
+export interface AddImageLayer {
+  blobDigest: Digest;
+  mediaType: string;
+}
+
+/** An image to store from blobs: its config bytes and layer blobs (already in `content`). */
+export interface AddImageInput {
+  configBytes: Uint8Array;
+  layers: readonly AddImageLayer[];
+  manifestBytes?: Uint8Array;
+  manifestMediaType?: string;
+  source?: ImageSource;
+}
+
+/** Options for ImageService.prune, as `docker image prune` filters. */
+export interface PruneOptions {
+  /** Also remove tagged images no container uses (`-a`). */
+  all: boolean;
+  /** Only images created before this time (ms since the epoch). */
+  untilMs?: number;
+  /** `key` or `key=value`: all must match. */
+  labels?: string[];
+  /** `key` or `key=value`: none may match (docker's `label!=`). */
+  excludeLabels?: string[];
+}
+
+/** What prune removed. */
+export interface PruneResult {
+  deleted: ImageDeleteItem[];
+  spaceReclaimedBytes: number;
+}
+
+const BUSYBOX_REF = 'busybox:latest';
+const BUILTIN_KIND = 'builtin-busybox';
+const HEX_PREFIX = /^(?:sha256:)?([0-9a-f]{1,64})$/;
+
+/** Images on the local disk. Safe for concurrent use within one process (the only writer). */
+export class ImageService {
+  /** Blobs; pull, load and build put theirs here before calling addImage. */
+  readonly content: ContentStore;
+  readonly #references: ReferenceStore;
+  readonly #records: ImageRecordStore;
+  readonly #snapshotter: OverlaySnapshotter;
+  readonly #logger: Logger;
+  readonly #busyboxPath: string;
+  readonly #lock = new AsyncLock();
+
+  private constructor(content: ContentStore, references: ReferenceStore, records: ImageRecordStore, snapshotter: OverlaySnapshotter, logger: Logger, busyboxPath: string) {
+    this.content = content;
+    this.#references = references;
+    this.#records = records;
+    this.#snapshotter = snapshotter;
+    this.#logger = logger;
+    this.#busyboxPath = busyboxPath;
+  }
+
+  /** Open the store under `root`, reloading every record and reference from disk. */
+  static async open(options: ImageServiceOptions): Promise<ImageService> {
+    const logger = options.logger ?? silentLogger;
+    const snapshotter = await OverlaySnapshotter.open({
+      root: options.root,
+      mounter: options.mounter ?? new HostMounter(),
+      logger,
+      ...(options.isPrivileged === undefined ? {} : { isPrivileged: options.isPrivileged }),
+    });
+    return new ImageService(
+      await ContentStore.open(options.root),
+      await ReferenceStore.open(options.root),
+      await ImageRecordStore.open(options.root),
+      snapshotter,
+      logger,
+      options.busyboxPath ?? DEFAULT_BUSYBOX_PATH,
+    );
+  }
+
+  /** The snapshotter holding the unpacked layers, for mounting container root filesystems. */
+  get snapshotter(): OverlaySnapshotter {
+    return this.#snapshotter;
+  }
+
+  /**
+   * Make sure `busybox:latest` is the built-in image made from the host's busybox. Cheap when it
+   * already is (one stat of the binary). A `busybox:latest` that came from elsewhere (a pull,
+   * a load) is left alone and returned.
+   */
+  async ensureBuiltinBusybox(): Promise<Image> {
+    const ref = withDefaultTag(parseImageReference(BUSYBOX_REF));
+    const binary = await stat(this.#busyboxPath);
+    const source: ImageSource = { kind: BUILTIN_KIND, path: this.#busyboxPath, sizeBytes: binary.size, mtimeMs: binary.mtimeMs };
+    const current = this.#recordFor(ref);
+    if (current !== undefined && (current.source?.kind !== BUILTIN_KIND || sameSource(current.source, source))) return this.#toImage(current);
+    const blobs = await buildBusyboxImage(this.#busyboxPath);
+    await this.content.put(blobs.layer, { expectedDigest: blobs.diffId });
+    const image = await this.addImage({
+      configBytes: blobs.config,
+      layers: [{ blobDigest: blobs.diffId, mediaType: MediaType.dockerLayer }],
+      manifestBytes: blobs.manifest,
+      manifestMediaType: MediaType.dockerManifest,
+      source,
+    }, [BUSYBOX_REF]);
+    this.#logger.info('built-in busybox image ready', { id: image.id, created: BUILTIN_CREATED });
+    return image;
+  }
+
+  /**
+   * Store an image whose layer blobs are already in `content`: writes the config (and manifest),
+   * unpacks every layer (checking each against the config's diff ids), records the image and
+   * points `tags` at it. Storing an image that exists only updates its tags and source.
+   */
+  addImage(input: AddImageInput, tags: readonly string[] = []): Promise<Image> {
+    return this.#lock.run(async () => {
+      const config = JSON.parse(Buffer.from(input.configBytes).toString('utf8')) as ImageConfig;
+      const diffIds = (config.rootfs?.diff_ids ?? []).map((d) => parseDigest(d));
+      if (diffIds.length !== input.layers.length) {
+        throw new InvalidArgumentError(`image config lists ${diffIds.length} layers but ${input.layers.length} were given`);
+      }
+      const refs = tags.map((tag) => withDefaultTag(parseImageReference(tag)));
+      const { digest: id } = await this.content.put(input.configBytes);
+      let manifestDigest: Digest | undefined;
+      if (input.manifestBytes !== undefined) manifestDigest = (await this.content.put(input.manifestBytes)).digest;
+      const chains = chainIds(diffIds);
+      const layers: LayerRecord[] = [];
+      const previous = this.#records.get(id);
+      try {
+        for (const [index, layer] of input.layers.entries()) {
+          const chainId = chains[index]!;
+          const info = await this.#snapshotter.unpack(chainId, () => this.content.getStream(layer.blobDigest), diffIds[index]);
+          const blob = await this.content.info(layer.blobDigest);
+          layers.push({ diffId: diffIds[index]!, chainId, blobDigest: layer.blobDigest, mediaType: layer.mediaType, blobSizeBytes: blob.sizeBytes, sizeBytes: info.sizeBytes });
+        }
+      } catch (err) {
+        // Undo the blobs this call added; layer blobs stay theirs who put them.
+        if (previous === undefined) {
+          await this.content.delete(id);
+          if (manifestDigest !== undefined) await this.content.delete(manifestDigest);
+        }
+        throw err;
+      }
+      const record: ImageRecord = {
+        id,
+        addedAt: previous?.addedAt ?? new Date().toISOString(),
+        sizeBytes: layers.reduce((sum, layer) => sum + layer.sizeBytes, 0),
+        layers,
+        config,
+      };
+      const digest = manifestDigest ?? previous?.manifestDigest;
+      if (digest !== undefined) record.manifestDigest = digest;
+      const mediaType = input.manifestMediaType ?? previous?.manifestMediaType;
+      if (mediaType !== undefined) record.manifestMediaType = mediaType;
+      const source = input.source ?? previous?.source;
+      if (source !== undefined) record.source = source;
+      await this.#records.put(record);
+      for (const ref of refs) await this.#references.set(ref, id);
+      return this.#toImage(record);
+    });
+  }
+
+  /** Every image, newest first. */
+  async list(): Promise<Image[]> {
+    return this.#records.all().map((record) => this.#toImage(record)).sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+  }
+
+  /**
+   * The image `ref` names: `name[:tag]`, `name@digest`, a full id with or without `sha256:`, or
+   * an unambiguous id prefix. Reads no blob. NoSuchImageError when nothing matches.
+   */
+  async get(ref: string): Promise<Image> {
+    return this.#toImage(this.#resolve(ref));
+  }
+
+  /** Point `repo:tag` (tag defaults to `latest`) at the image `sourceRef` names. Returns the familiar new reference. */
+  tag(sourceRef: string, repo: string, tag?: string): Promise<string> {
+    return this.#lock.run(async () => {
+      const record = this.#resolve(sourceRef);
+      let target = parseImageReference(repo);
+      if (target.digest !== undefined) throw new InvalidReferenceError('refusing to create a tag with a digest reference');
+      if (tag !== undefined && tag !== '') {
+        if (!isValidTag(tag)) throw new InvalidReferenceError('invalid tag format');
+        target = { domain: target.domain, path: target.path, tag };
+      }
+      target = withDefaultTag(target);
+      await this.#references.set(target, record.id);
+      return familiarString(target);
+    });
+  }
+
+  /**
+   * Remove `ref` as `docker rmi` does: a name untags (deleting the image when it was the last
+   * reference); an id deletes the image with all its references. Conflicts with containers and
+   * other repositories are docker's 409s. Layers and blobs no other image uses are deleted.
+   */
+  remove(ref: string, options: { force?: boolean; noPrune?: boolean }, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
+    return this.#lock.run(() => this.#remove(ref, options.force === true, containersUsing));
+  }
+
+  async #remove(ref: string, force: boolean, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
+    const record = this.#resolve(ref);
+    const id = record.id;
+    const items: ImageDeleteItem[] = [];
+    let repoRefs = this.#references.referencesTo(id);
+    const users = containersUsing(id);
+    let quiet = false;
+    if (!isIdPrefix(id, ref)) {
+      if (!force && isSingleReference(repoRefs) && users.length > 0) {
+        throw new ImageConflictError(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${shortId(id)}`);
+      }
+      const parsed = withDefaultTag(parseImageReference(ref));
+      await this.#references.delete(parsed);
+      items.push({ untagged: familiarString(parsed) });
+      repoRefs = this.#references.referencesTo(id);
+      if (parsed.digest === undefined) {
+        const name = referenceName(parsed);
+        const sameRepoTagLeft = repoRefs.some((r) => r.digest === undefined && referenceName(r) === name);
+        if (!sameRepoTagLeft) {
+          for (const r of repoRefs.filter((r) => r.digest !== undefined && referenceName(r) === name)) {
+            await this.#references.delete(r);
+            items.push({ untagged: familiarString(r) });
+          }
+          repoRefs = this.#references.referencesTo(id);
+        }
+      }
+      if (repoRefs.length > 0) return items;
+      quiet = true;
+    } else if (isSingleReference(repoRefs)) {
+      this.#checkConflict(id, users, force ? HARD : HARD | STOPPED);
+      for (const r of repoRefs) {
+        await this.#references.delete(r);
+        items.push({ untagged: familiarString(r) });
+      }
+    }
+    const conflict = this.#findConflict(id, users, force ? HARD : HARD | SOFT);
+    if (conflict !== undefined) {
+      // After untagging by name, an image still in use just stays, dangling, as docker leaves it.
+      if (quiet) return items;
+      throw conflict;
+    }
+    for (const r of this.#references.referencesTo(id)) {
+      await this.#references.delete(r);
+      items.push({ untagged: familiarString(r) });
+    }
+    items.push(...(await this.#deleteImage(record, users.length > 0)));
+    return items;
+  }
+
+  #checkConflict(id: string, users: Array<{ id: string; isRunning: boolean }>, mask: number): void {
+    const conflict = this.#findConflict(id, users, mask);
+    if (conflict !== undefined) throw conflict;
+  }
+
+  // docker's checkImageDeleteConflict: running containers and child images are hard conflicts,
+  // other references and stopped containers soft ones that force overrides.
+  #findConflict(id: string, users: Array<{ id: string; isRunning: boolean }>, mask: number): ImageConflictError | undefined {
+    const running = users.find((user) => user.isRunning);
+    if (mask & RUNNING && running !== undefined) return deleteConflict(id, true, `image is being used by running container ${shortId(running.id)}`);
+    if (mask & REFERENCED && this.#references.referencesTo(id).length > 0) return deleteConflict(id, false, 'image is referenced in multiple repositories');
+    const stopped = users.find((user) => !user.isRunning);
+    if (mask & STOPPED && stopped !== undefined) return deleteConflict(id, false, `image is being used by stopped container ${shortId(stopped.id)}`);
+    return undefined;
+  }
+
+  // Delete the record, then every blob and unpacked layer no remaining image needs.
+  async #deleteImage(record: ImageRecord, keepLayers: boolean): Promise<ImageDeleteItem[]> {
+    await this.#records.delete(record.id);
+    const items: ImageDeleteItem[] = [{ deleted: record.id }];
+    const others = this.#records.all();
+    const usedChains = new Set(others.flatMap((other) => other.layers.map((layer) => layer.chainId)));
+    const usedBlobs = new Set(others.flatMap((other) => [other.id, ...(other.manifestDigest ? [other.manifestDigest] : []), ...other.layers.flatMap((layer) => (layer.blobDigest ? [layer.blobDigest] : []))]));
+    for (const layer of [...record.layers].reverse()) {
+      if (usedChains.has(layer.chainId)) continue;
+      if (!keepLayers) await this.#snapshotter.removeLayer(layer.chainId);
+      items.push({ deleted: layer.chainId });
+    }
+    const blobs = [record.id, record.manifestDigest, ...record.layers.map((layer) => layer.blobDigest)];
+    for (const blob of blobs) if (blob !== undefined && !usedBlobs.has(blob)) await this.content.delete(blob);
+    return items;
+  }
+
+  /** `docker history`: one item per config history step, newest first. */
+  async history(ref: string): Promise<ImageHistoryItem[]> {
+    const record = this.#resolve(ref);
+    const steps = record.config.history ?? record.layers.map(() => ({ created: record.config.created ?? '', created_by: '' }));
+    let layerIndex = 0;
+    const items: ImageHistoryItem[] = steps.map((step) => {
+      const isEmpty = 'empty_layer' in step && step.empty_layer === true;
+      const layer = isEmpty ? undefined : record.layers[layerIndex++];
+      const created = step.created ? Date.parse(step.created) : NaN;
+      return {
+        id: '<missing>',
+        createdSec: Number.isNaN(created) ? 0 : Math.floor(created / 1000),
+        createdBy: step.created_by ?? '',
+        tags: [],
+        sizeBytes: layer?.sizeBytes ?? 0,
+        comment: ('comment' in step ? step.comment : undefined) ?? '',
+      };
+    });
+    items.reverse();
+    if (items[0] !== undefined) {
+      items[0].id = record.id;
+      items[0].tags = this.#toImage(record).repoTags;
+    }
+    return items;
+  }
+
+  /** `docker image prune`: remove dangling (or, with `all`, unused) images matching the filters. */
+  prune(options: PruneOptions, containersUsing: ContainersUsing): Promise<PruneResult> {
+    return this.#lock.run(async () => {
+      const deleted: ImageDeleteItem[] = [];
+      let spaceReclaimedBytes = 0;
+      for (const record of this.#records.all()) {
+        const refs = this.#references.referencesTo(record.id);
+        if (!options.all && refs.some((r) => r.digest === undefined)) continue;
+        if (containersUsing(record.id).length > 0) continue;
+        if (options.untilMs !== undefined && Date.parse(record.config.created ?? '') >= options.untilMs) continue;
+        const labels = record.config.config?.Labels ?? {};
+        if (options.labels !== undefined && !options.labels.every((f) => labelMatches(labels, f))) continue;
+        if (options.excludeLabels !== undefined && options.excludeLabels.some((f) => labelMatches(labels, f))) continue;
+        for (const r of refs) {
+          await this.#references.delete(r);
+          deleted.push({ untagged: familiarString(r) });
+        }
+        const items = await this.#deleteImage(record, false);
+        const removedChains = new Set(items.map((item) => item.deleted));
+        spaceReclaimedBytes += record.layers.filter((layer) => removedChains.has(layer.chainId)).reduce((sum, layer) => sum + layer.sizeBytes, 0);
+        deleted.push(...items);
+      }
+      return { deleted, spaceReclaimedBytes };
+    });
+  }
+
+  /**
+   * The overlay lower dirs (short `l/` paths, top layer first) for a container of `imageId`,
+   * unpacking any missing layer from its blob first. An unpacked image costs one stat per layer.
+   */
+  async lowerDirs(imageId: string): Promise<string[]> {
+    const record = this.#resolve(imageId);
+    const present = await Promise.all(record.layers.map((layer) => this.#snapshotter.hasLayer(layer.chainId)));
+    if (present.includes(false)) {
+      await this.#lock.run(async () => {
+        for (const layer of record.layers) {
+          if (await this.#snapshotter.hasLayer(layer.chainId)) continue;
+          if (layer.blobDigest === undefined) throw new NotFoundError('BERTH_LAYER_MISSING', `layer ${layer.chainId} of image ${shortId(record.id)} is missing`);
+          await this.#snapshotter.unpack(layer.chainId, () => this.content.getStream(layer.blobDigest!), layer.diffId);
+        }
+      });
+    }
+    return record.layers.map((layer) => this.#snapshotter.lowerDir(layer.chainId)).reverse();
+  }
+
+  #recordFor(reference: ImageReference): ImageRecord | undefined {
+    const id = this.#references.get(reference);
+    return id === undefined ? undefined : this.#records.get(id);
+  }
+
+  // docker's lookup order: full id, then reference, then unambiguous id prefix.
+  #resolve(ref: string): ImageRecord {
+    const full = /^(?:sha256:)?([0-9a-f]{64})$/.exec(ref);
+    if (full !== null) {
+      const record = this.#records.get(`sha256:${full[1]}`);
+      if (record !== undefined) return record;
+    }
+    let parseError: unknown;
+    if (full === null || !ref.startsWith('sha256:')) {
+      try {
+        const record = this.#recordFor(withDefaultTag(parseImageReference(ref)));
+        if (record !== undefined) return record;
+      } catch (err) {
+        parseError = err;
+      }
+    }
+    const prefix = HEX_PREFIX.exec(ref);
+    if (prefix !== null) {
+      const matches = this.#records.all().filter((record) => record.id.startsWith(`sha256:${prefix[1]}`));
+      if (matches.length === 1) return matches[0]!;
+    }
+    if (parseError !== undefined && prefix === null) throw parseError;
+    throw new NoSuchImageError(ref);
+  }
+
+  #toImage(record: ImageRecord): Image {
+    const refs = this.#references.referencesTo(record.id);
+    const tags = refs.filter((r) => r.digest === undefined).map(familiarString).sort();
+    const digests = refs.filter((r) => r.digest !== undefined).map((r) => `${familiarName(r)}@${r.digest}`).sort();
+    return toImage(record, tags, digests);
+  }
+}
+
+const RUNNING = 1;
+const REFERENCED = 2;
+const STOPPED = 4;
+const HARD = RUNNING;
+const SOFT = REFERENCED | STOPPED;
+
+function deleteConflict(id: string, isHard: boolean, reason: string): ImageConflictError {
+  return new ImageConflictError(`conflict: unable to delete ${shortId(id)} (${isHard ? 'cannot be forced' : 'must be forced'}) - ${reason}`);
+}
+
+// docker's isImageIDPrefix: the user typed (a prefix of) the id rather than a name.
+function isIdPrefix(id: string, ref: string): boolean {
+  return id.startsWith(ref) || id.slice('sha256:'.length).startsWith(ref);
+}
+
+// docker's isSingleReference: one tag, or digests of a single repository with at most that tag.
+function isSingleReference(refs: ImageReference[]): boolean {
+  if (refs.length <= 1) return refs.length === 1;
+  let single: ImageReference | undefined;
+  const digestRepos = new Set<string>();
+  for (const r of refs) {
+    if (r.digest !== undefined) digestRepos.add(referenceName(r));
+    else if (single === undefined) single = r;
+    else return false;
+  }
+  const name = referenceName(single ?? refs[0]!);
+  return digestRepos.size === 1 && digestRepos.has(name);
+}
+
+function labelMatches(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return filter in labels;
+  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+function sameSource(a: ImageSource, b: ImageSource): boolean {
+  return a.kind === b.kind && a.path === b.path && a.sizeBytes === b.sizeBytes && a.mtimeMs === b.mtimeMs;
+}
+

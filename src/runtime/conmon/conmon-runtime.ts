@@ -1,0 +1,334 @@
+/**
+ * ConmonRuntime: drives any OCI runtime binary (crun by default, runc) through conmon, the way
+ * podman does, so containers outlive berthd and their exit codes land in files.
+ */
+import { spawn } from 'node:child_process';
+import { constants, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoOf, messageOf, type Logger } from '../../common/index.js';
+import { listCgroupPidsOf, runCommand, type CommandResult } from '../../sys/index.js';
+import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
+import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, Runtime } from '../runtime.js';
+import type { ContainerRuntimeSettings, RuntimeState } from '../types.js';
+import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
+import { writeRuntimeSpec, type SpecHost } from '../spec/build-runtime-spec.js';
+
+/** How to reach the binaries and where conmon keeps its files. */
+export interface ConmonRuntimeOptions {
+  /** The OCI runtime binary (`/usr/bin/crun`, `/usr/sbin/runc`). */
+  runtimePath: string;
+  conmonPath: string;
+  /** The runtime's state directory (`--root`); private per daemon so tests never touch the host's. */
+  runtimeRoot: string;
+  /** conmon writes `<exitDir>/<id>` holding the exit code. */
+  exitDir: string;
+  /** Per-container conmon files (`<persistDir>/<id>/`): conmon's own stderr, its exit/oom files. */
+  persistDir: string;
+  /** The compiled native/berth-attach helper. */
+  attachHelperPath: string;
+  logger: Logger;
+  /** Host seams for the spec builder; the real host when absent. */
+  specHost?: SpecHost;
+  /** Give up on conmon's sync message after this long. */
+  createTimeoutMs?: number;
+}
+
+/** conmon's report on the sync pipe. */
+interface SyncMessage {
+  data: number;
+  message?: string;
+}
+
+const RUNTIME_TIMEOUT_MS = 30_000;
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) === 'EPERM';
+  }
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join('; ');
+}
+
+/** The message of a runtime log line in crun/runc JSON log format or plain text. */
+function runtimeMessage(text: string): string {
+  const messages: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed = JSON.parse(line) as { msg?: unknown; level?: unknown };
+      if (typeof parsed.msg === 'string' && parsed.level !== 'warning' && parsed.level !== 'info' && parsed.level !== 'debug') messages.push(parsed.msg);
+    } catch {
+      messages.push(line.trim());
+    }
+  }
+  return messages.join('; ');
+}
+
+/** A Runtime for crun or runc monitored by conmon. */
+export class ConmonRuntime implements Runtime {
+  readonly #options: ConmonRuntimeOptions;
+
+  constructor(options: ConmonRuntimeOptions) {
+    this.#options = options;
+  }
+
+  #persistDir(id: string): string {
+    return join(this.#options.persistDir, id);
+  }
+
+  #runtime(args: readonly string[]): Promise<CommandResult> {
+    return runCommand(this.#options.runtimePath, [`--root=${this.#options.runtimeRoot}`, ...args], { timeoutMs: RUNTIME_TIMEOUT_MS });
+  }
+
+  /** See Runtime.create. */
+  async create(settings: ContainerRuntimeSettings, options: CreateOptions): Promise<CreateResult> {
+    const { id, bundleDir } = settings;
+    const persist = this.#persistDir(id);
+    await mkdir(bundleDir, { recursive: true });
+    await mkdir(this.#options.exitDir, { recursive: true });
+    await mkdir(this.#options.runtimeRoot, { recursive: true, mode: 0o700 });
+    await mkdir(persist, { recursive: true });
+    await rm(join(this.#options.exitDir, id), { force: true });
+    await rm(join(bundleDir, 'oci-log'), { force: true });
+    await writeRuntimeSpec(settings, this.#options.specHost);
+
+    const args = [
+      '--api-version', '1',
+      '-c', id,
+      '-u', id,
+      '-n', id,
+      '-r', this.#options.runtimePath,
+      '-b', bundleDir,
+      '-p', join(bundleDir, 'pidfile'),
+      '--exit-dir', this.#options.exitDir,
+      '--persist-dir', persist,
+      '--full-attach',
+      '-l', `k8s-file:${options.logPath}`,
+      '--log-level', 'error',
+      '--conmon-pidfile', options.conmonPidFile,
+      '--runtime-arg', `--root=${this.#options.runtimeRoot}`,
+      // The runtime's own errors go to a file conmon relays on the sync pipe.
+      '--runtime-arg', '--log-format=json',
+      '--runtime-arg', `--log=${join(bundleDir, 'oci-log')}`,
+    ];
+    if (settings.isTty) args.push('-t');
+    if (settings.isStdinOpen) args.push('-i');
+
+    let sync: SyncMessage;
+    try {
+      sync = await this.#spawnConmon(args, persist);
+    } catch (err) {
+      await this.#cleanupFailedCreate(id, options.conmonPidFile);
+      throw err instanceof RuntimeError ? err : new RuntimeError(`conmon failed: ${messageOf(err)}`, { cause: err });
+    }
+    if (sync.data < 0) {
+      const ociLog = await readFile(join(bundleDir, 'oci-log'), 'utf8').catch(() => '');
+      const message = runtimeMessage(ociLog) || sync.message || `conmon reported error ${sync.data}`;
+      await this.#cleanupFailedCreate(id, options.conmonPidFile);
+      throw classifyRuntimeFailure(settings.args[0] ?? '', message);
+    }
+    const conmonPid = Number((await readFile(options.conmonPidFile, 'utf8').catch(() => '')).trim());
+    this.#options.logger.debug('container created', { id, pid: sync.data, conmonPid });
+    return { pid: sync.data, conmonPid: Number.isInteger(conmonPid) ? conmonPid : 0 };
+  }
+
+  /**
+   * Spawn conmon in its own session with socketpairs as sync (fd 3) and start (fd 4) pipes,
+   * release it with one byte on the start pipe, and wait for its JSON report on the sync pipe.
+   * All our ends are closed before returning so conmon holds nothing of ours.
+   */
+  async #spawnConmon(args: string[], persist: string): Promise<SyncMessage> {
+    const stderrFile = await open(join(persist, 'conmon.stderr'), 'w');
+    let child;
+    try {
+      child = spawn(this.#options.conmonPath, args, {
+        detached: true,
+        stdio: ['ignore', 'ignore', stderrFile.fd, 'pipe', 'pipe'],
+        env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+      });
+    } finally {
+      await stderrFile.close();
+    }
+    const syncPipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
+    const startPipe = child.stdio[4] as unknown as NodeJS.WritableStream & { destroy(): void };
+    child.unref();
+    const timeoutMs = this.#options.createTimeoutMs ?? RUNTIME_TIMEOUT_MS;
+    try {
+      return await new Promise<SyncMessage>((resolve, reject) => {
+        let text = '';
+        const timer = setTimeout(() => reject(new RuntimeError(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
+        const finish = (result: SyncMessage | Error): void => {
+          clearTimeout(timer);
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        };
+        child.once('error', (err) => finish(new RuntimeError(`cannot run conmon: ${messageOf(err)}`, { cause: err })));
+        syncPipe.on('data', (chunk: Buffer) => {
+          text += chunk.toString('utf8');
+          // conmon writes one JSON object per report; a stream socket may split or join them.
+          for (const line of text.split('\n')) {
+            try {
+              const parsed = JSON.parse(line) as SyncMessage;
+              if (typeof parsed.data === 'number') return finish(parsed);
+            } catch {
+              // Not complete yet.
+            }
+          }
+        });
+        syncPipe.on('error', () => {});
+        syncPipe.on('end', () => {
+          void readFile(join(persist, 'conmon.stderr'), 'utf8')
+            .catch(() => '')
+            .then((stderr) => finish(new RuntimeError(`conmon exited without reporting: ${lastLines(stderr) || 'no message'}`)));
+        });
+        startPipe.on('error', () => {});
+        startPipe.write('0');
+      });
+    } finally {
+      syncPipe.destroy();
+      startPipe.destroy();
+    }
+  }
+
+  async #cleanupFailedCreate(id: string, conmonPidFile: string): Promise<void> {
+    const conmonPid = Number((await readFile(conmonPidFile, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(conmonPid) && conmonPid > 0 && isProcessAlive(conmonPid)) {
+      try {
+        process.kill(conmonPid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await this.delete(id).catch((err: unknown) => this.#options.logger.warn('cleanup after failed create', { id, error: messageOf(err) }));
+    await rm(conmonPidFile, { force: true });
+    await rm(join(this.#options.exitDir, id), { force: true });
+    await rm(this.#persistDir(id), { recursive: true, force: true });
+  }
+
+  /** See Runtime.start. A command the runtime cannot exec maps to the typed errors. */
+  async start(id: string): Promise<void> {
+    const result = await this.#runtime(['start', id]);
+    if (result.exitCode === 0) return;
+    const message = runtimeMessage(result.stderr) || `exit status ${result.exitCode}`;
+    if (/does not exist|not found/i.test(message) && !/exec|executable/i.test(message)) throw new NoSuchRuntimeContainerError(id);
+    throw classifyRuntimeFailure(await this.#command(id), message);
+  }
+
+  async #command(id: string): Promise<string> {
+    const state = await this.#rawState(id);
+    if (!state) return '';
+    try {
+      const spec = JSON.parse(await readFile(join(state.bundle, 'config.json'), 'utf8')) as RuntimeSpec;
+      return spec.process?.args[0] ?? '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** See Runtime.kill. */
+  async kill(id: string, signal: string | number): Promise<void> {
+    const name = typeof signal === 'number' ? String(signal) : signal.toUpperCase().replace(/^SIG/, '');
+    const result = await this.#runtime(['kill', id, name]);
+    if (result.exitCode !== 0) {
+      const message = runtimeMessage(result.stderr);
+      if (/does not exist|not found/i.test(message)) throw new NoSuchRuntimeContainerError(id);
+      throw new RuntimeError(`kill ${id}: ${message || `exit status ${result.exitCode}`}`);
+    }
+  }
+
+  /** See Runtime.delete. */
+  async delete(id: string): Promise<void> {
+    const result = await this.#runtime(['delete', '--force', id]);
+    if (result.exitCode === 0) return;
+    if ((await this.#rawState(id)) === undefined) return;
+    throw new RuntimeError(`delete ${id}: ${runtimeMessage(result.stderr) || `exit status ${result.exitCode}`}`);
+  }
+
+  async #rawState(id: string): Promise<RuntimeStateOutput | undefined> {
+    const result = await this.#runtime(['state', id]);
+    if (result.exitCode !== 0) return undefined;
+    try {
+      return JSON.parse(result.stdout) as RuntimeStateOutput;
+    } catch (err) {
+      throw new RuntimeError(`state ${id}: unreadable output`, { cause: err });
+    }
+  }
+
+  /** See Runtime.state. */
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const raw = await this.#rawState(id);
+    if (!raw) return undefined;
+    const status = raw.status === 'creating' ? 'created' : raw.status;
+    const state: RuntimeState = { status };
+    if (raw.pid && raw.pid > 0 && status !== 'stopped') state.pid = raw.pid;
+    return state;
+  }
+
+  /** See Runtime.exitCode. */
+  async exitCode(id: string): Promise<number | undefined> {
+    return readExitFile(join(this.#options.exitDir, id));
+  }
+
+  /** See Runtime.listPids. */
+  async listPids(id: string): Promise<number[]> {
+    const state = await this.state(id);
+    if (!state?.pid) return [];
+    return listCgroupPidsOf(state.pid);
+  }
+
+  async #bundle(id: string): Promise<string> {
+    const state = await this.#rawState(id);
+    if (!state) throw new NoSuchRuntimeContainerError(id);
+    return state.bundle;
+  }
+
+  /** See Runtime.attach. The helper exits when conmon closes the socket or its stdout is closed. */
+  async attach(id: string, options: AttachOptions): Promise<AttachProcess> {
+    const socket = join(await this.#bundle(id), 'attach');
+    const args = [...(options.isTty ? ['--tty'] : []), ...(options.isStdin ? [] : ['--no-stdin']), socket];
+    const child = spawn(this.#options.attachHelperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (err) => reject(new RuntimeError(`cannot run ${this.#options.attachHelperPath}: ${messageOf(err)}`, { cause: err })));
+    });
+    return child;
+  }
+
+  /** See Runtime.resize: writes conmon's `1 <height> <width>` control line. */
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const ctl = join(await this.#bundle(id), 'ctl');
+    let handle;
+    try {
+      // O_NONBLOCK: a fifo whose reader (conmon) is gone must not hang us.
+      handle = await open(ctl, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENXIO') return;
+      throw err;
+    }
+    try {
+      await handle.write(`1 ${Math.floor(height)} ${Math.floor(width)}\n`);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** Parse a conmon exit file; undefined when it is missing or still empty. */
+export async function readExitFile(path: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (text === '') return undefined;
+  const code = Number(text);
+  return Number.isInteger(code) ? code : undefined;
+}

@@ -1,0 +1,205 @@
+/**
+ * Reading conmon's k8s-file logs (`<RFC3339Nano> <stdout|stderr> <P|F> <text>` per line) the way
+ * `docker logs` needs them: filtered, tailed, partial records joined, optionally followed.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { errnoOf } from '../../common/index.js';
+
+/** One log entry: a full line with its trailing newline, or a final unterminated fragment. */
+export interface LogRecord {
+  stream: 'stdout' | 'stderr';
+  /** RFC3339Nano as conmon wrote it (of the entry's last part). */
+  timestamp: string;
+  data: Buffer;
+}
+
+export interface ReadLogsOptions {
+  /** Keep reading appended records until `isDone`/`signal` says stop. */
+  follow?: boolean;
+  /** Only the last N entries present when reading starts (before following). */
+  tailLines?: number;
+  /** Keep entries at or after this time (ns since the epoch). */
+  sinceNs?: bigint;
+  /** Keep entries at or before this time (ns since the epoch). */
+  untilNs?: bigint;
+  /** Streams to include; both when neither is set. */
+  stdout?: boolean;
+  stderr?: boolean;
+  /** When following: true once the container has exited; the reader then drains and ends. */
+  isDone?: () => boolean;
+  /** Ends the iteration (without error) when aborted. */
+  signal?: AbortSignal;
+  /** How often to re-check the file when no change is signalled. */
+  pollMs?: number;
+}
+
+/** Nanoseconds since the epoch of an RFC3339(Nano) timestamp; throws on malformed input. */
+export function timestampToNs(timestamp: string): bigint {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(timestamp);
+  if (!match) throw new Error(`invalid timestamp ${timestamp}`);
+  const seconds = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(seconds)) throw new Error(`invalid timestamp ${timestamp}`);
+  const fraction = BigInt((match[2] ?? '').padEnd(9, '0'));
+  return BigInt(seconds) * 1_000_000n + fraction;
+}
+
+interface RawRecord {
+  stream: 'stdout' | 'stderr';
+  timestamp: string;
+  isPartial: boolean;
+  data: Buffer;
+}
+
+function parseLine(line: Buffer): RawRecord | undefined {
+  const first = line.indexOf(0x20);
+  const second = first < 0 ? -1 : line.indexOf(0x20, first + 1);
+  const third = second < 0 ? -1 : line.indexOf(0x20, second + 1);
+  if (third < 0) {
+    // "<ts> <stream> <F>" with empty content has no third space.
+    if (second < 0) return undefined;
+  }
+  const timestamp = line.subarray(0, first).toString('latin1');
+  const stream = line.subarray(first + 1, second).toString('latin1');
+  const tag = line.subarray(second + 1, third < 0 ? line.length : third).toString('latin1');
+  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
+  if (tag !== 'P' && tag !== 'F' && !tag.startsWith('P') && !tag.startsWith('F')) return undefined;
+  const data = third < 0 ? Buffer.alloc(0) : line.subarray(third + 1);
+  return { stream, timestamp, isPartial: tag.startsWith('P'), data: Buffer.from(data) };
+}
+
+/** Incremental parser: feed bytes, take completed entries. */
+class K8sFileParser {
+  #rest: Buffer = Buffer.alloc(0);
+  #pending = new Map<'stdout' | 'stderr', Buffer[]>();
+
+  feed(chunk: Buffer): LogRecord[] {
+    const buffer = this.#rest.length > 0 ? Buffer.concat([this.#rest, chunk]) : chunk;
+    const records: LogRecord[] = [];
+    let start = 0;
+    for (let newline = buffer.indexOf(0x0a, start); newline >= 0; newline = buffer.indexOf(0x0a, start)) {
+      const raw = parseLine(buffer.subarray(start, newline));
+      start = newline + 1;
+      if (!raw) continue;
+      const parts = this.#pending.get(raw.stream) ?? [];
+      parts.push(raw.data);
+      if (raw.isPartial) {
+        this.#pending.set(raw.stream, parts);
+        continue;
+      }
+      this.#pending.delete(raw.stream);
+      parts.push(Buffer.from('\n'));
+      records.push({ stream: raw.stream, timestamp: raw.timestamp, data: Buffer.concat(parts) });
+    }
+    this.#rest = Buffer.from(buffer.subarray(start));
+    return records;
+  }
+
+  /** Partial records never completed (the writer is done): returned without a newline. */
+  flush(lastTimestamp: string): LogRecord[] {
+    const records: LogRecord[] = [];
+    for (const [stream, parts] of this.#pending) records.push({ stream, timestamp: lastTimestamp, data: Buffer.concat(parts) });
+    this.#pending.clear();
+    return records;
+  }
+}
+
+function makeFilter(options: ReadLogsOptions): (record: LogRecord) => boolean {
+  const wantsAll = options.stdout === undefined && options.stderr === undefined;
+  const wantsStdout = wantsAll || options.stdout === true;
+  const wantsStderr = wantsAll || options.stderr === true;
+  return (record) => {
+    if (record.stream === 'stdout' ? !wantsStdout : !wantsStderr) return false;
+    if (options.sinceNs !== undefined || options.untilNs !== undefined) {
+      let ns: bigint;
+      try {
+        ns = timestampToNs(record.timestamp);
+      } catch {
+        return false;
+      }
+      if (options.sinceNs !== undefined && ns < options.sinceNs) return false;
+      if (options.untilNs !== undefined && ns > options.untilNs) return false;
+    }
+    return true;
+  };
+}
+
+function waitForChange(path: string, pollMs: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: ReturnType<typeof watch> | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      watcher?.close();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, pollMs);
+    try {
+      watcher = watch(path, done);
+      watcher.on('error', done);
+    } catch {
+      // Polling alone is enough.
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Iterate the entries of the k8s-file log at `path`. A missing file reads as empty (and is
+ * waited for when following). Without `follow` it ends at the end of the file; with it, it ends
+ * once `isDone()` is true and the file is drained, or when `signal` aborts.
+ */
+export async function* readLogs(path: string, options: ReadLogsOptions = {}): AsyncGenerator<LogRecord> {
+  const keep = makeFilter(options);
+  const parser = new K8sFileParser();
+  const pollMs = options.pollMs ?? 250;
+  let handle: FileHandle | undefined;
+  let position = 0;
+  let lastTimestamp = '';
+  const chunk = Buffer.alloc(64 * 1024);
+
+  const readAvailable = async (): Promise<LogRecord[]> => {
+    if (!handle) {
+      try {
+        handle = await open(path, 'r');
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') return [];
+        throw err;
+      }
+    }
+    const records: LogRecord[] = [];
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      for (const record of parser.feed(chunk.subarray(0, bytesRead))) {
+        lastTimestamp = record.timestamp;
+        records.push(record);
+      }
+    }
+    return records;
+  };
+
+  try {
+    let initial = (await readAvailable()).filter(keep);
+    if (options.tailLines !== undefined && options.tailLines >= 0) initial = options.tailLines === 0 ? [] : initial.slice(-options.tailLines);
+    yield* initial;
+    if (!options.follow) {
+      yield* parser.flush(lastTimestamp).filter(keep);
+      return;
+    }
+    for (;;) {
+      if (options.signal?.aborted) return;
+      // Read isDone before draining so output written just before the exit is not lost.
+      const isDone = options.isDone?.() ?? false;
+      for (const record of (await readAvailable()).filter(keep)) yield record;
+      if (isDone) {
+        yield* parser.flush(lastTimestamp).filter(keep);
+        return;
+      }
+      await waitForChange(path, pollMs, options.signal);
+    }
+  } finally {
+    await handle?.close();
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The Runtime interface: how the engine creates, runs and tears down one container's process
+ * tree, whatever runs it (crun or runc under conmon, berth-vm). Implementations keep no state in
+ * memory that matters: everything can be found again from disk after a daemon restart.
+ */
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { ContainerRuntimeSettings, RuntimeState } from './types.js';
+
+/** Where conmon writes the container's log and its own pid. */
+export interface CreateOptions {
+  /** k8s-file log path (ctr.log). */
+  logPath: string;
+  /** conmon's pid is written here so a restarted daemon can find it. */
+  conmonPidFile: string;
+}
+
+/** What `create` returns once the container exists in state `created`. */
+export interface CreateResult {
+  /** Host pid of the container's init (waiting to exec the user's command). */
+  pid: number;
+  /** Host pid of the conmon that monitors it. */
+  conmonPid: number;
+}
+
+/** An attach stream: stdout carries Docker's multiplexed frames, or raw bytes with a tty. */
+export type AttachProcess = ChildProcessByStdio<Writable, Readable, Readable>;
+
+export interface AttachOptions {
+  /** Forward the caller's input to the container's stdin (the container must have been created with it open). */
+  isStdin: boolean;
+  /** The container has a tty: output is raw, not multiplexed. */
+  isTty: boolean;
+}
+
+/**
+ * One container runtime. Contract:
+ * - `create` leaves the container `created` with conmon watching it, or throws and leaves nothing
+ *   behind (no monitor, no runtime state, no cgroup). A missing executable is CommandNotFoundError,
+ *   a non-executable one CannotInvokeError, whichever of create/start the runtime reports it in.
+ * - `start` runs the user's command; afterwards the exit is reported through the exit directory.
+ * - `delete` is forceful and idempotent: deleting an unknown container succeeds.
+ * - `state` is undefined when the runtime has no record of the container.
+ * - Containers outlive the daemon; nothing here depends on the calling process staying alive.
+ */
+export interface Runtime {
+  /** Write the bundle's config.json from `settings` and create the container under a monitor. */
+  create(settings: ContainerRuntimeSettings, options: CreateOptions): Promise<CreateResult>;
+  /** Start a created container's process. */
+  start(id: string): Promise<void>;
+  /** Send `signal` (name like `SIGTERM` or number) to the container's init. */
+  kill(id: string, signal: string | number): Promise<void>;
+  /** Remove the container from the runtime (killing it first if needed); succeeds if already gone. */
+  delete(id: string): Promise<void>;
+  /** The runtime's view of the container, undefined when unknown. */
+  state(id: string): Promise<RuntimeState | undefined>;
+  /** The exit code the monitor recorded, undefined while running or when none was written. */
+  exitCode(id: string): Promise<number | undefined>;
+  /** Host pids of every process in the container (for `top`); empty when not running. */
+  listPids(id: string): Promise<number[]>;
+  /** Connect to the container's stdio through the monitor's attach socket. */
+  attach(id: string, options: AttachOptions): Promise<AttachProcess>;
+  /** Resize the container's tty (no-op without one). */
+  resize(id: string, height: number, width: number): Promise<void>;
+}

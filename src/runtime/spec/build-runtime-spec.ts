@@ -1,0 +1,254 @@
+/**
+ * Builds a container's OCI config.json from the engine's settings with docker's defaults:
+ * namespaces, mounts, capabilities, seccomp, masked paths, devices and cgroup placement.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { release } from 'node:os';
+import { InvalidArgumentError, writeJsonAtomic } from '../../common/index.js';
+import type { LinuxDevice, LinuxNamespace, RuntimeMount, RuntimeSpec } from '../../oci/index.js';
+import type { ContainerRuntimeSettings } from '../types.js';
+import {
+  ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS,
+  DEFAULT_SHM_SIZE_BYTES, defaultDeviceRules, defaultMounts,
+} from './defaults.js';
+import { resolveUser } from './resolve-user.js';
+import { hostSeccompTarget, loadSeccompProfile, toOciSeccomp, type MobySeccompProfile, InvalidSeccompProfileError } from './seccomp-profile.js';
+
+/** Host facts the builder needs; tests pass their own, the daemon takes the defaults. */
+export interface SpecHost {
+  /** The default seccomp profile (moby format); loaded from containers-common when absent. */
+  loadDefaultSeccomp: () => Promise<MobySeccompProfile>;
+  /** Reads a profile named by `--security-opt seccomp=<path>`. */
+  loadSeccompFile: (path: string) => Promise<MobySeccompProfile>;
+  /** Capabilities this kernel knows (privileged containers get all of them). */
+  knownCapabilities: () => Promise<string[]>;
+  /** The host's device nodes, given to privileged containers. */
+  hostDevices: () => Promise<LinuxDevice[]>;
+  kernelRelease: string;
+}
+
+async function kernelCapabilities(): Promise<string[]> {
+  try {
+    const last = Number((await readFile('/proc/sys/kernel/cap_last_cap', 'utf8')).trim());
+    return ALL_CAPABILITIES.slice(0, last + 1);
+  } catch {
+    return [...ALL_CAPABILITIES];
+  }
+}
+
+// /dev entries a privileged container must not get from the host: its own pts, shm, mqueue are mounted.
+const SKIPPED_DEV_DIRS = new Set(['pts', 'shm', 'mqueue', 'fd', '.lxc', '.udev', 'hugepages']);
+
+async function scanHostDevices(dir = '/dev'): Promise<LinuxDevice[]> {
+  const devices: LinuxDevice[] = [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!SKIPPED_DEV_DIRS.has(entry.name)) devices.push(...(await scanHostDevices(path)));
+      continue;
+    }
+    if (!entry.isCharacterDevice() && !entry.isBlockDevice()) continue;
+    if (path === '/dev/console') continue;
+    const info = await stat(path).catch(() => undefined);
+    if (!info) continue;
+    // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31.
+    const rdev = info.rdev;
+    const major = ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+    const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+    devices.push({ path, type: entry.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: info.mode & 0o7777, uid: info.uid, gid: info.gid });
+  }
+  return devices;
+}
+
+/** The real host. */
+export function defaultSpecHost(): SpecHost {
+  let cached: Promise<MobySeccompProfile> | undefined;
+  return {
+    loadDefaultSeccomp: () => (cached ??= loadSeccompProfile()),
+    loadSeccompFile: (path) => loadSeccompProfile(path),
+    knownCapabilities: kernelCapabilities,
+    hostDevices: () => scanHostDevices(),
+    kernelRelease: release(),
+  };
+}
+
+function normalizeCapability(name: string): string {
+  const upper = name.trim().toUpperCase();
+  return upper === 'ALL' || upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+}
+
+/**
+ * docker's `--cap-add/--cap-drop` rules over the default set: `ALL` in drop empties the set
+ * before adds, `ALL` in add grants every known capability minus drops. Unknown names are
+ * InvalidArgumentError `unknown capability: "CAP_X"`.
+ */
+export function computeCapabilities(capAdd: readonly string[], capDrop: readonly string[], known: readonly string[]): string[] {
+  const adds = capAdd.map(normalizeCapability);
+  const drops = capDrop.map(normalizeCapability);
+  for (const cap of [...adds, ...drops]) {
+    if (cap !== 'ALL' && !ALL_CAPABILITIES.includes(cap)) throw new InvalidArgumentError(`unknown capability: "${cap}"`);
+  }
+  if (adds.includes('ALL')) return known.filter((cap) => !drops.includes(cap));
+  const base = drops.includes('ALL') ? [] : DEFAULT_CAPABILITIES.filter((cap) => !drops.includes(cap));
+  for (const cap of adds) if (!base.includes(cap)) base.push(cap);
+  return base;
+}
+
+interface SecurityOptions {
+  seccomp: 'default' | 'unconfined' | { profile: string };
+  isNoNewPrivileges: boolean;
+}
+
+function parseSecurityOpts(opts: readonly string[]): SecurityOptions {
+  const result: SecurityOptions = { seccomp: 'default', isNoNewPrivileges: false };
+  opts.forEach((opt, index) => {
+    const separator = opt.search(/[=:]/);
+    const key = separator < 0 ? opt : opt.slice(0, separator);
+    const value = separator < 0 ? '' : opt.slice(separator + 1);
+    switch (key) {
+      case 'no-new-privileges':
+        if (value !== '' && value !== 'true' && value !== 'false') throw new InvalidArgumentError(`invalid --security-opt ${index + 1}: "${opt}"`);
+        result.isNoNewPrivileges = value !== 'false';
+        return;
+      case 'seccomp':
+        if (value === '') throw new InvalidArgumentError(`invalid --security-opt ${index + 1}: "${opt}"`);
+        result.seccomp = value === 'unconfined' ? 'unconfined' : value === 'builtin' ? 'default' : { profile: value };
+        return;
+      // No AppArmor or SELinux on the hosts Berth targets: accepted and ignored, as docker does when the LSM is off.
+      case 'apparmor':
+      case 'label':
+        return;
+      default:
+        throw new InvalidArgumentError(`invalid --security-opt ${index + 1}: "${opt}"`);
+    }
+  });
+  return result;
+}
+
+function withDefaultEnv(env: readonly string[], hostname: string, home: string, isTty: boolean): string[] {
+  const result = [...env];
+  const has = (key: string): boolean => result.some((entry) => entry.startsWith(`${key}=`));
+  if (!has('PATH')) result.unshift(DEFAULT_PATH_ENV);
+  if (!has('HOSTNAME')) result.push(`HOSTNAME=${hostname}`);
+  if (isTty && !has('TERM')) result.push('TERM=xterm');
+  if (!has('HOME')) result.push(`HOME=${home}`);
+  return result;
+}
+
+function namespaces(settings: ContainerRuntimeSettings): LinuxNamespace[] {
+  const list: LinuxNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
+  const net = settings.networkNamespace;
+  if (net === 'new') list.push({ type: 'network' });
+  else if (net !== 'host') list.push({ type: 'network', path: net.path });
+  return list;
+}
+
+function userMounts(settings: ContainerRuntimeSettings): RuntimeMount[] {
+  const mounts: RuntimeMount[] = [];
+  const etc = settings.etcFiles ?? {};
+  const etcBind = (source: string | undefined, destination: string): void => {
+    if (source === undefined) return;
+    mounts.push({ destination, type: 'bind', source, options: ['rbind', 'rprivate', settings.isReadonlyRootfs ? 'ro' : 'rw'] });
+  };
+  etcBind(etc.resolvConf, '/etc/resolv.conf');
+  etcBind(etc.hostname, '/etc/hostname');
+  etcBind(etc.hosts, '/etc/hosts');
+  for (const mount of settings.mounts ?? []) {
+    if (mount.type === 'tmpfs') {
+      mounts.push({ destination: mount.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(mount.options ?? [])] });
+    } else {
+      if (mount.source === undefined) throw new InvalidArgumentError(`bind mount for ${mount.destination} has no source`);
+      mounts.push({ destination: mount.destination, type: 'bind', source: mount.source, options: ['rbind', mount.isReadOnly ? 'ro' : 'rw', ...(mount.options ?? ['rprivate'])] });
+    }
+  }
+  return mounts;
+}
+
+/**
+ * The OCI spec for `settings`. Reads the rootfs's /etc/passwd and /etc/group for `--user`
+ * (NoSuchUserError when unknown), the seccomp profile, and for privileged containers the host's
+ * capabilities and devices. Throws InvalidArgumentError for bad capabilities or security options.
+ */
+export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host: SpecHost = defaultSpecHost()): Promise<RuntimeSpec> {
+  const user = await resolveUser(settings.rootfsDir, settings.user);
+  const security = parseSecurityOpts(settings.securityOpt);
+  const known = await host.knownCapabilities();
+  const capabilities = settings.isPrivileged ? known : computeCapabilities(settings.capAdd, settings.capDrop, known);
+
+  const custom = userMounts(settings);
+  const covered = new Set(custom.map((mount) => mount.destination));
+  // A user mount at a default destination (say /dev/shm) replaces the default one, as in moby.
+  const mounts = [
+    ...defaultMounts(settings.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES, settings.isPrivileged).filter((mount) => !covered.has(mount.destination)),
+    ...custom,
+  ];
+
+  const spec: RuntimeSpec = {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: settings.isTty,
+      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? { additionalGids: user.additionalGids } : {}) },
+      args: [...settings.args],
+      env: withDefaultEnv(settings.env, settings.hostname, user.home, settings.isTty),
+      cwd: settings.cwd === '' ? '/' : settings.cwd,
+      // Non-root users get only the bounding set, matching what execve would give them (moby does the same).
+      capabilities: user.uid === 0
+        ? { bounding: [...capabilities], effective: [...capabilities], permitted: [...capabilities] }
+        : { bounding: [...capabilities] },
+      noNewPrivileges: security.isNoNewPrivileges,
+    },
+    root: { path: settings.rootfsDir, readonly: settings.isReadonlyRootfs },
+    hostname: settings.hostname,
+    mounts,
+    annotations: { ...(settings.annotations ?? {}) },
+    linux: {
+      namespaces: namespaces(settings),
+      cgroupsPath: settings.cgroupsPath ?? `/berth/${settings.id}`,
+      resources: { devices: settings.isPrivileged ? [{ allow: true, access: 'rwm' }] : defaultDeviceRules() },
+    },
+  };
+  if (settings.isTty && settings.consoleSize) spec.process!.consoleSize = { ...settings.consoleSize };
+  const linux = spec.linux!;
+  const resources = linux.resources!;
+  if (settings.memoryLimitBytes !== undefined) resources.memory = { limit: settings.memoryLimitBytes };
+  if (settings.pidsLimit !== undefined) resources.pids = { limit: settings.pidsLimit };
+  if (settings.cpuShares !== undefined) resources.cpu = { shares: settings.cpuShares };
+  if (settings.sysctls && Object.keys(settings.sysctls).length > 0) linux.sysctl = { ...settings.sysctls };
+
+  if (settings.isPrivileged) {
+    linux.devices = await host.hostDevices();
+  } else {
+    linux.maskedPaths = [...DEFAULT_MASKED_PATHS];
+    linux.readonlyPaths = [...DEFAULT_READONLY_PATHS];
+  }
+
+  // moby: privileged containers run unconfined unless a profile is given explicitly.
+  const seccompChoice = settings.isPrivileged && security.seccomp === 'default' ? 'unconfined' : security.seccomp;
+  if (seccompChoice !== 'unconfined') {
+    let profile: MobySeccompProfile;
+    if (seccompChoice === 'default') {
+      profile = await host.loadDefaultSeccomp();
+    } else if (seccompChoice.profile.trimStart().startsWith('{')) {
+      // The docker CLI reads `seccomp=<file>` itself and sends the JSON inline.
+      try {
+        profile = JSON.parse(seccompChoice.profile) as MobySeccompProfile;
+      } catch (err) {
+        throw new InvalidSeccompProfileError('decoding seccomp profile failed: invalid JSON', { cause: err });
+      }
+    } else {
+      profile = await host.loadSeccompFile(seccompChoice.profile);
+    }
+    const target = { ...hostSeccompTarget(capabilities), kernelRelease: host.kernelRelease };
+    linux.seccomp = toOciSeccomp(profile, target);
+  }
+  return spec;
+}
+
+/** Build the spec and write it atomically to `<bundleDir>/config.json`; returns the spec. */
+export async function writeRuntimeSpec(settings: ContainerRuntimeSettings, host?: SpecHost): Promise<RuntimeSpec> {
+  const spec = await buildRuntimeSpec(settings, host);
+  await writeJsonAtomic(join(settings.bundleDir, 'config.json'), spec, 0o600);
+  return spec;
+}

@@ -1,0 +1,148 @@
+/**
+ * Integration test harness: a private berthd (its own root, exec root and socket under a
+ * temp dir), the real docker CLI and the berth CLI pointed at it, and a cleanup that
+ * removes every container, mount and file the test made.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand, type CommandResult } from '../../src/sys/index.js';
+
+/** The repository's top directory (this file runs from dist/test/integration). */
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const DOCKER = '/usr/local/bin/docker';
+export const hasDocker = existsSync(DOCKER);
+
+export interface TestDaemon {
+  dir: string;
+  root: string;
+  execRoot: string;
+  socket: string;
+  env: NodeJS.ProcessEnv;
+  /** Run the real docker CLI against this daemon. */
+  docker(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  /** Run Berth's own CLI against this daemon. */
+  berth(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  /** A raw API call: status and body text. */
+  api(method: string, path: string, body?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>;
+  /** SIGKILL the daemon (containers stay up under conmon). */
+  kill9(): Promise<void>;
+  /** Start the daemon again on the same state. */
+  restart(): Promise<void>;
+  /** Remove every container, stop the daemon, unmount and delete everything under dir. */
+  cleanup(): Promise<void>;
+}
+
+function spawnDaemon(root: string, execRoot: string, socket: string, logPath: string): ChildProcess {
+  const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--log-level', 'debug'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    void import('node:fs').then((fs) => fs.appendFileSync(logPath, chunk));
+  });
+  return child;
+}
+
+async function waitForPing(socket: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((done) => {
+      const req = request({ socketPath: socket, path: '/_ping', method: 'GET' }, (res) => {
+        res.resume();
+        done(res.statusCode === 200);
+      });
+      req.on('error', () => done(false));
+      req.end();
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`berthd did not answer on ${socket}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Start a private berthd for one test file. */
+export async function startTestDaemon(): Promise<TestDaemon> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-it-'));
+  const root = join(dir, 'root');
+  const execRoot = join(dir, 'run');
+  const socket = join(dir, 'berth.sock');
+  const logPath = join(dir, 'berthd.log');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOCKER_HOST: `unix://${socket}`,
+    BERTH_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(dir, 'docker-config'),
+    DOCKER_CLI_HINTS: 'false',
+  };
+  let child = spawnDaemon(root, execRoot, socket, logPath);
+  try {
+    await waitForPing(socket, 20_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    const log = await readFile(logPath, 'utf8').catch(() => '');
+    throw new Error(`${(err as Error).message}\n${log.slice(-3000)}`);
+  }
+
+  const daemon: TestDaemon = {
+    dir,
+    root,
+    execRoot,
+    socket,
+    env,
+    docker: (args, options = {}) => runCommand(DOCKER, args, { env, timeoutMs: options.timeoutMs ?? 60_000, ...(options.input !== undefined ? { input: options.input } : {}) }),
+    berth: (args, options = {}) =>
+      runCommand(process.execPath, [join(REPO, 'dist/src/bin/berth.js'), ...args], { env, timeoutMs: options.timeoutMs ?? 60_000, ...(options.input !== undefined ? { input: options.input } : {}) }),
+    api: (method, path, body) =>
+      new Promise((done, fail) => {
+        const req = request({ socketPath: socket, path, method, headers: body !== undefined ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        });
+        req.on('error', fail);
+        req.end(body);
+      }),
+    async kill9() {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      child = spawnDaemon(root, execRoot, socket, logPath);
+      await waitForPing(socket, 20_000);
+    },
+    async cleanup() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const ids = (await daemon.api('GET', '/containers/json?all=1').catch(() => ({ body: '[]' }))).body;
+        for (const container of JSON.parse(ids || '[]') as Array<{ Id: string }>) {
+          await daemon.api('DELETE', `/containers/${container.Id}?force=1`).catch(() => {});
+        }
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      // Anything still mounted below our dir (a test that failed half-way) goes too.
+      const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '');
+      for (const mountPoint of mounts.filter((m) => m.startsWith(dir)).reverse()) {
+        await runCommand('umount', ['-l', mountPoint]);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return daemon;
+}
+
+/** Count this machine's processes whose command is exactly `name` with an argument containing `marker`. */
+export async function countProcesses(name: string, marker: string): Promise<number> {
+  const result = await runCommand('ps', ['-eo', 'comm=,args=']);
+  return result.stdout.split('\n').filter((line) => line.startsWith(name) && line.includes(marker)).length;
+}
+
+/** Mount points below `dir`. */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(dir));
+}
