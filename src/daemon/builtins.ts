@@ -7,7 +7,7 @@ import { messageOf, type Logger } from '../common/index.js';
 import { ContainerService, Engine, EventBus, type RuntimePort } from '../engine/index.js';
 import { ImageService } from '../image/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
-import { ensureRuntimeCgroups } from '../sys/index.js';
+import { ensureRuntimeCgroups, HostMounter } from '../sys/index.js';
 import type { DaemonConfig } from './config.js';
 import { KNOWN_RUNTIMES } from './config.js';
 import { readDaemonFacts } from './facts.js';
@@ -26,7 +26,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   for (const problem of cgroups.problems) logger.warn(problem);
   if (cgroups.mounted.length > 0) logger.info('mounted cgroup hierarchies the runtime needs', { mounted: cgroups.mounted });
 
-  const images = await ImageService.open({ root: config.root, logger });
+  const images = await ImageService.open({ root: config.root, logger, mounter: new HostMounter() });
   try {
     await images.ensureBuiltinBusybox();
   } catch (err) {

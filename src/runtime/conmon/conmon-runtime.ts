@@ -11,7 +11,7 @@ import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, Runtime } from '../runtime.js';
 import type { ContainerRuntimeSettings, RuntimeState } from '../types.js';
 import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
-import { writeRuntimeSpec, type SpecHost } from '../spec/build-runtime-spec.js';
+import { writeRuntimeSpec, type SpecHost } from '../spec/index.js';
 
 /** How to reach the binaries and where conmon keeps its files. */
 export interface ConmonRuntimeOptions {

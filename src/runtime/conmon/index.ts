@@ -1,0 +1,5 @@
+// Driving an OCI runtime through conmon: create/start/kill/delete, exit files, k8s-file logs.
+// Imports runtime/spec, oci/, sys/ and common/.
+export * from './conmon-runtime.js';
+export * from './exit-watcher.js';
+export * from './log-reader.js';
