@@ -28,13 +28,29 @@ export interface SpecHost {
   kernelRelease: string;
 }
 
+/**
+ * The capabilities a container can be given: those this kernel knows, limited to berthd's own
+ * bounding set (a host without CAP_SYS_RESOURCE, say, cannot grant it; asking makes capset fail).
+ */
 async function kernelCapabilities(): Promise<string[]> {
+  let known = [...ALL_CAPABILITIES];
   try {
     const last = Number((await readFile('/proc/sys/kernel/cap_last_cap', 'utf8')).trim());
-    return ALL_CAPABILITIES.slice(0, last + 1);
+    known = ALL_CAPABILITIES.slice(0, last + 1);
   } catch {
-    return [...ALL_CAPABILITIES];
+    // Keep every capability we know of.
   }
+  try {
+    const status = await readFile('/proc/self/status', 'utf8');
+    const match = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+    if (match) {
+      const bounding = BigInt('0x' + match[1]);
+      known = known.filter((_name, index) => ((bounding >> BigInt(index)) & 1n) === 1n);
+    }
+  } catch {
+    // No /proc: keep the kernel's list.
+  }
+  return known;
 }
 
 // /dev entries a privileged container must not get from the host: its own pts, shm, mqueue are mounted.
