@@ -1,5 +1,5 @@
 /**
- * What every command gets: output streams and a lazily made API client (undici is loaded
+ * What every command gets: output streams and a lazily made API client (the client is loaded
  * only by commands that talk to the daemon, to keep `berth --help` fast).
  */
 import type { Writable } from 'node:stream';

@@ -4,7 +4,6 @@
  * the body; attach returns the hijacked socket.
  */
 import type { Duplex, Readable } from 'node:stream';
-import { Pool } from 'undici';
 import type {
   ContainerCreateRequest,
   ContainerCreateResponse,
@@ -26,6 +25,7 @@ import type {
 import { errnoOf } from '../common/index.js';
 import { ApiError, DaemonUnreachableError, apiErrorFromBody } from './api-error.js';
 import { readJsonLines } from './json-stream.js';
+import { UnixTransport, UpgradeRefusedError } from './unix-transport.js';
 
 /** The API version Berth's client speaks. */
 export const CLIENT_API_VERSION = '1.51';
@@ -94,20 +94,19 @@ export function encodeQuery(query: Query | undefined): string {
 
 /** The Engine API client. Call close() when done so the process can exit. */
 export class EngineClient {
-  private readonly pool: Pool;
+  private readonly transport: UnixTransport;
   private readonly hostUrl: string;
   private readonly prefix: string;
 
   constructor(options: EngineClientOptions) {
-    // A pool, not a single connection: docker run holds attach and wait open while it starts.
-    this.pool = new Pool('http://localhost', { socketPath: options.socketPath, connections: null });
+    this.transport = new UnixTransport(options.socketPath);
     this.hostUrl = options.hostUrl ?? `unix://${options.socketPath}`;
     this.prefix = `/v${options.apiVersion ?? CLIENT_API_VERSION}`;
   }
 
   /** Release the connections. */
   async close(): Promise<void> {
-    await this.pool.close();
+    this.transport.close();
   }
 
   /** Send a request; rejects with ApiError for status >= 400 (after reading the error body). */
@@ -124,12 +123,12 @@ export class EngineClient {
     }
     let response;
     try {
-      response = await this.pool.request({ method, path: this.prefix + path + encodeQuery(options.query), headers, body: body ?? null });
+      response = await this.transport.request({ method, path: this.prefix + path + encodeQuery(options.query), headers, body: body ?? null });
     } catch (err) {
       throw this.connectionError(err);
     }
     if (response.statusCode >= 400) {
-      const text = await response.body.text();
+      const text = await readAll(response.body);
       throw apiErrorFromBody(response.statusCode, text);
     }
     return { status: response.statusCode, headers: response.headers, body: response.body };
@@ -157,8 +156,8 @@ export class EngineClient {
   /** `GET /_ping`: true when the daemon answers OK. */
   async ping(): Promise<boolean> {
     try {
-      const response = await this.pool.request({ method: 'GET', path: '/_ping' });
-      await response.body.text();
+      const response = await this.transport.request({ method: 'GET', path: '/_ping' });
+      await readAll(response.body);
       return response.statusCode === 200;
     } catch (err) {
       throw this.connectionError(err);
@@ -288,15 +287,14 @@ export class EngineClient {
         detachKeys: options.detachKeys || undefined,
       });
     try {
-      const { headers, socket } = await this.pool.upgrade({ method: 'POST', path, protocol: 'tcp', headers: { 'content-type': 'text/plain' } });
+      const { headers, socket } = await this.transport.upgrade({ method: 'POST', path, headers: { 'content-type': 'text/plain' } });
       const contentType = String(headers['content-type'] ?? '');
       // Before API 1.42 no content type was sent; the caller then decides from the container's Tty.
       return { socket, isMultiplexed: contentType !== 'application/vnd.docker.raw-stream' };
     } catch (err) {
+      if (err instanceof UpgradeRefusedError) throw apiErrorFromBody(err.statusCode, err.body);
       if (errnoOf(err) !== undefined) throw this.connectionError(err);
-      // undici refuses a non-101 answer without its body; re-ask as a plain request to get docker's message.
-      await this.containerInspect(id);
-      throw new ApiError(500, `unable to upgrade to tcp: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ApiError(500, err instanceof Error ? err.message : String(err));
     }
   }
 

@@ -1,4 +1,4 @@
-// The typed Docker Engine API client over berthd's unix socket (undici), with stream helpers.
+// The typed Docker Engine API client over berthd's unix socket (node:http), with stream helpers.
 // Imports api/wire/ and common/.
 export * from './api-error.js';
 export * from './demux.js';

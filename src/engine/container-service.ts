@@ -121,6 +121,8 @@ export class ContainerService {
   readonly #exitCleanups = new Map<string, Promise<void>>();
   readonly #creatingNames = new Set<string>();
   readonly #pendingAttaches = new Map<string, PendingAttach[]>();
+  /** Containers whose runtime state and rootfs this process released after their last exit. */
+  readonly #released = new Set<string>();
 
   private constructor(options: ContainerServiceOptions, store: ContainerStore) {
     this.#options = options;
@@ -298,11 +300,14 @@ export class ContainerService {
     const paths = this.pathsOf(record.id);
     await runtime.clearExit(record.id);
     const before = record.state;
+    this.#released.delete(record.id);
+    const t0 = performance.now();
     let mounted = false;
     try {
       const lowerDirs = await images.lowerDirs(record.imageId);
       await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
       mounted = true;
+      const tMounted = performance.now();
       const { pid, conmonPid } = await runtime.create({
         id: record.id,
         name: record.name,
@@ -332,8 +337,15 @@ export class ContainerService {
       record.state = { ...record.state, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
       // Persist before the process runs its command, so a crash right now still knows the container runs.
       await this.#store.save(record);
+      const tCreated = performance.now();
       await this.#connectPendingAttaches(record);
       await runtime.start(record.id);
+      this.#options.logger.debug('started', {
+        id: record.id,
+        mountMs: Math.round(tMounted - t0),
+        createMs: Math.round(tCreated - tMounted),
+        startMs: Math.round(performance.now() - tCreated),
+      });
     } catch (err) {
       await runtime.delete(record.id).catch(() => {});
       if (mounted) await rootfs.unmount(paths.merged).catch(() => {});
@@ -382,6 +394,7 @@ export class ContainerService {
   }
 
   async #finishExit(id: string, exitCode: number): Promise<void> {
+    const t0 = performance.now();
     const record = this.#current(id);
     const runtime = this.#runtimeOf(record);
     if (!isRunningStatus(record.state.status)) {
@@ -401,10 +414,15 @@ export class ContainerService {
     await runtime.clearExit(id);
     this.#publish(record, 'die', { exitCode: String(exitCode) });
     this.#wake(id, (c) => c !== 'removed', { statusCode: exitCode, error: undefined });
-    await runtime.delete(id).catch((err: unknown) => this.#options.logger.warn('runtime delete failed', { id, error: messageOf(err) }));
-    await this.#options.rootfs.unmount(this.pathsOf(id).merged).catch((err: unknown) =>
-      this.#options.logger.warn('rootfs unmount failed', { id, error: messageOf(err) }),
-    );
+    // The runtime's state and the rootfs mount are independent: release both at once.
+    await Promise.all([
+      runtime.delete(id).catch((err: unknown) => this.#options.logger.warn('runtime delete failed', { id, error: messageOf(err) })),
+      this.#options.rootfs.unmount(this.pathsOf(id).merged).catch((err: unknown) =>
+        this.#options.logger.warn('rootfs unmount failed', { id, error: messageOf(err) }),
+      ),
+    ]);
+    this.#released.add(id);
+    this.#options.logger.debug('exit handled', { id, exitCode, cleanupMs: Math.round(performance.now() - t0) });
   }
 
   // ---- stop, kill, restart -------------------------------------------------
@@ -511,8 +529,12 @@ export class ContainerService {
       }
       await this.#exitCleanups.get(id);
       const runtime = this.#runtimeOf(record);
-      await runtime.delete(id).catch(() => {});
-      await this.#options.rootfs.unmount(this.pathsOf(id).merged);
+      // After an exit handled by this process the runtime state and mount are already gone.
+      if (!this.#released.has(id)) {
+        await runtime.delete(id).catch(() => {});
+        await this.#options.rootfs.unmount(this.pathsOf(id).merged);
+      }
+      this.#released.delete(id);
       const last = this.#current(id);
       await this.#store.remove(id);
       await runtime.clearExit(id).catch(() => {});
@@ -686,6 +708,31 @@ export class ContainerService {
       await this.#store.save(record);
       await this.handleExit(record.id, 255);
     }
+  }
+
+  // ---- for the engine's other services (exec, archive, volumes...) ---------------
+
+  /** The runtime that runs this container. */
+  runtimeFor(record: ContainerRecord): RuntimePort {
+    return this.#runtimeOf(record);
+  }
+
+  /** Persist a changed record (atomically). Callers hold the container's lock. */
+  saveRecord(record: ContainerRecord): Promise<void> {
+    return this.#store.save(record);
+  }
+
+  /** Run `operation` under the container's lock, after any exit cleanup under way. */
+  withLock<T>(id: string, operation: () => Promise<T>): Promise<T> {
+    return this.#lock.run(id, async () => {
+      await this.#exitCleanups.get(id);
+      return operation();
+    });
+  }
+
+  /** Publish a container event with docker's attributes (labels, image, name). */
+  publishEvent(record: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.#publish(record, action, extra);
   }
 
   // ---- helpers --------------------------------------------------------------

@@ -95,7 +95,9 @@ export class ConmonRuntime implements Runtime {
     await mkdir(persist, { recursive: true });
     await rm(join(this.#options.exitDir, id), { force: true });
     await rm(join(bundleDir, 'oci-log'), { force: true });
+    const specStart = performance.now();
     await writeRuntimeSpec(settings, this.#options.specHost);
+    const specMs = Math.round(performance.now() - specStart);
 
     const args = [
       '--api-version', '1',
@@ -120,6 +122,7 @@ export class ConmonRuntime implements Runtime {
     if (settings.isStdinOpen) args.push('-i');
 
     let sync: SyncMessage;
+    const conmonStart = performance.now();
     try {
       sync = await this.#spawnConmon(args, persist);
     } catch (err) {
@@ -133,7 +136,7 @@ export class ConmonRuntime implements Runtime {
       throw classifyRuntimeFailure(settings.args[0] ?? '', message);
     }
     const conmonPid = Number((await readFile(options.conmonPidFile, 'utf8').catch(() => '')).trim());
-    this.#options.logger.debug('container created', { id, pid: sync.data, conmonPid });
+    this.#options.logger.debug('container created', { id, pid: sync.data, conmonPid, specMs, conmonMs: Math.round(performance.now() - conmonStart) });
     return { pid: sync.data, conmonPid: Number.isInteger(conmonPid) ? conmonPid : 0 };
   }
 
