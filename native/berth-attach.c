@@ -2,12 +2,13 @@
  * berth-attach: relay between conmon's attach socket and this process's stdio.
  *
  * Node cannot speak SOCK_SEQPACKET, so berthd runs one of these per attach.
- *   berth-attach [--tty] [--no-stdin] <attach-socket-path>
+ *   berth-attach [--tty] [--no-stdin] [--ready] <attach-socket-path>
  * Each message conmon sends starts with one byte: 2 stdout, 3 stderr. Without --tty they are
  * written to stdout in Docker's multiplexed framing (stream byte, three zero bytes, 4-byte
  * big-endian length, payload); with --tty the payload is written raw. Bytes read from stdin are
  * sent to the socket as they are (conmon writes them to the container's stdin); stdin EOF shuts
- * down the socket's write side so conmon sees it. Exits 0 when conmon closes the socket or
+ * down the socket's write side so conmon sees it. With --ready it writes "ready\n" to stderr once
+ * connected, for callers that must not let the process start before (exec). Exits 0 when conmon closes the socket or
  * stdout's reader goes away (detach), 1 on a connect or I/O error, 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -80,19 +81,20 @@ static int connect_attach(const char *path) {
 }
 
 int main(int argc, char **argv) {
-	int tty = 0, use_stdin = 1;
+	int tty = 0, use_stdin = 1, ready = 0;
 	const char *path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--tty") == 0) tty = 1;
 		else if (strcmp(argv[i], "--no-stdin") == 0) use_stdin = 0;
+		else if (strcmp(argv[i], "--ready") == 0) ready = 1;
 		else if (!path && argv[i][0] != '-') path = argv[i];
 		else {
-			fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] <attach-socket>\n");
+			fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] <attach-socket>\n");
 			return 2;
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] <attach-socket>\n");
+		fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] <attach-socket>\n");
 		return 2;
 	}
 	/* A detached reader must show up as EPIPE, not kill us mid-write. */
@@ -100,6 +102,10 @@ int main(int argc, char **argv) {
 
 	int sock = connect_attach(path);
 	if (sock < 0) return 1;
+	if (ready) {
+		static const char message[] = "ready\n";
+		if (write(STDERR_FILENO, message, sizeof message - 1) < 0) return fail("write");
+	}
 
 	unsigned char in[CONMON_BUF + 1];
 	unsigned char out[8 + CONMON_BUF + 1];

@@ -1,9 +1,16 @@
 // The Docker Engine API: the HTTP server, its routes and handlers, error mapping.
 // Imports engine/, api/wire, api/translate and common/.
 import type { Engine } from '../engine/index.js';
+import { addArchiveRoutes } from './handlers/archive.js';
 import { addContainerRoutes } from './handlers/containers.js';
+import { addContainerControlRoutes } from './handlers/container-control.js';
+import { addEventRoutes } from './handlers/events.js';
+import { addStatsRoutes } from './handlers/stats.js';
+import { addExecRoutes } from './handlers/exec.js';
 import { addImageRoutes } from './handlers/images.js';
+import { addImageTransferRoutes } from './handlers/image-transfer.js';
 import { addSystemRoutes } from './handlers/system.js';
+import { addVolumeRoutes } from './handlers/volumes.js';
 import { Router } from './router.js';
 
 export { createApiServer, listenOnUnixSocket } from './server.js';
@@ -16,6 +23,13 @@ export function buildRouter(engine: Engine): Router {
   const router = new Router();
   addSystemRoutes(router, engine);
   addContainerRoutes(router, engine);
+  addArchiveRoutes(router, engine);
+  addContainerControlRoutes(router, engine);
+  addStatsRoutes(router, engine);
+  addEventRoutes(router, engine);
+  addExecRoutes(router, engine);
   addImageRoutes(router, engine);
+  addVolumeRoutes(router, engine);
+  addImageTransferRoutes(router, engine);
   return router;
 }

@@ -10,6 +10,7 @@ import { describeIssue } from './wire/index.js';
 /** A hijacked connection: set when the client asked to upgrade (attach, exec start). */
 export interface Hijack {
   socket: Duplex;
+  /** Bytes that arrived with the request head; the body (if any) starts here. */
   head: Buffer;
 }
 
@@ -93,10 +94,49 @@ export class ApiRequest {
   }
 
   async body(): Promise<Buffer> {
+    if (this.hijack) return readHijackedBody(this.hijack, Number(this.raw.headers['content-length'] ?? 0));
     const chunks: Buffer[] = [];
     for await (const chunk of this.raw) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
+}
+
+/**
+ * On an upgraded connection Node hands the body over as raw bytes: the ones that came with
+ * the head, then the socket's. Read exactly `length` bytes; what follows (stdin for exec)
+ * goes back to the socket.
+ */
+async function readHijackedBody(hijack: Hijack, length: number): Promise<Buffer> {
+  let buffer = hijack.head;
+  hijack.head = Buffer.alloc(0);
+  if (buffer.length < length) {
+    const socket = hijack.socket;
+    buffer = await new Promise<Buffer>((resolve, reject) => {
+      const chunks = [buffer];
+      let size = buffer.length;
+      const onData = (chunk: Buffer): void => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= length) {
+          done();
+          resolve(Buffer.concat(chunks));
+        }
+      };
+      const onEnd = (): void => {
+        done();
+        reject(new InvalidArgumentError('request body ended early'));
+      };
+      const done = (): void => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.pause();
+      };
+      socket.on('data', onData);
+      socket.on('end', onEnd);
+    });
+  }
+  if (buffer.length > length) hijack.socket.unshift(buffer.subarray(length));
+  return buffer.subarray(0, length);
 }
 
 /** What a handler returns: a JSON value, or nothing when it answered itself (streams, hijacks). */

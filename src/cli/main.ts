@@ -33,8 +33,18 @@ const CONTAINER: Record<string, Entry> = {
   logs: { summary: 'Fetch the logs of a container', load: () => import('./commands/logs.js') },
   wait: { summary: 'Block until one or more containers stop, then print their exit codes', load: () => import('./commands/wait.js') },
   top: { summary: 'Display the running processes of a container', load: () => import('./commands/top.js') },
+  cp: { summary: 'Copy files/folders between a container and the local filesystem', load: () => import('./commands/cp.js') },
+  diff: { summary: "Inspect changes to files or directories on a container's filesystem", load: () => import('./commands/diff.js') },
+  export: { summary: "Export a container's filesystem as a tar archive", load: () => import('./commands/export.js') },
+  commit: { summary: "Create a new image from a container's changes", load: () => import('./commands/commit.js') },
+  exec: { summary: 'Execute a command in a running container', load: () => import('./commands/exec.js') },
   inspect: { summary: 'Display detailed information on one or more containers', load: () => import('./commands/container-inspect.js') },
   prune: { summary: 'Remove all stopped containers', load: () => import('./commands/container-prune.js') },
+  pause: { summary: 'Pause all processes within one or more containers', load: () => import('./commands/pause.js') },
+  unpause: { summary: 'Unpause all processes within one or more containers', load: () => import('./commands/unpause.js') },
+  rename: { summary: 'Rename a container', load: () => import('./commands/rename.js') },
+  update: { summary: 'Update configuration of one or more containers', load: () => import('./commands/update.js') },
+  stats: { summary: "Display a live stream of container(s) resource usage statistics", load: () => import('./commands/stats.js') },
 };
 
 const IMAGE: Record<string, Entry> = {
@@ -45,6 +55,14 @@ const IMAGE: Record<string, Entry> = {
   history: { summary: 'Show the history of an image', load: () => import('./commands/history.js') },
   prune: { summary: 'Remove unused images', load: () => import('./commands/image-prune.js') },
   pull: { summary: 'Download an image from a registry', load: () => import('./commands/pull.js') },
+};
+
+const VOLUME: Record<string, Entry> = {
+  create: { summary: 'Create a volume', load: () => import('./commands/volume-create.js') },
+  ls: { summary: 'List volumes', load: () => import('./commands/volume-ls.js') },
+  inspect: { summary: 'Display detailed information on one or more volumes', load: () => import('./commands/volume-inspect.js') },
+  rm: { summary: 'Remove one or more volumes', load: () => import('./commands/volume-rm.js') },
+  prune: { summary: 'Remove unused local volumes', load: () => import('./commands/volume-prune.js') },
 };
 
 const TOP_LEVEL: Record<string, Entry> = {
@@ -59,6 +77,17 @@ const TOP_LEVEL: Record<string, Entry> = {
   logs: CONTAINER['logs']!,
   wait: CONTAINER['wait']!,
   top: CONTAINER['top']!,
+  cp: CONTAINER['cp']!,
+  diff: CONTAINER['diff']!,
+  export: CONTAINER['export']!,
+  commit: CONTAINER['commit']!,
+  pause: CONTAINER['pause']!,
+  unpause: CONTAINER['unpause']!,
+  rename: CONTAINER['rename']!,
+  update: CONTAINER['update']!,
+  stats: CONTAINER['stats']!,
+  events: { summary: 'Get real time events from the server', load: () => import('./commands/events.js') },
+  exec: CONTAINER['exec']!,
   inspect: { summary: 'Return low-level information on Docker objects', load: () => import('./commands/inspect.js') },
   images: IMAGE['ls']!,
   rmi: IMAGE['rm']!,
@@ -74,8 +103,9 @@ const IMAGE_ALIASES: Record<string, string> = { list: 'ls', remove: 'rm' };
 const GROUPS: Record<string, { entries: Record<string, Entry>; aliases: Record<string, string>; summary: string }> = {
   container: { entries: CONTAINER, aliases: CONTAINER_ALIASES, summary: 'Manage containers' },
   image: { entries: IMAGE, aliases: IMAGE_ALIASES, summary: 'Manage images' },
+  volume: { entries: VOLUME, aliases: { list: 'ls', remove: 'rm' }, summary: 'Manage volumes' },
   system: {
-    entries: { info: TOP_LEVEL['info']!, version: TOP_LEVEL['version']! },
+    entries: { info: TOP_LEVEL['info']!, version: TOP_LEVEL['version']!, events: TOP_LEVEL['events']! },
     aliases: {},
     summary: 'Manage Berth',
   },

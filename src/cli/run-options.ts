@@ -37,6 +37,7 @@ export interface CreateFlags {
   cpuShares?: string;
   cpusetCpus?: string;
   pidsLimit?: string;
+  oomKillDisable?: boolean;
   privileged?: boolean;
   capAdd: string[];
   capDrop: string[];
@@ -105,6 +106,7 @@ export function addCreateOptions(command: Command): Command {
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
     .option('--name <string>', 'Assign a name to the container')
     .option('--network <network>', 'Connect a container to a network')
+    .option('--oom-kill-disable', 'Disable OOM Killer')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--privileged', 'Give extended privileges to this container')
@@ -149,7 +151,7 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
 }
 
 /** `-e` semantics: `KEY=value` as is; a bare `KEY` takes the caller's value when set. */
-function resolveEnv(entry: string, env: NodeJS.ProcessEnv): string | undefined {
+export function resolveEnv(entry: string, env: NodeJS.ProcessEnv): string | undefined {
   if (entry.includes('=')) {
     if (entry.startsWith('=')) throw new UsageError(`invalid environment variable: ${entry}`);
     return entry;
@@ -158,7 +160,7 @@ function resolveEnv(entry: string, env: NodeJS.ProcessEnv): string | undefined {
   return value === undefined ? entry : `${entry}=${value}`;
 }
 
-function readEnvFile(path: string, env: NodeJS.ProcessEnv): string[] {
+export function readEnvFile(path: string, env: NodeJS.ProcessEnv): string[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -411,6 +413,7 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     CpusetCpus: flags.cpusetCpus ?? '',
     PidsLimit: pidsLimit ?? null,
     Ulimits: ulimits.length > 0 ? ulimits : null,
+    OomKillDisable: Boolean(flags.oomKillDisable),
   };
   if (shmSize !== undefined) hostConfig.ShmSize = shmSize;
   if (flags.runtime !== undefined) hostConfig.Runtime = flags.runtime;

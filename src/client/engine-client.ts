@@ -21,7 +21,13 @@ import type {
   SystemInfo,
   SystemVersion,
   WaitCondition,
+  Volume,
+  VolumeCreateOptions,
+  VolumeListResponse,
+  VolumePruneResponse,
 } from '../api/wire/index.js';
+import type { CommitResponse, ContainerPathStat, FilesystemChangeItem } from '../api/wire/index.js';
+import type { ContainerStatsResponse, ContainerUpdateRequest, ContainerUpdateResponse, EventMessage } from '../api/wire/index.js';
 import { errnoOf } from '../common/index.js';
 import { ApiError, DaemonUnreachableError, apiErrorFromBody } from './api-error.js';
 import { readJsonLines } from './json-stream.js';
@@ -298,6 +304,48 @@ export class EngineClient {
     }
   }
 
+  /** `POST /containers/{id}/exec`: a new exec session's id. */
+  async execCreate(
+    id: string,
+    body: { Cmd: string[]; Env?: string[]; WorkingDir?: string; User?: string; Tty?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean; Privileged?: boolean; DetachKeys?: string; ConsoleSize?: [number, number] },
+  ): Promise<string> {
+    const created = await this.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, { body });
+    return created.Id;
+  }
+
+  /** `POST /exec/{id}/start` detached: the process runs on its own. */
+  execStartDetached(execId: string, tty: boolean): Promise<void> {
+    return this.call('POST', `/exec/${encodeURIComponent(execId)}/start`, { body: { Detach: true, Tty: tty } });
+  }
+
+  /** `POST /exec/{id}/start` hijacked: the process's stdio on the returned socket. */
+  async execStartAttached(execId: string, options: { tty: boolean; consoleSize?: [number, number] }): Promise<AttachConnection> {
+    const body = JSON.stringify({ Detach: false, Tty: options.tty, ...(options.consoleSize ? { ConsoleSize: options.consoleSize } : {}) });
+    try {
+      const { headers, socket } = await this.transport.upgrade({
+        method: 'POST',
+        path: `${this.prefix}/exec/${encodeURIComponent(execId)}/start`,
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+        body,
+      });
+      return { socket, isMultiplexed: String(headers['content-type'] ?? '') !== 'application/vnd.docker.raw-stream' && !options.tty };
+    } catch (err) {
+      if (err instanceof UpgradeRefusedError) throw apiErrorFromBody(err.statusCode, err.body);
+      if (errnoOf(err) !== undefined) throw this.connectionError(err);
+      throw err;
+    }
+  }
+
+  /** `GET /exec/{id}/json`. */
+  execInspect(execId: string): Promise<{ ID: string; Running: boolean; ExitCode: number | null; Pid: number; ContainerID: string }> {
+    return this.json('GET', `/exec/${encodeURIComponent(execId)}/json`);
+  }
+
+  /** `POST /exec/{id}/resize`. */
+  execResize(execId: string, height: number, width: number): Promise<void> {
+    return this.call('POST', `/exec/${encodeURIComponent(execId)}/resize`, { query: { h: height, w: width } });
+  }
+
   /** `POST /containers/{id}/resize`. */
   containerResize(id: string, height: number, width: number): Promise<void> {
     return this.call('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h: height, w: width } });
@@ -333,6 +381,31 @@ export class EngineClient {
     return this.json('POST', '/images/prune', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
   }
 
+  /** `POST /volumes/create`: the new volume, or the existing one of that name. */
+  volumeCreate(body: VolumeCreateOptions): Promise<Volume> {
+    return this.json('POST', '/volumes/create', { body });
+  }
+
+  /** `GET /volumes`. */
+  volumeList(filters: Filters = {}): Promise<VolumeListResponse> {
+    return this.json('GET', '/volumes', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
+  }
+
+  /** `GET /volumes/{name}`. */
+  volumeInspect(name: string): Promise<Volume> {
+    return this.json('GET', `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  /** `DELETE /volumes/{name}?force=`. */
+  volumeRemove(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.call('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: options.force || undefined } });
+  }
+
+  /** `POST /volumes/prune?filters=`. */
+  volumePrune(filters: Filters = {}): Promise<VolumePruneResponse> {
+    return this.json('POST', '/volumes/prune', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
+  }
+
   /**
    * `POST /images/create?fromImage=&tag=`: yields the progress messages. A message with
    * errorDetail is the pull's failure; callers must check (docker reports it in-band, with 200).
@@ -344,6 +417,96 @@ export class EngineClient {
     });
     yield* readJsonLines<JsonMessage>(response.body);
   }
+
+  containerPause(id: string): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/pause`);
+  }
+
+  containerUnpause(id: string): Promise<void> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/unpause`);
+  }
+
+  /** `POST /containers/{id}/update`: new limits and/or restart policy. */
+  containerUpdate(id: string, body: ContainerUpdateRequest): Promise<ContainerUpdateResponse> {
+    return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { body });
+  }
+
+  /**
+   * `GET /containers/{id}/stats`: yields one stats object a second while `stream`, else
+   * exactly one. Stop iterating (or abort through `signal`) to end the stream.
+   */
+  async *containerStats(id: string, options: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }): AsyncGenerator<ContainerStatsResponse> {
+    const response = await this.request('GET', `/containers/${encodeURIComponent(id)}/stats`, {
+      query: { stream: options.stream, 'one-shot': options.oneShot || undefined },
+    });
+    options.signal?.addEventListener('abort', () => response.body.destroy(), { once: true });
+    try {
+      yield* readJsonLines<ContainerStatsResponse>(response.body);
+    } catch (err) {
+      if (!options.signal?.aborted) throw err;
+    } finally {
+      response.body.destroy();
+    }
+  }
+
+  /** `GET /events`: yields events until `until` passes, the daemon ends the stream, or iteration stops. */
+  async *events(options: { since?: string; until?: string; filters?: Filters; signal?: AbortSignal } = {}): AsyncGenerator<EventMessage> {
+    const response = await this.request('GET', '/events', {
+      query: {
+        since: options.since || undefined,
+        until: options.until || undefined,
+        filters: options.filters && Object.keys(options.filters).length > 0 ? encodeFilters(options.filters) : undefined,
+      },
+    });
+    options.signal?.addEventListener('abort', () => response.body.destroy(), { once: true });
+    try {
+      yield* readJsonLines<EventMessage>(response.body);
+    } catch (err) {
+      if (!options.signal?.aborted) throw err;
+    } finally {
+      response.body.destroy();
+    }
+  }
+
+  /** `HEAD /containers/{id}/archive?path=`: the stat docker's cp uses (a last symlink not followed). */
+  async containerStatPath(id: string, path: string): Promise<ContainerPathStat> {
+    const response = await this.request('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    response.body.resume();
+    return decodePathStat(response.headers['x-docker-container-path-stat']);
+  }
+
+  /** `GET /containers/{id}/archive?path=`: the path as a tar, and its stat. */
+  async containerArchiveGet(id: string, path: string): Promise<{ stat: ContainerPathStat; body: Readable }> {
+    const response = await this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    return { stat: decodePathStat(response.headers['x-docker-container-path-stat']), body: response.body };
+  }
+
+  /** `PUT /containers/{id}/archive?path=`: extract a tar into the directory `path`. */
+  containerArchivePut(id: string, path: string, tar: Readable | Buffer, options: { noOverwriteDirNonDir?: boolean; copyUidGid?: boolean } = {}): Promise<void> {
+    return this.call('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
+      query: { path, noOverwriteDirNonDir: options.noOverwriteDirNonDir ?? true, copyUIDGID: options.copyUidGid || undefined },
+      body: tar,
+      headers: { 'content-type': 'application/x-tar' },
+    });
+  }
+
+  /** `GET /containers/{id}/changes`. */
+  async containerChanges(id: string): Promise<FilesystemChangeItem[]> {
+    return (await this.json<FilesystemChangeItem[] | null>('GET', `/containers/${encodeURIComponent(id)}/changes`)) ?? [];
+  }
+
+  /** `GET /containers/{id}/export`: the rootfs as a tar. */
+  async containerExport(id: string): Promise<Readable> {
+    return (await this.request('GET', `/containers/${encodeURIComponent(id)}/export`)).body;
+  }
+
+  /** `POST /commit`. */
+  containerCommit(id: string, options: { repo?: string; tag?: string; comment?: string; author?: string; pause?: boolean; changes?: string[] } = {}): Promise<CommitResponse> {
+    const query = encodeQuery({ container: id, repo: options.repo || undefined, tag: options.tag || undefined, comment: options.comment || undefined, author: options.author || undefined, pause: options.pause ?? true });
+    // `changes` repeats, one per --change, as the docker CLI sends it.
+    const changes = (options.changes ?? []).map((c) => `&changes=${encodeURIComponent(c)}`).join('');
+    return this.json('POST', `/commit${query}${changes}`);
+  }
 }
 
 function isReadable(value: unknown): value is Readable {
@@ -354,4 +517,11 @@ async function readAll(body: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Decode the base64 JSON of X-Docker-Container-Path-Stat. */
+export function decodePathStat(value: string | string[] | undefined): ContainerPathStat {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text === '') throw new ApiError(500, 'the daemon sent no path stat');
+  return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as ContainerPathStat;
 }

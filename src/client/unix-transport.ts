@@ -60,7 +60,7 @@ export class UnixTransport {
   }
 
   /** Send `method path` asking to upgrade to a raw stream; resolves with the socket on 101. */
-  upgrade(options: { method: string; path: string; headers?: Record<string, string> }): Promise<{ headers: IncomingHttpHeaders; socket: Duplex }> {
+  upgrade(options: { method: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ headers: IncomingHttpHeaders; socket: Duplex }> {
     return new Promise((resolve, reject) => {
       const req = httpRequest({
         socketPath: this.#socketPath,
@@ -78,7 +78,7 @@ export class UnixTransport {
         res.on('end', () => reject(new UpgradeRefusedError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
       });
       req.on('error', reject);
-      req.end();
+      req.end(options.body);
     });
   }
 

@@ -5,3 +5,4 @@ export * from './log.js';
 export * from './ids.js';
 export * from './atomic-file.js';
 export * from './duration.js';
+export * from './detach-keys.js';

@@ -4,8 +4,9 @@
  */
 import { join } from 'node:path';
 import { messageOf, type Logger } from '../common/index.js';
-import { ContainerService, Engine, EventBus, type RuntimePort } from '../engine/index.js';
+import { ContainerService, Engine, EventBus, ExecService, VolumeManager, type RuntimePort } from '../engine/index.js';
 import { ImageService } from '../image/index.js';
+import { VolumeService } from '../volume/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
 import { ensureRuntimeCgroups, HostMounter } from '../sys/index.js';
 import type { DaemonConfig } from './config.js';
@@ -26,7 +27,12 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   for (const problem of cgroups.problems) logger.warn(problem);
   if (cgroups.mounted.length > 0) logger.info('mounted cgroup hierarchies the runtime needs', { mounted: cgroups.mounted });
 
-  const images = await ImageService.open({ root: config.root, logger, mounter: new HostMounter() });
+  const images = await ImageService.open({
+    root: config.root,
+    logger,
+    mounter: new HostMounter(),
+    registry: { insecureRegistries: config.insecureRegistries, isDefaultRegistryDisabled: config.isDefaultRegistryDisabled },
+  });
   try {
     await images.ensureBuiltinBusybox();
   } catch (err) {
@@ -49,6 +55,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   }
 
   const events = new EventBus();
+  const volumes = await VolumeService.open({ root: config.root, mounter: new HostMounter(), logger });
   const containers = await ContainerService.open({
     root: config.root,
     execRoot: config.execRoot,
@@ -59,6 +66,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     runtimes,
     events,
     logger,
+    volumes,
   });
   await containers.recover();
   exits.on('exit', (id, exitCode) => {
@@ -67,7 +75,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   await exits.start();
 
   const facts = await readDaemonFacts(config, version, cgroups.mode === 'v2' ? '2' : '1');
-  const engine = new Engine({ containers, images, events, facts });
+  const engine = new Engine({ containers, execs: new ExecService(containers, logger), images, events, facts, volumes: new VolumeManager({ port: volumes, containers, events }) });
   return {
     engine,
     exits,

@@ -13,6 +13,10 @@ export interface DaemonConfig {
   defaultRuntime: string;
   logLevel: LogLevel;
   pidFile: string;
+  /** Registries spoken to over plain HTTP besides localhost and 127.0.0.0/8 (`--insecure-registry`). */
+  insecureRegistries: string[];
+  /** Refuse docker.io at once (`--no-default-registry`): tests and air-gapped hosts. */
+  isDefaultRegistryDisabled: boolean;
 }
 
 export const KNOWN_RUNTIMES: Record<string, string> = { crun: '/usr/bin/crun', runc: '/usr/sbin/runc' };
@@ -40,9 +44,11 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
       return value;
     }, 'info')
     .option('-p, --pidfile <path>', 'pid file (default <exec-root>/berthd.pid)')
+    .option('--insecure-registry <host[:port]|cidr>', 'registry to reach over plain HTTP (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string }>();
+  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean }>();
   return {
     root: options.root,
     execRoot: options.execRoot,
@@ -50,5 +56,7 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     defaultRuntime: options.runtime,
     logLevel: options.logLevel,
     pidFile: options.pidfile ?? `${options.execRoot}/berthd.pid`,
+    insecureRegistries: options.insecureRegistry,
+    isDefaultRegistryDisabled: !options.defaultRegistry,
   };
 }

@@ -1,15 +1,19 @@
 /**
  * berthd's pid file: refuses a second daemon on the same state, replaces a stale file.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { BerthError, errnoOf, writeFileAtomic } from '../common/index.js';
 
+/** A live berthd: not a zombie (a SIGKILLed daemon not yet reaped) and not a reused pid. */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoOf(err) === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berthd');
+  } catch {
+    return false;
   }
 }
 

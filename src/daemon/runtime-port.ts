@@ -4,8 +4,18 @@
  * becomes an AttachSession, exit files are acknowledged through the watcher.
  */
 import { join } from 'node:path';
-import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimePort, RuntimeStatus } from '../engine/index.js';
-import { readLogs, type ExitWatcher, type Runtime } from '../runtime/index.js';
+import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus } from '../engine/index.js';
+import type { ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
+import { readLogs, type ExitWatcher, type Runtime, type RuntimeResources } from '../runtime/index.js';
+
+/** The engine's limits as the runtime's settings: only the fields that are set. */
+function toRuntimeResources(limits: ResourceLimits): RuntimeResources {
+  const out: RuntimeResources = {};
+  for (const [key, value] of Object.entries(limits) as Array<[keyof ResourceLimits, number | string | undefined]>) {
+    if (value !== undefined) (out as Record<string, number | string>)[key] = value;
+  }
+  return out;
+}
 
 export class RuntimePortAdapter implements RuntimePort {
   readonly #runtime: Runtime;
@@ -39,6 +49,10 @@ export class RuntimePortAdapter implements RuntimePort {
         annotations: { 'io.berth.container.name': request.name },
         networkNamespace: 'new',
         shmSizeBytes: request.shmSizeBytes,
+        ...(request.mounts ? { mounts: request.mounts } : {}),
+        ...toRuntimeResources(request.resources),
+        isOomKillDisabled: request.oomKillDisable,
+        ulimits: request.ulimits,
       },
       { logPath: request.logPath, conmonPidFile: join(request.bundleDir, 'conmon.pid') },
     );
@@ -81,6 +95,58 @@ export class RuntimePortAdapter implements RuntimePort {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       },
     };
+  }
+
+  async exec(request: RuntimeExecRequest): Promise<RuntimeExecHandle> {
+    const process = await this.#runtime.exec({
+      execId: request.execId,
+      containerId: request.containerId,
+      bundleDir: request.bundleDir,
+      args: request.args,
+      env: request.env,
+      cwd: request.cwd,
+      user: request.user,
+      isTty: request.tty,
+      isStdinOpen: request.stdin,
+      isPrivileged: request.privileged,
+      ...(request.consoleSize ? { consoleSize: request.consoleSize } : {}),
+    });
+    const helper = process.stdio;
+    return {
+      pid: process.pid,
+      output: helper.stdout,
+      input: request.stdin ? helper.stdin : null,
+      exited: process.exited,
+      resize: (height, width) => process.resize(height, width),
+      detach() {
+        if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGTERM');
+      },
+      cleanup: () => process.cleanup(),
+    };
+  }
+
+  resize(id: string, height: number, width: number): Promise<void> {
+    return this.#runtime.resize(id, height, width);
+  }
+
+  pause(id: string): Promise<void> {
+    return this.#runtime.pause(id);
+  }
+
+  resume(id: string): Promise<void> {
+    return this.#runtime.resume(id);
+  }
+
+  update(id: string, resources: ResourceLimits): Promise<void> {
+    return this.#runtime.update(id, toRuntimeResources(resources));
+  }
+
+  stats(id: string): Promise<RuntimeStatsSample | undefined> {
+    return this.#runtime.stats(id);
+  }
+
+  wasOomKilled(id: string): Promise<boolean> {
+    return this.#runtime.wasOomKilled(id);
   }
 
   async *readLogs(logPath: string, options: LogReadOptions): AsyncIterable<LogEntry> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BerthError, silentLogger } from '../common/index.js';
 import { ContainerService, mergeEnv, mergeWithImage, normalizeSignal, type CreateContainerInput } from './container-service.js';
 import { EventBus } from './events.js';
-import type { AttachSession, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus } from './ports.js';
+import type { AttachSession, RuntimeExecHandle, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus } from './ports.js';
 
 const IMAGE: EngineImage = {
   id: 'sha256:' + 'a'.repeat(64),
@@ -75,7 +75,24 @@ class FakeRuntime implements RuntimePort {
   async attach(): Promise<AttachSession> {
     throw new Error('not used');
   }
+  async exec(): Promise<RuntimeExecHandle> {
+    throw new Error('not used');
+  }
+  async resize(): Promise<void> {}
   async *readLogs(): AsyncIterable<LogEntry> {}
+  async pause(id: string): Promise<void> {
+    this.states.set(id, 'paused');
+  }
+  async resume(id: string): Promise<void> {
+    this.states.set(id, 'running');
+  }
+  async update(): Promise<void> {}
+  async stats(): Promise<undefined> {
+    return undefined;
+  }
+  async wasOomKilled(): Promise<boolean> {
+    return false;
+  }
 }
 
 function createInput(overrides: Partial<CreateContainerInput> = {}): CreateContainerInput {

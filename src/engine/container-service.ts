@@ -9,6 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import {
   BerthError,
+  ConflictError,
   InvalidArgumentError,
   NotImplementedError,
   CONTAINER_NAME,
@@ -30,6 +31,10 @@ import {
 import { EventBus } from './events.js';
 import { readHostResolvConf, writeEtcFiles } from './etc-files.js';
 import { KeyedLock } from './keyed-lock.js';
+import { applyResourceUpdate, checkCreateResources, limitsOf, type ResourceUpdate } from './resources.js';
+import { RestartTracker } from './restart-policy.js';
+import { mountInputOf, prepareMounts, removeAnonymousVolumes, resolveMounts } from './mounts.js';
+import type { VolumePort } from './ports.js';
 import type { AttachSession, ImagePort, LogEntry, LogReadOptions, RootfsPort, RuntimePort } from './ports.js';
 
 /** What a caller asks for when creating a container; unset fields take the image's or docker's defaults. */
@@ -83,6 +88,8 @@ export interface ContainerServiceOptions {
   runtimes: Readonly<Record<string, RuntimePort>>;
   events: EventBus;
   logger: Logger;
+  /** The volume store; without it, containers that need volumes cannot be created. */
+  volumes?: VolumePort;
 }
 
 interface PendingAttach {
@@ -123,6 +130,8 @@ export class ContainerService {
   readonly #pendingAttaches = new Map<string, PendingAttach[]>();
   /** Containers whose runtime state and rootfs this process released after their last exit. */
   readonly #released = new Set<string>();
+  /** Restart-policy backoff and asked-for exits (stop, kill), per container. */
+  readonly #restarts = new RestartTracker();
 
   private constructor(options: ContainerServiceOptions, store: ContainerStore) {
     this.#options = options;
@@ -173,6 +182,8 @@ export class ContainerService {
       const command = [...(settings.entrypoint ?? []), ...settings.cmd];
       if (command.length === 0) throw new InvalidArgumentError('No command specified');
       const host = this.#hostSettings(input.host);
+      const { mounts, createdVolumes } = await resolveMounts(mountInputOf(host, settings.volumes), { volumes: this.#options.volumes, mountsOf: (ref) => this.get(ref).host.mounts ?? [] });
+      host.mounts = mounts;
       const id = newId();
       if (settings.hostname === '') settings.hostname = id.slice(0, 12);
       const record: ContainerRecord = {
@@ -214,6 +225,7 @@ export class ContainerService {
         await this.#store.save(record);
       } catch (err) {
         await rm(paths.dir, { recursive: true, force: true });
+        for (const volume of createdVolumes) await this.#options.volumes?.remove(volume).catch(() => {});
         throw err;
       }
       this.#publish(record, 'create');
@@ -263,13 +275,11 @@ export class ContainerService {
     if (!this.#options.knownRuntimes.includes(runtime)) {
       throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime}`);
     }
-    if (host.memoryBytes > 0 && host.memoryBytes < 6 * 1024 * 1024) {
-      throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
-    }
+    const limits = checkCreateResources(host);
     if (host.autoRemove && host.restartPolicy.name !== 'no') {
       throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
     }
-    return { ...host, isolation, isolationRequested: requested, runtime };
+    return { ...host, ...limits, isolation, isolationRequested: requested, runtime };
   }
 
   // ---- start ----------------------------------------------------------------
@@ -282,6 +292,9 @@ export class ContainerService {
         await this.#exitCleanups.get(id);
         const record = this.#current(id);
         if (isRunningStatus(record.state.status)) throw new NotModifiedError();
+        // A user's start begins a new run: restart counting and the manual-stop mark start over, as in dockerd.
+        this.#restarts.reset(id);
+        record.state = { ...record.state, restartCount: 0, hasBeenManuallyStopped: false };
         await this.#startLocked(record);
       });
     } catch (err) {
@@ -307,6 +320,7 @@ export class ContainerService {
       const lowerDirs = await images.lowerDirs(record.imageId);
       await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
       mounted = true;
+      const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: this.#options.volumes, rootfsDir: paths.merged });
       const tMounted = performance.now();
       const { pid, conmonPid } = await runtime.create({
         id: record.id,
@@ -333,6 +347,10 @@ export class ContainerService {
         readonlyRootfs: record.host.readonlyRootfs,
         shmSizeBytes: record.host.shmSizeBytes,
         labels: record.settings.labels,
+        mounts,
+        resources: limitsOf(record.host),
+        oomKillDisable: record.host.oomKillDisable ?? false,
+        ulimits: record.host.ulimits ?? [],
       });
       record.state = { ...record.state, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
       // Persist before the process runs its command, so a crash right now still knows the container runs.
@@ -385,6 +403,7 @@ export class ContainerService {
     } finally {
       if (this.#exitCleanups.get(id) === cleanup) this.#exitCleanups.delete(id);
     }
+    await this.#applyRestartPolicy(id);
     const record = this.#store.has(id) ? this.#current(id) : undefined;
     if (record?.host.autoRemove) {
       await this.remove(id, { force: true, removeVolumes: true }).catch((err: unknown) => {
@@ -401,10 +420,13 @@ export class ContainerService {
       await runtime.clearExit(id);
       return;
     }
+    // conmon's oom file says the kernel killed a process of this run for memory.
+    const oomKilled = await runtime.wasOomKilled(id).catch(() => false);
     record.state = {
       ...record.state,
       status: 'exited',
       exitCode,
+      oomKilled,
       pid: 0,
       conmonPid: 0,
       finishedAt: new Date().toISOString(),
@@ -412,6 +434,7 @@ export class ContainerService {
     await this.#store.save(record);
     // Only now that the record says exited may the exit file go: a crash in between re-reads it.
     await runtime.clearExit(id);
+    if (oomKilled) this.#publish(record, 'oom');
     this.#publish(record, 'die', { exitCode: String(exitCode) });
     this.#wake(id, (c) => c !== 'removed', { statusCode: exitCode, error: undefined });
     // The runtime's state and the rootfs mount are independent: release both at once.
@@ -425,6 +448,64 @@ export class ContainerService {
     this.#options.logger.debug('exit handled', { id, exitCode, cleanupMs: Math.round(performance.now() - t0) });
   }
 
+  // ---- restart policies ------------------------------------------------------
+
+  /** After an exit: mark the container restarting and schedule its start when its policy says so. */
+  async #applyRestartPolicy(id: string): Promise<void> {
+    if (!this.#store.has(id)) return;
+    await this.#lock.run(id, async () => {
+      if (!this.#store.has(id)) return;
+      const record = this.#current(id);
+      if (record.state.status !== 'exited') return;
+      const delayMs = this.#restarts.decide(id, {
+        policy: record.host.restartPolicy,
+        exitCode: record.state.exitCode,
+        hasBeenManuallyStopped: record.state.hasBeenManuallyStopped ?? false,
+        restartCount: record.state.restartCount,
+        ranMs: Date.parse(record.state.finishedAt) - Date.parse(record.state.startedAt),
+      });
+      if (delayMs === undefined) return;
+      record.state = { ...record.state, status: 'restarting' };
+      await this.#store.save(record);
+      this.#restarts.schedule(id, delayMs, () => void this.#autoRestart(id));
+    });
+  }
+
+  /** The policy's restart: start again unless a stop, kill or remove came first. */
+  async #autoRestart(id: string): Promise<void> {
+    if (!this.#store.has(id)) return;
+    await this.#lock.run(id, async () => {
+      await this.#exitCleanups.get(id);
+      if (!this.#store.has(id)) return;
+      const record = this.#current(id);
+      if (record.state.status !== 'restarting') return;
+      record.state = { ...record.state, restartCount: record.state.restartCount + 1 };
+      try {
+        await this.#startLocked(record);
+      } catch (err) {
+        this.#options.logger.warn('restart policy: start failed', { id, error: messageOf(err) });
+      }
+    }).catch((err: unknown) => this.#options.logger.warn('restart policy failed', { id, error: messageOf(err) }));
+  }
+
+  /**
+   * A stop, kill or remove of a container waiting for its policy's restart: the restart is
+   * cancelled and it stays exited. Returns false when no restart was pending. Caller holds the lock.
+   */
+  async #cancelPendingRestart(record: ContainerRecord): Promise<boolean> {
+    if (record.state.status !== 'restarting') return false;
+    this.#restarts.clear(record.id);
+    record.state = { ...record.state, status: 'exited', hasBeenManuallyStopped: true };
+    await this.#store.save(record);
+    return true;
+  }
+
+  /** Mark the next exit as asked for: no policy restart after it, and `unless-stopped` stays down. */
+  #markManualStop(record: ContainerRecord): void {
+    this.#restarts.cancelNext(record.id);
+    record.state = { ...record.state, hasBeenManuallyStopped: true };
+  }
+
   // ---- stop, kill, restart -------------------------------------------------
 
   /** Send the stop signal, then SIGKILL after the timeout. A stopped container answers NotModified. */
@@ -432,7 +513,10 @@ export class ContainerService {
     const record = this.get(ref);
     await this.#lock.run(record.id, async () => {
       const current = this.#current(record.id);
+      if (await this.#cancelPendingRestart(current)) return;
       if (!isRunningStatus(current.state.status)) throw new NotModifiedError();
+      this.#markManualStop(current);
+      await this.#resumeIfPaused(current);
       await this.#stopLocked(current, options);
     });
   }
@@ -466,8 +550,19 @@ export class ContainerService {
   async kill(ref: string, signalInput = 'SIGKILL'): Promise<void> {
     const record = this.get(ref);
     const signal = normalizeSignal(signalInput);
+    if (record.state.status === 'restarting') {
+      // dockerd: killing a container between policy restarts only keeps it down.
+      await this.withLock(record.id, () => this.#cancelPendingRestart(this.#current(record.id)));
+      return;
+    }
     if (!isRunningStatus(record.state.status)) throw new ContainerNotRunningError(record.id, 'kill');
+    // dockerd: without a custom stop signal any kill, else one with the stop signal, counts as a manual stop.
+    const stopSignal = record.settings.stopSignal;
+    const isStopLike = stopSignal === '' ? true : signal !== 'SIGKILL' && normalizeSignal(stopSignal) === signal;
+    if (isStopLike) this.#markManualStop(record);
     await this.#runtimeOf(record).kill(record.id, signal);
+    // A frozen process only dies once thawed.
+    if (isStopLike && record.state.status === 'paused') await this.withLock(record.id, () => this.#resumeIfPaused(this.#current(record.id)));
     this.#publish(record, 'kill', { signal: String(SIGNALS[signal] ?? signal) });
   }
 
@@ -475,9 +570,14 @@ export class ContainerService {
     const id = this.get(ref).id;
     await this.#lock.run(id, async () => {
       const record = this.#current(id);
+      await this.#cancelPendingRestart(record);
+      await this.#resumeIfPaused(record);
       if (isRunningStatus(record.state.status)) await this.#stopLocked(record, options);
       await this.#exitCleanups.get(id);
-      await this.#startLocked(this.#current(id));
+      this.#restarts.reset(id);
+      const next = this.#current(id);
+      next.state = { ...next.state, restartCount: 0, hasBeenManuallyStopped: false };
+      await this.#startLocked(next);
     });
     this.#publish(this.#current(id), 'restart');
   }
@@ -519,10 +619,13 @@ export class ContainerService {
     await this.#lock.run(id, async () => {
       if (!this.#store.has(id)) throw new NoSuchContainerError(ref);
       const record = this.#current(id);
+      if (options.force) await this.#cancelPendingRestart(record);
       if (isRunningStatus(record.state.status)) {
         if (!options.force) throw new ContainerRunningError(record.name);
         const exited = this.#waitExit(id);
+        this.#markManualStop(record);
         await this.#runtimeOf(record).kill(id, 'SIGKILL').catch(() => {});
+        await this.#resumeIfPaused(record).catch(() => {});
         if (!(await withTimeout(exited, 30_000))) {
           throw new BerthError('internal', 'BERTH_KILL_TIMEOUT', `could not kill running container ${id}, cannot remove`);
         }
@@ -537,6 +640,8 @@ export class ContainerService {
       this.#released.delete(id);
       const last = this.#current(id);
       await this.#store.remove(id);
+      this.#restarts.forget(id);
+      if (options.removeVolumes) await removeAnonymousVolumes(last.host.mounts, this.#store.all(), this.#options.volumes, (name) => this.#options.events.publish('volume', 'destroy', name, { driver: 'local' }));
       await runtime.clearExit(id).catch(() => {});
       for (const pending of this.#pendingAttaches.get(id) ?? []) pending.resolve(undefined);
       this.#pendingAttaches.delete(id);
@@ -640,6 +745,13 @@ export class ContainerService {
     return { tty: record.settings.tty, entries };
   }
 
+  /** Resize the container's tty; docker answers a stopped container with 409. */
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const record = this.get(ref);
+    if (!isRunningStatus(record.state.status)) throw new ContainerNotRunningError(record.id, 'resize');
+    await this.#runtimeOf(record).resize(record.id, height, width);
+  }
+
   /** Attach to the container's stdio through conmon. */
   async attach(ref: string, options: { stdin: boolean }): Promise<{ record: ContainerRecord; session: AttachSession }> {
     const record = this.get(ref);
@@ -695,6 +807,15 @@ export class ContainerService {
         await this.remove(record.id, { force: true, removeVolumes: true }).catch(() => {});
         continue;
       }
+      // dockerd at its start: `always` containers come back, `unless-stopped` ones unless a user stopped them.
+      const policy = record.host.restartPolicy.name;
+      const comesBack = policy === 'always' || (policy === 'unless-stopped' && !record.state.hasBeenManuallyStopped);
+      if (record.state.status === 'restarting' || (record.state.status === 'exited' && comesBack)) {
+        record.state = { ...record.state, status: 'restarting' };
+        await this.#store.save(record);
+        this.#restarts.schedule(record.id, 0, () => void this.#autoRestart(record.id));
+        continue;
+      }
       if (!isRunningStatus(record.state.status)) continue;
       const exitCode = await runtime.exitCode(record.id);
       if (exitCode !== undefined) {
@@ -708,6 +829,88 @@ export class ContainerService {
       await this.#store.save(record);
       await this.handleExit(record.id, 255);
     }
+  }
+
+  // ---- pause, unpause, rename, update --------------------------------------
+
+  /** Freeze a running container's processes (cgroup freezer). docker's 409s for the other states. */
+  async pause(ref: string): Promise<void> {
+    const id = this.get(ref).id;
+    await this.withLock(id, async () => {
+      const record = this.#current(id);
+      if (record.state.status === 'paused') throw new ConflictError('BERTH_CONTAINER_PAUSED', `Container ${id} is already paused`);
+      if (record.state.status !== 'running') throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `Container ${id} is not running`);
+      await this.#runtimeOf(record).pause(id);
+      record.state = { ...record.state, status: 'paused' };
+      await this.#store.save(record);
+      this.#publish(record, 'pause');
+    });
+  }
+
+  /** Thaw a paused container. */
+  async unpause(ref: string): Promise<void> {
+    const id = this.get(ref).id;
+    await this.withLock(id, async () => {
+      const record = this.#current(id);
+      if (record.state.status !== 'paused') throw new ConflictError('BERTH_CONTAINER_NOT_PAUSED', `Container ${id} is not paused`);
+      await this.#resumeIfPaused(record);
+      this.#publish(record, 'unpause');
+    });
+  }
+
+  /** Thaw `record` if it is paused, so a signal can end it. Caller holds the lock. */
+  async #resumeIfPaused(record: ContainerRecord): Promise<void> {
+    if (record.state.status !== 'paused') return;
+    await this.#runtimeOf(record).resume(record.id);
+    record.state = { ...record.state, status: 'running' };
+    await this.#store.save(record);
+  }
+
+  /** Give a container a new name; docker's refusals for an empty, unchanged or taken name. */
+  async rename(ref: string, newNameInput: string): Promise<void> {
+    const record = this.get(ref);
+    const newName = newNameInput.replace(/^\//, '');
+    if (newName === '') throw new InvalidArgumentError('Neither old nor new names may be empty');
+    if (!CONTAINER_NAME.test(newNameInput)) {
+      throw new InvalidArgumentError(`Invalid container name (${newNameInput}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    await this.withLock(record.id, async () => {
+      const current = this.#current(record.id);
+      const oldName = current.name;
+      if (oldName === newName) throw new InvalidArgumentError('Renaming a container with the same name as its current name');
+      const holder = this.#store.findByName(newName);
+      if (holder || this.#creatingNames.has(newName)) throw new NameInUseError(newName, holder?.id ?? 'being created');
+      current.name = newName;
+      try {
+        await this.#store.save(current);
+      } catch (err) {
+        current.name = oldName;
+        throw err;
+      }
+      this.#publish(current, 'rename', { oldName: `/${oldName}` });
+    });
+  }
+
+  /**
+   * docker update: new limits and/or restart policy. A running container's cgroup changes
+   * first (through the runtime); the record only after that succeeded.
+   */
+  async update(ref: string, change: { resources: ResourceUpdate; restartPolicy?: HostSettings['restartPolicy'] }): Promise<{ warnings: string[] }> {
+    const id = this.get(ref).id;
+    return this.withLock(id, async () => {
+      const record = this.#current(id);
+      if (change.restartPolicy && change.restartPolicy.name !== 'no' && record.host.autoRemove) {
+        throw new InvalidArgumentError('Restart policy cannot be updated because AutoRemove is enabled for the container');
+      }
+      const { next, changed } = applyResourceUpdate(id, record.host, change.resources);
+      if (Object.keys(changed).length > 0 && (record.state.status === 'running' || record.state.status === 'paused')) {
+        await this.#runtimeOf(record).update(id, changed);
+      }
+      record.host = { ...record.host, ...next, ...(change.restartPolicy ? { restartPolicy: change.restartPolicy } : {}) };
+      await this.#store.save(record);
+      this.#publish(record, 'update');
+      return { warnings: [] };
+    });
   }
 
   // ---- for the engine's other services (exec, archive, volumes...) ---------------

@@ -3,6 +3,8 @@
  * its life. Persisted as `<root>/containers/<id>/config.json`; everything else is derived.
  */
 
+import type { ContainerMountRecord, MountRequest } from './mounts.js';
+
 /** The life of a container, as docker names the states. */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -53,8 +55,23 @@ export interface HostSettings {
   nanoCpus: number;
   cpuShares: number;
   pidsLimit: number | null;
+  /** `--memory-reservation`, `--cpuset-cpus`, `--oom-kill-disable`, `--ulimit`; absent in older records. */
+  memoryReservationBytes?: number;
+  cpusetCpus?: string;
+  oomKillDisable?: boolean;
+  ulimits?: Array<{ name: string; soft: number; hard: number }>;
   shmSizeBytes: number;
   binds: string[];
+  /** The mounts resolved at create (binds, volumes, tmpfs); absent in records older than volumes. */
+  mounts?: ContainerMountRecord[];
+  /** `--mount` entries as the user gave them, for inspect's HostConfig.Mounts. */
+  mountRequests?: MountRequest[];
+  /** `--tmpfs`: container path to mount options. */
+  tmpfs?: Record<string, string>;
+  /** `--volumes-from`: `container[:ro|rw]`. */
+  volumesFrom?: string[];
+  /** `--volume-driver`: the driver for volumes named without one ('' for local). */
+  volumeDriver?: string;
   logConfig: { type: string; config: Record<string, string> };
   extraHosts: string[];
   dns: string[];
@@ -74,6 +91,8 @@ export interface ContainerState {
   startedAt: string;
   finishedAt: string;
   restartCount: number;
+  /** Stopped by a user (stop, or kill with the stop signal): `unless-stopped` does not restart it. */
+  hasBeenManuallyStopped?: boolean;
 }
 
 /** The persisted record of one container. */

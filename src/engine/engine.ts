@@ -5,8 +5,10 @@
  */
 import { isRunningStatus } from './container.js';
 import type { ContainerService } from './container-service.js';
+import type { ExecService } from './exec-service.js';
 import type { EventBus } from './events.js';
 import type { ContainersUsing, ImageStorePort } from './ports.js';
+import type { VolumeManager } from './volumes.js';
 
 /** Static facts about the daemon for `/info` and `/version`. */
 export interface DaemonFacts {
@@ -30,12 +32,17 @@ export interface DaemonFacts {
 
 export class Engine {
   readonly containers: ContainerService;
+  readonly execs: ExecService;
   readonly images: ImageStorePort;
   readonly events: EventBus;
   readonly facts: DaemonFacts;
+  /** Undefined when the daemon was built without a volume store. */
+  readonly volumes: VolumeManager | undefined;
 
-  constructor(options: { containers: ContainerService; images: ImageStorePort; events: EventBus; facts: DaemonFacts }) {
+  constructor(options: { containers: ContainerService; execs: ExecService; images: ImageStorePort; events: EventBus; facts: DaemonFacts; volumes?: VolumeManager }) {
+    this.volumes = options.volumes;
     this.containers = options.containers;
+    this.execs = options.execs;
     this.images = options.images;
     this.events = options.events;
     this.facts = options.facts;

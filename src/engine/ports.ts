@@ -3,6 +3,7 @@
  * implementations (image/, runtime/); the engine sees only these shapes, so tests can
  * hand it fakes and the VM runtime can slot in beside crun.
  */
+import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
 
 /** An image as the engine needs it to create and describe containers. */
 export interface EngineImage {
@@ -20,6 +21,12 @@ export interface EngineImage {
       ExposedPorts?: Record<string, Record<string, never>>;
       Volumes?: Record<string, Record<string, never>>;
     };
+    /** The rest of the image config, for commit (which builds on the parent's). */
+    architecture?: string;
+    os?: string;
+    variant?: string;
+    rootfs?: { type: string; diff_ids: string[] };
+    history?: Array<{ created?: string; created_by?: string; author?: string; comment?: string; empty_layer?: boolean }>;
   };
 }
 
@@ -60,6 +67,37 @@ export interface RuntimeCreateRequest {
   readonlyRootfs: boolean;
   shmSizeBytes: number;
   labels: Record<string, string>;
+  /** Cgroup limits; only what is set is applied. */
+  resources: ResourceLimits;
+  oomKillDisable: boolean;
+  /** `--ulimit`s; every other rlimit is inherited. */
+  ulimits: Array<{ name: string; soft: number; hard: number }>;
+  /** Binds, volumes (as binds of their data) and tmpfs mounts, parents before children. */
+  mounts?: RuntimeMountRequest[];
+}
+
+/**
+ * A container's cgroup limits in Berth's units: a field left out is unset at create, or kept
+ * as it is by `update`. `memorySwapBytes` is memory plus swap (-1 unlimited); `nanoCpus` is
+ * `--cpus` times 1e9; `pidsLimit` -1 is unlimited.
+ */
+export interface ResourceLimits {
+  memoryLimitBytes?: number;
+  memorySwapBytes?: number;
+  memoryReservationBytes?: number;
+  nanoCpus?: number;
+  cpuShares?: number;
+  cpusetCpus?: string;
+  pidsLimit?: number;
+}
+
+/** One stats sample of a running container, as the runtime reads it from the host. */
+export interface RuntimeStatsSample {
+  readAtMs: number;
+  cgroup: CgroupStats;
+  host: HostCpuSample;
+  /** The container's network interfaces, loopback included. */
+  networks: Record<string, NetworkCounters>;
 }
 
 /** One record of a container's log. */
@@ -87,6 +125,35 @@ export interface AttachSession {
   close(): void;
 }
 
+/** What the engine hands the runtime to run a process in a running container. */
+export interface RuntimeExecRequest {
+  execId: string;
+  containerId: string;
+  bundleDir: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: string;
+  tty: boolean;
+  stdin: boolean;
+  privileged: boolean;
+  consoleSize?: { height: number; width: number };
+}
+
+/** A running exec: output framed as for attach, stdin when asked, and its exit. */
+export interface RuntimeExecHandle {
+  pid: number;
+  output: NodeJS.ReadableStream;
+  input: NodeJS.WritableStream | null;
+  /** Settles with the exit status after the output is drained. */
+  exited: Promise<number>;
+  resize(height: number, width: number): Promise<void>;
+  /** Stop relaying (detach); the process keeps running. */
+  detach(): void;
+  /** Remove the session's files, after exit. */
+  cleanup(): Promise<void>;
+}
+
 /** An OCI runtime driven through conmon, as the engine uses it. */
 export interface RuntimePort {
   create(request: RuntimeCreateRequest): Promise<{ pid: number; conmonPid: number }>;
@@ -98,7 +165,18 @@ export interface RuntimePort {
   clearExit(id: string): Promise<void>;
   listPids(id: string): Promise<number[]>;
   attach(id: string, options: { stdin: boolean; tty: boolean }): Promise<AttachSession>;
+  exec(request: RuntimeExecRequest): Promise<RuntimeExecHandle>;
+  resize(id: string, height: number, width: number): Promise<void>;
   readLogs(logPath: string, options: LogReadOptions): AsyncIterable<LogEntry>;
+  /** Freeze / thaw the container's processes (cgroup freezer). */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Change a running container's cgroup limits. */
+  update(id: string, resources: ResourceLimits): Promise<void>;
+  /** A stats sample; undefined when the container has no running process. */
+  stats(id: string): Promise<RuntimeStatsSample | undefined>;
+  /** Whether the kernel OOM-killed a process of the container during its last run. */
+  wasOomKilled(id: string): Promise<boolean>;
 }
 
 /** An image as the API shows it. */
@@ -127,7 +205,7 @@ export interface ImageHistoryEntry {
 export type ContainersUsing = (imageId: string) => Array<{ id: string; isRunning: boolean }>;
 
 /** The whole image store, as the engine exposes it to the API. */
-export interface ImageStorePort extends ImagePort {
+export interface ImageStorePort extends ImagePort, ImageCommitPort {
   list(): Promise<CatalogImage[]>;
   get(ref: string): Promise<CatalogImage>;
   /** Returns the new reference in its familiar form. */
@@ -135,4 +213,58 @@ export interface ImageStorePort extends ImagePort {
   remove(ref: string, options: { force: boolean; noPrune: boolean }, containersUsing: ContainersUsing): Promise<Array<{ untagged?: string; deleted?: string }>>;
   history(ref: string): Promise<ImageHistoryEntry[]>;
   prune(options: { all: boolean; untilMs?: number; labels?: string[] }, containersUsing: ContainersUsing): Promise<{ deleted: Array<{ untagged?: string; deleted?: string }>; spaceReclaimedBytes: number }>;
+}
+
+/** One mount for the runtime: a bind of a host path, or a tmpfs. */
+export interface RuntimeMountRequest {
+  type: 'bind' | 'tmpfs';
+  destination: string;
+  /** Host path (binds only). */
+  source?: string;
+  isReadOnly?: boolean;
+  /** tmpfs options (`size=64m`, `mode=1777`), or a bind's propagation (`rprivate`...). */
+  options?: string[];
+}
+
+/** A volume as the engine sees it. */
+export interface EngineVolume {
+  name: string;
+  driver: string;
+  /** Host path of the volume's data. */
+  mountpoint: string;
+  createdAt: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+/**
+ * The volume store, as the engine uses it. It knows nothing of containers; the engine keeps
+ * volumes that containers use from being removed.
+ */
+export interface VolumePort {
+  /** Create the volume, or return the existing one of that name (`isNew` false). */
+  create(request: { name?: string; driver?: string; driverOpts?: Record<string, string>; labels?: Record<string, string> }): Promise<{ volume: EngineVolume; isNew: boolean }>;
+  /** Throws a not-found error (`get <name>: no such volume`) when missing. */
+  get(name: string): EngineVolume;
+  has(name: string): boolean;
+  list(): EngineVolume[];
+  /** Make the data reachable (mounting a tmpfs- or device-backed volume); returns the host path to bind. */
+  mount(name: string): Promise<string>;
+  remove(name: string): Promise<void>;
+  sizeBytes(name: string): Promise<number>;
+}
+
+/**
+ * What `commit` needs from the image store beyond reading images, and what cp, export and
+ * diff need to reach a stopped container's files: berthd's ImageService provides all of it.
+ */
+export interface ImageCommitPort {
+  /** The blob store: a layer tar put here (digest checked on write) can then be named by addImage. */
+  readonly content: { put(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<{ digest: `sha256:${string}`; sizeBytes: number }> };
+  /** Store an image from its config and layer blobs (bottom first) and point `tags` at it. */
+  addImage(input: { configBytes: Uint8Array; layers: ReadonlyArray<{ blobDigest: `sha256:${string}`; mediaType: string }> }, tags?: readonly string[]): Promise<{ id: string }>;
+  /** Overlay mounts of container root filesystems (the same the container service uses). */
+  readonly snapshotter: RootfsPort;
+  /** The image's layers as stored, bottom first: a commit names its parent's blobs again. */
+  recordOf(ref: string): { layers: ReadonlyArray<{ diffId: string; blobDigest?: `sha256:${string}`; mediaType?: string }> };
 }

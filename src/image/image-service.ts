@@ -5,6 +5,7 @@
  * memory holds only what open() rebuilds from it. Writes are serialised by one lock.
  */
 import { stat } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
 import { ConflictError, type Logger, NotFoundError, InvalidArgumentError, silentLogger, shortId } from '../common/index.js';
 import { type Digest, type ImageConfig, MediaType, chainIds, parseDigest } from '../oci/index.js';
 import {
@@ -16,6 +17,14 @@ import { HostMounter, type Mounter } from '../sys/index.js';
 import { AsyncLock } from './async-lock.js';
 import { BUILTIN_CREATED, DEFAULT_BUSYBOX_PATH, buildBusyboxImage } from './builtin-busybox.js';
 import { type Image, type ImageDeleteItem, type ImageHistoryItem, toImage } from './image.js';
+import type { ProgressSink } from './progress.js';
+import type { RegistryCredentials } from './registry/registry-auth.js';
+import { type RegistryOptions, RegistryClient } from './registry/registry-client.js';
+import { pullImage, type PullResult } from './registry/pull-image.js';
+import { pushImage } from './registry/push-image.js';
+import { saveImages } from './archive/save-images.js';
+import { type LoadedImage, loadImages } from './archive/load-images.js';
+import { type ImportOptions, importImage } from './archive/import-image.js';
 
 /** No image matches the reference. */
 export class NoSuchImageError extends NotFoundError {
@@ -44,6 +53,15 @@ export interface ImageServiceOptions {
   busyboxPath?: string;
   /** Passed to the layer extractor; defaults to running as root. */
   isPrivileged?: boolean;
+  /** How registries are reached (insecure hosts, the default registry switched off). */
+  registry?: RegistryOptions;
+}
+
+/** Options of ImageService.pull and push: credentials, platform, where progress goes. */
+export interface TransferOptions {
+  credentials?: RegistryCredentials;
+  platform?: string;
+  progress: ProgressSink;
 }
 
 /** A layer blob already in the content store, bottom first, for addImage. */
@@ -93,8 +111,14 @@ export class ImageService {
   readonly #logger: Logger;
   readonly #busyboxPath: string;
   readonly #lock = new AsyncLock();
+  readonly #registry: RegistryOptions;
+  /** Layer downloads in flight by blob digest, so concurrent pulls fetch each layer once. */
+  readonly downloads = new Map<string, Promise<void>>();
+  /** Blobs that operations in progress still need (counted), which discardBlobs must keep. */
+  readonly #claims = new Map<string, number>();
 
-  private constructor(content: ContentStore, references: ReferenceStore, records: ImageRecordStore, snapshotter: OverlaySnapshotter, logger: Logger, busyboxPath: string) {
+  private constructor(content: ContentStore, references: ReferenceStore, records: ImageRecordStore, snapshotter: OverlaySnapshotter, logger: Logger, busyboxPath: string, registry: RegistryOptions) {
+    this.#registry = registry;
     this.content = content;
     this.#references = references;
     this.#records = records;
@@ -112,14 +136,156 @@ export class ImageService {
       logger,
       ...(options.isPrivileged === undefined ? {} : { isPrivileged: options.isPrivileged }),
     });
-    return new ImageService(
+    const service = new ImageService(
       await ContentStore.open(options.root),
       await ReferenceStore.open(options.root),
       await ImageRecordStore.open(options.root),
       snapshotter,
       logger,
       options.busyboxPath ?? DEFAULT_BUSYBOX_PATH,
+      options.registry ?? {},
     );
+    await service.#collectBlobs();
+    return service;
+  }
+
+  // Blobs no image references are what a crash during a pull or load left: nothing else is
+  // running yet, so they can go.
+  async #collectBlobs(): Promise<void> {
+    const used = this.#usedBlobs();
+    for (const digest of await this.content.list()) {
+      if (used.has(digest)) continue;
+      this.#logger.info('removing a blob no image references', { digest });
+      await this.content.delete(digest);
+    }
+  }
+
+  #usedBlobs(): Set<string> {
+    return new Set(this.#records.all().flatMap((record) => [record.id, ...(record.manifestDigest ? [record.manifestDigest] : []), ...record.layers.flatMap((layer) => (layer.blobDigest ? [layer.blobDigest] : []))]));
+  }
+
+  /**
+   * Mark `digests` as needed by an operation in progress, so that discardBlobs of another
+   * failing operation keeps them. Call the returned function once when done.
+   */
+  claimBlobs(digests: readonly string[]): () => void {
+    for (const d of digests) this.#claims.set(d, (this.#claims.get(d) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const d of digests) {
+        const left = (this.#claims.get(d) ?? 1) - 1;
+        if (left <= 0) this.#claims.delete(d);
+        else this.#claims.set(d, left);
+      }
+    };
+  }
+
+  /** Delete those of `digests` that no image references and no operation in progress claims (a failed pull's or load's). */
+  discardBlobs(digests: readonly string[]): Promise<void> {
+    if (digests.length === 0) return Promise.resolve();
+    return this.#lock.run(async () => {
+      const used = this.#usedBlobs();
+      for (const digest of digests) if (!used.has(digest) && !this.#claims.has(digest)) await this.content.delete(digest);
+    });
+  }
+
+  /** The image id `ref` points at (a tag or digest reference), if any. */
+  async imageIdOf(ref: ImageReference): Promise<string | undefined> {
+    return this.#references.get(withDefaultTag(ref));
+  }
+
+  /** Berth's full record of the image `ref` names (for push and save); NoSuchImageError when none. */
+  recordOf(ref: string): ImageRecord {
+    return this.#resolve(ref);
+  }
+
+  /** Every stored reference with the image it names. */
+  referenceEntries(): Array<{ reference: ImageReference; imageId: string }> {
+    return this.#references.entries();
+  }
+
+  /** Every blob (config, manifest, layers) the image `imageId` uses. */
+  blobsOf(imageId: string): string[] {
+    const record = this.#records.get(imageId);
+    if (record === undefined) return [];
+    return [record.id, ...(record.manifestDigest ? [record.manifestDigest] : []), ...record.layers.flatMap((layer) => (layer.blobDigest ? [layer.blobDigest] : []))];
+  }
+
+  /** Point the digest reference `name@sha256:...` at `imageId` (after a push). */
+  setDigestReference(reference: string, imageId: string): Promise<void> {
+    const parsed = parseImageReference(reference);
+    if (parsed.digest === undefined) throw new InvalidReferenceError('a digest reference needs a digest');
+    return this.#lock.run(() => this.#references.set({ domain: parsed.domain, path: parsed.path, digest: parsed.digest! }, imageId));
+  }
+
+  /**
+   * Pull `ref` (`name[:tag]` or `name@digest`) from its registry; see registry/pull-image.ts for
+   * what is verified and what a failure leaves (nothing).
+   */
+  async pull(ref: string, options: TransferOptions): Promise<PullResult> {
+    const parsed = withDefaultTag(parseImageReference(ref));
+    return pullImage(this, parsed, {
+      credentials: options.credentials ?? {},
+      registry: this.#registry,
+      progress: options.progress,
+      ...(options.platform !== undefined ? { platform: options.platform } : {}),
+    });
+  }
+
+  /**
+   * Push `name` (every tag of the repository when `tag` is absent) to its registry. Throws
+   * NoSuchImageError (before any progress) when there is nothing local to push.
+   */
+  async push(name: string, tag: string | undefined, options: TransferOptions): Promise<void> {
+    const parsed = parseImageReference(tag !== undefined && tag !== '' ? `${name}:${tag}` : name);
+    const repo = referenceName(parsed);
+    const targets = parsed.tag !== undefined || parsed.digest !== undefined
+      ? [parsed]
+      : this.#references.entries().map((e) => e.reference).filter((r) => r.digest === undefined && referenceName(r) === repo).sort((a, b) => ((a.tag ?? '') < (b.tag ?? '') ? -1 : 1));
+    if (targets.length === 0) throw new NoSuchImageError(familiarName(parsed));
+    const records = targets.map((target) => this.#resolve(familiarString(target)));
+    options.progress({ status: `The push refers to repository [${repo.startsWith('docker.io/') ? repo : familiarName(parsed)}]` });
+    for (const [index, target] of targets.entries()) {
+      const record = records[index]!;
+      const release = this.claimBlobs(this.blobsOf(record.id));
+      try {
+        await pushImage(this, target, record, { credentials: options.credentials ?? {}, registry: this.#registry, progress: options.progress });
+      } finally {
+        release();
+      }
+    }
+  }
+
+  /** Write a `docker save` archive of `refs` to `out` (ended when done). Resolve refs first for clean 404s. */
+  save(refs: readonly string[], out: Writable): Promise<void> {
+    return saveImages(this, refs, out);
+  }
+
+  /** Store every image of a `docker save` archive or OCI layout read from `source`. */
+  load(source: Readable, options: { progress: ProgressSink }): Promise<LoadedImage[]> {
+    return loadImages(this, source, options.progress);
+  }
+
+  /** `docker import`: a root filesystem tar as a one-layer image. */
+  importImage(source: Readable, options: ImportOptions & { progress?: ProgressSink }): Promise<Image> {
+    return importImage(this, source, options);
+  }
+
+  /** Bytes of every unpacked layer, each counted once (`docker system df`'s LayersSize). */
+  async diskUsage(): Promise<{ layersSizeBytes: number }> {
+    const sizes = new Map<string, number>();
+    for (const record of this.#records.all()) for (const layer of record.layers) sizes.set(layer.chainId, layer.sizeBytes);
+    return { layersSizeBytes: [...sizes.values()].reduce((a, b) => a + b, 0) };
+  }
+
+  /** Check credentials against a registry as `docker login` does; returns an identity token when the registry issued one. */
+  async login(serverAddress: string, credentials: RegistryCredentials): Promise<{ identityToken?: string }> {
+    const domain = serverAddress.replace(/^https?:\/\//, '').replace(/\/.*$/, '') || 'docker.io';
+    const client = new RegistryClient(domain === 'index.docker.io' || domain === 'registry-1.docker.io' ? 'docker.io' : domain, '', credentials, this.#registry);
+    await client.checkLogin();
+    return client.identityToken !== undefined ? { identityToken: client.identityToken } : {};
   }
 
   /** The snapshotter holding the unpacked layers, for mounting container root filesystems. */

@@ -5,7 +5,7 @@
  */
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { ContainerRuntimeSettings, RuntimeState } from './types.js';
+import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from './types.js';
 
 /** Where conmon writes the container's log and its own pid. */
 export interface CreateOptions {
@@ -60,6 +60,22 @@ export interface Runtime {
   listPids(id: string): Promise<number[]>;
   /** Connect to the container's stdio through the monitor's attach socket. */
   attach(id: string, options: AttachOptions): Promise<AttachProcess>;
+  /**
+   * Run another process in the running container (docker exec). Resolves once it runs, its
+   * stdio connected; a command that cannot be found or invoked is CommandNotFoundError or
+   * CannotInvokeError and leaves nothing behind.
+   */
+  exec(settings: Omit<ExecSettings, 'privilegedCapabilities'> & { isPrivileged: boolean }): Promise<ExecProcess>;
+  /** Freeze every process of a running container (cgroup freezer). */
+  pause(id: string): Promise<void>;
+  /** Thaw a paused container. */
+  resume(id: string): Promise<void>;
+  /** Change a live container's cgroup limits; fields left out keep their values. */
+  update(id: string, resources: RuntimeResources): Promise<void>;
+  /** One sample of the container's counters; undefined when it has no running process. */
+  stats(id: string): Promise<RuntimeStats | undefined>;
+  /** Whether the kernel OOM-killed a process of the container since it was created. */
+  wasOomKilled(id: string): Promise<boolean>;
   /** Resize the container's tty (no-op without one). */
   resize(id: string, height: number, width: number): Promise<void>;
 }

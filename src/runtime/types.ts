@@ -2,6 +2,9 @@
  * The engine's view of one container as the runtime layer needs it to build and run an OCI
  * bundle. camelCase, already validated: the API edge checked the user's input.
  */
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
 
 /** Which network namespace the container gets. */
 export type NetworkNamespaceSetting = 'new' | 'host' | { path: string };
@@ -62,6 +65,17 @@ export interface ContainerRuntimeSettings {
   memoryLimitBytes?: number;
   pidsLimit?: number;
   cpuShares?: number;
+  /** `--memory-swap` (memory plus swap; -1 unlimited), `--memory-reservation`: only when set. */
+  memorySwapBytes?: number;
+  memoryReservationBytes?: number;
+  /** `--cpus` in units of 1e-9 CPUs; written as a CFS quota over a 100 ms period, as docker does. */
+  nanoCpus?: number;
+  /** `--cpuset-cpus` (`0-1`, `0,1`). */
+  cpusetCpus?: string;
+  /** `--oom-kill-disable`. */
+  isOomKillDisabled?: boolean;
+  /** `--ulimit`: only these are set; every other limit is inherited from the monitor. */
+  ulimits?: Ulimit[];
   /** `--sysctl` key/values. */
   sysctls?: Record<string, string>;
   /** `--init`-free process: initial terminal size when isTty. */
@@ -76,4 +90,70 @@ export interface RuntimeState {
   status: RuntimeStatus;
   /** Host pid of the container's init, when it has one. */
   pid?: number;
+}
+
+/** What to run in a container. */
+export interface ExecSettings {
+  /** The exec session's id (64 hex). */
+  execId: string;
+  containerId: string;
+  /** The container's bundle directory (its config.json gives the process defaults). */
+  bundleDir: string;
+  args: string[];
+  /** Added to (and overriding) the container's environment. */
+  env: string[];
+  /** '' keeps the container's working directory. */
+  cwd: string;
+  /** docker's `--user` forms; '' keeps the container's user. */
+  user: string;
+  isTty: boolean;
+  isStdinOpen: boolean;
+  /** Every capability berthd itself has, as `docker exec --privileged`. */
+  privilegedCapabilities: string[] | undefined;
+  consoleSize?: { height: number; width: number };
+}
+
+/** A running exec: its stdio (through the attach helper) and its exit. */
+export interface ExecProcess {
+  pid: number;
+  /** stdout: docker's multiplexed frames (raw with a tty); stdin: the process's stdin. */
+  stdio: ChildProcessByStdio<Writable, Readable, Readable>;
+  /** Settles with the exit status once the process has exited and its output is drained. */
+  exited: Promise<number>;
+  /** Change the tty size (no-op without one). */
+  resize(height: number, width: number): Promise<void>;
+  /** Remove the session's files; call after `exited`. */
+  cleanup(): Promise<void>;
+}
+
+
+/** One `--ulimit name=soft[:hard]` (docker's names: `nofile`, `nproc`, `core`...). */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/**
+ * The cgroup limits `Runtime.update` changes on a live container; a field left out keeps its
+ * current value. Same units and meanings as in ContainerRuntimeSettings.
+ */
+export interface RuntimeResources {
+  memoryLimitBytes?: number;
+  memorySwapBytes?: number;
+  memoryReservationBytes?: number;
+  nanoCpus?: number;
+  cpuShares?: number;
+  cpusetCpus?: string;
+  pidsLimit?: number;
+}
+
+/** A sample of a running container's counters, for `stats`. */
+export interface RuntimeStats {
+  /** When the sample was read (ms since the epoch). */
+  readAtMs: number;
+  cgroup: CgroupStats;
+  host: HostCpuSample;
+  /** Interfaces of the container's network namespace, loopback included. */
+  networks: Record<string, NetworkCounters>;
 }

@@ -2,3 +2,7 @@
 // Imports oci/, sys/ and common/.
 export * from './layer-extractor.js';
 export * from './overlay-snapshotter.js';
+export * from './rooted-dir.js';
+export * from './tree-packer.js';
+export * from './tree-unpacker.js';
+export * from './overlay-diff.js';

@@ -38,7 +38,7 @@ export interface TestDaemon {
 }
 
 function spawnDaemon(root: string, execRoot: string, socket: string, logPath: string): ChildProcess {
-  const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--log-level', 'debug'];
+  const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--log-level', 'debug', '--no-default-registry'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   child.stderr?.on('data', (chunk: Buffer) => {
     void import('node:fs').then((fs) => fs.appendFileSync(logPath, chunk));

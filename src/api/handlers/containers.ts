@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError, messageOf } from '../../common/index.js';
+import { InvalidArgumentError, messageOf, DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
 import type { AttachSession, Engine, WaitCondition } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
@@ -92,6 +92,11 @@ export function addContainerRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/containers/{id}/attach', async (req, res) => attach(engine, req, res));
 
+  router.add('POST', '/containers/{id}/resize', async (req) => {
+    await containers.resize(req.param('id'), req.int('h') ?? 0, req.int('w') ?? 0);
+    return { status: 200 };
+  });
+
   router.add('GET', '/containers/{id}/logs', async (req, res) => logs(engine, req, res));
 }
 
@@ -112,6 +117,7 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   const wantsStdin = req.bool('stdin');
   if (!req.bool('stream') && !req.bool('logs')) throw new InvalidArgumentError('at least one of stream or logs must be set');
   const tty = record.settings.tty;
+  const detachKeys = parseDetachKeys(req.string('detachKeys') || DEFAULT_DETACH_KEYS);
   const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   let out: Duplex | ServerResponse;
   if (req.hijack) {
@@ -138,10 +144,14 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
     return undefined;
   }
   const active = session;
+  let detached: Promise<void> = new Promise(() => {});
   if (req.hijack && active.input && wantsStdin) {
     const socket = req.hijack.socket;
-    if (req.hijack.head.length > 0) active.input.write(req.hijack.head);
-    socket.pipe(active.input as NodeJS.WritableStream & import('node:stream').Writable);
+    // The detach keys end this session only; the container keeps running.
+    const filter = new DetachKeyFilter(detachKeys);
+    detached = new Promise((resolve) => filter.once('detach', resolve));
+    if (req.hijack.head.length > 0) filter.write(req.hijack.head);
+    socket.pipe(filter).pipe(active.input as NodeJS.WritableStream & import('node:stream').Writable);
   }
   await new Promise<void>((resolve) => {
     active.output.on('data', (chunk: Buffer) => {
@@ -150,6 +160,7 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
     active.output.on('end', resolve);
     active.output.on('error', () => resolve());
     req.signal.addEventListener('abort', () => resolve(), { once: true });
+    void detached.then(resolve);
   });
   active.close();
   out.end();

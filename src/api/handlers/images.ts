@@ -1,7 +1,8 @@
 /**
- * Image endpoints: list, inspect, tag, remove, history, prune. Pulling is another issue.
+ * Image endpoints: list, inspect, tag, remove, history, prune. Transfers (pull, push, save,
+ * load, import) are in image-transfer.ts.
  */
-import { InvalidArgumentError, NotImplementedError } from '../../common/index.js';
+import { InvalidArgumentError } from '../../common/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { Router } from '../router.js';
 import { toDockerHistory, toDockerImageInspect, toDockerImageSummary } from '../translate/index.js';
@@ -27,11 +28,6 @@ export function addImageRoutes(router: Router, engine: Engine): void {
       .sort((a, b) => Date.parse(b.created) - Date.parse(a.created))
       .map((image) => toDockerImageSummary(image, engine.containersUsing(image.id).length));
     return { body };
-  });
-
-  router.add('POST', '/images/create', async (req) => {
-    const from = req.string('fromImage') ?? req.string('fromSrc') ?? '';
-    throw new NotImplementedError(`pulling images is not supported by this daemon yet: cannot pull ${from}; use the built-in busybox image`);
   });
 
   router.add('POST', '/images/prune', async (req) => {
@@ -73,8 +69,10 @@ export function addImageRoutes(router: Router, engine: Engine): void {
 function matchesReference(tag: string, pattern: string): boolean {
   const regex = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.') + '$');
   if (regex.test(tag)) return true;
-  // A pattern without a tag matches every tag of that repository, as docker's does.
-  return !pattern.includes(':') && regex.test(tag.slice(0, tag.lastIndexOf(':')));
+  // A pattern without a tag matches every tag of that repository, as docker's does (a colon
+  // before the last slash is a registry port, not a tag).
+  const hasTag = pattern.lastIndexOf(':') > pattern.lastIndexOf('/');
+  return !hasTag && regex.test(tag.slice(0, tag.lastIndexOf(':')));
 }
 
 function parseUntilMs(value: string): number {

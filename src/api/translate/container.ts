@@ -11,6 +11,7 @@ import type {
   HostConfig,
   ValidContainerCreateRequest,
 } from '../wire/index.js';
+import { fromDockerMount, toDockerMount, toDockerMounts } from './volume.js';
 
 function asList(value: string[] | string | null | undefined): string[] | null {
   if (value === null || value === undefined) return null;
@@ -60,8 +61,16 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
       nanoCpus: host.NanoCpus ?? 0,
       cpuShares: host.CpuShares ?? 0,
       pidsLimit: host.PidsLimit ?? null,
+      memoryReservationBytes: host.MemoryReservation ?? 0,
+      cpusetCpus: host.CpusetCpus ?? '',
+      oomKillDisable: host.OomKillDisable ?? false,
+      ulimits: (host.Ulimits ?? []).map((u) => ({ name: u.Name ?? '', soft: u.Soft ?? 0, hard: u.Hard ?? 0 })),
       shmSizeBytes: host.ShmSize || 64 * 1024 * 1024,
       binds: host.Binds ?? [],
+      mountRequests: (host.Mounts ?? []).map(fromDockerMount),
+      tmpfs: host.Tmpfs ?? {},
+      volumesFrom: host.VolumesFrom ?? [],
+      volumeDriver: host.VolumeDriver ?? '',
       logConfig: { type: host.LogConfig?.Type || 'k8s-file', config: host.LogConfig?.Config ?? {} },
       extraHosts: host.ExtraHosts ?? [],
       dns: host.Dns ?? [],
@@ -109,8 +118,10 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     PortBindings: {},
     RestartPolicy: { Name: h.restartPolicy.name, MaximumRetryCount: h.restartPolicy.maximumRetryCount },
     AutoRemove: h.autoRemove,
-    VolumeDriver: '',
-    VolumesFrom: null,
+    VolumeDriver: h.volumeDriver ?? '',
+    VolumesFrom: h.volumesFrom?.length ? h.volumesFrom : null,
+    ...(h.mountRequests?.length ? { Mounts: h.mountRequests.map(toDockerMount) } : {}),
+    ...(h.tmpfs && Object.keys(h.tmpfs).length > 0 ? { Tmpfs: h.tmpfs } : {}),
     ConsoleSize: [0, 0],
     CapAdd: h.capAdd.length > 0 ? h.capAdd : null,
     CapDrop: h.capDrop.length > 0 ? h.capDrop : null,
@@ -140,6 +151,13 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     CgroupParent: '',
     MemorySwap: h.memorySwapBytes,
     PidsLimit: h.pidsLimit,
+    MemoryReservation: h.memoryReservationBytes ?? 0,
+    CpusetCpus: h.cpusetCpus ?? '',
+    CpusetMems: '',
+    CpuPeriod: 0,
+    CpuQuota: 0,
+    OomKillDisable: h.oomKillDisable ?? false,
+    Ulimits: (h.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
     Init: h.init ? true : null,
     MaskedPaths: h.privileged ? null : DEFAULT_MASKED_PATHS,
     ReadonlyPaths: h.privileged ? null : DEFAULT_READONLY_PATHS,
@@ -206,7 +224,7 @@ export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): C
         MergedDir: paths.merged,
       },
     },
-    Mounts: [],
+    Mounts: toDockerMounts(record),
     Config: toDockerConfig(record),
     NetworkSettings: {
       Bridge: '',
@@ -269,7 +287,7 @@ export function toDockerSummary(record: ContainerRecord): ContainerSummary {
     Status: humanStatus(record),
     HostConfig: { NetworkMode: record.host.networkMode },
     NetworkSettings: { Networks: {} },
-    Mounts: [],
+    Mounts: toDockerMounts(record),
   };
 }
 

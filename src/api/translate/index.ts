@@ -2,3 +2,6 @@
 // Imports engine/, api/wire and common/.
 export * from './container.js';
 export * from './image.js';
+export * from './volume.js';
+export * from './stats.js';
+export * from './event.js';

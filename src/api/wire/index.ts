@@ -5,3 +5,7 @@ export * from './host-config.js';
 export * from './image.js';
 export * from './system.js';
 export * from './schemas.js';
+export * from './archive.js';
+export * from './volume.js';
+export * from './stats.js';
+export * from './container-update.js';

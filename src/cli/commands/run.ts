@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js';
 import { write } from '../context.js';
 import { StatusError, runStartFailureCode } from '../exit.js';
 import { addCreateOptions, toCreatePlan, type CreateFlags } from '../run-options.js';
+import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
 import { createContainer } from './create.js';
 
 /** Build the run command. */
@@ -16,11 +17,13 @@ export function build(ctx: CliContext): Command {
     .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
     .helpOption('--help', 'Print usage')
     .option('-d, --detach', 'Run container in background and print container ID')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('--sig-proxy [bool]', 'Proxy received signals to the process', (value: string) => value !== 'false', true)
     .argument('<image>')
     .argument('[command...]')
     .passThroughOptions();
   addCreateOptions(command);
-  command.action(async (image: string, args: string[], flags: CreateFlags) => {
+  command.action(async (image: string, args: string[], flags: CreateFlags & { detachKeys?: string; sigProxy?: boolean }) => {
     const plan = toCreatePlan(flags, image, args, { isRun: true, env: ctx.env });
     const client = await ctx.client();
     const { demuxStream, StreamSystemError } = await import('../../client/index.js');
@@ -34,10 +37,16 @@ export function build(ctx: CliContext): Command {
     }
     const isAttached = plan.attachStdout || plan.attachStderr || plan.attachStdin;
     const connection = isAttached
-      ? await client.containerAttach(id, { stdin: plan.attachStdin, stdout: plan.attachStdout, stderr: plan.attachStderr })
+      ? await client.containerAttach(id, {
+          stdin: plan.attachStdin,
+          stdout: plan.attachStdout,
+          stderr: plan.attachStderr,
+          ...(flags.detachKeys ? { detachKeys: flags.detachKeys } : {}),
+        })
       : undefined;
     const wait = await client.containerWaitBegin(id, flags.rm ? 'removed' : 'next-exit');
     let output: Promise<void> = Promise.resolve();
+    let detached: Promise<boolean> = new Promise(() => {});
     if (connection) {
       const isMultiplexed = connection.isMultiplexed && !flags.tty;
       output = isMultiplexed
@@ -52,17 +61,25 @@ export function build(ctx: CliContext): Command {
       });
       if (plan.attachStdin) {
         const restoreTty = flags.tty && process.stdin.isTTY ? enterRawMode() : undefined;
-        process.stdin.pipe(connection.socket);
-        output = output.finally(() => {
-          process.stdin.unpipe(connection.socket);
+        // As docker's CLI: the detach keys end the session here, the container runs on.
+        const filter = new DetachKeyFilter(parseDetachKeys(flags.detachKeys || DEFAULT_DETACH_KEYS));
+        detached = new Promise((resolve) => filter.once('detach', () => resolve(true)));
+        process.stdin.pipe(filter).pipe(connection.socket);
+        const stopInput = (): void => {
+          process.stdin.unpipe(filter);
           process.stdin.pause();
           restoreTty?.();
-        });
+        };
+        output = output.finally(stopInput);
+        void detached.then(stopInput);
       } else {
         // No stdin: tell the daemon at once so a container reading stdin sees EOF.
         connection.socket.end();
       }
     }
+    // As docker: without a tty, signals to berth go to the container's process.
+    const stopProxy = !flags.tty && flags.sigProxy !== false ? proxySignals((signal) => void client.containerKill(id, signal).catch(() => {})) : () => {};
+    output = output.finally(stopProxy);
     try {
       await client.containerStart(id);
     } catch (err) {
@@ -70,11 +87,36 @@ export function build(ctx: CliContext): Command {
       const message = (err as Error).message;
       throw new StatusError(runStartFailureCode(message), `berth: Error response from daemon: ${message}`);
     }
-    const [result] = await Promise.all([wait.result, output]);
+    if (flags.tty && process.stdout.isTTY) {
+      // As docker: size the container's terminal now, and again whenever ours changes.
+      const resize = (): void => void client.containerResize(id, process.stdout.rows, process.stdout.columns).catch(() => {});
+      resize();
+      process.stdout.on('resize', resize);
+      output = output.finally(() => process.stdout.off('resize', resize));
+    }
+    const finished = Promise.all([wait.result, output]).then(([result]) => result);
+    const result = await Promise.race([finished, detached.then(() => undefined)]);
+    if (result === undefined) {
+      connection?.socket.destroy();
+      return;
+    }
     if (result.Error?.Message) await write(ctx.err, `berth: Error response from daemon: ${result.Error.Message}\n`);
     if (result.StatusCode !== 0) throw new StatusError(result.StatusCode);
   });
   return command;
+}
+
+/** Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 while the container runs. */
+function proxySignals(forward: (signal: string) => void): () => void {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  const handlers = signals.map((signal) => {
+    const handler = (): void => forward(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  };
 }
 
 function enterRawMode(): () => void {

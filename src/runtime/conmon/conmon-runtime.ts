@@ -4,14 +4,16 @@
  */
 import { spawn } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
 import { listCgroupPidsOf, runCommand, type CommandResult } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, Runtime } from '../runtime.js';
-import type { ContainerRuntimeSettings, RuntimeState } from '../types.js';
+import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
 import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
-import { writeRuntimeSpec, type SpecHost } from '../spec/index.js';
+import { defaultSpecHost, writeRuntimeSpec, type SpecHost } from '../spec/index.js';
+import { startExec } from './conmon-exec.js';
+import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
 
 /** How to reach the binaries and where conmon keeps its files. */
 export interface ConmonRuntimeOptions {
@@ -95,6 +97,7 @@ export class ConmonRuntime implements Runtime {
     await mkdir(persist, { recursive: true });
     await rm(join(this.#options.exitDir, id), { force: true });
     await rm(join(bundleDir, 'oci-log'), { force: true });
+    await rm(join(persist, 'oom'), { force: true });
     const specStart = performance.now();
     await writeRuntimeSpec(settings, this.#options.specHost);
     const specMs = Math.round(performance.now() - specStart);
@@ -153,6 +156,8 @@ export class ConmonRuntime implements Runtime {
         detached: true,
         stdio: ['ignore', 'ignore', stderrFile.fd, 'pipe', 'pipe'],
         env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+        // conmon writes its `oom` file into its working directory as well as the persist dir.
+        cwd: persist,
       });
     } finally {
       await stderrFile.close();
@@ -284,6 +289,33 @@ export class ConmonRuntime implements Runtime {
     return listCgroupPidsOf(state.pid);
   }
 
+  /** See Runtime.pause. */
+  async pause(id: string): Promise<void> {
+    await freeze((args) => this.#runtime(args), id, 'pause');
+  }
+
+  /** See Runtime.resume. */
+  async resume(id: string): Promise<void> {
+    await freeze((args) => this.#runtime(args), id, 'resume');
+  }
+
+  /** See Runtime.update. */
+  async update(id: string, resources: RuntimeResources): Promise<void> {
+    await updateResources((args) => this.#runtime(args), id, resources, this.#persistDir(id));
+  }
+
+  /** See Runtime.stats. */
+  async stats(id: string): Promise<RuntimeStats | undefined> {
+    const state = await this.state(id);
+    if (!state?.pid) return undefined;
+    return sampleStats(state.pid);
+  }
+
+  /** See Runtime.wasOomKilled. */
+  wasOomKilled(id: string): Promise<boolean> {
+    return hasOomFile(this.#persistDir(id));
+  }
+
   async #bundle(id: string): Promise<string> {
     const state = await this.#rawState(id);
     if (!state) throw new NoSuchRuntimeContainerError(id);
@@ -301,6 +333,22 @@ export class ConmonRuntime implements Runtime {
       child.once('error', (err) => reject(new RuntimeError(`cannot run ${this.#options.attachHelperPath}: ${messageOf(err)}`, { cause: err })));
     });
     return child;
+  }
+
+  /** See Runtime.exec. */
+  async exec(settings: Omit<ExecSettings, 'privilegedCapabilities'> & { isPrivileged: boolean }): Promise<ExecProcess> {
+    const { isPrivileged, ...rest } = settings;
+    const host = this.#options.specHost ?? defaultSpecHost();
+    return startExec(
+      { ...rest, privilegedCapabilities: isPrivileged ? await host.knownCapabilities() : undefined },
+      {
+        conmonPath: this.#options.conmonPath,
+        runtimePath: this.#options.runtimePath,
+        runtimeRoot: this.#options.runtimeRoot,
+        attachHelperPath: this.#options.attachHelperPath,
+        sessionDir: join(dirname(this.#options.persistDir), 'exec', settings.execId),
+      },
+    );
   }
 
   /** See Runtime.resize: writes conmon's `1 <height> <width>` control line. */

@@ -3,3 +3,4 @@
 export * from './conmon-runtime.js';
 export * from './exit-watcher.js';
 export * from './log-reader.js';
+export * from './conmon-exec.js';

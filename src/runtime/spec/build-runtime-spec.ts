@@ -13,6 +13,7 @@ import {
   DEFAULT_SHM_SIZE_BYTES, defaultDeviceRules, defaultMounts,
 } from './defaults.js';
 import { resolveUser } from './resolve-user.js';
+import { hostHardLimits, toOciResources, toOciRlimits } from './resources.js';
 import { hostSeccompTarget, loadSeccompProfile, toOciSeccomp, type MobySeccompProfile, InvalidSeccompProfileError } from './seccomp-profile.js';
 
 /** Host facts the builder needs; tests pass their own, the daemon takes the defaults. */
@@ -26,6 +27,8 @@ export interface SpecHost {
   /** The host's device nodes, given to privileged containers. */
   hostDevices: () => Promise<LinuxDevice[]>;
   kernelRelease: string;
+  /** Ceilings for `--ulimit` hard limits (undefined: no ceiling); berthd's own by default. */
+  hardLimits?: () => Promise<Record<string, number> | undefined>;
 }
 
 /**
@@ -168,9 +171,11 @@ function userMounts(settings: ContainerRuntimeSettings): RuntimeMount[] {
     if (source === undefined) return;
     mounts.push({ destination, type: 'bind', source, options: ['rbind', 'rprivate', settings.isReadonlyRootfs ? 'ro' : 'rw'] });
   };
-  etcBind(etc.resolvConf, '/etc/resolv.conf');
-  etcBind(etc.hostname, '/etc/hostname');
-  etcBind(etc.hosts, '/etc/hosts');
+  // A user's own mount at /etc/hosts (say) wins over Berth's file, as in docker.
+  const userDestinations = new Set((settings.mounts ?? []).map((mount) => mount.destination));
+  if (!userDestinations.has('/etc/resolv.conf')) etcBind(etc.resolvConf, '/etc/resolv.conf');
+  if (!userDestinations.has('/etc/hostname')) etcBind(etc.hostname, '/etc/hostname');
+  if (!userDestinations.has('/etc/hosts')) etcBind(etc.hosts, '/etc/hosts');
   for (const mount of settings.mounts ?? []) {
     if (mount.type === 'tmpfs') {
       mounts.push({ destination: mount.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(mount.options ?? [])] });
@@ -179,7 +184,9 @@ function userMounts(settings: ContainerRuntimeSettings): RuntimeMount[] {
       mounts.push({ destination: mount.destination, type: 'bind', source: mount.source, options: ['rbind', mount.isReadOnly ? 'ro' : 'rw', ...(mount.options ?? ['rprivate'])] });
     }
   }
-  return mounts;
+  // Parents before children (a volume at /etc, then the /etc/hosts file over it), as docker sorts them.
+  const depth = (path: string): number => path.split('/').filter(Boolean).length;
+  return mounts.map((mount, index) => ({ mount, index })).sort((a, b) => depth(a.mount.destination) - depth(b.mount.destination) || a.index - b.index).map((x) => x.mount);
 }
 
 /**
@@ -228,9 +235,10 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
   if (settings.isTty && settings.consoleSize) spec.process!.consoleSize = { ...settings.consoleSize };
   const linux = spec.linux!;
   const resources = linux.resources!;
-  if (settings.memoryLimitBytes !== undefined) resources.memory = { limit: settings.memoryLimitBytes };
-  if (settings.pidsLimit !== undefined) resources.pids = { limit: settings.pidsLimit };
-  if (settings.cpuShares !== undefined) resources.cpu = { shares: settings.cpuShares };
+  Object.assign(resources, toOciResources(settings));
+  if (settings.ulimits && settings.ulimits.length > 0) {
+    spec.process!.rlimits = toOciRlimits(settings.ulimits, await (host.hardLimits ?? hostHardLimits)());
+  }
   if (settings.sysctls && Object.keys(settings.sysctls).length > 0) linux.sysctl = { ...settings.sysctls };
 
   if (settings.isPrivileged) {

@@ -4,3 +4,4 @@ export * from './build-runtime-spec.js';
 export * from './resolve-user.js';
 export * from './seccomp-profile.js';
 export * from './defaults.js';
+export * from './resources.js';

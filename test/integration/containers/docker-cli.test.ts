@@ -147,6 +147,11 @@ describe('docker CLI against berthd', { skip: hasDocker ? false : 'no docker CLI
     const stamped = await daemon.docker(['logs', '-t', 'logger']);
     assert.match(stamped.stdout, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z one$/m);
 
+    // --since in the future and --until in the past select nothing; a window around now selects all.
+    assert.equal((await daemon.docker(['logs', '--since', '2099-01-01T00:00:00Z', 'logger'])).stdout, '');
+    assert.equal((await daemon.docker(['logs', '--until', '2000-01-01T00:00:00Z', 'logger'])).stdout, '');
+    assert.equal((await daemon.docker(['logs', '--since', '10m', '--until', '2099-01-01T00:00:00Z', 'logger'])).stdout, 'one\nthree\n');
+
     await daemon.docker(['run', '-d', '--name', 'follower', 'busybox', 'sh', '-c', 'echo a; sleep 1; echo b']);
     const followed = await daemon.docker(['logs', '-f', 'follower']);
     assert.equal(followed.stdout, 'a\nb\n');
@@ -182,6 +187,19 @@ describe('docker CLI against berthd', { skip: hasDocker ? false : 'no docker CLI
     assert.notEqual(refused.exitCode, 0);
     assert.match(refused.stderr, /conflict/);
     await daemon.docker(['rm', 'user']);
+  });
+
+  it('prunes images no container uses', async () => {
+    assert.equal((await daemon.docker(['tag', 'busybox', 'spare:1'])).exitCode, 0);
+    // Dangling-only prune keeps tagged images.
+    assert.equal((await daemon.docker(['image', 'prune', '-f'])).exitCode, 0);
+    assert.match((await daemon.docker(['images', '--format', '{{.Repository}}'])).stdout, /spare/);
+    await daemon.docker(['create', '--name', 'keeper', 'busybox', 'true']);
+    const prune = await daemon.docker(['image', 'prune', '-a', '-f']);
+    assert.equal(prune.exitCode, 0, prune.stderr);
+    // The image is in use by 'keeper', so both of its tags stay.
+    assert.match((await daemon.docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout, /busybox:latest/);
+    await daemon.docker(['rm', 'keeper']);
   });
 
   it('prunes stopped containers', async () => {

@@ -1,0 +1,134 @@
+/**
+ * Exec endpoints: create a session, start it (hijacked unless detached), resize its tty,
+ * inspect it for the exit code the CLI reports.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Duplex, Writable } from 'node:stream';
+import { messageOf, DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
+import type { Engine, RuntimeExecHandle } from '../../engine/index.js';
+import type { ApiRequest } from '../request.js';
+import type { Router } from '../router.js';
+import { execCreateRequestSchema, execStartRequestSchema } from '../wire/index.js';
+import { compareApiVersions } from '../version.js';
+import { frame, STREAM_STDERR } from './stream-framing.js';
+
+export function addExecRoutes(router: Router, engine: Engine): void {
+  const execs = engine.execs;
+
+  router.add('POST', '/containers/{id}/exec', async (req) => {
+    const body = await req.json(execCreateRequestSchema);
+    if (body.DetachKeys) parseDetachKeys(body.DetachKeys);
+    const size = body.ConsoleSize;
+    const id = execs.create(req.param('id'), {
+      cmd: body.Cmd,
+      env: body.Env ?? [],
+      workingDir: body.WorkingDir ?? '',
+      user: body.User ?? '',
+      tty: body.Tty ?? false,
+      attachStdin: body.AttachStdin ?? false,
+      attachStdout: body.AttachStdout ?? true,
+      attachStderr: body.AttachStderr ?? true,
+      privileged: body.Privileged ?? false,
+      detachKeys: body.DetachKeys ?? '',
+      consoleSize: size && size[0]! > 0 ? { height: size[0]!, width: size[1]! } : undefined,
+    });
+    return { status: 201, body: { Id: id } };
+  });
+
+  router.add('POST', '/exec/{id}/start', async (req, res) => startExec(engine, req, res));
+
+  router.add('POST', '/exec/{id}/resize', async (req) => {
+    await execs.resize(req.param('id'), req.int('h') ?? 0, req.int('w') ?? 0);
+    return { status: 200 };
+  });
+
+  router.add('GET', '/exec/{id}/json', async (req) => {
+    const session = execs.get(req.param('id'));
+    const options = session.options;
+    return {
+      body: {
+        ID: session.id,
+        Running: session.isRunning,
+        ExitCode: session.exitCode,
+        ProcessConfig: { tty: options.tty, entrypoint: options.cmd[0], arguments: options.cmd.slice(1), privileged: options.privileged, user: options.user },
+        OpenStdin: options.attachStdin,
+        OpenStderr: options.attachStderr,
+        OpenStdout: options.attachStdout,
+        CanRemove: !session.isRunning && session.hasStarted,
+        ContainerID: session.containerId,
+        DetachKeys: options.detachKeys,
+        Pid: session.pid,
+      },
+    };
+  });
+}
+
+async function startExec(engine: Engine, req: ApiRequest, res: ServerResponse): Promise<undefined> {
+  const body = await req.json(execStartRequestSchema);
+  const session = engine.execs.get(req.param('id'));
+  const tty = body.Tty ?? session.options.tty;
+  const size = body.ConsoleSize;
+  const consoleSize = size && size[0]! > 0 ? { height: size[0]!, width: size[1]! } : undefined;
+  const detachKeys = parseDetachKeys(session.options.detachKeys || DEFAULT_DETACH_KEYS);
+
+  if (body.Detach) {
+    const handle = await engine.execs.start(session.id, { tty, ...(consoleSize ? { consoleSize } : {}) });
+    // Nobody reads a detached exec's output: drain it so the process never blocks on a full pipe.
+    handle.output.resume();
+    res.writeHead(200, { 'Content-Length': 0 }).end();
+    return undefined;
+  }
+
+  let out: Duplex | ServerResponse;
+  const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  if (req.hijack) {
+    let head = 'HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n';
+    if (compareApiVersions(req.version, '1.42') >= 0) head += `Content-Type: ${contentType}\r\n`;
+    req.hijack.socket.write(head + '\r\n');
+    out = req.hijack.socket;
+  } else {
+    res.writeHead(200, { 'Content-Type': contentType });
+    res.flushHeaders();
+    out = res;
+  }
+
+  let handle: RuntimeExecHandle;
+  try {
+    handle = await engine.execs.start(session.id, { tty, ...(consoleSize ? { consoleSize } : {}) });
+  } catch (err) {
+    // As dockerd: once the connection is upgraded, the failure goes down the stream.
+    const text = Buffer.from(`${messageOf(err)}\r\n`);
+    if (!out.destroyed) out.write(tty ? text : frame(STREAM_STDERR, text));
+    out.end();
+    return undefined;
+  }
+
+  const input = handle.input as (Writable & NodeJS.WritableStream) | null;
+  let detached: Promise<void> = new Promise(() => {});
+  if (req.hijack && input) {
+    const socket = req.hijack.socket;
+    const filter = new DetachKeyFilter(detachKeys);
+    detached = new Promise((resolve) => filter.once('detach', resolve));
+    socket.pipe(filter).pipe(input);
+    socket.resume();
+  }
+  const finished = new Promise<void>((resolve) => {
+    handle.output.on('data', (chunk: Buffer) => {
+      if (!out.destroyed) out.write(chunk);
+    });
+    handle.output.on('end', resolve);
+    handle.output.on('error', () => resolve());
+  });
+  const gone = new Promise<void>((resolve) => req.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const wasDetached = detached.then(() => true);
+  if (await Promise.race([finished.then(() => false), gone.then(() => true), wasDetached])) {
+    // The client left or pressed the detach keys: stop relaying, the process runs on.
+    handle.detach();
+    out.end();
+    return undefined;
+  }
+  // The CLI inspects the exec for its exit code right after the stream ends: record it first.
+  await handle.exited;
+  out.end();
+  return undefined;
+}

@@ -1,0 +1,112 @@
+/**
+ * Interactive sessions through a real pseudo-terminal (util-linux `script`): a shell with a
+ * prompt, typed commands, the terminal size, Ctrl-C to the foreground process, the exit code,
+ * and Ctrl-P Ctrl-Q detaching while the container keeps running. For docker and berth.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DOCKER, REPO, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+
+/** A program on a pty, driven like expect: wait for output, then type. */
+class Terminal {
+  readonly #child: ChildProcessWithoutNullStreams;
+  #output = '';
+  readonly #exited: Promise<number>;
+
+  constructor(command: string, env: NodeJS.ProcessEnv) {
+    // script gives the command a pty; `stty` fixes its size so the container's can be checked.
+    this.#child = spawn('script', ['-qfec', `stty rows 33 cols 101; ${command}`, '/dev/null'], { env });
+    this.#child.stdout.on('data', (c: Buffer) => (this.#output += c.toString()));
+    this.#child.stderr.on('data', (c: Buffer) => (this.#output += c.toString()));
+    this.#exited = new Promise((resolve) => this.#child.on('exit', (code) => resolve(code ?? -1)));
+  }
+
+  /** Wait until the output so far matches (bounded: a hang fails the test, it does not time it). */
+  async waitFor(pattern: RegExp, what: string): Promise<void> {
+    for (let i = 0; i < 300; i++) {
+      if (pattern.test(this.#output)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.fail(`never saw ${what}; output so far:\n${this.#output}`);
+  }
+
+  /** The exit code; a session that never ends fails the test instead of hanging the suite. */
+  get exited(): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<number>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running; output so far:\n${this.#output}`)), 20_000);
+    });
+    return Promise.race([this.#exited, limit]).finally(() => clearTimeout(timer));
+  }
+
+  type(text: string): void {
+    this.#child.stdin.write(text);
+  }
+
+  get output(): string {
+    return this.#output;
+  }
+
+  kill(): void {
+    this.#child.kill('SIGKILL');
+  }
+}
+
+const hasScript = existsSync('/usr/bin/script');
+
+describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScript ? 'no script(1)' : false }, () => {
+  let daemon: TestDaemon;
+  const terminals: Terminal[] = [];
+  before(async () => {
+    daemon = await startTestDaemon();
+  });
+  after(async () => {
+    for (const terminal of terminals) terminal.kill();
+    await daemon?.cleanup();
+  });
+
+  function open(command: string): Terminal {
+    const terminal = new Terminal(command, daemon.env);
+    terminals.push(terminal);
+    return terminal;
+  }
+
+  const berth = `${process.execPath} ${join(REPO, 'dist/src/bin/berth.js')}`;
+
+  for (const [name, cli] of [['docker', DOCKER], ['berth', berth]] as const) {
+    it(`${name} run -it: prompt, typed commands, terminal size, Ctrl-C, exit code`, async () => {
+      const terminal = open(`${cli} run -it --rm busybox sh`);
+      await terminal.waitFor(/\/ # /, 'the prompt');
+      terminal.type('stty size; echo typed-$((40+2))\r');
+      await terminal.waitFor(/33 101\r*\n/, 'the terminal size');
+      await terminal.waitFor(/typed-42/, 'the command output');
+      terminal.type('sleep 1000\r');
+      await new Promise((r) => setTimeout(r, 300));
+      terminal.type('\x03');
+      terminal.type('echo after-$((1+1))\r');
+      await terminal.waitFor(/after-2/, 'the shell back after Ctrl-C');
+      terminal.type('exit 3\r');
+      assert.equal(await terminal.exited, 3);
+    });
+
+    it(`${name} run -it then Ctrl-P Ctrl-Q detaches and the container keeps running`, async () => {
+      const container = `detach-${name}`;
+      const terminal = open(`${cli} run -it --name ${container} busybox sh`);
+      await terminal.waitFor(/\/ # /, 'the prompt');
+      terminal.type('\x10\x11');
+      assert.equal(await terminal.exited, 0);
+      const state = await daemon.docker(['inspect', '-f', '{{.State.Running}}', container]);
+      assert.equal(state.stdout.trim(), 'true');
+      // exec -it into it works the same way.
+      const exec = open(`${cli} exec -it ${container} sh`);
+      await exec.waitFor(/\/ # /, 'the exec prompt');
+      exec.type('echo in-exec-$((2+2)); exit 4\r');
+      await exec.waitFor(/in-exec-4/, 'the exec output');
+      assert.equal(await exec.exited, 4);
+      await daemon.docker(['rm', '-f', container]);
+    });
+  }
+});
