@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { messageOf, type Logger } from '../../common/index.js';
 import { readExitFile } from './conmon-runtime.js';
 
+const CONTAINER_ID = /^[0-9a-f]{64}$/;
+
 /** Events: `exit` (id: string, exitCode: number), once per exit file, in no guaranteed order. */
 export interface ExitWatcherEvents {
   exit: [id: string, exitCode: number];
@@ -73,7 +75,11 @@ export class ExitWatcher extends EventEmitter<ExitWatcherEvents> {
   }
 
   async #check(name: string): Promise<void> {
-    if (name.startsWith('.') || this.#reported.has(name) || !this.#watcher) return;
+    // Exit files are named after container ids. conmon writes them with glib's
+    // g_file_set_contents, through a temp file `<id>.XXXXXX` renamed into place: reporting
+    // (and so acknowledging, which deletes) that temp file would make the rename fail and
+    // lose the exit.
+    if (!CONTAINER_ID.test(name) || this.#reported.has(name) || !this.#watcher) return;
     let code: number | undefined;
     try {
       code = await readExitFile(join(this.#exitDir, name));
