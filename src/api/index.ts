@@ -11,6 +11,7 @@ import { addImageRoutes } from './handlers/images.js';
 import { addImageTransferRoutes } from './handlers/image-transfer.js';
 import { addSystemRoutes } from './handlers/system.js';
 import { addVolumeRoutes } from './handlers/volumes.js';
+import { addNetworkRoutes } from './handlers/networks.js';
 import { Router } from './router.js';
 
 export { createApiServer, listenOnUnixSocket } from './server.js';
@@ -30,6 +31,7 @@ export function buildRouter(engine: Engine): Router {
   addExecRoutes(router, engine);
   addImageRoutes(router, engine);
   addVolumeRoutes(router, engine);
+  addNetworkRoutes(router, engine);
   addImageTransferRoutes(router, engine);
   return router;
 }

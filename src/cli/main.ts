@@ -25,6 +25,7 @@ const CONTAINER: Record<string, Entry> = {
   run: { summary: 'Create and run a new container from an image', load: () => import('./commands/run.js'), isRunLike: true },
   create: { summary: 'Create a new container', load: () => import('./commands/create.js'), isRunLike: true },
   start: { summary: 'Start one or more stopped containers', load: () => import('./commands/start.js') },
+  attach: { summary: 'Attach local standard input, output, and error streams to a running container', load: () => import('./commands/attach.js') },
   stop: { summary: 'Stop one or more running containers', load: () => import('./commands/stop.js') },
   kill: { summary: 'Kill one or more running containers', load: () => import('./commands/kill.js') },
   restart: { summary: 'Restart one or more containers', load: () => import('./commands/restart.js') },
@@ -55,6 +56,10 @@ const IMAGE: Record<string, Entry> = {
   history: { summary: 'Show the history of an image', load: () => import('./commands/history.js') },
   prune: { summary: 'Remove unused images', load: () => import('./commands/image-prune.js') },
   pull: { summary: 'Download an image from a registry', load: () => import('./commands/pull.js') },
+  push: { summary: 'Upload an image to a registry', load: () => import('./commands/push.js') },
+  save: { summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)', load: () => import('./commands/save.js') },
+  load: { summary: 'Load an image from a tar archive or STDIN', load: () => import('./commands/load.js') },
+  import: { summary: 'Import the contents from a tarball to create a filesystem image', load: () => import('./commands/import.js') },
 };
 
 const VOLUME: Record<string, Entry> = {
@@ -69,6 +74,7 @@ const TOP_LEVEL: Record<string, Entry> = {
   run: CONTAINER['run']!,
   create: CONTAINER['create']!,
   start: CONTAINER['start']!,
+  attach: CONTAINER['attach']!,
   stop: CONTAINER['stop']!,
   kill: CONTAINER['kill']!,
   restart: CONTAINER['restart']!,
@@ -94,6 +100,12 @@ const TOP_LEVEL: Record<string, Entry> = {
   tag: IMAGE['tag']!,
   history: IMAGE['history']!,
   pull: IMAGE['pull']!,
+  push: IMAGE['push']!,
+  save: IMAGE['save']!,
+  load: IMAGE['load']!,
+  import: IMAGE['import']!,
+  login: { summary: 'Authenticate to a registry', load: () => import('./commands/login.js') },
+  logout: { summary: 'Log out from a registry', load: () => import('./commands/logout.js') },
   version: { summary: 'Show the Berth version information', load: () => import('./commands/version.js') },
   info: { summary: 'Display system-wide information', load: () => import('./commands/info.js') },
 };
@@ -105,7 +117,7 @@ const GROUPS: Record<string, { entries: Record<string, Entry>; aliases: Record<s
   image: { entries: IMAGE, aliases: IMAGE_ALIASES, summary: 'Manage images' },
   volume: { entries: VOLUME, aliases: { list: 'ls', remove: 'rm' }, summary: 'Manage volumes' },
   system: {
-    entries: { info: TOP_LEVEL['info']!, version: TOP_LEVEL['version']!, events: TOP_LEVEL['events']! },
+    entries: { info: TOP_LEVEL['info']!, version: TOP_LEVEL['version']!, events: TOP_LEVEL['events']!, df: { summary: 'Show docker disk usage', load: () => import('./commands/system-df.js') } },
     aliases: {},
     summary: 'Manage Berth',
   },

@@ -4,6 +4,7 @@
  * raised before any API call, with docker's message.
  */
 import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import type { ContainerCreateRequest, HostConfig, Mount, PortBinding } from '../api/wire/index.js';
 import { parseBytes } from '../common/index.js';
@@ -51,6 +52,8 @@ export interface CreateFlags {
   publishAll?: boolean;
   expose: string[];
   volume: string[];
+  volumesFrom: string[];
+  volumeDriver?: string;
   mount: string[];
   tmpfs: string[];
   dns: string[];
@@ -128,6 +131,8 @@ export function addCreateOptions(command: Command): Command {
     .option('--ulimit <ulimit>', 'Ulimit options', collect, [])
     .option('-u, --user <name|uid[:gid]>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .option('-v, --volume <list>', 'Bind mount a volume', collect, [])
+    .option('--volume-driver <string>', 'Optional volume driver for the container')
+    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect, [])
     .option('-w, --workdir <dir>', 'Working directory inside the container');
 }
 
@@ -227,44 +232,127 @@ function splitIpv6(addr: string): string[] {
   return [addr.slice(0, end + 1), ...addr.slice(end + 2).split(':')];
 }
 
-/** `--mount type=bind,source=/a,target=/b,readonly`. */
+/** Split one `--mount` value into fields as docker does (a CSV record: `"a,b"` keeps its comma). */
+function csvFields(spec: string): string[] {
+  const fields: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i]!;
+    if (quoted) {
+      if (c === '"' && spec[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else current += c;
+    } else if (c === '"' && current === '') quoted = true;
+    else if (c === ',') {
+      fields.push(current);
+      current = '';
+    } else current += c;
+  }
+  fields.push(current);
+  return fields;
+}
+
+/** Go's strconv.ParseBool, for `--mount` values. */
+function parseMountBool(key: string, value: string, spec: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw flagError(spec, '--mount', `invalid value for ${key}: ${value}`);
+}
+
+/**
+ * `--mount type=bind,source=/a,target=/b,readonly`, with docker's keys and messages (its CLI's
+ * opts/mount.go): volume-driver, volume-opt and volume-label (repeatable `k=v`),
+ * volume-subpath, volume-nocopy, bind-propagation, bind-create-mountpoint, bind-nonrecursive,
+ * tmpfs-size, tmpfs-mode; options of another type than the mount's are refused.
+ */
 function parseMount(spec: string): Mount {
   const mount: Mount = { Type: 'volume' };
-  for (const field of spec.split(',')) {
+  const volumeOptions = (): NonNullable<Mount['VolumeOptions']> => {
+    mount.VolumeOptions ??= { Labels: {} };
+    mount.VolumeOptions.DriverConfig ??= {};
+    return mount.VolumeOptions;
+  };
+  const bindOptions = (): NonNullable<Mount['BindOptions']> => (mount.BindOptions ??= {});
+  const tmpfsOptions = (): NonNullable<Mount['TmpfsOptions']> => (mount.TmpfsOptions ??= {});
+  const setOnMap = (target: Record<string, string>, value: string): void => {
+    const eq = value.indexOf('=');
+    const key = eq < 0 ? value : value.slice(0, eq);
+    if (key !== '') target[key] = eq < 0 ? '' : value.slice(eq + 1);
+  };
+  for (const field of csvFields(spec)) {
     const eq = field.indexOf('=');
-    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? undefined : field.slice(eq + 1);
+    if (eq < 0) {
+      const key = field.trim().toLowerCase();
+      if (key === 'readonly' || key === 'ro') mount.ReadOnly = true;
+      else if (key === 'volume-nocopy') volumeOptions().NoCopy = true;
+      else if (key === 'bind-nonrecursive') bindOptions().NonRecursive = true;
+      else if (key === 'bind-create-mountpoint') bindOptions().CreateMountpoint = true;
+      else throw flagError(spec, '--mount', `invalid field '${field}' must be a key=value pair`);
+      continue;
+    }
+    const key = field.slice(0, eq).trim().toLowerCase();
+    const value = field.slice(eq + 1);
     switch (key) {
       case 'type':
-        if (!['bind', 'volume', 'tmpfs', 'image'].includes(value ?? '')) throw flagError(spec, '--mount', `invalid mount type: ${value}`);
-        mount.Type = value as Mount['Type'];
+        if (!['bind', 'volume', 'tmpfs', 'image'].includes(value.toLowerCase())) throw flagError(spec, '--mount', `invalid mount type: ${value}`);
+        mount.Type = value.toLowerCase() as Mount['Type'];
         break;
       case 'source': case 'src':
-        mount.Source = value ?? '';
+        mount.Source = value;
+        if (value === '.' || value.startsWith('./')) mount.Source = resolvePath(value);
         break;
       case 'target': case 'destination': case 'dst':
-        mount.Target = value ?? '';
+        mount.Target = value;
         break;
       case 'readonly': case 'ro':
-        mount.ReadOnly = value === undefined || value === 'true' || value === '1';
+        mount.ReadOnly = parseMountBool(key, value, spec);
+        break;
+      case 'consistency':
+        mount.Consistency = value.toLowerCase();
         break;
       case 'bind-propagation':
-        mount.BindOptions = { ...mount.BindOptions, Propagation: value ?? '' };
+        bindOptions().Propagation = value.toLowerCase();
+        break;
+      case 'bind-nonrecursive':
+        bindOptions().NonRecursive = parseMountBool(key, value, spec);
+        break;
+      case 'bind-create-mountpoint':
+        bindOptions().CreateMountpoint = parseMountBool(key, value, spec);
         break;
       case 'volume-nocopy':
-        mount.VolumeOptions = { ...mount.VolumeOptions, NoCopy: value === undefined || value === 'true' };
+        volumeOptions().NoCopy = parseMountBool(key, value, spec);
+        break;
+      case 'volume-label':
+        setOnMap((volumeOptions().Labels ??= {}), value);
+        break;
+      case 'volume-driver':
+        volumeOptions().DriverConfig!.Name = value;
+        break;
+      case 'volume-opt':
+        setOnMap((volumeOptions().DriverConfig!.Options ??= {}), value);
+        break;
+      case 'volume-subpath':
+        volumeOptions().Subpath = value;
         break;
       case 'tmpfs-size':
-        mount.TmpfsOptions = { ...mount.TmpfsOptions, SizeBytes: bytesFlag(value ?? '', '--mount') ?? 0 };
+        tmpfsOptions().SizeBytes = bytesFlag(value, '--mount') ?? 0;
         break;
-      case 'tmpfs-mode':
-        mount.TmpfsOptions = { ...mount.TmpfsOptions, Mode: parseInt(value ?? '', 8) };
+      case 'tmpfs-mode': {
+        if (!/^[0-7]+$/.test(value)) throw flagError(spec, '--mount', `invalid value for ${key}: ${value}`);
+        tmpfsOptions().Mode = parseInt(value, 8);
         break;
+      }
       default:
         throw flagError(spec, '--mount', `unexpected key '${key}' in '${field}'`);
     }
   }
   if (!mount.Target) throw flagError(spec, '--mount', 'target is required');
+  if (mount.VolumeOptions && mount.Type !== 'volume') throw flagError(spec, '--mount', `cannot mix 'volume-*' options with mount type '${mount.Type}'`);
+  if (mount.BindOptions && mount.Type !== 'bind') throw flagError(spec, '--mount', `cannot mix 'bind-*' options with mount type '${mount.Type}'`);
+  if (mount.TmpfsOptions && mount.Type !== 'tmpfs') throw flagError(spec, '--mount', `cannot mix 'tmpfs-*' options with mount type '${mount.Type}'`);
   return mount;
 }
 
@@ -392,6 +480,8 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     RestartPolicy: restart ?? null,
     AutoRemove: Boolean(flags.rm),
     Mounts: flags.mount.length > 0 ? flags.mount.map(parseMount) : null,
+    VolumesFrom: flags.volumesFrom.length > 0 ? flags.volumesFrom : null,
+    VolumeDriver: flags.volumeDriver ?? '',
     CapAdd: flags.capAdd.length > 0 ? flags.capAdd : null,
     CapDrop: flags.capDrop.length > 0 ? flags.capDrop : null,
     Dns: flags.dns,

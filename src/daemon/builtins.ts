@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { messageOf, type Logger } from '../common/index.js';
-import { ContainerService, Engine, EventBus, ExecService, VolumeManager, type RuntimePort } from '../engine/index.js';
+import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type RuntimePort } from '../engine/index.js';
+import { CniNetworkService, defaultBridgeNameFor } from '../network/index.js';
 import { ImageService } from '../image/index.js';
 import { VolumeService } from '../volume/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
@@ -56,31 +57,37 @@ export async function buildServices(config: DaemonConfig, version: string, logge
 
   const events = new EventBus();
   const volumes = await VolumeService.open({ root: config.root, mounter: new HostMounter(), logger });
+  const networks = await CniNetworkService.open({ root: config.root, execRoot: config.execRoot, logger, defaultBridgeName: defaultBridgeNameFor(config.root) });
   const containers = await ContainerService.open({
     root: config.root,
     execRoot: config.execRoot,
     defaultRuntime: config.defaultRuntime,
     knownRuntimes: Object.keys(KNOWN_RUNTIMES),
+    defaultIsolation: config.defaultIsolation,
     images,
     rootfs: images.snapshotter,
     runtimes,
     events,
     logger,
     volumes,
+    networks,
   });
   await containers.recover();
+  // After recovery handled the exits that happened while berthd was down: what is left belongs to no running container.
+  await networks.recover(new Set(containers.all().filter((c) => isRunningStatus(c.state.status)).map((c) => c.id)));
   exits.on('exit', (id, exitCode) => {
     void containers.handleExit(id, exitCode).catch((err: unknown) => logger.error('handling an exit failed', { id, error: messageOf(err) }));
   });
   await exits.start();
 
   const facts = await readDaemonFacts(config, version, cgroups.mode === 'v2' ? '2' : '1');
-  const engine = new Engine({ containers, execs: new ExecService(containers, logger), images, events, facts, volumes: new VolumeManager({ port: volumes, containers, events }) });
+  const engine = new Engine({ containers, execs: new ExecService(containers, logger), images, events, facts, volumes: new VolumeManager({ port: volumes, containers, events }), networks: new NetworkManager({ port: networks, containers, events }) });
   return {
     engine,
     exits,
     async close() {
       await exits.stop();
+      await networks.close();
     },
   };
 }

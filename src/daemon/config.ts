@@ -3,7 +3,9 @@
  * containers by default.
  */
 import { Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
+import { join } from 'node:path';
 import { isLogLevel, type LogLevel } from '../common/index.js';
+import { berthHome } from './version.js';
 
 export interface DaemonConfig {
   root: string;
@@ -17,9 +19,13 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** Refuse docker.io at once (`--no-default-registry`): tests and air-gapped hosts. */
   isDefaultRegistryDisabled: boolean;
+  /** What `--isolation=default` means (`--default-isolation process|vm|hyperv`). */
+  defaultIsolation: 'process' | 'vm';
 }
 
-export const KNOWN_RUNTIMES: Record<string, string> = { crun: '/usr/bin/crun', runc: '/usr/sbin/runc' };
+/** OCI runtimes by name. berth-vm (VM isolation) is chosen by isolation, never as the default runtime. */
+export const KNOWN_RUNTIMES: Record<string, string> = { crun: '/usr/bin/crun', runc: '/usr/sbin/runc', 'berth-vm': join(berthHome(), 'build', 'berth-vm') };
+const VM_RUNTIME = 'berth-vm';
 
 function parseHost(value: string): string {
   if (value.startsWith('unix://')) return value.slice('unix://'.length);
@@ -35,8 +41,8 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     .option('--root <dir>', 'root of persistent state', '/var/lib/berth')
     .option('--exec-root <dir>', 'root of run-time state (sockets, exit files)', '/run/berth')
     .option('-H, --host <unix://path>', 'socket to listen on (default <exec-root>/berth.sock)', parseHost)
-    .option('--runtime <name>', `default OCI runtime (${Object.keys(KNOWN_RUNTIMES).join(', ')})`, (value: string) => {
-      if (!(value in KNOWN_RUNTIMES)) throw new CommanderInvalidArgument(`unknown runtime ${value}`);
+    .option('--runtime <name>', `default OCI runtime (${Object.keys(KNOWN_RUNTIMES).filter((r) => r !== VM_RUNTIME).join(', ')})`, (value: string) => {
+      if (!(value in KNOWN_RUNTIMES) || value === VM_RUNTIME) throw new CommanderInvalidArgument(`unknown runtime ${value}`);
       return value;
     }, 'crun')
     .option('--log-level <level>', 'debug, info, warn or error', (value: string) => {
@@ -45,10 +51,16 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     }, 'info')
     .option('-p, --pidfile <path>', 'pid file (default <exec-root>/berthd.pid)')
     .option('--insecure-registry <host[:port]|cidr>', 'registry to reach over plain HTTP (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--default-isolation <mode>', 'what --isolation=default means: process or vm (alias hyperv)', (value: string) => {
+      const mode = value.toLowerCase();
+      if (mode === 'process') return 'process';
+      if (mode === 'vm' || mode === 'hyperv') return 'vm';
+      throw new CommanderInvalidArgument(`invalid isolation '${value}': use process, vm or hyperv`);
+    }, 'process')
     .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean }>();
+  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm' }>();
   return {
     root: options.root,
     execRoot: options.execRoot,
@@ -58,5 +70,6 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     pidFile: options.pidfile ?? `${options.execRoot}/berthd.pid`,
     insecureRegistries: options.insecureRegistry,
     isDefaultRegistryDisabled: !options.defaultRegistry,
+    defaultIsolation: options.defaultIsolation,
   };
 }

@@ -47,7 +47,7 @@ export class RuntimePortAdapter implements RuntimePort {
         securityOpt: request.securityOpt,
         cgroupsPath: `/berth/${request.id}`,
         annotations: { 'io.berth.container.name': request.name },
-        networkNamespace: 'new',
+        networkNamespace: request.networkNamespace ?? 'new',
         shmSizeBytes: request.shmSizeBytes,
         ...(request.mounts ? { mounts: request.mounts } : {}),
         ...toRuntimeResources(request.resources),

@@ -4,14 +4,13 @@
  * runtime) owns the processes, the image store owns the layers. Every operation on one
  * container runs under that container's lock; a failing step undoes the earlier ones.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import {
   BerthError,
   ConflictError,
   InvalidArgumentError,
-  NotImplementedError,
   CONTAINER_NAME,
   newId,
   randomName,
@@ -34,7 +33,9 @@ import { KeyedLock } from './keyed-lock.js';
 import { applyResourceUpdate, checkCreateResources, limitsOf, type ResourceUpdate } from './resources.js';
 import { RestartTracker } from './restart-policy.js';
 import { mountInputOf, prepareMounts, removeAnonymousVolumes, resolveMounts } from './mounts.js';
-import type { VolumePort } from './ports.js';
+import { releaseVolumes } from './volume-release.js';
+import type { NetworkPort, VolumePort } from './ports.js';
+import { refreshHostsFiles, resolveNetworksAtCreate, setUpNetwork, tearDownNetwork, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
 import type { AttachSession, ImagePort, LogEntry, LogReadOptions, RootfsPort, RuntimePort } from './ports.js';
 
 /** What a caller asks for when creating a container; unset fields take the image's or docker's defaults. */
@@ -62,6 +63,8 @@ export interface CreateContainerInput {
   exposedPorts: Record<string, Record<string, never>>;
   volumes: Record<string, Record<string, never>>;
   host: Omit<HostSettings, 'isolation' | 'isolationRequested' | 'runtime'> & { isolation: string; runtime: string };
+  /** Per-network settings (aliases, --ip, --mac-address), keyed by network name or id. */
+  endpoints?: Record<string, EndpointSettingsInput>;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -77,11 +80,16 @@ export interface ListOptions {
   filters: Record<string, string[]>;
 }
 
+/** The runtime name VM containers use (registered by daemon/builtins.ts). */
+export const VM_RUNTIME = 'berth-vm';
+
 export interface ContainerServiceOptions {
   root: string;
   execRoot: string;
   defaultRuntime: string;
   knownRuntimes: readonly string[];
+  /** What `--isolation=default` (or none) means on this daemon (`berthd --default-isolation`); process when absent. */
+  defaultIsolation?: 'process' | 'vm';
   images: ImagePort;
   rootfs: RootfsPort;
   /** One runtime per name (`crun`, `runc`); a container uses the one it was created with. */
@@ -90,6 +98,8 @@ export interface ContainerServiceOptions {
   logger: Logger;
   /** The volume store; without it, containers that need volumes cannot be created. */
   volumes?: VolumePort;
+  /** The network service; without it every container gets a namespace with loopback only. */
+  networks?: NetworkPort;
 }
 
 interface PendingAttach {
@@ -182,6 +192,7 @@ export class ContainerService {
       const command = [...(settings.entrypoint ?? []), ...settings.cmd];
       if (command.length === 0) throw new InvalidArgumentError('No command specified');
       const host = this.#hostSettings(input.host);
+      resolveNetworksAtCreate(host, input.endpoints ?? {}, this.#networking);
       const { mounts, createdVolumes } = await resolveMounts(mountInputOf(host, settings.volumes), { volumes: this.#options.volumes, mountsOf: (ref) => this.get(ref).host.mounts ?? [] });
       host.mounts = mounts;
       const id = newId();
@@ -209,8 +220,14 @@ export class ContainerService {
       };
       const paths = this.pathsOf(id);
       try {
-        for (const dir of [paths.userdata, paths.upper, paths.work, paths.merged, paths.bundle]) {
+        for (const dir of [paths.userdata, paths.work, paths.bundle]) {
           await mkdir(dir, { recursive: true, mode: 0o700 });
+        }
+        // The overlay's root takes the upper dir's mode: it is the container's `/`, which
+        // every user in the container must be able to read (a non-root --user runs `ls /`).
+        for (const dir of [paths.upper, paths.merged]) {
+          await mkdir(dir, { recursive: true, mode: 0o755 });
+          await chmod(dir, 0o755);
         }
         await writeEtcFiles(paths.userdata, {
           hostname: settings.hostname,
@@ -262,16 +279,28 @@ export class ContainerService {
     switch (requested.toLowerCase()) {
       case '':
       case 'default':
+        // An explicit process runtime (--runtime runc) decides for a daemon whose default is vm.
+        isolation = host.runtime !== '' && host.runtime !== VM_RUNTIME ? 'process' : (this.#options.defaultIsolation ?? 'process');
+        break;
       case 'process':
         isolation = 'process';
         break;
       case 'vm':
       case 'hyperv':
-        throw new NotImplementedError(`isolation '${requested}' is not available yet on this daemon: VM isolation is being built`);
+        isolation = 'vm';
+        break;
       default:
         throw new InvalidArgumentError(`invalid isolation '${requested}' on linux: use process, vm, hyperv or default`);
     }
-    const runtime = host.runtime === '' ? this.#options.defaultRuntime : host.runtime;
+    if (host.runtime === VM_RUNTIME && requested.toLowerCase() === 'process') {
+      throw new InvalidArgumentError(`runtime ${VM_RUNTIME} cannot run a container with isolation '${requested}'`);
+    }
+    if (host.runtime === VM_RUNTIME) isolation = 'vm';
+    if (isolation === 'vm' && host.runtime !== '' && host.runtime !== VM_RUNTIME) {
+      throw new InvalidArgumentError(`runtime ${host.runtime} cannot run a container with isolation '${requested}': VM containers run on ${VM_RUNTIME}`);
+    }
+    // A VM container's OCI runtime is always berth-vm: it boots the VM conmon monitors.
+    const runtime = isolation === 'vm' ? VM_RUNTIME : host.runtime === '' ? this.#options.defaultRuntime : host.runtime;
     if (!this.#options.knownRuntimes.includes(runtime)) {
       throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime}`);
     }
@@ -316,13 +345,17 @@ export class ContainerService {
     this.#released.delete(record.id);
     const t0 = performance.now();
     let mounted = false;
+    let networked = false;
     try {
       const lowerDirs = await images.lowerDirs(record.imageId);
       await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
       mounted = true;
       const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: this.#options.volumes, rootfsDir: paths.merged });
       const tMounted = performance.now();
+      networked = true;
+      const networkNamespace = await setUpNetwork(record, this.#networking);
       const { pid, conmonPid } = await runtime.create({
+        networkNamespace,
         id: record.id,
         name: record.name,
         bundleDir: paths.bundle,
@@ -355,6 +388,7 @@ export class ContainerService {
       record.state = { ...record.state, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
       // Persist before the process runs its command, so a crash right now still knows the container runs.
       await this.#store.save(record);
+      await refreshHostsFiles(this.#networking, record);
       const tCreated = performance.now();
       await this.#connectPendingAttaches(record);
       await runtime.start(record.id);
@@ -367,6 +401,7 @@ export class ContainerService {
     } catch (err) {
       await runtime.delete(record.id).catch(() => {});
       if (mounted) await rootfs.unmount(paths.merged).catch(() => {});
+      if (networked) await tearDownNetwork(record, this.#networking).catch(() => {});
       for (const pending of this.#pendingAttaches.get(record.id) ?? []) pending.resolve(undefined);
       this.#pendingAttaches.delete(record.id);
       const exitCode = exitCodeForStartError(err);
@@ -431,14 +466,21 @@ export class ContainerService {
       conmonPid: 0,
       finishedAt: new Date().toISOString(),
     };
+    record.network = undefined;
     await this.#store.save(record);
     // Only now that the record says exited may the exit file go: a crash in between re-reads it.
     await runtime.clearExit(id);
     if (oomKilled) this.#publish(record, 'oom');
     this.#publish(record, 'die', { exitCode: String(exitCode) });
+    // Before waiters wake (as dockerd cleans up before it reports the stop): volumes no running
+    // container uses any more are unmounted. The container's own binds are in its dead namespace.
+    await releaseVolumes(record, this.#store.all(), this.#options.volumes, this.#options.logger);
     this.#wake(id, (c) => c !== 'removed', { statusCode: exitCode, error: undefined });
-    // The runtime's state and the rootfs mount are independent: release both at once.
+    // The runtime's state, the rootfs mount and the network are independent: release them at once.
     await Promise.all([
+      tearDownNetwork(record, this.#networking)
+        .then(() => refreshHostsFiles(this.#networking))
+        .catch((err: unknown) => this.#options.logger.warn('network teardown failed', { id, error: messageOf(err) })),
       runtime.delete(id).catch((err: unknown) => this.#options.logger.warn('runtime delete failed', { id, error: messageOf(err) })),
       this.#options.rootfs.unmount(this.pathsOf(id).merged).catch((err: unknown) =>
         this.#options.logger.warn('rootfs unmount failed', { id, error: messageOf(err) }),
@@ -637,9 +679,11 @@ export class ContainerService {
         await runtime.delete(id).catch(() => {});
         await this.#options.rootfs.unmount(this.pathsOf(id).merged);
       }
+      if (this.#options.networks?.namespaceOf(id) !== undefined) await tearDownNetwork(record, this.#networking);
       this.#released.delete(id);
       const last = this.#current(id);
       await this.#store.remove(id);
+      await releaseVolumes(last, this.#store.all(), this.#options.volumes, this.#options.logger);
       this.#restarts.forget(id);
       if (options.removeVolumes) await removeAnonymousVolumes(last.host.mounts, this.#store.all(), this.#options.volumes, (name) => this.#options.events.publish('volume', 'destroy', name, { driver: 'local' }));
       await runtime.clearExit(id).catch(() => {});
@@ -939,6 +983,10 @@ export class ContainerService {
   }
 
   // ---- helpers --------------------------------------------------------------
+
+  get #networking(): NetworkingContext {
+    return { port: this.#options.networks, get: (ref) => this.get(ref), all: () => this.all(), userdataOf: (id) => this.pathsOf(id).userdata };
+  }
 
   /** The runtime a container was created with. */
   #runtimeOf(record: ContainerRecord): RuntimePort {

@@ -4,6 +4,7 @@
  */
 
 import type { ContainerMountRecord, MountRequest } from './mounts.js';
+import type { NetworkEndpoint } from './ports.js';
 
 /** The life of a container, as docker names the states. */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -74,6 +75,12 @@ export interface HostSettings {
   volumeDriver?: string;
   logConfig: { type: string; config: Record<string, string> };
   extraHosts: string[];
+  /** `-p`: `80/tcp` to host bindings ('' address: all; '' or '0' port: any free one). */
+  portBindings?: Record<string, Array<{ hostIp: string; hostPort: string }>>;
+  /** `-P`: publish every exposed port to a free host port. */
+  publishAllPorts?: boolean;
+  /** The networks the container joins when it starts, by network name, with its settings on each. */
+  networks?: Record<string, { aliases: string[]; ipv4Address: string; macAddress: string; networkId?: string }>;
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
@@ -108,6 +115,8 @@ export interface ContainerRecord {
   settings: ContainerSettings;
   host: HostSettings;
   state: ContainerState;
+  /** The live network attachments while the container runs (namespace handle and endpoints). */
+  network?: { sandboxKey: string; endpoints: NetworkEndpoint[] };
 }
 
 /** docker's zero time, which inspect shows for times that never happened. */

@@ -9,6 +9,7 @@ import type { ExecService } from './exec-service.js';
 import type { EventBus } from './events.js';
 import type { ContainersUsing, ImageStorePort } from './ports.js';
 import type { VolumeManager } from './volumes.js';
+import type { NetworkManager } from './networks.js';
 
 /** Static facts about the daemon for `/info` and `/version`. */
 export interface DaemonFacts {
@@ -38,9 +39,12 @@ export class Engine {
   readonly facts: DaemonFacts;
   /** Undefined when the daemon was built without a volume store. */
   readonly volumes: VolumeManager | undefined;
+  /** Undefined when the daemon was built without a network service. */
+  readonly networks: NetworkManager | undefined;
 
-  constructor(options: { containers: ContainerService; execs: ExecService; images: ImageStorePort; events: EventBus; facts: DaemonFacts; volumes?: VolumeManager }) {
+  constructor(options: { containers: ContainerService; execs: ExecService; images: ImageStorePort; events: EventBus; facts: DaemonFacts; volumes?: VolumeManager; networks?: NetworkManager }) {
     this.volumes = options.volumes;
+    this.networks = options.networks;
     this.containers = options.containers;
     this.execs = options.execs;
     this.images = options.images;

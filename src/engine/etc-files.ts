@@ -48,8 +48,8 @@ export function buildResolvConf(options: Pick<EtcFileOptions, 'dns' | 'dnsSearch
   return text;
 }
 
-/** Build /etc/hosts: loopback names, the --add-host entries. */
-export function buildHosts(extraHosts: string[]): string {
+/** Build /etc/hosts: loopback names, the --add-host entries, then `entries` (the container's own and its peers' addresses). */
+export function buildHosts(extraHosts: string[], entries: ReadonlyArray<{ address: string; names: string[] }> = []): string {
   let text = BASE_HOSTS;
   for (const entry of extraHosts) {
     // `name:ip` or `name=ip`; the address may itself contain colons (IPv6).
@@ -57,6 +57,7 @@ export function buildHosts(extraHosts: string[]): string {
     if (at <= 0) continue;
     text += `${entry.slice(at + 1)}\t${entry.slice(0, at)}\n`;
   }
+  for (const entry of entries) text += `${entry.address}\t${entry.names.join(' ')}\n`;
   return text;
 }
 

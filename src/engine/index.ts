@@ -8,6 +8,8 @@ export * from './container-service.js';
 export * from './engine.js';
 export * from './exec-service.js';
 export * from './volumes.js';
+export * from './networks.js';
+export type { EndpointSettingsInput } from './container-networking.js';
 export { InvalidMountError, type ContainerMountRecord, type MountRequest } from './mounts.js';
 export { buildHosts, buildResolvConf } from './etc-files.js';
 export * from './archive/index.js';

@@ -3,6 +3,7 @@
  * implementations (image/, runtime/); the engine sees only these shapes, so tests can
  * hand it fakes and the VM runtime can slot in beside crun.
  */
+import type { Readable, Writable } from 'node:stream';
 import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
 
 /** An image as the engine needs it to create and describe containers. */
@@ -74,6 +75,8 @@ export interface RuntimeCreateRequest {
   ulimits: Array<{ name: string; soft: number; hard: number }>;
   /** Binds, volumes (as binds of their data) and tmpfs mounts, parents before children. */
   mounts?: RuntimeMountRequest[];
+  /** The network namespace: a new one (loopback only, the default), the host's, or a prepared handle. */
+  networkNamespace?: 'new' | 'host' | { path: string };
 }
 
 /**
@@ -204,8 +207,49 @@ export interface ImageHistoryEntry {
 
 export type ContainersUsing = (imageId: string) => Array<{ id: string; isRunning: boolean }>;
 
+/** Registry credentials as a client sent them; every field optional (anonymous access sends none). */
+export interface TransferCredentials {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
+}
+
+/** One progress step of a long image operation: a status line, optionally for one layer (`id`) and with byte counts. */
+export interface TransferProgressStep {
+  id?: string;
+  status: string;
+  currentBytes?: number;
+  totalBytes?: number;
+  /** The result a push ends with (docker's `aux: {Tag, Digest, Size}`). */
+  pushResult?: { tag: string; digest: string; sizeBytes: number };
+  /** A line of plain output (`load`'s "Loaded image: ..."). */
+  stream?: string;
+}
+
+/** Receives progress; must not throw (a client that went away is the sink's own business). */
+export type TransferProgress = (step: TransferProgressStep) => void;
+
+/**
+ * Moving images in and out of the store: registries (pull, push, login), archives (save, load,
+ * import) and the layer total `system df` reports. Each operation either completes or leaves
+ * the store as it was (no tag, blob or unpacked layer of a failed transfer stays visible).
+ */
+export interface ImageTransferPort {
+  pull(ref: string, options: { credentials?: TransferCredentials; platform?: string; progress: TransferProgress }): Promise<{ image: { id: string }; isNew: boolean }>;
+  /** Every tag of the repository when `tag` is undefined. */
+  push(name: string, tag: string | undefined, options: { credentials?: TransferCredentials; progress: TransferProgress }): Promise<void>;
+  login(serverAddress: string, credentials: TransferCredentials): Promise<{ identityToken?: string }>;
+  /** Write one docker archive of `refs` to `out` and end it. */
+  save(refs: readonly string[], out: Writable): Promise<void>;
+  load(source: Readable, options: { progress: TransferProgress }): Promise<Array<{ id: string; tags: string[] }>>;
+  /** A root filesystem tar as a one-layer image; `changes` are Dockerfile instructions (see oci/ applyChanges). */
+  importImage(source: Readable, options: { ref?: string; message?: string; changes?: string[]; progress: TransferProgress }): Promise<{ id: string }>;
+  diskUsage(): Promise<{ layersSizeBytes: number }>;
+}
+
 /** The whole image store, as the engine exposes it to the API. */
-export interface ImageStorePort extends ImagePort, ImageCommitPort {
+export interface ImageStorePort extends ImagePort, ImageCommitPort, ImageTransferPort {
   list(): Promise<CatalogImage[]>;
   get(ref: string): Promise<CatalogImage>;
   /** Returns the new reference in its familiar form. */
@@ -250,6 +294,8 @@ export interface VolumePort {
   list(): EngineVolume[];
   /** Make the data reachable (mounting a tmpfs- or device-backed volume); returns the host path to bind. */
   mount(name: string): Promise<string>;
+  /** Release what mount() made once no running container uses the volume (a tmpfs volume is unmounted). */
+  unmount?(name: string): Promise<void>;
   remove(name: string): Promise<void>;
   sizeBytes(name: string): Promise<number>;
 }
@@ -267,4 +313,80 @@ export interface ImageCommitPort {
   readonly snapshotter: RootfsPort;
   /** The image's layers as stored, bottom first: a commit names its parent's blobs again. */
   recordOf(ref: string): { layers: ReadonlyArray<{ diffId: string; blobDigest?: `sha256:${string}`; mediaType?: string }> };
+}
+
+/** A network as the engine sees it (src/network's record). */
+export interface EngineNetwork {
+  id: string;
+  name: string;
+  /** `bridge`, `host` or `null` (docker's driver names). */
+  driver: 'bridge' | 'host' | 'null';
+  created: string;
+  subnet: string;
+  gateway: string;
+  ipRange: string;
+  bridgeName: string;
+  isInternal: boolean;
+  isAttachable: boolean;
+  /** `bridge`, `host` and `none`, which cannot be removed. */
+  isPredefined: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+/** One published port: hostPort 0 asks for any free port. */
+export interface NetworkPortMapping {
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIp: string;
+  hostPort: number;
+}
+
+/** What a container asks of one network when it joins it. */
+export interface NetworkAttachRequest {
+  networkId: string;
+  containerName: string;
+  aliases: string[];
+  ipv4Address: string;
+  macAddress: string;
+  ports: NetworkPortMapping[];
+}
+
+/** A running container's attachment to one network. */
+export interface NetworkEndpoint {
+  networkId: string;
+  networkName: string;
+  endpointId: string;
+  ifName: string;
+  ipAddress: string;
+  ipPrefixLen: number;
+  gateway: string;
+  macAddress: string;
+  aliases: string[];
+  containerName: string;
+  /** The ports published through this endpoint, host ports resolved. */
+  ports: NetworkPortMapping[];
+}
+
+/**
+ * The network service (CNI bridges, namespaces, IPAM, published ports), as the engine uses it.
+ * It knows containers only by id; the engine decides when they join and leave.
+ */
+export interface NetworkPort {
+  list(): EngineNetwork[];
+  /** By id, name or id prefix; throws docker's `network X not found` (404). */
+  get(ref: string): EngineNetwork;
+  create(request: { name: string; driver: string; subnet: string; gateway: string; ipRange: string; isInternal: boolean; isAttachable: boolean; labels: Record<string, string>; options: Record<string, string> }): Promise<EngineNetwork>;
+  /** Refuses predefined networks and ones with running containers attached. */
+  remove(ref: string): Promise<void>;
+  endpointsOf(networkId: string): Array<{ containerId: string; endpoint: NetworkEndpoint }>;
+  endpointsOfContainer(containerId: string): NetworkEndpoint[];
+  /** The namespace handle of a container set up here, while it runs. */
+  namespaceOf(containerId: string): string | undefined;
+  /** A new namespace joined to every network asked for; all or nothing. */
+  setUp(containerId: string, requests: readonly NetworkAttachRequest[]): Promise<{ netnsPath: string; endpoints: NetworkEndpoint[] }>;
+  connect(containerId: string, request: NetworkAttachRequest): Promise<NetworkEndpoint>;
+  disconnect(containerId: string, networkId: string): Promise<void>;
+  /** Leave every network and remove the namespace; idempotent. */
+  tearDown(containerId: string): Promise<void>;
 }

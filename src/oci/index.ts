@@ -2,3 +2,4 @@
 export * from './runtime-spec.js';
 export * from './image.js';
 export * from './digest.js';
+export * from './image-changes.js';

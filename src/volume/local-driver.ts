@@ -2,7 +2,7 @@
  * The `local` volume driver: a volume is a directory, `_data`, under Berth's root. With the
  * options `type`, `device` and `o` (as mount(8)'s `-t`, source and `-o`) a filesystem is
  * mounted on `_data` at first use instead (a tmpfs, a device, another directory with
- * `type=none,o=bind`), and unmounted when the volume is removed.
+ * `type=none,o=bind`), and unmounted when its last container stops or the volume is removed.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -73,6 +73,23 @@ export class LocalDriver {
       throw new VolumeMountError(name, messageOf(err));
     }
     return data;
+  }
+
+  /**
+   * Release a volume no container uses any more: a `type` volume's filesystem is unmounted
+   * from `_data` (docker's local driver does so when its last user stops, so a tmpfs volume's
+   * contents go with it); a plain directory volume is left as it is. Idempotent.
+   */
+  async unmount(name: string, options: Record<string, string>): Promise<void> {
+    const type = options['type'];
+    if (type === undefined || type === '') return;
+    const data = this.dataDirOf(name);
+    if (!(await this.#mounter.isMounted(data))) return;
+    try {
+      await this.#mounter.unmount(data);
+    } catch (err) {
+      throw new VolumeMountError(name, messageOf(err));
+    }
   }
 
   /** Unmount whatever is mounted on `_data`, then delete the volume's directory and data. */

@@ -121,6 +121,19 @@ export class VolumeService {
     });
   }
 
+  /**
+   * Release the volume's data after its last user stopped (a tmpfs- or device-backed volume
+   * is unmounted; a plain one is untouched). The caller has checked that no running container
+   * uses it; a later mount() makes it reachable again. A volume gone meanwhile is no error.
+   */
+  unmount(name: string): Promise<void> {
+    return this.#serial(name, async () => {
+      const record = this.#records.get(name);
+      if (!record) return;
+      await this.#driver.unmount(name, record.options);
+    });
+  }
+
   /** Delete the volume and its data. The caller has checked that no container uses it. */
   remove(name: string): Promise<void> {
     return this.#serial(name, async () => {

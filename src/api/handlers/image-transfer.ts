@@ -4,36 +4,15 @@
  * `GET /system/df`. Long operations answer with docker's JSON progress stream.
  */
 import type { ServerResponse } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
 import { InvalidArgumentError, NotImplementedError } from '../../common/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { toDockerImageSummary, toDockerSummary } from '../translate/index.js';
 import { ProgressStream, type ProgressStep } from './progress-stream.js';
-import { type WireCredentials, decodeRegistryAuth, fromAuthConfig } from './registry-auth-header.js';
+import { decodeRegistryAuth, fromAuthConfig } from './registry-auth-header.js';
 
 type Progress = (step: ProgressStep) => void;
-
-/**
- * What these routes need from the image store beyond ImageStorePort; berthd's ImageService
- * provides it. TODO(issue 7): the lead moves this into engine/ports.ts beside ImageStorePort.
- */
-export interface ImageTransferPort {
-  pull(ref: string, options: { credentials?: WireCredentials; platform?: string; progress: Progress }): Promise<{ image: { id: string }; isNew: boolean }>;
-  push(name: string, tag: string | undefined, options: { credentials?: WireCredentials; progress: Progress }): Promise<void>;
-  login(serverAddress: string, credentials: WireCredentials): Promise<{ identityToken?: string }>;
-  save(refs: readonly string[], out: Writable): Promise<void>;
-  load(source: Readable, options: { progress: Progress }): Promise<Array<{ id: string; tags: string[] }>>;
-  importImage(source: Readable, options: { ref?: string; message?: string; changes?: string[]; progress: Progress }): Promise<{ id: string }>;
-  diskUsage(): Promise<{ layersSizeBytes: number }>;
-}
-
-function transferOf(engine: Engine): ImageTransferPort {
-  const images = engine.images as typeof engine.images & Partial<ImageTransferPort>;
-  if (typeof images.pull !== 'function' || typeof images.load !== 'function') throw new NotImplementedError('this daemon cannot transfer images');
-  return images as typeof engine.images & ImageTransferPort;
-}
 
 /** Run a long operation under a progress stream: errors before any output are plain errors. */
 async function streamed(res: ServerResponse, run: (progress: Progress) => Promise<void>): Promise<undefined> {
@@ -63,7 +42,7 @@ export function addImageTransferRoutes(router: Router, engine: Engine): void {
     const name = req.param('name');
     const tag = req.string('tag') || undefined;
     return streamed(res, async (progress) => {
-      await transferOf(engine).push(name, tag, { credentials, progress });
+      await engine.images.push(name, tag, { credentials, progress });
       engine.events.publish('image', 'push', tag !== undefined ? `${name}:${tag}` : name, { name: tag !== undefined ? `${name}:${tag}` : name });
     });
   });
@@ -74,7 +53,7 @@ export function addImageTransferRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/images/load', async (req, res) => {
     const quiet = req.bool('quiet');
     return streamed(res, async (progress) => {
-      const loaded = await transferOf(engine).load(req.raw, { progress: quiet ? (step) => (step.stream !== undefined ? progress(step) : undefined) : progress });
+      const loaded = await engine.images.load(req.raw, { progress: quiet ? (step) => (step.stream !== undefined ? progress(step) : undefined) : progress });
       for (const image of loaded) engine.events.publish('image', 'load', image.id, { name: image.tags[0] ?? image.id });
     });
   });
@@ -82,13 +61,13 @@ export function addImageTransferRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/auth', async (req) => {
     const body = JSON.parse((await req.body()).toString('utf8') || '{}') as Record<string, unknown>;
     const server = typeof body['serveraddress'] === 'string' ? body['serveraddress'] : '';
-    const result = await transferOf(engine).login(server, fromAuthConfig(body));
+    const result = await engine.images.login(server, fromAuthConfig(body));
     return { body: { Status: 'Login Succeeded', IdentityToken: result.identityToken ?? '' } };
   });
 
   router.add('GET', '/system/df', async () => {
     const images = await engine.images.list();
-    const { layersSizeBytes } = await transferOf(engine).diskUsage();
+    const { layersSizeBytes } = await engine.images.diskUsage();
     return {
       body: {
         LayersSize: layersSizeBytes,
@@ -108,7 +87,7 @@ async function pull(engine: Engine, req: ApiRequest, res: ServerResponse, fromIm
   const credentials = decodeRegistryAuth(req.raw.headers['x-registry-auth']);
   const platform = req.string('platform') || undefined;
   return streamed(res, async (progress) => {
-    await transferOf(engine).pull(ref, { credentials, progress, ...(platform !== undefined ? { platform } : {}) });
+    await engine.images.pull(ref, { credentials, progress, ...(platform !== undefined ? { platform } : {}) });
     engine.events.publish('image', 'pull', ref, { name: ref });
   });
 }
@@ -121,7 +100,7 @@ async function importImage(engine: Engine, req: ApiRequest, res: ServerResponse,
   const message = req.string('message');
   const changes = req.query.getAll('changes').filter((c) => c !== '');
   return streamed(res, async (progress) => {
-    const image = await transferOf(engine).importImage(req.raw, {
+    const image = await engine.images.importImage(req.raw, {
       progress,
       ...(ref !== undefined ? { ref } : {}),
       ...(message !== undefined ? { message } : {}),
@@ -134,11 +113,10 @@ async function importImage(engine: Engine, req: ApiRequest, res: ServerResponse,
 
 async function save(engine: Engine, req: ApiRequest, res: ServerResponse, names: string[]): Promise<undefined> {
   if (names.length === 0) throw new InvalidArgumentError('no images named');
-  const transfer = transferOf(engine);
   // Resolve every name first, so a typo is a 404 rather than a broken tar.
   for (const name of names) await engine.images.get(name);
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-  await transfer.save(names, res).catch((err: unknown) => {
+  await engine.images.save(names, res).catch((err: unknown) => {
     // Headers are out: all we can do is cut the stream so the client sees a broken archive.
     res.destroy(err instanceof Error ? err : undefined);
   });

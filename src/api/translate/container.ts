@@ -12,6 +12,7 @@ import type {
   ValidContainerCreateRequest,
 } from '../wire/index.js';
 import { fromDockerMount, toDockerMount, toDockerMounts } from './volume.js';
+import { fromDockerEndpointsConfig, toDockerNetworks, toDockerNetworkSettings, toDockerPorts } from './network.js';
 
 function asList(value: string[] | string | null | undefined): string[] | null {
   if (value === null || value === undefined) return null;
@@ -73,11 +74,14 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
       volumeDriver: host.VolumeDriver ?? '',
       logConfig: { type: host.LogConfig?.Type || 'k8s-file', config: host.LogConfig?.Config ?? {} },
       extraHosts: host.ExtraHosts ?? [],
+      portBindings: Object.fromEntries(Object.entries(host.PortBindings ?? {}).map(([key, list]) => [key, (list ?? []).map((b) => ({ hostIp: b.HostIp ?? '', hostPort: b.HostPort ?? '' }))])),
+      publishAllPorts: host.PublishAllPorts ?? false,
       dns: host.Dns ?? [],
       dnsSearch: host.DnsSearch ?? [],
       dnsOptions: host.DnsOptions ?? [],
       init: host.Init ?? false,
     },
+    endpoints: fromDockerEndpointsConfig(body.NetworkingConfig?.EndpointsConfig, host.NetworkMode ?? '', body.MacAddress ?? ''),
   };
 }
 
@@ -115,7 +119,7 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     ContainerIDFile: '',
     LogConfig: { Type: h.logConfig.type, Config: h.logConfig.config },
     NetworkMode: h.networkMode,
-    PortBindings: {},
+    PortBindings: Object.fromEntries(Object.entries(h.portBindings ?? {}).map(([key, list]) => [key, list.map((b) => ({ HostIp: b.hostIp, HostPort: b.hostPort }))])),
     RestartPolicy: { Name: h.restartPolicy.name, MaximumRetryCount: h.restartPolicy.maximumRetryCount },
     AutoRemove: h.autoRemove,
     VolumeDriver: h.volumeDriver ?? '',
@@ -137,7 +141,7 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     OomScoreAdj: 0,
     PidMode: '',
     Privileged: h.privileged,
-    PublishAllPorts: false,
+    PublishAllPorts: h.publishAllPorts ?? false,
     ReadonlyRootfs: h.readonlyRootfs,
     SecurityOpt: h.securityOpt.length > 0 ? h.securityOpt : null,
     UTSMode: '',
@@ -226,26 +230,7 @@ export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): C
     },
     Mounts: toDockerMounts(record),
     Config: toDockerConfig(record),
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
-      Ports: {},
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: '',
-      Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      MacAddress: '',
-      Networks: {},
-    },
+    NetworkSettings: toDockerNetworkSettings(record),
   };
 }
 
@@ -281,12 +266,12 @@ export function toDockerSummary(record: ContainerRecord): ContainerSummary {
     ImageID: record.imageId,
     Command: command,
     Created: Math.floor(Date.parse(record.created) / 1000),
-    Ports: [],
+    Ports: toDockerPorts(record),
     Labels: record.settings.labels,
     State: record.state.status,
     Status: humanStatus(record),
     HostConfig: { NetworkMode: record.host.networkMode },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: toDockerNetworks(record) },
     Mounts: toDockerMounts(record),
   };
 }

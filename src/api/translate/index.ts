@@ -3,5 +3,6 @@
 export * from './container.js';
 export * from './image.js';
 export * from './volume.js';
+export * from './network.js';
 export * from './stats.js';
 export * from './event.js';

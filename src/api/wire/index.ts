@@ -9,3 +9,4 @@ export * from './archive.js';
 export * from './volume.js';
 export * from './stats.js';
 export * from './container-update.js';
+export * from './network.js';

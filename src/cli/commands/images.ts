@@ -30,7 +30,9 @@ export interface ImageRow {
 /** Rows for one image: one per tag, `<none>` for a dangling one. */
 export function toImageRows(image: ImageSummary, options: { noTrunc: boolean; nowMs?: number }): ImageRow[] {
   const id = options.noTrunc ? image.Id : image.Id.replace(/^sha256:/, '').slice(0, 12);
-  const tags = image.RepoTags && image.RepoTags.length > 0 ? image.RepoTags : ['<none>:<none>'];
+  // An image known only by digest (pulled as name@sha256:...) shows its repository with tag <none>, as docker lists it.
+  const digestOnly = (image.RepoDigests ?? []).map((d) => `${d.slice(0, d.indexOf('@'))}:<none>`);
+  const tags = image.RepoTags && image.RepoTags.length > 0 ? image.RepoTags : digestOnly.length > 0 ? [...new Set(digestOnly)] : ['<none>:<none>'];
   return tags.map((repoTag) => {
     const colon = repoTag.lastIndexOf(':');
     const repository = repoTag.slice(0, colon);

@@ -15,7 +15,7 @@ import {
   checkArchive, fdPath, packPath, packTop, RootedPathNotFoundError, unpackArchive, NotADirectoryError,
   type RootedDir, type RootedEntry,
 } from '../../snapshot/index.js';
-import { ContainerPathNotFoundError, withContainerFs, type ArchiveDeps, type ContainerFs } from './container-fs.js';
+import { ContainerPathNotFoundError, mountFor, withContainerFs, type ArchiveDeps, type PathScope } from './container-fs.js';
 
 /** What `HEAD /containers/{id}/archive` reports about a path (docker's ContainerPathStat, camelCase). */
 export interface PathStat {
@@ -45,10 +45,10 @@ function baseName(absPath: string): string {
   return trimmed.slice(trimmed.lastIndexOf('/') + 1);
 }
 
-async function resolveForStat(fs: ContainerFs, absPath: string, ref: string): Promise<RootedEntry> {
+async function resolveForStat(scope: PathScope, absPath: string, ref: string): Promise<RootedEntry> {
   try {
-    const entry = await fs.root.resolve(absPath, { followLast: false });
-    if (entry.stats === undefined && !fs.overrides.has(entry.path)) throw new ContainerPathNotFoundError(absPath, ref);
+    const entry = await scope.root.resolve(scope.path, { followLast: false });
+    if (entry.stats === undefined && !scope.overrides.has(entry.path)) throw new ContainerPathNotFoundError(absPath, ref);
     return entry;
   } catch (err) {
     if (err instanceof RootedPathNotFoundError) throw new ContainerPathNotFoundError(absPath, ref);
@@ -56,14 +56,14 @@ async function resolveForStat(fs: ContainerFs, absPath: string, ref: string): Pr
   }
 }
 
-async function statEntry(fs: ContainerFs, entry: RootedEntry, absPath: string): Promise<PathStat> {
-  const override = fs.overrides.get(entry.path);
+async function statEntry(scope: PathScope, entry: RootedEntry, absPath: string): Promise<PathStat> {
+  const override = scope.overrides.get(entry.path);
   const stats = override !== undefined ? await lstat(override) : entry.stats!;
   let linkTarget = '';
   if (override === undefined && stats.isSymbolicLink()) {
-    // Fully resolved inside the container, as moby's StatPath reports it.
-    const target = await fs.root.resolve(absPath, { followLast: true }).catch(() => undefined);
-    linkTarget = target?.path ?? '';
+    // Fully resolved inside the container (here: inside the tree holding it), as moby's StatPath reports it.
+    const target = await scope.root.resolve(scope.path, { followLast: true }).catch(() => undefined);
+    linkTarget = target ? scope.toContainerPath(target.path) : '';
   }
   return { name: baseName(absPath), sizeBytes: stats.size, mode: stats.mode, mtime: stats.mtime, linkTarget };
 }
@@ -71,7 +71,10 @@ async function statEntry(fs: ContainerFs, entry: RootedEntry, absPath: string): 
 /** `HEAD /containers/{id}/archive?path=`: stat of the path (a last symlink not followed). */
 export function statContainerPath(deps: ArchiveDeps, ref: string, path: string): Promise<PathStat> {
   const absPath = containerAbsPath(path);
-  return withContainerFs(deps, ref, async (fs) => statEntry(fs, await resolveForStat(fs, absPath, ref), absPath));
+  return withContainerFs(deps, ref, async (fs) => {
+    const scope = await fs.scope(absPath);
+    return statEntry(scope, await resolveForStat(scope, absPath, ref), absPath);
+  });
 }
 
 /**
@@ -81,10 +84,11 @@ export function statContainerPath(deps: ArchiveDeps, ref: string, path: string):
 export function archiveContainerPath(deps: ArchiveDeps, ref: string, path: string, consume: (stat: PathStat, tar: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
   const absPath = containerAbsPath(path);
   return withContainerFs(deps, ref, async (fs) => {
-    const entry = await resolveForStat(fs, absPath, ref);
-    const stat = await statEntry(fs, entry, absPath);
+    const scope = await fs.scope(absPath);
+    const entry = await resolveForStat(scope, absPath, ref);
+    const stat = await statEntry(scope, entry, absPath);
     const base = baseName(absPath);
-    const tar = packPath(fs.root, entry, { rebaseName: base === '/' ? '.' : base, overrides: fs.overrides });
+    const tar = packPath(scope.root, entry, { rebaseName: base === '/' ? '.' : base, overrides: scope.overrides });
     await consume(stat, tar);
     deps.containers.publishEvent(fs.record, 'archive-path');
   });
@@ -102,8 +106,11 @@ export interface ExtractOptions {
  */
 export async function extractToContainer(deps: ArchiveDeps, ref: string, path: string, body: AsyncIterable<Uint8Array>, options: ExtractOptions): Promise<void> {
   const initial = deps.containers.get(ref);
-  if (initial.host.readonlyRootfs) throw new InvalidArgumentError('container rootfs is marked read-only');
   const absPath = containerAbsPath(path);
+  // As moby: the tree that holds the path decides (a writable volume in a read-only rootfs takes files).
+  const inMount = mountFor(initial.host.mounts ?? [], absPath)?.mount;
+  if (inMount?.isReadOnly) throw new InvalidArgumentError('mounted volume is marked read-only');
+  if (!inMount && initial.host.readonlyRootfs) throw new InvalidArgumentError('container rootfs is marked read-only');
   const spool = join(deps.containers.pathsOf(initial.id).dir, `.cp-${randomBytes(6).toString('hex')}.tar`);
   try {
     const handle = await open(spool, 'wx', 0o600);
@@ -114,18 +121,19 @@ export async function extractToContainer(deps: ArchiveDeps, ref: string, path: s
     }
     const source = (): AsyncIterable<Uint8Array> => createReadStream(spool);
     await withContainerFs(deps, initial.id, async (fs) => {
+      const scope = await fs.scope(absPath);
       let dest;
       try {
-        dest = await fs.root.resolveDir(absPath);
+        dest = await scope.root.resolveDir(scope.path);
       } catch (err) {
         if (err instanceof RootedPathNotFoundError) throw new ContainerPathNotFoundError(absPath, ref);
         if (err instanceof NotADirectoryError) throw new InvalidArgumentError('extraction point is not a directory');
         throw err;
       }
       const owner = options.copyUidGid ? await containerUser(fs.root, fs.record.settings.user) : undefined;
-      const unpackOptions = { noOverwriteDirNonDir: options.noOverwriteDirNonDir, overrides: fs.overrides, ...(owner ? { owner } : {}) };
-      await checkArchive(fs.root, dest, source, unpackOptions);
-      await unpackArchive(fs.root, dest, source, unpackOptions);
+      const unpackOptions = { noOverwriteDirNonDir: options.noOverwriteDirNonDir, overrides: scope.overrides, ...(owner ? { owner } : {}) };
+      await checkArchive(scope.root, dest, source, unpackOptions);
+      await unpackArchive(scope.root, dest, source, unpackOptions);
       deps.containers.publishEvent(fs.record, 'extract-to-dir');
     });
   } finally {

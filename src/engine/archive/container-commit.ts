@@ -5,11 +5,10 @@
  * Input is checked before anything is stored: a bad change or reference changes nothing.
  */
 import { BerthError, InvalidArgumentError } from '../../common/index.js';
-import { MediaType, type ImageConfig, type ImageRuntimeConfig } from '../../oci/index.js';
+import { applyChanges, MediaType, type ImageConfig, type ImageRuntimeConfig } from '../../oci/index.js';
 import { packOverlayDiff, RootedDir } from '../../snapshot/index.js';
 import { InvalidReferenceError, isValidTag, parseImageReference } from '../../store/index.js';
 import type { ContainerRecord } from '../container.js';
-import { applyChanges } from './commit-changes.js';
 import { isRuntimePlaceholder, type ArchiveDeps } from './container-fs.js';
 
 /** The digest of a layer tar with no entries (1024 zero bytes): docker keeps no such layer. */

@@ -4,5 +4,4 @@ export { ContainerPathNotFoundError, type ArchiveDeps } from './container-fs.js'
 export { archiveContainerPath, containerAbsPath, exportContainer, extractToContainer, statContainerPath, type ExtractOptions, type PathStat } from './container-archive.js';
 export { containerChanges } from './container-changes.js';
 export { commitContainer, type CommitOptions } from './container-commit.js';
-export { applyChanges, InvalidChangeError } from './commit-changes.js';
 export type { FilesystemChange } from '../../snapshot/index.js';

@@ -123,6 +123,10 @@ export class ConmonRuntime implements Runtime {
     ];
     if (settings.isTty) args.push('-t');
     if (settings.isStdinOpen) args.push('-i');
+    // conmon closes the container's stdin when any attach client goes away; docker never does so
+    // with a tty (a detach must leave the shell usable for the next attach). TODO(issue 5): thread
+    // StdinOnce through so `-di` without a tty also keeps stdin open.
+    if (settings.isStdinOpen && settings.isTty) args.push('--leave-stdin-open');
 
     let sync: SyncMessage;
     const conmonStart = performance.now();

@@ -41,6 +41,11 @@ describe('docker CLI against berthd', { skip: hasDocker ? false : 'no docker CLI
     assert.match(notExecutable.stderr, /permission denied/);
   });
 
+  it('runs as a non-root user who can read the root directory', async () => {
+    const result = await daemon.docker(['run', '--rm', '-u', '1000:1000', 'busybox', 'sh', '-c', 'id -u; ls / | grep -c bin']);
+    assert.equal(result.stdout, '1000\n1\n', result.stderr);
+  });
+
   it('leaves nothing behind when start fails', async () => {
     const result = await daemon.docker(['run', '--name', 'failing', 'busybox', 'nosuchcommand']);
     assert.equal(result.exitCode, 127);

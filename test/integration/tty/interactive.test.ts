@@ -108,5 +108,67 @@ describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScr
       assert.equal(await exec.exited, 4);
       await daemon.docker(['rm', '-f', container]);
     });
+
+    it(`${name} attach to a running tty container: typed commands, size, Ctrl-P Ctrl-Q twice`, async () => {
+      const container = `attach-${name}`;
+      await daemon.docker(['run', '-dit', '--name', container, 'busybox', 'sh']);
+      // Twice: a detach must leave the container's stdin open for the next attach.
+      for (const round of [1, 2]) {
+        const terminal = open(`${cli} attach ${container}`);
+        // attach sizes the tty (one larger, then ours), which makes the shell redraw its prompt.
+        await terminal.waitFor(/\/ # /, 'the redrawn prompt');
+        terminal.type(`stty size; echo round-$((${round}+10))\r`);
+        await terminal.waitFor(/33 101\r*\n/, 'the terminal size');
+        await terminal.waitFor(new RegExp(`round-${round + 10}`), 'the command output');
+        terminal.type('\x10\x11');
+        // As docker: the detach is reported as "read escape sequence" with exit code 1.
+        assert.equal(await terminal.exited, 1);
+        assert.match(terminal.output, /read escape sequence/);
+        const state = await daemon.docker(['inspect', '-f', '{{.State.Running}}', container]);
+        assert.equal(state.stdout.trim(), 'true');
+      }
+      const last = open(`${cli} attach ${container}`);
+      await last.waitFor(/\/ # /, 'the prompt');
+      last.type('exit 9\r');
+      assert.equal(await last.exited, 9);
+      await daemon.docker(['rm', '-f', container]);
+    });
+
+    it(`${name} start -ai: the prompt, typed commands and the exit code`, async () => {
+      const container = `start-ai-${name}`;
+      await daemon.docker(['create', '-it', '--name', container, 'busybox', 'sh']);
+      const terminal = open(`${cli} start -ai ${container}`);
+      await terminal.waitFor(/\/ # /, 'the prompt');
+      terminal.type('stty size; echo started-$((5+5))\r');
+      await terminal.waitFor(/33 101\r*\n/, 'the terminal size');
+      await terminal.waitFor(/started-10/, 'the command output');
+      terminal.type('exit 6\r');
+      assert.equal(await terminal.exited, 6);
+      await daemon.docker(['rm', '-f', container]);
+    });
   }
+
+  it('attach to a stopped container is refused as docker refuses it', async () => {
+    await daemon.docker(['create', '--name', 'attach-stopped', 'busybox', 'true']);
+    for (const run of [(a: string[]) => daemon.docker(a), (a: string[]) => daemon.berth(a)]) {
+      const result = await run(['attach', 'attach-stopped']);
+      assert.equal(result.exitCode, 1);
+      assert.match(result.stderr, /You cannot attach to a stopped container, start it first/);
+    }
+    await daemon.docker(['rm', 'attach-stopped']);
+  });
+
+  it('berth attach without a tty: output, signals proxied, the exit code', async () => {
+    await daemon.docker(['run', '-d', '--name', 'attach-plain', 'busybox', 'sh', '-c', 'trap "echo got-int; exit 7" INT; while true; do echo tick; sleep 0.2; done']);
+    const child = spawn(process.execPath, [join(REPO, 'dist/src/bin/berth.js'), 'attach', 'attach-plain'], { env: daemon.env });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    for (let i = 0; i < 300 && !output.includes('tick'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(output, /tick/);
+    child.kill('SIGINT');
+    assert.equal(await exited, 7);
+    assert.match(output, /got-int/);
+    await daemon.docker(['rm', '-f', 'attach-plain']);
+  });
 });

@@ -1,13 +1,24 @@
 /**
- * `docker commit --change` (and the `changes` query of `POST /commit`): the Dockerfile
- * instructions that may change an image's runtime config (CMD, ENTRYPOINT, ENV, EXPOSE,
- * LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR), parsed and applied as the builder
- * would, with docker's messages for what it refuses. Nothing is applied unless all parse.
+ * `--change` of `docker commit` and `docker import` (the `changes` query of `POST /commit` and
+ * `POST /images/create?fromSrc=`): the Dockerfile instructions that may change an image's
+ * runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME,
+ * WORKDIR), parsed and applied as the builder would, with docker's messages for what it
+ * refuses. Nothing is applied unless all parse. Here, below both engine/ (commit) and image/
+ * (import), so the two share one parser.
  */
+import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
-import { BerthError } from '../../common/index.js';
-import type { ImageRuntimeConfig } from '../../oci/index.js';
-import { normalizeSignal } from '../container-service.js';
+import { BerthError } from '../common/index.js';
+import type { ImageRuntimeConfig } from './image.js';
+
+const SIGNALS: Record<string, number> = osConstants.signals as Record<string, number>;
+
+/** Whether STOPSIGNAL's argument names a signal (`TERM`, `SIGTERM`, `15`), as the builder checks it. */
+function isSignal(text: string): boolean {
+  const upper = text.trim().toUpperCase();
+  if (/^\d+$/.test(upper)) return Number(upper) > 0 && Object.values(SIGNALS).includes(Number(upper));
+  return (upper.startsWith('SIG') ? upper : `SIG${upper}`) in SIGNALS;
+}
 
 /** A change docker's builder would refuse; nothing was changed. */
 export class InvalidChangeError extends BerthError {
@@ -132,7 +143,7 @@ function exposedPorts(spec: string): string[] {
 
 /**
  * Apply `changes` to a copy of `config` and return it. Throws InvalidChangeError (HTTP 400)
- * for an instruction commit does not allow or a malformed one; `config` is never modified.
+ * for an instruction commit and import do not allow or a malformed one; `config` is never modified.
  */
 export function applyChanges(config: ImageRuntimeConfig, changes: readonly string[]): ImageRuntimeConfig {
   const instructions = parseLines(changes);
@@ -185,11 +196,7 @@ export function applyChanges(config: ImageRuntimeConfig, changes: readonly strin
         if (name === 'user') next.User = value;
         else if (name === 'workdir') next.WorkingDir = posix.resolve(next.WorkingDir || '/', value);
         else {
-          try {
-            normalizeSignal(value);
-          } catch {
-            throw new InvalidChangeError(`Invalid signal: ${value}`);
-          }
+          if (!isSignal(value)) throw new InvalidChangeError(`Invalid signal: ${value}`);
           next.StopSignal = value;
         }
         break;

@@ -1,12 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyChanges, InvalidChangeError } from './commit-changes.js';
-import { containerAbsPath } from './container-archive.js';
+import { applyChanges, InvalidChangeError } from './image-changes.js';
 
 describe('applyChanges', () => {
   const base = { Env: ['PATH=/bin'], Cmd: ['sh'], WorkingDir: '/srv' };
 
-  it('applies the instructions commit allows, as the builder would', () => {
+  it('applies the instructions commit and import allow, as the builder would', () => {
     const out = applyChanges(base, ['ENV A=1 B="two words"', 'CMD ["echo", "$A"]', 'EXPOSE 80 53/udp', 'LABEL x=y', 'WORKDIR app', 'USER nobody', 'VOLUME /data', 'STOPSIGNAL SIGINT']);
     assert.deepEqual(out.Env, ['PATH=/bin', 'A=1', 'B=two words']);
     assert.deepEqual(out.Cmd, ['echo', '$A']);
@@ -30,14 +29,7 @@ describe('applyChanges', () => {
     assert.throws(() => applyChanges(base, ['EXPOSE abc']), { message: 'invalid containerPort: abc' });
     assert.throws(() => applyChanges(base, ['STOPSIGNAL NOPE']), InvalidChangeError);
     assert.throws(() => applyChanges(base, ['ENV']), { message: 'ENV requires at least one argument' });
-  });
-});
-
-describe('containerAbsPath', () => {
-  it('makes paths absolute and keeps a trailing / or /.', () => {
-    assert.equal(containerAbsPath('etc/hostname'), '/etc/hostname');
-    assert.equal(containerAbsPath('/tmp/../etc/'), '/etc/');
-    assert.equal(containerAbsPath('/tmp/dir/.'), '/tmp/dir/.');
-    assert.equal(containerAbsPath('/'), '/');
+    assert.equal(applyChanges(base, ['STOPSIGNAL 9']).StopSignal, '9');
+    assert.throws(() => applyChanges(base, ['STOPSIGNAL 0']), { message: 'Invalid signal: 0' });
   });
 });

@@ -1,0 +1,512 @@
+/*
+ * berth-agent: PID 1 inside each Berth microVM. Mounts the container's root (a 9p share from
+ * the host), runs the container's process and exec sessions in it, and relays their stdio,
+ * signals, resizes and exit codes over one framed channel on a virtio-serial port.
+ * The wire format is guest/agent/PROTOCOL.md; keep the two in step.
+ * Single-threaded: one poll loop over the channel, the sessions' pipes and a signalfd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+  T_READY = 1, T_START, T_STDIN, T_STDOUT, T_STDERR, T_STDIN_CLOSE, T_SIGNAL, T_RESIZE,
+  T_EXIT, T_ERROR, T_EXEC, T_POWEROFF, T_STARTED,
+};
+#define HEADER 12
+#define MAX_PAYLOAD 65536
+#define MAX_SESSIONS 64
+#define MAX_FIELDS 1024
+#define CHANNEL "/dev/vport0p1"
+#define ROOT "/rootfs"
+
+struct session {
+  int used;
+  uint32_t id;
+  pid_t pid;
+  int in, out, err; /* our ends; -1 when closed. With a tty, out is the pty master and in == out. */
+  int is_tty;
+  int has_exited;
+  int status;
+};
+
+static int chan = -1;
+static struct session sessions[MAX_SESSIONS];
+static int is_root_mounted;
+static int is_main_done;
+
+static void logmsg(const char *fmt, ...) {
+  /* The console (hvc0) ends up in the VM's console log on the host. */
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("berth-agent: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+  p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+static uint32_t get32(const unsigned char *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) { struct pollfd w = { fd, POLLOUT, 0 }; poll(&w, 1, 100); continue; }
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void send_frame(int type, uint32_t session, const void *payload, uint32_t len) {
+  unsigned char header[HEADER] = { 0 };
+  header[0] = (unsigned char)type;
+  put32(header + 4, session);
+  put32(header + 8, len);
+  if (write_all(chan, header, HEADER) < 0 || (len > 0 && write_all(chan, payload, len) < 0)) {
+    logmsg("channel write failed: %s", strerror(errno));
+  }
+}
+
+static void send_u32(int type, uint32_t session, uint32_t value) {
+  unsigned char b[4];
+  put32(b, value);
+  send_frame(type, session, b, 4);
+}
+
+static void send_error(uint32_t session, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  send_frame(T_ERROR, session, msg, (uint32_t)strlen(msg));
+}
+
+static struct session *find_session(uint32_t id) {
+  for (int i = 0; i < MAX_SESSIONS; i++)
+    if (sessions[i].used && sessions[i].id == id) return &sessions[i];
+  return NULL;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static void ensure_dir(const char *path) {
+  if (mkdir(path, 0755) < 0 && errno != EEXIST) logmsg("mkdir %s: %s", path, strerror(errno));
+}
+
+static void mount_or_log(const char *src, const char *dst, const char *type, unsigned long flags, const char *data) {
+  ensure_dir(dst);
+  if (mount(src, dst, type, flags, data) < 0) logmsg("mount %s on %s: %s", type, dst, strerror(errno));
+}
+
+/* The container's root: the 9p share, with the kernel filesystems a process container sees. */
+static int mount_root(void) {
+  if (is_root_mounted) return 0;
+  ensure_dir(ROOT);
+  /* access=client: the guest kernel checks permissions from the share's owners and modes, as
+   * it would on a local disk (QEMU, as root, does what the guest allowed). */
+  if (mount("rootfs", ROOT, "9p", 0, "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0) return -1;
+  mount_or_log("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  mount_or_log("sysfs", ROOT "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  mount_or_log("devtmpfs", ROOT "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+  mount_or_log("devpts", ROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+  mount_or_log("shm", ROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
+  is_root_mounted = 1;
+  return 0;
+}
+
+struct spec {
+  char *args[MAX_FIELDS];
+  int nargs;
+  char *env[MAX_FIELDS];
+  int nenv;
+  const char *cwd;
+  const char *host;
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[64];
+  int ngroups;
+  int is_tty;
+};
+
+/* Parses NUL-terminated key=value fields in place; returns -1 on a malformed spec. */
+static int parse_spec(char *payload, uint32_t len, struct spec *s) {
+  memset(s, 0, sizeof *s);
+  s->cwd = "/";
+  char *p = payload, *end = payload + len;
+  while (p < end) {
+    char *field = p;
+    char *nul = memchr(p, '\0', (size_t)(end - p));
+    if (!nul) return -1;
+    p = nul + 1;
+    char *eq = strchr(field, '=');
+    if (!eq) return -1;
+    *eq = '\0';
+    char *value = eq + 1;
+    if (!strcmp(field, "arg") && s->nargs < MAX_FIELDS - 1) s->args[s->nargs++] = value;
+    else if (!strcmp(field, "env") && s->nenv < MAX_FIELDS - 1) s->env[s->nenv++] = value;
+    else if (!strcmp(field, "cwd")) s->cwd = value;
+    else if (!strcmp(field, "host")) s->host = value;
+    else if (!strcmp(field, "uid")) s->uid = (uid_t)strtoul(value, NULL, 10);
+    else if (!strcmp(field, "gid")) s->gid = (gid_t)strtoul(value, NULL, 10);
+    else if (!strcmp(field, "tty")) s->is_tty = !strcmp(value, "1");
+    else if (!strcmp(field, "groups")) {
+      for (char *g = strtok(value, ","); g && s->ngroups < 64; g = strtok(NULL, ","))
+        s->groups[s->ngroups++] = (gid_t)strtoul(g, NULL, 10);
+    }
+  }
+  return s->nargs > 0 ? 0 : -1;
+}
+
+/* In the child: become the container's process. Reports failure as "<code> <message>" on errfd. */
+static void exec_child(const struct spec *s, int errfd) {
+  char msg[600];
+  int code = 126;
+  if (chroot(ROOT) < 0 || chdir("/") < 0) {
+    snprintf(msg, sizeof msg, "126 cannot enter the container root: %s", strerror(errno));
+    goto fail;
+  }
+  if (chdir(s->cwd) < 0) {
+    snprintf(msg, sizeof msg, "126 chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, strerror(errno));
+    goto fail;
+  }
+  if (setgroups((size_t)s->ngroups, s->groups) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0) {
+    snprintf(msg, sizeof msg, "126 cannot set user %u:%u: %s", s->uid, s->gid, strerror(errno));
+    goto fail;
+  }
+  char *envp[MAX_FIELDS];
+  for (int i = 0; i < s->nenv; i++) envp[i] = s->env[i];
+  envp[s->nenv] = NULL;
+  environ = envp;
+  char *argv[MAX_FIELDS];
+  for (int i = 0; i < s->nargs; i++) argv[i] = s->args[i];
+  argv[s->nargs] = NULL;
+  /* execvp searches the PATH of environ, which is now the container's. */
+  execvp(argv[0], argv);
+  code = (errno == ENOENT || errno == ENOTDIR) ? 127 : 126;
+  if (code == 127 && !strchr(argv[0], '/'))
+    snprintf(msg, sizeof msg, "127 exec: \"%s\": executable file not found in $PATH", argv[0]);
+  else
+    snprintf(msg, sizeof msg, "%d exec %s: %s", code, argv[0], strerror(errno));
+fail:
+  write_all(errfd, msg, strlen(msg));
+  _exit(code);
+}
+
+static void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
+  struct spec s;
+  if (find_session(id)) { send_error(id, "session %u exists", id); send_u32(T_EXIT, id, 126); return; }
+  if (parse_spec(payload, len, &s) < 0) { send_error(id, "malformed process spec"); send_u32(T_EXIT, id, 126); return; }
+  struct session *slot = NULL;
+  for (int i = 0; i < MAX_SESSIONS && !slot; i++) if (!sessions[i].used) slot = &sessions[i];
+  if (!slot) { send_error(id, "too many sessions"); send_u32(T_EXIT, id, 126); return; }
+  if (mount_root() < 0) { send_error(id, "cannot mount the container root: %s", strerror(errno)); send_u32(T_EXIT, id, 126); return; }
+  if (is_main && s.host && s.host[0]) sethostname(s.host, strlen(s.host));
+
+  int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2];
+  int master = -1;
+  char *slave_name = NULL;
+  if (s.is_tty) {
+    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || !(slave_name = ptsname(master))) {
+      send_error(id, "cannot open a pty: %s", strerror(errno)); send_u32(T_EXIT, id, 126);
+      if (master >= 0) close(master);
+      return;
+    }
+  } else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+    send_error(id, "pipe: %s", strerror(errno)); send_u32(T_EXIT, id, 126);
+    return;
+  }
+  if (pipe2(report, O_CLOEXEC) < 0) { send_error(id, "pipe: %s", strerror(errno)); send_u32(T_EXIT, id, 126); return; }
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    setsid();
+    if (s.is_tty) {
+      int slave = open(slave_name, O_RDWR);
+      if (slave < 0) _exit(126);
+      ioctl(slave, TIOCSCTTY, 0);
+      dup2(slave, 0); dup2(slave, 1); dup2(slave, 2);
+      if (slave > 2) close(slave);
+    } else {
+      dup2(in[0], 0); dup2(out[1], 1); dup2(err[1], 2);
+    }
+    exec_child(&s, report[1]);
+  }
+  close(report[1]);
+  if (pid < 0) {
+    send_error(id, "fork: %s", strerror(errno)); send_u32(T_EXIT, id, 126);
+    close(report[0]);
+    return;
+  }
+  memset(slot, 0, sizeof *slot);
+  slot->used = 1;
+  slot->id = id;
+  slot->pid = pid;
+  slot->is_tty = s.is_tty;
+  if (s.is_tty) {
+    slot->in = slot->out = master;
+    slot->err = -1;
+  } else {
+    close(in[0]); close(out[1]); close(err[1]);
+    slot->in = in[1]; slot->out = out[0]; slot->err = err[0];
+  }
+  /* EOF on the report pipe means exec succeeded (it is close-on-exec). */
+  char msg[600];
+  ssize_t n;
+  do n = read(report[0], msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+  close(report[0]);
+  if (n > 0) {
+    msg[n] = '\0';
+    char *space = strchr(msg, ' ');
+    send_error(id, "%s", space ? space + 1 : msg);
+  } else {
+    send_frame(T_STARTED, id, NULL, 0);
+  }
+}
+
+/* Reads what is buffered in fd without blocking and sends it; returns 0 at EOF or error. */
+static int pump(struct session *s, int *fd, int type, int is_drain) {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n > 0) {
+      send_frame(type, s->id, buf, (uint32_t)n);
+      if (!is_drain) return 1;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 1;
+    /* EOF, or EIO from a pty master whose slave closed. */
+    if (*fd == s->in) s->in = -1;
+    close_fd(fd);
+    return 0;
+  }
+}
+
+static void finish_session(struct session *s) {
+  /* The process has exited: what it wrote is in the pipe buffers; send it before EXIT. */
+  if (s->out >= 0) { fcntl(s->out, F_SETFL, O_NONBLOCK); pump(s, &s->out, T_STDOUT, 1); }
+  if (s->err >= 0) { fcntl(s->err, F_SETFL, O_NONBLOCK); pump(s, &s->err, T_STDERR, 1); }
+  close_fd(&s->out);
+  close_fd(&s->err);
+  if (s->in >= 0) close_fd(&s->in);
+  int code = WIFEXITED(s->status) ? WEXITSTATUS(s->status) : 128 + WTERMSIG(s->status);
+  send_u32(T_EXIT, s->id, (uint32_t)code);
+  if (s->id == 0) is_main_done = 1;
+  s->used = 0;
+}
+
+static void reap(void) {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (int i = 0; i < MAX_SESSIONS; i++) {
+      if (sessions[i].used && sessions[i].pid == pid) {
+        sessions[i].has_exited = 1;
+        sessions[i].status = status;
+        finish_session(&sessions[i]);
+      }
+    }
+  }
+}
+
+static void power_off(void) {
+  kill(-1, SIGKILL);
+  sync();
+  reboot(RB_AUTOBOOT);
+  /* reboot=t makes that a triple fault, which QEMU's -no-reboot turns into an exit. */
+  for (;;) pause();
+}
+
+static void handle_frame(int type, uint32_t id, unsigned char *payload, uint32_t len) {
+  struct session *s = find_session(id);
+  switch (type) {
+  case T_START:
+    start_session(id, (char *)payload, len, 1);
+    break;
+  case T_EXEC:
+    if (!is_root_mounted) { send_error(id, "the container is not running"); send_u32(T_EXIT, id, 126); break; }
+    start_session(id, (char *)payload, len, 0);
+    break;
+  case T_STDIN:
+    if (s && s->in >= 0 && write_all(s->in, payload, len) < 0 && !s->is_tty) close_fd(&s->in);
+    break;
+  case T_STDIN_CLOSE:
+    if (s && !s->is_tty) close_fd(&s->in);
+    else if (s && s->is_tty) write_all(s->in, "\004", 1);
+    break;
+  case T_SIGNAL:
+    if (s && len >= 4) kill(s->pid, (int)get32(payload));
+    break;
+  case T_RESIZE:
+    if (s && s->is_tty && len >= 4) {
+      struct winsize ws = { .ws_row = (unsigned short)((payload[0] << 8) | payload[1]), .ws_col = (unsigned short)((payload[2] << 8) | payload[3]) };
+      ioctl(s->out, TIOCSWINSZ, &ws);
+    }
+    break;
+  case T_POWEROFF:
+    power_off();
+    break;
+  default:
+    break;
+  }
+}
+
+/* The guest's lo, as a process container's network namespace has it. */
+static void bring_up_loopback(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  close(s);
+}
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int main(void) {
+  mount_or_log("proc", "/proc", "proc", 0, NULL);
+  mount_or_log("sysfs", "/sys", "sysfs", 0, NULL);
+  mount_or_log("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+  /* Without /dev/console in the initramfs the kernel gives init no stdio: take the console
+   * now, so that fds 0-2 are never the channel and our messages reach hvc0. */
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) < 0) {
+      int c = open("/dev/console", O_RDWR);
+      if (c >= 0 && c != fd) { dup2(c, fd); close(c); }
+    }
+  }
+  setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+
+  /* berth-vm's accelerator probe only asks whether the guest gets this far. */
+  char cmdline[4096] = "";
+  int cfd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+  if (cfd >= 0) {
+    ssize_t n = read(cfd, cmdline, sizeof cmdline - 1);
+    if (n > 0) cmdline[n] = '\0';
+    close(cfd);
+  }
+  if (strstr(cmdline, "berth.probe")) power_off();
+  bring_up_loopback();
+
+  /* The port's device node can appear a moment after init starts. */
+  for (int tries = 0; tries < 500 && chan < 0; tries++) {
+    chan = open(CHANNEL, O_RDWR | O_CLOEXEC);
+    if (chan < 0) usleep(10000);
+  }
+  if (chan < 0) { logmsg("cannot open %s: %s", CHANNEL, strerror(errno)); power_off(); }
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  send_frame(T_READY, 0, NULL, 0);
+
+  static unsigned char buf[HEADER + MAX_PAYLOAD + 16384];
+  size_t have = 0;
+  long poweroff_deadline = 0;
+  for (;;) {
+    struct pollfd fds[2 + 2 * MAX_SESSIONS];
+    struct session *owner[2 + 2 * MAX_SESSIONS];
+    int kinds[2 + 2 * MAX_SESSIONS];
+    int nfds = 0;
+    fds[nfds].fd = chan; fds[nfds].events = POLLIN; owner[nfds] = NULL; kinds[nfds++] = 0;
+    fds[nfds].fd = sfd; fds[nfds].events = POLLIN; owner[nfds] = NULL; kinds[nfds++] = 0;
+    for (int i = 0; i < MAX_SESSIONS; i++) {
+      struct session *s = &sessions[i];
+      if (!s->used) continue;
+      if (s->out >= 0) { fds[nfds].fd = s->out; fds[nfds].events = POLLIN; owner[nfds] = s; kinds[nfds++] = T_STDOUT; }
+      if (s->err >= 0) { fds[nfds].fd = s->err; fds[nfds].events = POLLIN; owner[nfds] = s; kinds[nfds++] = T_STDERR; }
+    }
+    int timeout = -1;
+    if (is_main_done) {
+      if (!poweroff_deadline) poweroff_deadline = now_ms() + 2000;
+      timeout = (int)(poweroff_deadline - now_ms());
+      if (timeout <= 0) power_off();
+    }
+    int ready = poll(fds, (nfds_t)nfds, timeout);
+    if (ready < 0 && errno != EINTR) { logmsg("poll: %s", strerror(errno)); power_off(); }
+    if (ready <= 0) continue;
+
+    if (fds[1].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      while (read(sfd, &info, sizeof info) == sizeof info) {}
+      reap();
+    }
+    for (int i = 2; i < nfds; i++) {
+      struct session *s = owner[i];
+      if (!s || !s->used || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      int *fd = kinds[i] == T_STDOUT ? &s->out : &s->err;
+      if (*fd == fds[i].fd) pump(s, fd, kinds[i], 0);
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(chan, buf + have, sizeof buf - have);
+      if (n < 0 && errno != EINTR && errno != EAGAIN) { logmsg("channel read: %s", strerror(errno)); power_off(); }
+      if (n == 0) {
+        /* The host went away (virtio-serial gives EOF while no one is connected): wait for it. */
+        usleep(10000);
+        continue;
+      }
+      if (n > 0) have += (size_t)n;
+      size_t at = 0;
+      while (have - at >= HEADER) {
+        uint32_t len = get32(buf + at + 8);
+        if (len > MAX_PAYLOAD) { logmsg("frame too long (%u)", len); power_off(); }
+        if (have - at < HEADER + len) break;
+        unsigned char *frame = buf + at;
+        /* Payload strings are parsed in place; the byte after a payload is ours to use. */
+        handle_frame(frame[0], get32(frame + 4), frame + HEADER, len);
+        at += HEADER + len;
+      }
+      memmove(buf, buf + at, have - at);
+      have -= at;
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * `berth attach`: connect this terminal to a running container's stdio, as `docker attach`
+ * does: raw mode and window size with a tty, signals proxied without one, the detach keys
+ * (Ctrl-P Ctrl-Q) leaving it running, otherwise the container's exit code.
+ */
+import { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { write } from '../context.js';
+import { StatusError } from '../exit.js';
+import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
+import type { AttachConnection, EngineClient } from '../../client/index.js';
+
+interface AttachFlags {
+  detachKeys?: string;
+  stdin: boolean;
+  sigProxy: boolean;
+}
+
+/** docker's message when the user leaves with the detach keys (its term.EscapeError). */
+export const ESCAPE_MESSAGE = 'read escape sequence';
+
+/** Build the attach command. */
+export function build(ctx: CliContext): Command {
+  return new Command()
+    .description('Attach local standard input, output, and error streams to a running container')
+    .usage('[OPTIONS] CONTAINER')
+    .helpOption('--help', 'Print usage')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('--no-stdin', 'Do not attach STDIN')
+    .option('--sig-proxy [bool]', 'Proxy all received signals to the process', (value: string) => value !== 'false', true)
+    .argument('<container>')
+    .action(async (ref: string, flags: AttachFlags) => {
+      const client = await ctx.client();
+      // As docker: the wait goes first, so an exit between the checks and the attach is seen.
+      const wait = await client.containerWaitBegin(ref, 'not-running');
+      const info = await inspectAttachable(client, ref);
+      const tty = info.Config.Tty === true;
+      const stdin = flags.stdin && info.Config.OpenStdin === true;
+      if (stdin && tty && !process.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
+      if (flags.detachKeys) parseDetachKeys(flags.detachKeys);
+      const connection = await client.containerAttach(ref, {
+        stdin,
+        stdout: true,
+        stderr: true,
+        ...(flags.detachKeys ? { detachKeys: flags.detachKeys } : {}),
+      });
+      // The container may have stopped between the check and the attach: re-check, as docker does.
+      await inspectAttachable(client, ref).catch((err: unknown) => {
+        connection.socket.destroy();
+        throw err;
+      });
+      const ending = streamAttached(ctx, client, info.Id, connection, {
+        tty,
+        stdin,
+        sigProxy: flags.sigProxy !== false,
+        ...(flags.detachKeys ? { detachKeys: flags.detachKeys } : {}),
+        // docker's trick: a size one larger, then the real one, so the shell redraws its prompt.
+        nudgeSize: true,
+      });
+      if ((await ending) === 'detached') throw new StatusError(1, ESCAPE_MESSAGE);
+      const result = await wait.result;
+      if (result.Error?.Message) throw new StatusError(1, result.Error.Message);
+      if (result.StatusCode !== 0) throw new StatusError(result.StatusCode);
+    });
+}
+
+async function inspectAttachable(client: EngineClient, ref: string): ReturnType<EngineClient['containerInspect']> {
+  const info = await client.containerInspect(ref);
+  if (!info.State?.Running) throw new StatusError(1, 'You cannot attach to a stopped container, start it first');
+  if (info.State.Paused) throw new StatusError(1, 'You cannot attach to a paused container, unpause it first');
+  if (info.State.Restarting) throw new StatusError(1, 'You cannot attach to a restarting container, wait until it is running');
+  return info;
+}
+
+/** How an attached session relays this process's stdio. */
+export interface StreamAttachedOptions {
+  /** The container has a tty: output is raw, input goes in raw mode, the size follows ours. */
+  tty: boolean;
+  /** Relay our stdin (else the daemon is told EOF at once). */
+  stdin: boolean;
+  detachKeys?: string;
+  /** Without a tty, forward our signals to the container's process. */
+  sigProxy: boolean;
+  /** Resize one larger first, so a shell that is already running redraws (docker attach). */
+  nudgeSize?: boolean;
+  /** Size the container's tty once this settles (after start, for `start -a`); default at once. */
+  sizeAfter?: Promise<unknown>;
+}
+
+/**
+ * Relay stdio over an attach connection until the output ends ('ended') or the user types
+ * the detach keys ('detached'). Restores the terminal, signal handlers and listeners before
+ * it resolves; on a detach it also closes the connection (the container runs on).
+ */
+export async function streamAttached(
+  ctx: CliContext,
+  client: EngineClient,
+  id: string,
+  connection: AttachConnection,
+  options: StreamAttachedOptions,
+): Promise<'ended' | 'detached'> {
+  const { demuxStream, StreamSystemError } = await import('../../client/index.js');
+  const cleanups: Array<() => void> = [];
+  let output: Promise<void> =
+    connection.isMultiplexed && !options.tty
+      ? demuxStream(connection.socket, { stdout: ctx.out, stderr: ctx.err })
+      : new Promise<void>((resolve, reject) => {
+          connection.socket.on('data', (chunk: Buffer) => ctx.out.write(chunk));
+          connection.socket.on('end', resolve);
+          connection.socket.on('close', () => resolve());
+          connection.socket.on('error', reject);
+        });
+  output = output.catch(async (err: unknown) => {
+    if (err instanceof StreamSystemError) await write(ctx.err, `${err.message}\n`);
+  });
+  let detached: Promise<void> = new Promise(() => {});
+  if (options.stdin) {
+    const isRaw = options.tty && process.stdin.isTTY;
+    if (isRaw) process.stdin.setRawMode(true);
+    // The keys are caught here as well as in the daemon, so a detach never depends on the wire.
+    const filter = new DetachKeyFilter(parseDetachKeys(options.detachKeys || DEFAULT_DETACH_KEYS));
+    let isDetached = false;
+    detached = new Promise((resolve) => filter.once('detach', () => {
+      isDetached = true;
+      resolve();
+    }));
+    process.stdin.pipe(filter).pipe(connection.socket, { end: false });
+    // Our stdin at EOF half-closes the connection, so a container reading stdin sees EOF.
+    filter.on('end', () => {
+      if (!isDetached) connection.socket.end();
+    });
+    cleanups.push(() => {
+      process.stdin.unpipe(filter);
+      process.stdin.pause();
+      if (isRaw) process.stdin.setRawMode(false);
+    });
+  } else {
+    connection.socket.end();
+  }
+  if (!options.tty && options.sigProxy) {
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+    for (const signal of signals) {
+      const handler = (): void => void client.containerKill(id, signal).catch(() => {});
+      process.on(signal, handler);
+      cleanups.push(() => process.off(signal, handler));
+    }
+  }
+  if (options.tty && process.stdout.isTTY) {
+    const resize = (): void => void client.containerResize(id, process.stdout.rows, process.stdout.columns).catch(() => {});
+    const nudge = options.nudgeSize === true;
+    void (options.sizeAfter ?? Promise.resolve()).then(async () => {
+      if (nudge) await client.containerResize(id, process.stdout.rows + 1, process.stdout.columns + 1).catch(() => {});
+      resize();
+    }, () => {});
+    process.stdout.on('resize', resize);
+    cleanups.push(() => process.stdout.off('resize', resize));
+  }
+  const how = await Promise.race([output.then(() => 'ended' as const), detached.then(() => 'detached' as const)]);
+  for (const cleanup of cleanups) cleanup();
+  if (how === 'detached') connection.socket.destroy();
+  return how;
+}

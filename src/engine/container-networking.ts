@@ -1,0 +1,188 @@
+/**
+ * A container's networking as the container service drives it: which networks a create asks
+ * for, the namespace the runtime gets at start (new, the host's, another container's, or one
+ * the network service prepared and joined to its networks), the published ports, and the
+ * /etc/hosts entries through which containers on a user-defined network find each other by
+ * name and alias.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, InvalidArgumentError } from '../common/index.js';
+import { isRunningStatus, type ContainerRecord, type HostSettings } from './container.js';
+import { buildHosts } from './etc-files.js';
+import type { NetworkAttachRequest, NetworkPort, NetworkPortMapping } from './ports.js';
+
+/** What the helpers need from the container service. */
+export interface NetworkingContext {
+  port: NetworkPort | undefined;
+  get(ref: string): ContainerRecord;
+  all(): ContainerRecord[];
+  userdataOf(id: string): string;
+}
+
+/** Per-network settings a create or connect asks for. */
+export interface EndpointSettingsInput {
+  aliases: string[];
+  ipv4Address: string;
+  macAddress: string;
+}
+
+const NO_ENDPOINT: EndpointSettingsInput = { aliases: [], ipv4Address: '', macAddress: '' };
+
+/** `container:<ref>` mode's reference, or undefined for any other mode. */
+export function containerModeRef(networkMode: string): string | undefined {
+  return networkMode.startsWith('container:') ? networkMode.slice('container:'.length) : undefined;
+}
+
+/**
+ * At create: resolve `--network` and the per-network settings into `host.networks`, checking
+ * that every network (or the container whose stack is shared) exists. Without a network
+ * service nothing changes.
+ */
+export function resolveNetworksAtCreate(host: HostSettings, endpoints: Record<string, EndpointSettingsInput>, ctx: NetworkingContext): void {
+  const port = ctx.port;
+  if (!port) return;
+  if (host.networkMode === '' || host.networkMode === 'default') {
+    // docker's CLI names the default network `default` in EndpointsConfig too.
+    if (endpoints['default'] !== undefined) {
+      const { default: settings, ...rest } = endpoints;
+      endpoints = { bridge: settings, ...rest };
+    }
+    host.networkMode = 'bridge';
+  }
+  const mode = host.networkMode;
+  const sharedRef = containerModeRef(mode);
+  if (sharedRef !== undefined) {
+    ctx.get(sharedRef);
+    host.networks = {};
+    return;
+  }
+  // As dockerd: a network that does not exist fails the start, not the create (a 404 from
+  // create would make the CLI try to pull the image).
+  const exists = (ref: string): boolean => {
+    try {
+      port.get(ref);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!exists(mode)) {
+    host.networks = { [mode]: { ...(endpoints[mode] ?? NO_ENDPOINT) } };
+    return;
+  }
+  const primary = port.get(mode);
+  const networks: NonNullable<HostSettings['networks']> = {};
+  const settingsFor = (name: string, id: string): EndpointSettingsInput => endpoints[name] ?? endpoints[id] ?? Object.entries(endpoints).find(([key]) => id.startsWith(key))?.[1] ?? NO_ENDPOINT;
+  networks[primary.name] = { ...settingsFor(mode, primary.id), networkId: primary.id };
+  if (primary.driver !== 'bridge') {
+    if (Object.keys(endpoints).some((key) => key !== mode)) throw new InvalidArgumentError(`container cannot be connected to multiple networks with one of the networks in private (none) mode`);
+  } else {
+    for (const [ref, settings] of Object.entries(endpoints)) {
+      const network = port.get(ref);
+      if (network.id === primary.id) continue;
+      if (network.driver !== 'bridge') throw new InvalidArgumentError(`container cannot be connected to host network or none network together with others`);
+      networks[network.name] = { ...settings, networkId: network.id };
+    }
+  }
+  const primarySettings = networks[primary.name]!;
+  if (primarySettings.ipv4Address !== '' && primary.isPredefined) {
+    throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
+  }
+  host.networks = networks;
+}
+
+/** The published ports a container asks for: `-p` bindings, and with `-P` every exposed port. */
+export function portRequestsOf(record: ContainerRecord): NetworkPortMapping[] {
+  const out: NetworkPortMapping[] = [];
+  const bindings = record.host.portBindings ?? {};
+  const keys = new Set(Object.keys(bindings));
+  if (record.host.publishAllPorts) for (const key of Object.keys(record.settings.exposedPorts)) keys.add(key);
+  for (const key of keys) {
+    const [portText, protoText] = key.split('/');
+    const containerPort = Number(portText);
+    const protocol = (protoText ?? 'tcp') as NetworkPortMapping['protocol'];
+    const list = bindings[key] ?? [];
+    const effective = list.length > 0 ? list : record.host.publishAllPorts ? [{ hostIp: '', hostPort: '' }] : [];
+    for (const binding of effective) {
+      // A range (`8000-8010`) takes its first port.
+      const hostPort = Number((binding.hostPort || '0').split('-')[0]);
+      out.push({ containerPort, protocol, hostIp: binding.hostIp || '0.0.0.0', hostPort: Number.isFinite(hostPort) ? hostPort : 0 });
+    }
+  }
+  return out;
+}
+
+/**
+ * At start, before the runtime creates the container: the namespace it gets. A bridge-mode
+ * container gets a namespace the network service made and joined to its networks;
+ * `record.network` then holds the endpoints (the caller persists the record).
+ */
+export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingContext): Promise<'new' | 'host' | { path: string }> {
+  const port = ctx.port;
+  const mode = record.host.networkMode;
+  if (!port || !record.host.networks) {
+    if (mode === 'host') return 'host';
+    return 'new';
+  }
+  const sharedRef = containerModeRef(mode);
+  if (sharedRef !== undefined) {
+    const target = ctx.get(sharedRef);
+    if (!isRunningStatus(target.state.status) || target.state.pid === 0) {
+      throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `cannot join network namespace of a non running container: ${target.id}`);
+    }
+    if (target.host.networkMode === 'host') return 'host';
+    return { path: port.namespaceOf(target.id) ?? `/proc/${target.state.pid}/ns/net` };
+  }
+  if (mode === 'host') return 'host';
+  if (mode === 'none') return 'new';
+  const requests: NetworkAttachRequest[] = [];
+  for (const [name, settings] of Object.entries(record.host.networks)) {
+    const network = port.get(name);
+    requests.push({
+      networkId: network.id,
+      containerName: record.name,
+      aliases: settings.aliases,
+      ipv4Address: settings.ipv4Address,
+      macAddress: settings.macAddress,
+      ports: requests.length === 0 ? portRequestsOf(record) : [],
+    });
+  }
+  const { netnsPath, endpoints } = await port.setUp(record.id, requests);
+  record.network = { sandboxKey: netnsPath, endpoints };
+  return { path: netnsPath };
+}
+
+/** After the container stopped (or before it is removed): leave every network. Idempotent. */
+export async function tearDownNetwork(record: ContainerRecord, ctx: NetworkingContext): Promise<void> {
+  if (!ctx.port) return;
+  await ctx.port.tearDown(record.id);
+  record.network = undefined;
+}
+
+/**
+ * Rewrite /etc/hosts of every running container with endpoints: its own addresses under its
+ * hostname, and on user-defined networks each peer's address under its name and aliases.
+ * The file is rewritten in place, so the bind mount inside the container sees it.
+ */
+export async function refreshHostsFiles(ctx: NetworkingContext, changed?: ContainerRecord): Promise<void> {
+  const port = ctx.port;
+  if (!port) return;
+  const running = ctx.all().filter((c) => isRunningStatus(c.state.status) && c.network);
+  if (changed && !running.some((c) => c.id === changed.id) && changed.network) running.push(changed);
+  const userNetworks = new Set(port.list().filter((n) => !n.isPredefined).map((n) => n.id));
+  for (const container of running) {
+    const entries: Array<{ address: string; names: string[] }> = [];
+    for (const endpoint of container.network?.endpoints ?? []) {
+      if (endpoint.ipAddress !== '') entries.push({ address: endpoint.ipAddress, names: [container.settings.hostname] });
+    }
+    for (const endpoint of container.network?.endpoints ?? []) {
+      if (!userNetworks.has(endpoint.networkId)) continue;
+      for (const peer of port.endpointsOf(endpoint.networkId)) {
+        if (peer.containerId === container.id || peer.endpoint.ipAddress === '') continue;
+        entries.push({ address: peer.endpoint.ipAddress, names: [peer.endpoint.containerName, ...peer.endpoint.aliases, peer.containerId.slice(0, 12)] });
+      }
+    }
+    await writeFile(join(ctx.userdataOf(container.id), 'hosts'), buildHosts(container.host.extraHosts, entries)).catch(() => {});
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Networks as the API sees them: the network service plus what only the engine knows, which
+ * containers are on each network. `connect` and `disconnect` change a container's networks,
+ * at once when it runs and at its next start otherwise.
+ */
+import { BerthError, InvalidArgumentError } from '../common/index.js';
+import { isRunningStatus } from './container.js';
+import { refreshHostsFiles, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
+import type { ContainerService } from './container-service.js';
+import type { EventBus } from './events.js';
+import type { EngineNetwork, NetworkEndpoint, NetworkPort } from './ports.js';
+
+/** A network with the running containers attached to it. */
+export interface NetworkUsage {
+  network: EngineNetwork;
+  containers: Array<{ id: string; endpoint: NetworkEndpoint }>;
+}
+
+const LIST_FILTERS = new Set(['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling']);
+
+function matchesLabel(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return filter in labels;
+  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+/** The engine's network operations. */
+export class NetworkManager {
+  readonly #port: NetworkPort;
+  readonly #containers: ContainerService;
+  readonly #events: EventBus;
+
+  constructor(options: { port: NetworkPort; containers: ContainerService; events: EventBus }) {
+    this.#port = options.port;
+    this.#containers = options.containers;
+    this.#events = options.events;
+  }
+
+  #usage(network: EngineNetwork): NetworkUsage {
+    return { network, containers: this.#port.endpointsOf(network.id).map((e) => ({ id: e.containerId, endpoint: e.endpoint })) };
+  }
+
+  /** Whether any container (running or not) names the network. */
+  #isReferenced(network: EngineNetwork): boolean {
+    return this.#containers.all().some((c) => c.host.networks?.[network.name] !== undefined || c.host.networkMode === network.name || c.host.networkMode === network.id);
+  }
+
+  /** `GET /networks` with docker's filters. */
+  list(filters: Record<string, string[]>): NetworkUsage[] {
+    for (const key of Object.keys(filters)) if (!LIST_FILTERS.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
+    return this.#port
+      .list()
+      .filter((n) => {
+        if (filters['driver']?.length && !filters['driver'].includes(n.driver)) return false;
+        if (filters['id']?.length && !filters['id'].some((id) => n.id.startsWith(id))) return false;
+        if (filters['name']?.length && !filters['name'].some((name) => n.name.includes(name))) return false;
+        if (filters['scope']?.length && !filters['scope'].includes('local')) return false;
+        if (filters['type']?.length && !filters['type'].includes(n.isPredefined ? 'builtin' : 'custom')) return false;
+        if (filters['label']?.length && !filters['label'].every((l) => matchesLabel(n.labels, l))) return false;
+        const dangling = filters['dangling']?.[0];
+        if (dangling !== undefined && (dangling === 'true' || dangling === '1') === (n.isPredefined || this.#isReferenced(n))) return false;
+        return true;
+      })
+      .map((n) => this.#usage(n));
+  }
+
+  get(ref: string): NetworkUsage {
+    return this.#usage(this.#port.get(ref));
+  }
+
+  async create(request: Parameters<NetworkPort['create']>[0]): Promise<EngineNetwork> {
+    const network = await this.#port.create(request);
+    this.#events.publish('network', 'create', network.id, { name: network.name, type: network.driver });
+    return network;
+  }
+
+  async remove(ref: string): Promise<void> {
+    const network = this.#port.get(ref);
+    await this.#port.remove(network.id);
+    this.#events.publish('network', 'destroy', network.id, { name: network.name, type: network.driver });
+  }
+
+  /** Remove every user-defined network no container refers to (matching `label` and `until`). */
+  async prune(filters: Record<string, string[]>): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const network of this.#port.list()) {
+      if (network.isPredefined || this.#isReferenced(network)) continue;
+      if (filters['label']?.length && !filters['label'].every((l) => matchesLabel(network.labels, l))) continue;
+      const until = filters['until']?.[0];
+      if (until !== undefined && Date.parse(network.created) >= untilMs(until)) continue;
+      try {
+        await this.remove(network.id);
+        deleted.push(network.name);
+      } catch {
+        // In use after all (a container started meanwhile): keep it.
+      }
+    }
+    return deleted;
+  }
+
+  /** Join a container to a network: now when it runs in its own namespace, else at its next start. */
+  async connect(networkRef: string, containerRef: string, settings: EndpointSettingsInput): Promise<void> {
+    const network = this.#port.get(networkRef);
+    const id = this.#containers.get(containerRef).id;
+    await this.#containers.withLock(id, async () => {
+      const record = this.#containers.get(id);
+      const mode = record.host.networkMode;
+      if (network.driver !== 'bridge' || mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
+        throw new BerthError('forbidden', 'BERTH_NETWORK_MODE', network.driver === 'host' || mode === 'host' ? 'container cannot be disconnected from host network or connected to host network' : `container sharing network namespace with another container or host cannot be connected to any other network`);
+      }
+      const networks = { ...(record.host.networks ?? {}) };
+      if (networks[network.name] !== undefined) {
+        throw new BerthError('forbidden', 'BERTH_ENDPOINT_EXISTS', `endpoint with name ${record.name} already exists in network ${network.name}`);
+      }
+      if (settings.ipv4Address !== '' && network.isPredefined) throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
+      if (isRunningStatus(record.state.status) && record.network) {
+        const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, macAddress: settings.macAddress, ports: [] });
+        record.network = { ...record.network, endpoints: [...record.network.endpoints, endpoint] };
+      }
+      networks[network.name] = { ...settings, networkId: network.id };
+      record.host = { ...record.host, networks };
+      await this.#containers.saveRecord(record);
+      await refreshHostsFiles(this.#context());
+    });
+    this.#events.publish('network', 'connect', network.id, { container: id, name: network.name, type: network.driver });
+  }
+
+  /** Leave a network (now if running) and forget it for later starts. */
+  async disconnect(networkRef: string, containerRef: string): Promise<void> {
+    const network = this.#port.get(networkRef);
+    const id = this.#containers.get(containerRef).id;
+    await this.#containers.withLock(id, async () => {
+      const record = this.#containers.get(id);
+      if (record.host.networkMode === 'host' || network.driver === 'host') {
+        throw new BerthError('forbidden', 'BERTH_NETWORK_MODE', 'container cannot be disconnected from host network or connected to host network');
+      }
+      const networks = { ...(record.host.networks ?? {}) };
+      if (networks[network.name] === undefined) {
+        throw new BerthError('forbidden', 'BERTH_NOT_CONNECTED', `container ${id} is not connected to network ${network.name}`);
+      }
+      if (record.network) {
+        await this.#port.disconnect(id, network.id);
+        record.network = { ...record.network, endpoints: record.network.endpoints.filter((e) => e.networkId !== network.id) };
+      }
+      delete networks[network.name];
+      record.host = { ...record.host, networks };
+      await this.#containers.saveRecord(record);
+      await refreshHostsFiles(this.#context());
+    });
+    this.#events.publish('network', 'disconnect', network.id, { container: id, name: network.name, type: network.driver });
+  }
+
+  /** The container's network for inspect's NetworkSettings. */
+  networkOf(ref: string): EngineNetwork | undefined {
+    try {
+      return this.#port.get(ref);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #context(): NetworkingContext {
+    return { port: this.#port, get: (ref) => this.#containers.get(ref), all: () => this.#containers.all(), userdataOf: (id) => this.#containers.pathsOf(id).userdata };
+  }
+}
+
+
+function untilMs(value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const parsed = Date.parse(value);
+  if (!Number.isNaN(parsed)) return parsed;
+  const match = /^(\d+)([smh])$/.exec(value);
+  if (match) return Date.now() - Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+  throw new InvalidArgumentError(`invalid filter 'until=${value}'`);
+}

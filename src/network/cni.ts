@@ -1,0 +1,120 @@
+/**
+ * Calling CNI plugins (containernetworking/cni SPEC 1.0): one plugin at a time with the
+ * spec's environment and the network config on stdin, and a whole config list in order
+ * (ADD) or in reverse (DEL), each plugin seeing the previous one's result.
+ */
+import { runCommand } from '../sys/index.js';
+import { CniError } from './errors.js';
+
+/** Where Debian's containernetworking-plugins installs the plugins. */
+export const DEFAULT_CNI_PATH = '/usr/lib/cni';
+
+/** One plugin's config within a list: `type` names the binary, the rest is the plugin's own. */
+export interface CniPluginConfig {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** A CNI network configuration list, as written next to the network record. */
+export interface CniConfigList {
+  cniVersion: string;
+  name: string;
+  plugins: CniPluginConfig[];
+}
+
+/** The parts of a CNI result Berth reads. */
+export interface CniResult {
+  cniVersion?: string;
+  interfaces?: Array<{ name: string; mac?: string; sandbox?: string }>;
+  ips?: Array<{ address: string; gateway?: string; interface?: number }>;
+  routes?: Array<{ dst: string; gw?: string }>;
+  dns?: unknown;
+}
+
+/** Who the call is for: the spec's CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME and CNI_ARGS. */
+export interface CniInvocation {
+  containerId: string;
+  netnsPath: string;
+  ifName: string;
+  /** `K=V` pairs for CNI_ARGS (host-local's `IP`, bridge's `MAC`); IgnoreUnknown is added. */
+  args?: Record<string, string>;
+  /** Merged into every plugin's config as `runtimeConfig` (portmap's `portMappings`). */
+  runtimeConfig?: Record<string, unknown>;
+}
+
+/** Runs CNI plugins found under `cniPath`. */
+export class CniRunner {
+  readonly #cniPath: string;
+
+  constructor(cniPath = DEFAULT_CNI_PATH) {
+    this.#cniPath = cniPath;
+  }
+
+  /** Run one plugin; resolves with its parsed stdout (empty object for DEL), throws CniError on failure. */
+  async exec(command: 'ADD' | 'DEL' | 'CHECK', config: Record<string, unknown> & { type: string }, invocation: CniInvocation): Promise<CniResult> {
+    const args = Object.entries(invocation.args ?? {}).map(([k, v]) => `${k}=${v}`);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: invocation.containerId,
+      CNI_NETNS: invocation.netnsPath,
+      CNI_IFNAME: invocation.ifName,
+      CNI_PATH: this.#cniPath,
+      ...(args.length > 0 ? { CNI_ARGS: ['IgnoreUnknown=1', ...args].join(';') } : {}),
+    };
+    const result = await runCommand(`${this.#cniPath}/${config.type}`, [], { env, input: JSON.stringify(config), timeoutMs: 60_000 });
+    if (result.exitCode !== 0) {
+      let message = result.stderr.trim() || `exit status ${result.exitCode}`;
+      try {
+        const parsed = JSON.parse(result.stdout) as { msg?: string; details?: string };
+        if (parsed.msg) message = parsed.details ? `${parsed.msg}: ${parsed.details}` : parsed.msg;
+      } catch {
+        // Not JSON: keep stderr.
+      }
+      throw new CniError(config.type, command, message);
+    }
+    if (command !== 'ADD' || result.stdout.trim() === '') return {};
+    return JSON.parse(result.stdout) as CniResult;
+  }
+
+  /**
+   * ADD a whole list. A plugin that fails makes the earlier ones DEL again (in reverse), so
+   * nothing half-made stays behind; the error is then thrown.
+   */
+  async add(list: CniConfigList, invocation: CniInvocation): Promise<CniResult> {
+    let prevResult: CniResult | undefined;
+    const done: Array<Record<string, unknown> & { type: string }> = [];
+    try {
+      for (const plugin of list.plugins) {
+        const config = this.#pluginConfig(list, plugin, invocation, prevResult);
+        done.push(config);
+        prevResult = await this.exec('ADD', config, invocation);
+      }
+    } catch (err) {
+      for (const config of done.reverse()) await this.exec('DEL', config, invocation).catch(() => {});
+      throw err;
+    }
+    return prevResult ?? {};
+  }
+
+  /** DEL a whole list in reverse order. Every plugin is called even when one fails; the first error is thrown. */
+  async del(list: CniConfigList, invocation: CniInvocation, prevResult?: CniResult): Promise<void> {
+    let first: unknown;
+    for (const plugin of [...list.plugins].reverse()) {
+      await this.exec('DEL', this.#pluginConfig(list, plugin, invocation, prevResult), invocation).catch((err: unknown) => {
+        first ??= err;
+      });
+    }
+    if (first !== undefined) throw first;
+  }
+
+  #pluginConfig(list: CniConfigList, plugin: CniPluginConfig, invocation: CniInvocation, prevResult: CniResult | undefined): Record<string, unknown> & { type: string } {
+    return {
+      ...plugin,
+      cniVersion: list.cniVersion,
+      name: list.name,
+      ...(invocation.runtimeConfig ? { runtimeConfig: invocation.runtimeConfig } : {}),
+      ...(prevResult ? { prevResult } : {}),
+    };
+  }
+}

@@ -1,0 +1,9 @@
+// Networks through CNI: records, config lists, namespaces, IPAM, published ports.
+// Imports store/, sys/ and common/.
+export * from './cni.js';
+export * from './errors.js';
+export * from './network-service.js';
+export * from './port-reserver.js';
+export * from './subnets.js';
+export * from './types.js';
+export { createNetns, removeNetns } from './netns.js';

@@ -1,0 +1,64 @@
+/**
+ * Network records and endpoint states as src/network keeps them on disk.
+ */
+import type { PortMapping, PortRequest } from './port-reserver.js';
+
+/** `bridge` (CNI bridge), `host` (the host's stack) or `null` (loopback only), as docker names drivers. */
+export type NetworkDriver = 'bridge' | 'host' | 'null';
+
+/** A network, persisted as `<root>/networks/<id>.json`. */
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: NetworkDriver;
+  created: string;
+  /** IPv4 subnet in CIDR form; '' for host and none. */
+  subnet: string;
+  gateway: string;
+  /** Addresses handed out come from here (defaults to the whole subnet). */
+  ipRange: string;
+  /** Linux bridge device; '' for host and none. */
+  bridgeName: string;
+  isInternal: boolean;
+  isAttachable: boolean;
+  /** The predefined networks `bridge`, `host`, `none`. */
+  isPredefined: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+/** What a container asks of one network when it joins it. */
+export interface AttachRequest {
+  networkId: string;
+  containerName: string;
+  aliases: string[];
+  /** `--ip`; '' for any. */
+  ipv4Address: string;
+  /** `--mac-address`; '' for a random one. */
+  macAddress: string;
+  /** Published ports (only for the container's first network, as docker). */
+  ports: PortRequest[];
+}
+
+/** One container's live attachment to one network. */
+export interface EndpointState {
+  networkId: string;
+  networkName: string;
+  endpointId: string;
+  ifName: string;
+  /** Without prefix length. */
+  ipAddress: string;
+  ipPrefixLen: number;
+  gateway: string;
+  macAddress: string;
+  aliases: string[];
+  containerName: string;
+  ports: PortMapping[];
+}
+
+/** `<root>/networks/endpoints/<containerId>.json`: enough to undo every ADD after a crash. */
+export interface EndpointFile {
+  containerId: string;
+  netnsPath: string;
+  endpoints: Array<EndpointState & { runtimeConfig: Record<string, unknown>; args: Record<string, string>; cniResult: unknown }>;
+}

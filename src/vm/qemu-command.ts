@@ -1,0 +1,75 @@
+/**
+ * The QEMU command line of one VM container: a microvm with no firmware option ROMs, no ACPI
+ * (so QEMU lists the virtio-mmio devices on the kernel command line) and no default devices, the kernel entered directly (PVH), one virtio-serial device carrying the
+ * console (port 0) and the agent's channel (port 1), and the container's root shared over 9p.
+ */
+
+/** Everything the command line depends on. */
+export interface QemuLaunch {
+  qemuPath: string;
+  accel: 'kvm' | 'tcg';
+  kernelPath: string;
+  initrdPath: string;
+  /** Guest memory and vCPUs. */
+  memoryMiB: number;
+  cpus: number;
+  /** The host's TSC rate; with it the guest skips its calibration (the TCG hang in VM-NOTES.md). */
+  tscKhz: number;
+  /** The guest kernel's CONFIG_HZ, for lpj. */
+  kernelHz: number;
+  /** QEMU connects here (we listen first, so the channel exists before the guest runs). */
+  agentSocketPath: string;
+  consoleLogPath: string;
+  /** The container's root directory on the host (the overlay mount). */
+  rootfsPath: string;
+  pidFilePath: string;
+}
+
+/** The guest kernel's command line. */
+export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz'>): string {
+  const lpj = Math.round((launch.tscKhz * 1000) / launch.kernelHz);
+  return [
+    'console=hvc0',
+    'quiet',
+    // No ACPI in the guest: it powers off by triple fault, which -no-reboot turns into QEMU's exit;
+    // a panic reboots at once, which ends QEMU the same way.
+    'reboot=t',
+    'panic=-1',
+    // Berth's kernel keeps its tick on the PIT; skipping TSC and delay-loop calibration avoids
+    // the calibration hang seen under TCG and saves ~0.25 s.
+    'noapictimer',
+    `tsc_early_khz=${launch.tscKhz}`,
+    'tsc=reliable',
+    'no_timer_check',
+    `lpj=${lpj}`,
+  ].join(' ');
+}
+
+/** QEMU's argv (without the program). */
+export function qemuArgs(launch: QemuLaunch): string[] {
+  const escapeOpt = (value: string): string => value.replaceAll(',', ',,');
+  return [
+    '-M', 'microvm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off',
+    '-accel', launch.accel,
+    '-cpu', launch.accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(launch.cpus),
+    '-m', `${launch.memoryMiB}M`,
+    '-nodefaults',
+    '-no-user-config',
+    '-no-reboot',
+    '-nographic',
+    '-serial', 'none',
+    '-monitor', 'none',
+    '-kernel', launch.kernelPath,
+    '-initrd', launch.initrdPath,
+    '-append', kernelCommandLine(launch),
+    '-pidfile', launch.pidFilePath,
+    '-device', 'virtio-serial-device,max_ports=2',
+    '-chardev', `file,id=console,path=${escapeOpt(launch.consoleLogPath)}`,
+    '-device', 'virtconsole,chardev=console,nr=0',
+    '-chardev', `socket,id=agent,path=${escapeOpt(launch.agentSocketPath)}`,
+    '-device', 'virtserialport,chardev=agent,nr=1,name=berth.agent',
+    '-fsdev', `local,id=rootfs,path=${escapeOpt(launch.rootfsPath)},security_model=passthrough,multidevs=remap`,
+    '-device', 'virtio-9p-device,fsdev=rootfs,mount_tag=rootfs',
+  ];
+}

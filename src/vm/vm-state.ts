@@ -1,0 +1,67 @@
+/**
+ * berth-vm's record of one container: `<root>/<id>/state.json` plus the shim's sockets and the
+ * VM's console log in the same directory. The shim process is the container's pid (conmon
+ * waits for it); the status read back is `stopped` whenever that process is gone.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** What state.json holds. */
+export interface VmRecord {
+  id: string;
+  bundle: string;
+  /** The shim's pid: the container's pid as conmon and the engine see it. */
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'stopped';
+  created: string;
+  accel?: string;
+  exitCode?: number;
+  /** Why the VM ended without the container's exit status (guest panic, QEMU died). */
+  error?: string;
+}
+
+/** The container's state directory. */
+export function vmStateDir(root: string, id: string): string {
+  return join(root, id);
+}
+
+/** Read state.json; undefined when the container does not exist. */
+export async function readVmRecord(root: string, id: string): Promise<VmRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(join(vmStateDir(root, id), 'state.json'), 'utf8')) as VmRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+let writeCount = 0;
+
+/** Replace state.json atomically. */
+export async function writeVmRecord(root: string, record: VmRecord): Promise<void> {
+  const path = join(vmStateDir(root, record.id), 'state.json');
+  // A temp name per write: the shim may have two writes in flight.
+  const temp = `${path}.${process.pid}.${++writeCount}.tmp`;
+  await writeFile(temp, JSON.stringify(record));
+  await rename(temp, path);
+}
+
+/** True when pid is alive and is the shim of this container (guards against pid reuse). */
+export function isShimAlive(pid: number, id: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // A zombie has exited already; conmon has yet to reap it.
+    if (/^\d+ \(.*\) Z /.test(stat)) return false;
+    return cmdline.split('\0').includes(id) && cmdline.includes('shim');
+  } catch {
+    return false;
+  }
+}
+
+/** The status to report: the record's, or stopped once the shim is gone. */
+export function effectiveStatus(record: VmRecord): VmRecord['status'] {
+  if (record.status === 'stopped') return 'stopped';
+  return isShimAlive(record.pid, record.id) ? record.status : 'stopped';
+}
