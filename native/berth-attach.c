@@ -2,13 +2,16 @@
  * berth-attach: relay between conmon's attach socket and this process's stdio.
  *
  * Node cannot speak SOCK_SEQPACKET, so berthd runs one of these per attach.
- *   berth-attach [--tty] [--no-stdin] [--ready] <attach-socket-path>
+ *   berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] <attach-socket-path>
  * Each message conmon sends starts with one byte: 2 stdout, 3 stderr. Without --tty they are
  * written to stdout in Docker's multiplexed framing (stream byte, three zero bytes, 4-byte
  * big-endian length, payload); with --tty the payload is written raw. Bytes read from stdin are
  * sent to the socket as they are (conmon writes them to the container's stdin); stdin EOF shuts
  * down the socket's write side so conmon sees it. With --ready it writes "ready\n" to stderr once
- * connected, for callers that must not let the process start before (exec). Exits 0 when conmon closes the socket or
+ * connected, for callers that must not let the process start before (exec). With --watch-fd N it
+ * also exits 0 once fd N (the API client's connection, inherited) is hung up at both ends: a client
+ * that went away must not leave this process behind until the container next prints, while a
+ * client's half-close (its stdin EOF) only ends our stdin. Exits 0 when conmon closes the socket or
  * stdout's reader goes away (detach), 1 on a connect or I/O error, 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -81,20 +84,21 @@ static int connect_attach(const char *path) {
 }
 
 int main(int argc, char **argv) {
-	int tty = 0, use_stdin = 1, ready = 0;
+	int tty = 0, use_stdin = 1, ready = 0, watch_fd = -1;
 	const char *path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--tty") == 0) tty = 1;
 		else if (strcmp(argv[i], "--no-stdin") == 0) use_stdin = 0;
 		else if (strcmp(argv[i], "--ready") == 0) ready = 1;
+		else if (strcmp(argv[i], "--watch-fd") == 0 && i + 1 < argc) watch_fd = atoi(argv[++i]);
 		else if (!path && argv[i][0] != '-') path = argv[i];
 		else {
-			fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] <attach-socket>\n");
+			fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] <attach-socket>\n");
 			return 2;
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] <attach-socket>\n");
+		fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] <attach-socket>\n");
 		return 2;
 	}
 	/* A detached reader must show up as EPIPE, not kill us mid-write. */
@@ -111,7 +115,7 @@ int main(int argc, char **argv) {
 	unsigned char out[8 + CONMON_BUF + 1];
 	int stdin_open = use_stdin;
 	for (;;) {
-		struct pollfd fds[3];
+		struct pollfd fds[4];
 		fds[0].fd = sock;
 		fds[0].events = POLLIN;
 		/* events 0 on stdout still reports POLLERR/POLLHUP when its reader is gone. */
@@ -119,11 +123,16 @@ int main(int argc, char **argv) {
 		fds[1].events = 0;
 		fds[2].fd = stdin_open ? STDIN_FILENO : -1;
 		fds[2].events = POLLIN;
-		if (poll(fds, 3, -1) < 0) {
+		/* events 0: only POLLHUP/POLLERR, which a socket reports once both directions are shut
+		 * (the peer closed it), never for the peer's half-close. */
+		fds[3].fd = watch_fd;
+		fds[3].events = 0;
+		if (poll(fds, 4, -1) < 0) {
 			if (errno == EINTR) continue;
 			return fail("poll");
 		}
 		if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) return 0;
+		if (fds[3].revents & (POLLERR | POLLHUP | POLLNVAL)) return 0;
 		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = recv(sock, in, sizeof in, 0);
 			if (n < 0) {

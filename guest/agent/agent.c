@@ -160,7 +160,66 @@ struct spec {
   gid_t groups[64];
   int ngroups;
   int is_tty;
+  char *mounts[64];
+  int nmounts;
 };
+
+/* mkdir -p of an absolute path (the container root's prefix included). */
+static void make_dirs(char *path) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) { *p = '/'; return; }
+    *p = '/';
+  }
+  if (mkdir(path, 0755) < 0 && errno != EEXIST) return;
+}
+
+/* One bind mount or volume: `<tag>/<ro|rw>/<file name>/<destination>` (PROTOCOL.md). Its 9p
+ * share is mounted once at /mnt/<tag>; a directory is bind-mounted from there, a file from
+ * inside it. Returns -1 with errno and *what set on failure. */
+static int mount_user(char *field, const char **what) {
+  static char mounted[64][16];
+  static int nmounted;
+  char *tag = field, *mode = strchr(tag, '/');
+  *what = field;
+  if (!mode) { errno = EINVAL; return -1; }
+  *mode++ = '\0';
+  char *file = strchr(mode, '/');
+  if (!file) { errno = EINVAL; return -1; }
+  *file++ = '\0';
+  char *dest = strchr(file, '/');
+  if (!dest || strlen(tag) >= 16) { errno = EINVAL; return -1; }
+  *dest++ = '\0';
+  *what = dest;
+  int is_ro = !strcmp(mode, "ro");
+  char stage[64], source[4200], target[4200];
+  snprintf(stage, sizeof stage, "/mnt/%s", tag);
+  int is_mounted = 0;
+  for (int i = 0; i < nmounted; i++) if (!strcmp(mounted[i], tag)) is_mounted = 1;
+  if (!is_mounted) {
+    ensure_dir("/mnt");
+    ensure_dir(stage);
+    if (mount(tag, stage, "9p", is_ro ? MS_RDONLY : 0, "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0) return -1;
+    if (nmounted < 64) snprintf(mounted[nmounted++], 16, "%s", tag);
+  }
+  snprintf(source, sizeof source, "%s%s%s", stage, file[0] ? "/" : "", file);
+  snprintf(target, sizeof target, ROOT "%s", dest);
+  if (file[0]) {
+    /* A file mount needs a file to mount over, as runc makes one. */
+    char *slash = strrchr(target, '/');
+    *slash = '\0';
+    make_dirs(target);
+    *slash = '/';
+    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) close(fd);
+  } else {
+    make_dirs(target);
+  }
+  if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
+  if (is_ro && mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) return -1;
+  return 0;
+}
 
 /* Parses NUL-terminated key=value fields in place; returns -1 on a malformed spec. */
 static int parse_spec(char *payload, uint32_t len, struct spec *s) {
@@ -183,6 +242,10 @@ static int parse_spec(char *payload, uint32_t len, struct spec *s) {
     else if (!strcmp(field, "uid")) s->uid = (uid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "gid")) s->gid = (gid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "tty")) s->is_tty = !strcmp(value, "1");
+    else if (!strcmp(field, "mount")) {
+      if (s->nmounts >= 64) return -1;
+      s->mounts[s->nmounts++] = value;
+    }
     else if (!strcmp(field, "groups")) {
       for (char *g = strtok(value, ","); g && s->ngroups < 64; g = strtok(NULL, ","))
         s->groups[s->ngroups++] = (gid_t)strtoul(g, NULL, 10);
@@ -235,6 +298,14 @@ static void start_session(uint32_t id, char *payload, uint32_t len, int is_main)
   if (!slot) { send_error(id, "too many sessions"); send_u32(T_EXIT, id, 126); return; }
   if (mount_root() < 0) { send_error(id, "cannot mount the container root: %s", strerror(errno)); send_u32(T_EXIT, id, 126); return; }
   if (is_main && s.host && s.host[0]) sethostname(s.host, strlen(s.host));
+  for (int i = 0; is_main && i < s.nmounts; i++) {
+    const char *what = "";
+    if (mount_user(s.mounts[i], &what) < 0) {
+      send_error(id, "error mounting \"%s\" in the VM: %s", what, strerror(errno));
+      send_u32(T_EXIT, id, 126);
+      return;
+    }
+  }
 
   int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2];
   int master = -1;

@@ -34,6 +34,7 @@ const CONTAINER: Record<string, Entry> = {
   logs: { summary: 'Fetch the logs of a container', load: () => import('./commands/logs.js') },
   wait: { summary: 'Block until one or more containers stop, then print their exit codes', load: () => import('./commands/wait.js') },
   top: { summary: 'Display the running processes of a container', load: () => import('./commands/top.js') },
+  port: { summary: 'List port mappings or a specific mapping for the container', load: () => import('./commands/port.js') },
   cp: { summary: 'Copy files/folders between a container and the local filesystem', load: () => import('./commands/cp.js') },
   diff: { summary: "Inspect changes to files or directories on a container's filesystem", load: () => import('./commands/diff.js') },
   export: { summary: "Export a container's filesystem as a tar archive", load: () => import('./commands/export.js') },
@@ -70,6 +71,16 @@ const VOLUME: Record<string, Entry> = {
   prune: { summary: 'Remove unused local volumes', load: () => import('./commands/volume-prune.js') },
 };
 
+const NETWORK: Record<string, Entry> = {
+  create: { summary: 'Create a network', load: () => import('./commands/network-create.js') },
+  ls: { summary: 'List networks', load: () => import('./commands/network-ls.js') },
+  inspect: { summary: 'Display detailed information on one or more networks', load: () => import('./commands/network-inspect.js') },
+  rm: { summary: 'Remove one or more networks', load: () => import('./commands/network-rm.js') },
+  prune: { summary: 'Remove all unused networks', load: () => import('./commands/network-prune.js') },
+  connect: { summary: 'Connect a container to a network', load: () => import('./commands/network-connect.js') },
+  disconnect: { summary: 'Disconnect a container from a network', load: () => import('./commands/network-disconnect.js') },
+};
+
 const TOP_LEVEL: Record<string, Entry> = {
   run: CONTAINER['run']!,
   create: CONTAINER['create']!,
@@ -83,6 +94,7 @@ const TOP_LEVEL: Record<string, Entry> = {
   logs: CONTAINER['logs']!,
   wait: CONTAINER['wait']!,
   top: CONTAINER['top']!,
+  port: CONTAINER['port']!,
   cp: CONTAINER['cp']!,
   diff: CONTAINER['diff']!,
   export: CONTAINER['export']!,
@@ -116,6 +128,7 @@ const GROUPS: Record<string, { entries: Record<string, Entry>; aliases: Record<s
   container: { entries: CONTAINER, aliases: CONTAINER_ALIASES, summary: 'Manage containers' },
   image: { entries: IMAGE, aliases: IMAGE_ALIASES, summary: 'Manage images' },
   volume: { entries: VOLUME, aliases: { list: 'ls', remove: 'rm' }, summary: 'Manage volumes' },
+  network: { entries: NETWORK, aliases: { list: 'ls', remove: 'rm' }, summary: 'Manage networks' },
   system: {
     entries: { info: TOP_LEVEL['info']!, version: TOP_LEVEL['version']!, events: TOP_LEVEL['events']!, df: { summary: 'Show docker disk usage', load: () => import('./commands/system-df.js') } },
     aliases: {},

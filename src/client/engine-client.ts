@@ -28,6 +28,7 @@ import type {
 } from '../api/wire/index.js';
 import type { CommitResponse, ContainerPathStat, FilesystemChangeItem } from '../api/wire/index.js';
 import type { ContainerStatsResponse, ContainerUpdateRequest, ContainerUpdateResponse, EventMessage } from '../api/wire/index.js';
+import type { Network, NetworkCreateResponse, NetworkPruneResponse } from '../api/wire/index.js';
 import { errnoOf } from '../common/index.js';
 import { ApiError, DaemonUnreachableError, apiErrorFromBody } from './api-error.js';
 import { readJsonLines } from './json-stream.js';
@@ -422,6 +423,41 @@ export class EngineClient {
   /** `POST /volumes/prune?filters=`. */
   volumePrune(filters: Filters = {}): Promise<VolumePruneResponse> {
     return this.json('POST', '/volumes/prune', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
+  }
+
+  /** `POST /networks/create` (body as docker's CLI sends it). */
+  networkCreate(body: Record<string, unknown>): Promise<NetworkCreateResponse> {
+    return this.json('POST', '/networks/create', { body });
+  }
+
+  /** `GET /networks?filters=`. */
+  networkList(filters: Filters = {}): Promise<Network[]> {
+    return this.json('GET', '/networks', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
+  }
+
+  /** `GET /networks/{id}`. */
+  networkInspect(ref: string): Promise<Network> {
+    return this.json('GET', `/networks/${encodeURIComponent(ref)}`);
+  }
+
+  /** `DELETE /networks/{id}`. */
+  networkRemove(ref: string): Promise<void> {
+    return this.call('DELETE', `/networks/${encodeURIComponent(ref)}`);
+  }
+
+  /** `POST /networks/prune?filters=`. */
+  networkPrune(filters: Filters = {}): Promise<NetworkPruneResponse> {
+    return this.json('POST', '/networks/prune', { query: { filters: Object.keys(filters).length > 0 ? encodeFilters(filters) : undefined } });
+  }
+
+  /** `POST /networks/{id}/connect`. */
+  networkConnect(ref: string, body: { Container: string; EndpointConfig?: Record<string, unknown> }): Promise<void> {
+    return this.call('POST', `/networks/${encodeURIComponent(ref)}/connect`, { body });
+  }
+
+  /** `POST /networks/{id}/disconnect`. */
+  networkDisconnect(ref: string, body: { Container: string; Force?: boolean }): Promise<void> {
+    return this.call('POST', `/networks/${encodeURIComponent(ref)}/disconnect`, { body });
   }
 
   /**

@@ -42,6 +42,8 @@ export async function buildServices(config: DaemonConfig, version: string, logge
 
   const exits = new ExitWatcher(join(config.execRoot, 'exits'), logger);
   const runtimes: Record<string, RuntimePort> = {};
+  // berth-vm reads its accelerator from the environment conmon hands down.
+  if (config.vmAccel) process.env.BERTH_VM_ACCEL = config.vmAccel;
   for (const [name, path] of Object.entries(KNOWN_RUNTIMES)) {
     const runtime = new ConmonRuntime({
       runtimePath: path,

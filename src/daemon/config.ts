@@ -21,6 +21,8 @@ export interface DaemonConfig {
   isDefaultRegistryDisabled: boolean;
   /** What `--isolation=default` means (`--default-isolation process|vm|hyperv`). */
   defaultIsolation: 'process' | 'vm';
+  /** The accelerator of VM containers (`--vm-accel kvm|tcg`); undefined: berth-vm probes. */
+  vmAccel?: 'kvm' | 'tcg';
 }
 
 /** OCI runtimes by name. berth-vm (VM isolation) is chosen by isolation, never as the default runtime. */
@@ -57,10 +59,14 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
       if (mode === 'vm' || mode === 'hyperv') return 'vm';
       throw new CommanderInvalidArgument(`invalid isolation '${value}': use process, vm or hyperv`);
     }, 'process')
+    .option('--vm-accel <accel>', 'accelerator of VM containers: kvm or tcg (default: kvm where a probe boot works, else tcg)', (value: string) => {
+      if (value === 'kvm' || value === 'tcg') return value;
+      throw new CommanderInvalidArgument(`invalid accelerator '${value}': use kvm or tcg`);
+    })
     .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm' }>();
+  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg' }>();
   return {
     root: options.root,
     execRoot: options.execRoot,
@@ -71,5 +77,6 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     insecureRegistries: options.insecureRegistry,
     isDefaultRegistryDisabled: !options.defaultRegistry,
     defaultIsolation: options.defaultIsolation,
+    ...(options.vmAccel ? { vmAccel: options.vmAccel } : {}),
   };
 }

@@ -4,6 +4,7 @@
  * becomes an AttachSession, exit files are acknowledged through the watcher.
  */
 import { join } from 'node:path';
+import type { Stream } from 'node:stream';
 import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus } from '../engine/index.js';
 import type { ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
 import { readLogs, type ExitWatcher, type Runtime, type RuntimeResources } from '../runtime/index.js';
@@ -39,6 +40,7 @@ export class RuntimePortAdapter implements RuntimePort {
         hostname: request.hostname,
         isTty: request.tty,
         isStdinOpen: request.openStdin,
+        isStdinOnce: request.stdinOnce ?? false,
         etcFiles: request.etcFiles,
         isPrivileged: request.privileged,
         capAdd: request.capAdd,
@@ -86,8 +88,8 @@ export class RuntimePortAdapter implements RuntimePort {
     return this.#runtime.listPids(id);
   }
 
-  async attach(id: string, options: { stdin: boolean; tty: boolean }): Promise<AttachSession> {
-    const child = await this.#runtime.attach(id, { isStdin: options.stdin, isTty: options.tty });
+  async attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream }): Promise<AttachSession> {
+    const child = await this.#runtime.attach(id, { isStdin: options.stdin, isTty: options.tty, ...(options.client ? { client: options.client } : {}) });
     return {
       output: child.stdout,
       input: options.stdin ? child.stdin : null,

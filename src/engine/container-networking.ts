@@ -1,15 +1,15 @@
 /**
  * A container's networking as the container service drives it: which networks a create asks
  * for, the namespace the runtime gets at start (new, the host's, another container's, or one
- * the network service prepared and joined to its networks), the published ports, and the
- * /etc/hosts entries through which containers on a user-defined network find each other by
- * name and alias.
+ * the network service prepared and joined to its networks), the published ports, /etc/hosts
+ * (the container itself, as docker) and a resolv.conf that points containers on user-defined
+ * networks at the DNS responder on their gateway.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../common/index.js';
 import { isRunningStatus, type ContainerRecord, type HostSettings } from './container.js';
-import { buildHosts } from './etc-files.js';
+import { buildHosts, buildResolvConf, readHostResolvConf } from './etc-files.js';
 import type { NetworkAttachRequest, NetworkPort, NetworkPortMapping } from './ports.js';
 
 /** What the helpers need from the container service. */
@@ -150,7 +150,33 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
   }
   const { netnsPath, endpoints } = await port.setUp(record.id, requests);
   record.network = { sandboxKey: netnsPath, endpoints };
+  await refreshResolvConf(record, ctx);
   return { path: netnsPath };
+}
+
+/**
+ * On user-defined networks names resolve through berthd's DNS responder on each network's
+ * gateway (as podman's aardvark-dns; docker uses 127.0.0.11 behind DNAT), so resolv.conf names
+ * those gateways instead of the host's resolvers, which the responder forwards to. `--dns`
+ * keeps its servers; the default `bridge` network keeps the host's (no name resolution there).
+ * Called at start and after connect/disconnect of a running container (docker rewrites the
+ * file then too); the file is rewritten in place so the bind mount sees it.
+ */
+export async function refreshResolvConf(record: ContainerRecord, ctx: NetworkingContext): Promise<void> {
+  const port = ctx.port;
+  if (!port || record.host.dns.length > 0) return;
+  const gateways: string[] = [];
+  for (const endpoint of record.network?.endpoints ?? []) {
+    let isUserNetwork = false;
+    try {
+      isUserNetwork = !port.get(endpoint.networkId).isPredefined;
+    } catch {
+      // Removed meanwhile: no responder to point at.
+    }
+    if (isUserNetwork && endpoint.gateway !== '' && !gateways.includes(endpoint.gateway)) gateways.push(endpoint.gateway);
+  }
+  const text = buildResolvConf({ dns: gateways.length > 0 ? gateways : record.host.dns, dnsSearch: record.host.dnsSearch, dnsOptions: record.host.dnsOptions, hostResolvConf: await readHostResolvConf() });
+  await writeFile(join(ctx.userdataOf(record.id), 'resolv.conf'), text).catch(() => {});
 }
 
 /** After the container stopped (or before it is removed): leave every network. Idempotent. */
@@ -162,26 +188,18 @@ export async function tearDownNetwork(record: ContainerRecord, ctx: NetworkingCo
 
 /**
  * Rewrite /etc/hosts of every running container with endpoints: its own addresses under its
- * hostname, and on user-defined networks each peer's address under its name and aliases.
- * The file is rewritten in place, so the bind mount inside the container sees it.
+ * hostname only, as docker writes it (peers on user-defined networks resolve through the DNS
+ * responder). The file is rewritten in place, so the bind mount inside the container sees it.
  */
 export async function refreshHostsFiles(ctx: NetworkingContext, changed?: ContainerRecord): Promise<void> {
   const port = ctx.port;
   if (!port) return;
   const running = ctx.all().filter((c) => isRunningStatus(c.state.status) && c.network);
   if (changed && !running.some((c) => c.id === changed.id) && changed.network) running.push(changed);
-  const userNetworks = new Set(port.list().filter((n) => !n.isPredefined).map((n) => n.id));
   for (const container of running) {
     const entries: Array<{ address: string; names: string[] }> = [];
     for (const endpoint of container.network?.endpoints ?? []) {
       if (endpoint.ipAddress !== '') entries.push({ address: endpoint.ipAddress, names: [container.settings.hostname] });
-    }
-    for (const endpoint of container.network?.endpoints ?? []) {
-      if (!userNetworks.has(endpoint.networkId)) continue;
-      for (const peer of port.endpointsOf(endpoint.networkId)) {
-        if (peer.containerId === container.id || peer.endpoint.ipAddress === '') continue;
-        entries.push({ address: peer.endpoint.ipAddress, names: [peer.endpoint.containerName, ...peer.endpoint.aliases, peer.containerId.slice(0, 12)] });
-      }
     }
     await writeFile(join(ctx.userdataOf(container.id), 'hosts'), buildHosts(container.host.extraHosts, entries)).catch(() => {});
   }

@@ -7,6 +7,7 @@
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import type { Stream } from 'node:stream';
 import {
   BerthError,
   ConflictError,
@@ -102,8 +103,15 @@ export interface ContainerServiceOptions {
   networks?: NetworkPort;
 }
 
-interface PendingAttach {
+/** What an attach asks for: stdin forwarded, and the client's connection watched for a hang-up. */
+export interface AttachRequest {
   stdin: boolean;
+  /** The API client's socket: the session ends as soon as it is closed (a half-close only ends stdin). */
+  client?: Stream;
+}
+
+interface PendingAttach {
+  request: AttachRequest;
   resolve: (session: AttachSession | undefined) => void;
   reject: (err: unknown) => void;
 }
@@ -368,6 +376,7 @@ export class ContainerService {
         hostname: record.settings.hostname,
         tty: record.settings.tty,
         openStdin: record.settings.openStdin,
+        stdinOnce: record.settings.stdinOnce,
         etcFiles: {
           hosts: join(paths.userdata, 'hosts'),
           hostname: join(paths.userdata, 'hostname'),
@@ -797,9 +806,9 @@ export class ContainerService {
   }
 
   /** Attach to the container's stdio through conmon. */
-  async attach(ref: string, options: { stdin: boolean }): Promise<{ record: ContainerRecord; session: AttachSession }> {
+  async attach(ref: string, options: AttachRequest): Promise<{ record: ContainerRecord; session: AttachSession }> {
     const record = this.get(ref);
-    const session = await this.#runtimeOf(record).attach(record.id, { stdin: options.stdin, tty: record.settings.tty });
+    const session = await this.#runtimeOf(record).attach(record.id, { ...options, tty: record.settings.tty });
     return { record, session };
   }
 
@@ -808,10 +817,10 @@ export class ContainerService {
    * opened at the next start, after conmon exists and before the process runs its command, so
    * no output is lost. Resolves undefined when the container goes away or the client does.
    */
-  attachAtStart(ref: string, options: { stdin: boolean }, signal: AbortSignal): Promise<AttachSession | undefined> {
+  attachAtStart(ref: string, options: AttachRequest, signal: AbortSignal): Promise<AttachSession | undefined> {
     const record = this.get(ref);
     return new Promise((resolve, reject) => {
-      const pending: PendingAttach = { stdin: options.stdin, resolve, reject };
+      const pending: PendingAttach = { request: options, resolve, reject };
       const list = this.#pendingAttaches.get(record.id) ?? [];
       list.push(pending);
       this.#pendingAttaches.set(record.id, list);
@@ -829,7 +838,7 @@ export class ContainerService {
     this.#pendingAttaches.delete(record.id);
     for (const attach of pending) {
       try {
-        attach.resolve(await this.#runtimeOf(record).attach(record.id, { stdin: attach.stdin, tty: record.settings.tty }));
+        attach.resolve(await this.#runtimeOf(record).attach(record.id, { ...attach.request, tty: record.settings.tty }));
       } catch (err) {
         attach.reject(err);
       }

@@ -5,7 +5,7 @@
  */
 import { BerthError, InvalidArgumentError } from '../common/index.js';
 import { isRunningStatus } from './container.js';
-import { refreshHostsFiles, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
+import { refreshHostsFiles, refreshResolvConf, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
 import type { ContainerService } from './container-service.js';
 import type { EventBus } from './events.js';
 import type { EngineNetwork, NetworkEndpoint, NetworkPort } from './ports.js';
@@ -116,6 +116,7 @@ export class NetworkManager {
       if (isRunningStatus(record.state.status) && record.network) {
         const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, macAddress: settings.macAddress, ports: [] });
         record.network = { ...record.network, endpoints: [...record.network.endpoints, endpoint] };
+        await refreshResolvConf(record, this.#context());
       }
       networks[network.name] = { ...settings, networkId: network.id };
       record.host = { ...record.host, networks };
@@ -141,6 +142,7 @@ export class NetworkManager {
       if (record.network) {
         await this.#port.disconnect(id, network.id);
         record.network = { ...record.network, endpoints: record.network.endpoints.filter((e) => e.networkId !== network.id) };
+        await refreshResolvConf(record, this.#context());
       }
       delete networks[network.name];
       record.host = { ...record.host, networks };

@@ -3,7 +3,7 @@
  * implementations (image/, runtime/); the engine sees only these shapes, so tests can
  * hand it fakes and the VM runtime can slot in beside crun.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Readable, Stream, Writable } from 'node:stream';
 import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
 
 /** An image as the engine needs it to create and describe containers. */
@@ -60,6 +60,8 @@ export interface RuntimeCreateRequest {
   hostname: string;
   tty: boolean;
   openStdin: boolean;
+  /** docker's StdinOnce: the first attach's stdin EOF closes the container's stdin (else it stays open). */
+  stdinOnce?: boolean;
   etcFiles: { hosts: string; hostname: string; resolvConf: string };
   privileged: boolean;
   capAdd: string[];
@@ -167,7 +169,8 @@ export interface RuntimePort {
   exitCode(id: string): Promise<number | undefined>;
   clearExit(id: string): Promise<void>;
   listPids(id: string): Promise<number[]>;
-  attach(id: string, options: { stdin: boolean; tty: boolean }): Promise<AttachSession>;
+  /** `client`, the caller's connection, ends the session as soon as it is closed (not half-closed). */
+  attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream }): Promise<AttachSession>;
   exec(request: RuntimeExecRequest): Promise<RuntimeExecHandle>;
   resize(id: string, height: number, width: number): Promise<void>;
   readLogs(logPath: string, options: LogReadOptions): AsyncIterable<LogEntry>;

@@ -7,3 +7,4 @@ export * from './port-reserver.js';
 export * from './subnets.js';
 export * from './types.js';
 export { createNetns, removeNetns } from './netns.js';
+export { DnsResponder, upstreamsFromResolvConf, type DnsRecords, type DnsUpstream } from './dns-responder.js';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, messageOf, newId, writeFileAtomic, type Logger } from '../common/index.js';
 import { runCommand } from '../sys/index.js';
 import { CniRunner, DEFAULT_CNI_PATH, type CniConfigList, type CniInvocation, type CniResult } from './cni.js';
+import { DnsResponder, upstreamsFromResolvConf, type DnsRecords } from './dns-responder.js';
 import { InvalidAddressError, NetworkExistsError, NetworkInUseError, NoFreeSubnetError, NoSuchNetworkError, PredefinedNetworkError, SubnetOverlapError } from './errors.js';
 import { createNetns, listNetns, removeNetns } from './netns.js';
 import { PortReserver, type PortMapping } from './port-reserver.js';
@@ -54,6 +55,8 @@ export class CniNetworkService {
   readonly #ports = new PortReserver();
   readonly #records = new Map<string, NetworkRecord>();
   readonly #endpoints = new Map<string, EndpointFile>();
+  /** The DNS responder of each user-defined network, by network id. */
+  readonly #dns = new Map<string, DnsResponder>();
   /** Network changes and endpoint changes run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -75,6 +78,12 @@ export class CniNetworkService {
     const service = new CniNetworkService(options);
     await service.#load();
     await service.#ensurePredefined();
+    for (const record of service.#records.values()) {
+      if (record.driver !== 'bridge' || record.isPredefined) continue;
+      // close() removed idle bridges; the responder needs the gateway address back.
+      await service.#ensureBridge(record);
+      await service.#startDns(record);
+    }
     return service;
   }
 
@@ -184,7 +193,7 @@ export class CniNetworkService {
       }
       const id = newId();
       const bridgeName = request.options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
-      return this.#saveBridge({
+      const saved = await this.#saveBridge({
         id,
         name: request.name,
         driver: 'bridge',
@@ -199,6 +208,8 @@ export class CniNetworkService {
         labels: request.labels,
         options: request.options,
       });
+      await this.#startDns(saved);
+      return saved;
     });
   }
 
@@ -209,6 +220,7 @@ export class CniNetworkService {
       if (record.isPredefined) throw new PredefinedNetworkError(`${record.name} is a pre-defined network and cannot be removed`);
       if (this.endpointsOf(record.id).length > 0) throw new NetworkInUseError(record.name, record.id);
       this.#records.delete(record.id);
+      await this.#stopDns(record.id);
       await rm(join(this.#dir, `${record.id}.json`), { force: true });
       await rm(join(this.#dir, `${record.id}.conflist`), { force: true });
       await rm(join(this.#dir, 'ipam', this.#cniName(record)), { recursive: true, force: true });
@@ -348,6 +360,8 @@ export class CniNetworkService {
     pending.ports = ports;
     pending.cniResult = result;
     await this.#saveEndpoints(file);
+    // The bridge and its gateway address exist now for sure (a responder that could not bind earlier gets another chance).
+    await this.#startDns(record);
     return pending;
   }
 
@@ -398,6 +412,7 @@ export class CniNetworkService {
   async close(): Promise<void> {
     await this.#serial(async () => {
       this.#ports.releaseAll();
+      for (const id of [...this.#dns.keys()]) await this.#stopDns(id);
       for (const record of this.#records.values()) {
         if (record.driver === 'bridge' && this.endpointsOf(record.id).length === 0) await this.#deleteBridge(record);
       }
@@ -487,6 +502,51 @@ export class CniNetworkService {
     const prefix = record.subnet.split('/')[1] ?? '16';
     await runCommand('ip', ['addr', 'replace', `${record.gateway}/${prefix}`, 'dev', record.bridgeName]);
     await runCommand('ip', ['link', 'set', record.bridgeName, 'up']);
+  }
+
+  /**
+   * Start the network's DNS responder on its gateway address unless it runs (the default
+   * `bridge` network has none, as docker's). A failure to bind is logged, not fatal: names
+   * then do not resolve, but containers still run.
+   */
+  async #startDns(record: NetworkRecord): Promise<void> {
+    if (record.driver !== 'bridge' || record.isPredefined || record.gateway === '' || this.#dns.has(record.id)) return;
+    const resolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    try {
+      const responder = await DnsResponder.start({ address: record.gateway, records: this.#dnsRecords(record.id), upstreams: upstreamsFromResolvConf(resolvConf), logger: this.#options.logger });
+      this.#dns.set(record.id, responder);
+    } catch (err) {
+      this.#options.logger.warn('cannot start the DNS responder', { network: record.name, address: record.gateway, error: messageOf(err) });
+    }
+  }
+
+  async #stopDns(networkId: string): Promise<void> {
+    const responder = this.#dns.get(networkId);
+    this.#dns.delete(networkId);
+    await responder?.close();
+  }
+
+  /** Names on a network read live from its endpoints: container name, aliases and short id, case-insensitive. */
+  #dnsRecords(networkId: string): DnsRecords {
+    return {
+      addressesOf: (name) => {
+        const ipv4 = this.endpointsOf(networkId)
+          .filter(({ containerId, endpoint }) => endpoint.ipAddress !== '' && [endpoint.containerName, ...endpoint.aliases, containerId.slice(0, 12)].some((n) => n.toLowerCase() === name))
+          .map(({ endpoint }) => endpoint.ipAddress);
+        return ipv4.length > 0 ? { ipv4, ipv6: [] } : undefined;
+      },
+      namesOf: (address) => {
+        const names = this.endpointsOf(networkId)
+          .filter(({ endpoint }) => endpoint.ipAddress === address)
+          .map(({ endpoint }) => `${endpoint.containerName}.${endpoint.networkName}`);
+        return names.length > 0 ? names : undefined;
+      },
+      isInSubnet: (address) => {
+        const record = this.#records.get(networkId);
+        const parsed = parseIpv4(address);
+        return record !== undefined && record.subnet !== '' && parsed !== undefined && contains(parseSubnet(record.subnet), parsed);
+      },
+    };
   }
 
   #endpointPath(containerId: string): string {

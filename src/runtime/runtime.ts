@@ -4,7 +4,7 @@
  * memory that matters: everything can be found again from disk after a daemon restart.
  */
 import type { ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable, Stream, Writable } from 'node:stream';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from './types.js';
 
 /** Where conmon writes the container's log and its own pid. */
@@ -31,6 +31,11 @@ export interface AttachOptions {
   isStdin: boolean;
   /** The container has a tty: output is raw, not multiplexed. */
   isTty: boolean;
+  /**
+   * The API client's connection (a socket), shared with the helper so the session ends as soon
+   * as the client closes it, even while the container prints nothing. Its half-close does not.
+   */
+  client?: Stream;
 }
 
 /**

@@ -46,6 +46,11 @@ export interface ContainerRuntimeSettings {
   hostname: string;
   isTty: boolean;
   isStdinOpen: boolean;
+  /**
+   * docker's StdinOnce: the first attach client's stdin EOF closes the container's stdin. Absent
+   * means true (conmon's default); false with isStdinOpen keeps stdin open across attaches (`docker run -di`).
+   */
+  isStdinOnce?: boolean;
   etcFiles?: EtcFiles;
   mounts?: ContainerMount[];
   isPrivileged: boolean;

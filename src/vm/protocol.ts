@@ -107,6 +107,8 @@ export interface GuestProcessSpec {
   isTty: boolean;
   /** START only. */
   hostname?: string;
+  /** START only: `mount` fields (see PROTOCOL.md), made in this order. */
+  mounts?: string[];
 }
 
 /** Encode a process spec as NUL-terminated `key=value` fields. */
@@ -122,6 +124,7 @@ export function encodeProcessSpec(spec: GuestProcessSpec): Buffer {
   if (spec.additionalGids.length > 0) fields.push(`groups=${spec.additionalGids.join(',')}`);
   if (spec.hostname) fields.push(`host=${spec.hostname}`);
   if (spec.isTty) fields.push('tty=1');
+  for (const mount of spec.mounts ?? []) fields.push(`mount=${mount}`);
   for (const field of fields) {
     if (field.includes('\0')) throw new RangeError('process spec fields cannot contain NUL bytes');
   }

@@ -23,6 +23,8 @@ export interface QemuLaunch {
   /** The container's root directory on the host (the overlay mount). */
   rootfsPath: string;
   pidFilePath: string;
+  /** Bind-mount sources, one 9p device each (tags `m0`, `m1`, ...). */
+  shares?: readonly { tag: string; hostPath: string; isReadonly: boolean }[];
 }
 
 /** The guest kernel's command line. */
@@ -71,5 +73,9 @@ export function qemuArgs(launch: QemuLaunch): string[] {
     '-device', 'virtserialport,chardev=agent,nr=1,name=berth.agent',
     '-fsdev', `local,id=rootfs,path=${escapeOpt(launch.rootfsPath)},security_model=passthrough,multidevs=remap`,
     '-device', 'virtio-9p-device,fsdev=rootfs,mount_tag=rootfs',
+    ...(launch.shares ?? []).flatMap((share) => [
+      '-fsdev', `local,id=${share.tag},path=${escapeOpt(share.hostPath)},security_model=passthrough,multidevs=remap${share.isReadonly ? ',readonly=on' : ''}`,
+      '-device', `virtio-9p-device,fsdev=${share.tag},mount_tag=${share.tag}`,
+    ]),
   ];
 }

@@ -13,6 +13,7 @@ import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
 import { encodeData, encodeFrame, encodeProcessSpec, FrameDecoder, FrameType, u32Payload, resizePayload, type Frame } from './protocol.js';
+import { mountField, planGuestMounts } from './guest-mounts.js';
 import { qemuArgs } from './qemu-command.js';
 import { joinVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { readVmRecord, vmStateDir, writeVmRecord, type VmRecord } from './vm-state.js';
@@ -137,6 +138,7 @@ export async function runShim(root: string, id: string): Promise<never> {
     return undefined as never;
   };
 
+  let guestMountFields: string[] = [];
   const send = (frame: Buffer): void => {
     agent?.write(frame);
   };
@@ -150,6 +152,8 @@ export async function runShim(root: string, id: string): Promise<never> {
     const accel = await chooseAccel(assets, tscKhz);
     record = { ...record, accel };
     const rootfsPath = resolve(record.bundle, spec.root?.path ?? 'rootfs');
+    const mountPlan = planGuestMounts(spec.mounts ?? []);
+    guestMountFields = mountPlan.mounts.map(mountField);
     // Before QEMU starts, so it is born in the container's cgroup.
     await joinVmCgroup(vmCgroupsPath(spec.linux?.cgroupsPath, id), process.pid);
     await listen(agentServer, AGENT_SOCKET);
@@ -160,6 +164,7 @@ export async function runShim(root: string, id: string): Promise<never> {
       consoleLogPath: CONSOLE_LOG,
       rootfsPath,
       pidFilePath: 'qemu.pid',
+      shares: mountPlan.shares,
     });
     const qemuLog = openSync('qemu.log', 'w');
     qemu = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', assets.qemuPath, ...args], { cwd: dir, stdio: ['ignore', 'ignore', qemuLog] });
@@ -307,6 +312,7 @@ export async function runShim(root: string, id: string): Promise<never> {
         additionalGids: proc.user.additionalGids ?? [],
         isTty: false,
         ...(spec.hostname ? { hostname: spec.hostname } : {}),
+        mounts: guestMountFields,
       })));
     });
 

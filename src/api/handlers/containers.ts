@@ -11,6 +11,8 @@ import type { Router } from '../router.js';
 import { fromDockerCreate, toDockerInspect, toDockerSummary } from '../translate/index.js';
 import { containerCreateRequestSchema, type ContainerWaitResponse } from '../wire/index.js';
 import { compareApiVersions } from '../version.js';
+import { attachWebSocket } from './attach-websocket.js';
+import { FrameStreamFilter } from './frame-stream-filter.js';
 import { frame, STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
@@ -91,6 +93,7 @@ export function addContainerRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('POST', '/containers/{id}/attach', async (req, res) => attach(engine, req, res));
+  router.add('GET', '/containers/{id}/attach/ws', async (req) => attachWebSocket(engine, req));
 
   router.add('POST', '/containers/{id}/resize', async (req) => {
     await containers.resize(req.param('id'), req.int('h') ?? 0, req.int('w') ?? 0);
@@ -110,11 +113,14 @@ function abortPromise(signal: AbortSignal): Promise<undefined> {
 /**
  * `POST /containers/{id}/attach`. With an upgrade the connection is hijacked (101) and
  * carries the container's stdio; before start the session opens at start, so nothing is lost.
+ * `logs=1` replays the log first; `stdout`/`stderr` choose the streams (a tty has only stdout).
  */
 async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Promise<undefined> {
   const containers = engine.containers;
   const record = containers.get(req.param('id'));
   const wantsStdin = req.bool('stdin');
+  const wantsStdout = req.bool('stdout');
+  const wantsStderr = req.bool('stderr');
   if (!req.bool('stream') && !req.bool('logs')) throw new InvalidArgumentError('at least one of stream or logs must be set');
   const tty = record.settings.tty;
   const detachKeys = parseDetachKeys(req.string('detachKeys') || DEFAULT_DETACH_KEYS);
@@ -133,9 +139,13 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   }
   let session: AttachSession | undefined;
   try {
+    if (req.bool('logs') && (wantsStdout || wantsStderr)) await replayLogs(engine, record.id, { tty, stdout: wantsStdout, stderr: wantsStderr }, out, req.signal);
+    // The helper shares the client's socket so a client that went away ends it at once.
+    const request = { stdin: wantsStdin, ...(req.hijack ? { client: req.hijack.socket } : {}) };
     const running = record.state.status === 'running' || record.state.status === 'paused';
-    if (running) session = await containers.attach(record.id, { stdin: wantsStdin }).then((r) => r.session);
-    else if (req.bool('stream')) session = await containers.attachAtStart(record.id, { stdin: wantsStdin }, req.signal);
+    if (!req.bool('stream') || out.destroyed) session = undefined;
+    else if (running) session = await containers.attach(record.id, request).then((r) => r.session);
+    else session = await containers.attachAtStart(record.id, request, req.signal);
   } catch (err) {
     writeSystemError(out, tty, messageOf(err));
   }
@@ -152,12 +162,20 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
     detached = new Promise((resolve) => filter.once('detach', resolve));
     if (req.hijack.head.length > 0) filter.write(req.hijack.head);
     socket.pipe(filter).pipe(active.input as NodeJS.WritableStream & import('node:stream').Writable);
+  } else if (req.hijack) {
+    // Read (and drop) what the client sends, so its close is seen and our end() closes the socket.
+    req.hijack.socket.resume();
   }
+  // Without a tty the helper's output is multiplexed: drop the frames of streams not asked for.
+  // With a tty everything is stdout.
+  let output: NodeJS.ReadableStream = active.output;
+  const discardAll = tty ? !wantsStdout : !wantsStdout && !wantsStderr;
+  if (!tty && !discardAll && !(wantsStdout && wantsStderr)) output = active.output.pipe(new FrameStreamFilter([wantsStdout ? STREAM_STDOUT : STREAM_STDERR]));
   await new Promise<void>((resolve) => {
-    active.output.on('data', (chunk: Buffer) => {
-      if (!out.destroyed) out.write(chunk);
+    output.on('data', (chunk: Buffer) => {
+      if (!out.destroyed && !discardAll) out.write(chunk);
     });
-    active.output.on('end', resolve);
+    output.on('end', resolve);
     active.output.on('error', () => resolve());
     req.signal.addEventListener('abort', () => resolve(), { once: true });
     void detached.then(resolve);
@@ -165,6 +183,15 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   active.close();
   out.end();
   return undefined;
+}
+
+/** Write the container's log so far, as `GET /logs` would, before an attach streams. */
+async function replayLogs(engine: Engine, id: string, options: { tty: boolean; stdout: boolean; stderr: boolean }, out: Duplex | ServerResponse, signal: AbortSignal): Promise<void> {
+  const { entries } = engine.containers.logs(id, { follow: false, tailLines: undefined, sinceNs: undefined, untilNs: undefined, stdout: options.stdout, stderr: options.stderr }, signal);
+  for await (const entry of entries) {
+    if (out.destroyed) return;
+    out.write(options.tty ? entry.data : frame(entry.stream === 'stderr' ? STREAM_STDERR : STREAM_STDOUT, entry.data));
+  }
 }
 
 function writeSystemError(out: Duplex | ServerResponse, tty: boolean, message: string): void {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Stream } from 'node:stream';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
 import { listCgroupPidsOf, runCommand, type CommandResult } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
@@ -123,10 +124,10 @@ export class ConmonRuntime implements Runtime {
     ];
     if (settings.isTty) args.push('-t');
     if (settings.isStdinOpen) args.push('-i');
-    // conmon closes the container's stdin when any attach client goes away; docker never does so
-    // with a tty (a detach must leave the shell usable for the next attach). TODO(issue 5): thread
-    // StdinOnce through so `-di` without a tty also keeps stdin open.
-    if (settings.isStdinOpen && settings.isTty) args.push('--leave-stdin-open');
+    // conmon closes the container's stdin when any attach client goes away. docker closes it only
+    // for StdinOnce without a tty (`docker run -i`); with a tty a detach must leave the shell usable
+    // for the next attach, and `docker run -di` keeps stdin open for every later `docker attach`.
+    if (settings.isStdinOpen && (settings.isTty || settings.isStdinOnce === false)) args.push('--leave-stdin-open');
 
     let sync: SyncMessage;
     const conmonStart = performance.now();
@@ -329,8 +330,13 @@ export class ConmonRuntime implements Runtime {
   /** See Runtime.attach. The helper exits when conmon closes the socket or its stdout is closed. */
   async attach(id: string, options: AttachOptions): Promise<AttachProcess> {
     const socket = join(await this.#bundle(id), 'attach');
-    const args = [...(options.isTty ? ['--tty'] : []), ...(options.isStdin ? [] : ['--no-stdin']), socket];
-    const child = spawn(this.#options.attachHelperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const args = [...(options.isTty ? ['--tty'] : []), ...(options.isStdin ? [] : ['--no-stdin'])];
+    // The client's socket becomes the helper's fd 3, which it watches for a hang-up.
+    if (options.client) args.push('--watch-fd', '3');
+    args.push(socket);
+    const stdio: Array<'pipe' | Stream> = ['pipe', 'pipe', 'pipe'];
+    if (options.client) stdio.push(options.client);
+    const child = spawn(this.#options.attachHelperPath, args, { stdio }) as AttachProcess;
     child.stdin.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());

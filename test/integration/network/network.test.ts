@@ -129,8 +129,18 @@ describe('networking', { skip: hasDocker ? false : 'no docker CLI at /usr/local/
     await ok(['run', '-d', '--name', 'nt-db', '--network', 'nt-app', '--network-alias', 'database', 'busybox', 'sleep', '1000']);
     const db = (await inspectNetwork('nt-app')).Containers;
     const dbAddress = Object.values(db)[0]!.IPv4Address.split('/')[0]!;
-    const lookup = await ok(['run', '--rm', '--network', 'nt-app', 'busybox', 'sh', '-c', 'ping -c1 -W5 nt-db >/dev/null && ping -c1 -W5 database >/dev/null && grep -w nt-db /etc/hosts']);
-    assert.match(lookup, new RegExp(`^${dbAddress.replace(/\./g, '\\.')}\\s`));
+    const dbId = (await ok(['inspect', '-f', '{{.Id}}', 'nt-db'])).trim();
+    const gateway = (await inspectNetwork('nt-app')).IPAM.Config[0]!.Gateway;
+    const escaped = dbAddress.replace(/\./g, '\\.');
+    // Names go through the DNS responder on the gateway (docker writes only the container itself into /etc/hosts).
+    const lookup = await ok(['run', '--rm', '--network', 'nt-app', 'busybox', 'sh', '-c',
+      `{ ping -c1 -W5 nt-db >/dev/null && ping -c1 -W5 database >/dev/null && nslookup nt-db; nslookup ${dbId.slice(0, 12)}; nslookup ${dbAddress}; nslookup nt-nobody; cat /etc/resolv.conf; echo HOSTS; cat /etc/hosts; } 2>&1`]);
+    assert.match(lookup, new RegExp(`Name:\\s+nt-db\\s+Address:\\s+${escaped}\\b`));
+    assert.match(lookup, new RegExp(`Name:\\s+${dbId.slice(0, 12)}\\s+Address:\\s+${escaped}\\b`));
+    assert.match(lookup, /name = nt-db\.nt-app/);
+    assert.match(lookup, /can't find nt-nobody: NXDOMAIN/);
+    assert.match(lookup, new RegExp(`^nameserver ${gateway.replace(/\./g, '\\.')}$`, 'm'));
+    assert.doesNotMatch(lookup.split('HOSTS')[1]!, /nt-db/);
 
     await ok(['run', '-d', '--name', 'nt-client', 'busybox', 'sleep', '1000']);
     assert.notEqual((await daemon.docker(['exec', 'nt-client', 'ping', '-c1', '-W2', 'nt-db'])).exitCode, 0);
@@ -145,6 +155,10 @@ describe('networking', { skip: hasDocker ? false : 'no docker CLI at /usr/local/
     assert.doesNotMatch(await ok(['exec', 'nt-client', 'ip', '-o', 'link']), /eth1/);
     assert.match((await daemon.docker(['network', 'disconnect', 'nt-app', 'nt-client'])).stderr, /is not connected to network nt-app/);
     await ok(['rm', '-f', 'nt-db', 'nt-client']);
+    // A container that left no longer resolves.
+    const gone = await daemon.docker(['run', '--rm', '--network', 'nt-app', 'busybox', 'nslookup', 'nt-db']);
+    assert.notEqual(gone.exitCode, 0);
+    assert.match(gone.stdout + gone.stderr, /NXDOMAIN/);
     assert.match((await daemon.docker(['network', 'inspect', 'nt-nope'])).stderr, /network nt-nope not found/);
     assert.match((await daemon.docker(['run', '--rm', '--network', 'nt-nope', 'busybox', 'true'])).stderr, /network nt-nope not found/);
     assert.match((await daemon.docker(['network', 'rm', 'bridge'])).stderr, /pre-defined network and cannot be removed/);
