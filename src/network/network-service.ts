@@ -57,6 +57,7 @@ export class CniNetworkService {
   readonly #endpoints = new Map<string, EndpointFile>();
   /** The DNS responder of each user-defined network, by network id. */
   readonly #dns = new Map<string, DnsResponder>();
+  readonly #pinnedBridges = new Set<string>();
   /** Network changes and endpoint changes run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -360,6 +361,8 @@ export class CniNetworkService {
     pending.ports = ports;
     pending.cniResult = result;
     await this.#saveEndpoints(file);
+    // The bridge exists now for sure (the default network's is made by the first ADD).
+    await this.#pinBridgeMac(record);
     // The bridge and its gateway address exist now for sure (a responder that could not bind earlier gets another chance).
     await this.#startDns(record);
     return pending;
@@ -491,14 +494,28 @@ export class CniNetworkService {
   }
 
   /**
+   * Give the bridge a fixed MAC address. Left to itself Linux gives a bridge the lowest MAC of
+   * its ports, so when a container leaves the gateway's MAC can change under the others' ARP
+   * caches and their packets to the gateway (the DNS responder) go nowhere until ARP expires.
+   */
+  async #pinBridgeMac(record: NetworkRecord): Promise<void> {
+    if (record.driver !== 'bridge' || record.bridgeName === '' || this.#pinnedBridges.has(record.bridgeName)) return;
+    const assignType = await readFile(`/sys/class/net/${record.bridgeName}/addr_assign_type`, 'utf8').catch(() => '');
+    // 3: set by user space already.
+    if (assignType.trim() !== '3') await runCommand('ip', ['link', 'set', 'dev', record.bridgeName, 'address', bridgeMac(record.id)]);
+    if (assignType !== '') this.#pinnedBridges.add(record.bridgeName);
+  }
+
+  /**
    * Make the bridge with its gateway address now rather than at the first CNI ADD: its route
    * then shows the subnet as taken to every other engine (or berthd) choosing one.
    */
   async #ensureBridge(record: NetworkRecord): Promise<void> {
     if (record.driver !== 'bridge' || record.bridgeName === '') return;
     if ((await runCommand('ip', ['link', 'show', record.bridgeName])).exitCode !== 0) {
-      await runCommand('ip', ['link', 'add', 'name', record.bridgeName, 'type', 'bridge']);
+      await runCommand('ip', ['link', 'add', 'name', record.bridgeName, 'address', bridgeMac(record.id), 'type', 'bridge']);
     }
+    await this.#pinBridgeMac(record);
     const prefix = record.subnet.split('/')[1] ?? '16';
     await runCommand('ip', ['addr', 'replace', `${record.gateway}/${prefix}`, 'dev', record.bridgeName]);
     await runCommand('ip', ['link', 'set', record.bridgeName, 'up']);
@@ -603,4 +620,10 @@ async function hostRoutes(): Promise<Ipv4Subnet[]> {
     }
   }
   return out;
+}
+
+/** A stable, locally administered unicast MAC for a network's bridge, from its id. */
+export function bridgeMac(networkId: string): string {
+  const hex = networkId.replace(/[^0-9a-f]/g, '').padEnd(10, '0');
+  return ['02', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4, 6), hex.slice(6, 8), hex.slice(8, 10)].join(':');
 }
