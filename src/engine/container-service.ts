@@ -39,30 +39,16 @@ import type { NetworkPort, VolumePort } from './ports.js';
 import { refreshHostsFiles, resolveNetworksAtCreate, setUpNetwork, tearDownNetwork, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
 import type { AttachSession, ImagePort, LogEntry, LogReadOptions, RootfsPort, RuntimePort } from './ports.js';
 
-/** What a caller asks for when creating a container; unset fields take the image's or docker's defaults. */
-export interface CreateContainerInput {
+/**
+ * What a caller asks for when creating a container: the settings as the user gave them, which
+ * create merges with the image's (empty strings and nulls take the image's or docker's defaults).
+ */
+export interface CreateContainerInput extends Omit<ContainerSettings, 'cmd' | 'entrypoint'> {
   name: string | undefined;
-  imageRef: string;
   /** null: take the image's. */
   cmd: string[] | null;
   /** null: take the image's; [] or [""]: explicitly none. */
   entrypoint: string[] | null;
-  env: string[];
-  workingDir: string;
-  user: string;
-  hostname: string;
-  domainname: string;
-  labels: Record<string, string>;
-  tty: boolean;
-  openStdin: boolean;
-  stdinOnce: boolean;
-  attachStdin: boolean;
-  attachStdout: boolean;
-  attachStderr: boolean;
-  stopSignal: string;
-  stopTimeoutSec: number | null;
-  exposedPorts: Record<string, Record<string, never>>;
-  volumes: Record<string, Record<string, never>>;
   host: Omit<HostSettings, 'isolation' | 'isolationRequested' | 'runtime'> & { isolation: string; runtime: string };
   /** Per-network settings (aliases, --ip, --mac-address), keyed by network name or id. */
   endpoints?: Record<string, EndpointSettingsInput>;

@@ -1,5 +1,6 @@
 // Unpacked image layers on overlayfs, the hardened layer extractor and overlay mounts.
 // Imports oci/, sys/ and common/.
+export * from './decompress.js';
 export * from './layer-extractor.js';
 export * from './overlay-snapshotter.js';
 export * from './rooted-dir.js';

@@ -10,8 +10,8 @@ import { constants as fsConstants } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { Readable, pipeline as streamPipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { decompressed } from './decompress.js';
 import tar from 'tar-stream';
 import { BerthError, InternalError } from '../common/index.js';
 import { type Digest } from '../oci/index.js';
@@ -48,7 +48,6 @@ interface DeferredDir {
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
-const GZIP_MAGIC = [0x1f, 0x8b];
 
 /**
  * Extract a layer (plain tar or gzip, detected from its first bytes) into `targetDir`, which must
@@ -59,7 +58,7 @@ export async function extractLayer(source: Readable | AsyncIterable<Uint8Array>,
   const isPrivileged = options.isPrivileged ?? process.getuid?.() === 0;
   const hash = createHash('sha256');
   const extract = tar.extract();
-  const tarBytes = await uncompressed(source);
+  const { stream: tarBytes } = await decompressed(source);
   // Feed the tar parser by hand: it is a streamx stream, and this keeps hashing, backpressure
   // and error paths explicit.
   let streamError: Error | undefined;
@@ -110,27 +109,6 @@ function drained(stream: tar.Extract): Promise<void> {
     stream.once('drain', onDrain);
     stream.once('close', onClose);
   });
-}
-
-// The layer's tar bytes: gunzipped when the first bytes are gzip's magic.
-async function uncompressed(source: Readable | AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array>> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Uint8Array);
-  const isGzip = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-  async function* replay(): AsyncGenerator<Uint8Array> {
-    if (head.length > 0) yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value as Uint8Array;
-    }
-  }
-  if (!isGzip) return replay();
-  const gunzip = createGunzip();
-  // Errors of the source destroy gunzip, so they surface in whoever iterates it.
-  streamPipeline(Readable.from(replay()), gunzip, () => {});
-  return gunzip;
 }
 
 /** Split a tar name into safe components, or throw for an absolute or escaping name. */

@@ -5,40 +5,19 @@
  * and once the shim answers `ok` relays its stdio as frames of that session and exits with the
  * exec's exit code, as an exec'd process under crun would.
  */
-import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { encodeData, encodeFrame, encodeProcessSpec, FrameDecoder, FrameType, u32Payload } from './protocol.js';
 import { CONTROL_SOCKET } from './shim.js';
+import { readyReporter, writeAllSync } from './sync-io.js';
 import { vmStateDir } from './vm-state.js';
-
-function writeAll(fd: number, buf: Buffer): void {
-  let at = 0;
-  while (at < buf.length) {
-    try {
-      at += writeSync(fd, buf, at, buf.length - at);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
-  }
-}
 
 /** Run one exec session; never returns. Reports `ok` or `error <message>` on fd 3 first. */
 export async function runExecShim(root: string, id: string, processFile: string): Promise<never> {
-  let readyFd: number | undefined = 3;
-  const report = (line: string): void => {
-    if (readyFd === undefined) return;
-    try {
-      writeSync(readyFd, `${line}\n`);
-      closeSync(readyFd);
-    } catch {
-      // berth-vm exec gave up waiting.
-    }
-    readyFd = undefined;
-  };
+  const report = readyReporter(3);
   let payload: string;
   try {
     const proc = JSON.parse(readFileSync(processFile, 'utf8')) as NonNullable<RuntimeSpec['process']>;
@@ -65,8 +44,8 @@ export async function runExecShim(root: string, id: string, processFile: string)
   const decoder = new FrameDecoder();
   const onFrames = (data: Buffer): void => {
     for (const frame of decoder.push(data)) {
-      if (frame.type === FrameType.stdout) writeAll(1, frame.payload);
-      else if (frame.type === FrameType.stderr) writeAll(2, frame.payload);
+      if (frame.type === FrameType.stdout) writeAllSync(1, frame.payload);
+      else if (frame.type === FrameType.stderr) writeAllSync(2, frame.payload);
       else if (frame.type === FrameType.exit) process.exit(frame.payload.readUInt32BE(0));
     }
   };

@@ -6,7 +6,7 @@
  * process, and answers `berth-vm start/kill` on a control socket in the state directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { messageOf } from '../common/index.js';
@@ -15,6 +15,7 @@ import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
 import { encodeData, encodeFrame, encodeProcessSpec, FrameDecoder, FrameType, u32Payload, resizePayload, type Frame } from './protocol.js';
 import { mountField, planGuestMounts } from './guest-mounts.js';
 import { qemuArgs } from './qemu-command.js';
+import { readyReporter, writeAllSync } from './sync-io.js';
 import { joinVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { readVmRecord, vmStateDir, writeVmRecord, type VmRecord } from './vm-state.js';
 
@@ -37,19 +38,6 @@ interface ExecSession {
 
 function bootTimeoutMs(accel: string): number {
   return accel === 'kvm' ? 10_000 : 40_000;
-}
-
-/** Write all of buf to a blocking or non-blocking fd. */
-function writeAllSync(fd: number, buf: Buffer): void {
-  let at = 0;
-  while (at < buf.length) {
-    try {
-      at += writeSync(fd, buf, at, buf.length - at);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
-  }
 }
 
 /** The last few meaningful console lines: what a panicking guest said. */
@@ -91,17 +79,7 @@ export async function runShim(root: string, id: string): Promise<never> {
       // Nowhere to log.
     }
   };
-  let readyFd: number | undefined = 3;
-  const reportToCreate = (line: string): void => {
-    if (readyFd === undefined) return;
-    try {
-      writeSync(readyFd, `${line}\n`);
-      closeSync(readyFd);
-    } catch {
-      // create gave up waiting.
-    }
-    readyFd = undefined;
-  };
+  const reportToCreate = readyReporter(3);
 
   let record = (await readVmRecord(root, id)) as VmRecord;
   let qemu: ChildProcess | undefined;

@@ -63,6 +63,32 @@ async function sendTar(res: ServerResponse, tar: AsyncIterable<Buffer>, signal: 
   }
 }
 
+/**
+ * Answer with a tar that `produce` streams through `send`. A failure before `send` is the
+ * request's error answer; after it the headers are gone, so the archive is cut short, which
+ * the client notices.
+ */
+async function answerWithTar(
+  res: ServerResponse,
+  signal: AbortSignal,
+  produce: (send: (headers: Record<string, string>, tar: AsyncIterable<Buffer>) => Promise<void>) => Promise<void>,
+): Promise<undefined> {
+  let started = false;
+  try {
+    await produce(async (headers, tar) => {
+      res.writeHead(200, { ...headers, 'Content-Type': 'application/x-tar' });
+      started = true;
+      await sendTar(res, tar, signal);
+    });
+  } catch (err) {
+    if (!started) throw err;
+    res.destroy();
+    return undefined;
+  }
+  res.end();
+  return undefined;
+}
+
 export function addArchiveRoutes(router: Router, engine: Engine): void {
   const deps = { containers: engine.containers, images: engine.images };
 
@@ -75,21 +101,9 @@ export function addArchiveRoutes(router: Router, engine: Engine): void {
       res.writeHead(200, { [PATH_STAT_HEADER]: encodePathStat(stat), 'Content-Type': 'application/json' }).end();
       return undefined;
     }
-    let started = false;
-    try {
-      await archiveContainerPath(deps, id, path, async (stat, tar) => {
-        res.writeHead(200, { [PATH_STAT_HEADER]: encodePathStat(stat), 'Content-Type': 'application/x-tar' });
-        started = true;
-        await sendTar(res, tar, req.signal);
-      });
-    } catch (err) {
-      if (!started) throw err;
-      // Headers are gone: all we can do is cut the archive short, which the client notices.
-      res.destroy();
-      return undefined;
-    }
-    res.end();
-    return undefined;
+    return answerWithTar(res, req.signal, (send) =>
+      archiveContainerPath(deps, id, path, (stat, tar) => send({ [PATH_STAT_HEADER]: encodePathStat(stat) }, tar)),
+    );
   });
 
   router.add('PUT', '/containers/{id}/archive', async (req) => {
@@ -106,22 +120,9 @@ export function addArchiveRoutes(router: Router, engine: Engine): void {
     return { body };
   });
 
-  router.add('GET', '/containers/{id}/export', async (req, res) => {
-    let started = false;
-    try {
-      await exportContainer(deps, req.param('id'), async (tar) => {
-        res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-        started = true;
-        await sendTar(res, tar, req.signal);
-      });
-    } catch (err) {
-      if (!started) throw err;
-      res.destroy();
-      return undefined;
-    }
-    res.end();
-    return undefined;
-  });
+  router.add('GET', '/containers/{id}/export', async (req, res) =>
+    answerWithTar(res, req.signal, (send) => exportContainer(deps, req.param('id'), (tar) => send({}, tar))),
+  );
 
   router.add('POST', '/commit', async (req) => {
     const container = req.string('container') ?? '';

@@ -5,8 +5,8 @@
  */
 import { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { write } from '../context.js';
 import { StatusError } from '../exit.js';
+import { relayOutput } from '../relay-output.js';
 import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
 import type { AttachConnection, EngineClient } from '../../client/index.js';
 
@@ -99,20 +99,8 @@ export async function streamAttached(
   connection: AttachConnection,
   options: StreamAttachedOptions,
 ): Promise<'ended' | 'detached'> {
-  const { demuxStream, StreamSystemError } = await import('../../client/index.js');
   const cleanups: Array<() => void> = [];
-  let output: Promise<void> =
-    connection.isMultiplexed && !options.tty
-      ? demuxStream(connection.socket, { stdout: ctx.out, stderr: ctx.err })
-      : new Promise<void>((resolve, reject) => {
-          connection.socket.on('data', (chunk: Buffer) => ctx.out.write(chunk));
-          connection.socket.on('end', resolve);
-          connection.socket.on('close', () => resolve());
-          connection.socket.on('error', reject);
-        });
-  output = output.catch(async (err: unknown) => {
-    if (err instanceof StreamSystemError) await write(ctx.err, `${err.message}\n`);
-  });
+  let output = relayOutput(ctx, connection, options.tty);
   let detached: Promise<void> = new Promise(() => {});
   if (options.stdin) {
     const isRaw = options.tty && process.stdin.isTTY;

@@ -5,8 +5,8 @@
  */
 import { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { write } from '../context.js';
 import { StatusError, UsageError } from '../exit.js';
+import { relayOutput } from '../relay-output.js';
 import { readEnvFile, resolveEnv } from '../run-options.js';
 import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
 
@@ -71,18 +71,8 @@ export function build(ctx: CliContext): Command {
         await client.execStartDetached(execId, tty);
         return;
       }
-      const { demuxStream, StreamSystemError } = await import('../../client/index.js');
       const connection = await client.execStartAttached(execId, { tty, ...(size ? { consoleSize: size } : {}) });
-      let output: Promise<void> = connection.isMultiplexed
-        ? demuxStream(connection.socket, { stdout: ctx.out, stderr: ctx.err })
-        : new Promise<void>((resolve, reject) => {
-            connection.socket.on('data', (chunk: Buffer) => ctx.out.write(chunk));
-            connection.socket.on('end', resolve);
-            connection.socket.on('error', reject);
-          });
-      output = output.catch(async (err: unknown) => {
-        if (err instanceof StreamSystemError) await write(ctx.err, `${err.message}\n`);
-      });
+      let output = relayOutput(ctx, connection, tty);
       let detached: Promise<void> = new Promise(() => {});
       if (stdin) {
         const isRaw = tty && process.stdin.isTTY;

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { write } from '../context.js';
 import { StatusError, runStartFailureCode } from '../exit.js';
+import { relayOutput } from '../relay-output.js';
 import { addCreateOptions, toCreatePlan, type CreateFlags } from '../run-options.js';
 import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
 import { createContainer } from './create.js';
@@ -26,7 +27,6 @@ export function build(ctx: CliContext): Command {
   command.action(async (image: string, args: string[], flags: CreateFlags & { detachKeys?: string; sigProxy?: boolean }) => {
     const plan = toCreatePlan(flags, image, args, { isRun: true, env: ctx.env });
     const client = await ctx.client();
-    const { demuxStream, StreamSystemError } = await import('../../client/index.js');
     const id = await createContainer(ctx, plan);
     if (flags.detach) {
       await client.containerStart(id).catch((err: unknown) => {
@@ -48,17 +48,7 @@ export function build(ctx: CliContext): Command {
     let output: Promise<void> = Promise.resolve();
     let detached: Promise<boolean> = new Promise(() => {});
     if (connection) {
-      const isMultiplexed = connection.isMultiplexed && !flags.tty;
-      output = isMultiplexed
-        ? demuxStream(connection.socket, { stdout: ctx.out, stderr: ctx.err })
-        : new Promise<void>((resolve, reject) => {
-            connection.socket.on('data', (chunk: Buffer) => ctx.out.write(chunk));
-            connection.socket.on('end', resolve);
-            connection.socket.on('error', reject);
-          });
-      output = output.catch(async (err: unknown) => {
-        if (err instanceof StreamSystemError) await write(ctx.err, `${err.message}\n`);
-      });
+      output = relayOutput(ctx, connection, flags.tty === true);
       if (plan.attachStdin) {
         const restoreTty = flags.tty && process.stdin.isTTY ? enterRawMode() : undefined;
         // As docker's CLI: the detach keys end the session here, the container runs on.

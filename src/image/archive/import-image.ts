@@ -4,10 +4,10 @@
  * `--change` instructions docker accepts for import, parsed by the same applyChanges (oci/)
  * commit uses. The layer is stored uncompressed: its digest is its diff id.
  */
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../common/index.js';
 import { applyChanges, type ImageConfig, MediaType } from '../../oci/index.js';
+import { decompressed } from '../../snapshot/index.js';
 import type { ImageService } from '../image-service.js';
 import type { Image } from '../image.js';
 import { hostArchitecture } from '../registry/manifests.js';
@@ -52,23 +52,7 @@ export async function importImage(service: ImageService, source: Readable, optio
 }
 
 async function uncompressed(source: Readable): Promise<Readable> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Uint8Array);
-  async function* replay(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value as Buffer;
-    }
-  }
-  const stream = Readable.from(replay());
-  if (head[0] === 0x1f && head[1] === 0x8b) {
-    const gunzip = createGunzip();
-    stream.on('error', (err) => gunzip.destroy(err));
-    return stream.pipe(gunzip);
-  }
+  const { stream, head } = await decompressed(source);
   if (head.length === 0) throw new InvalidArgumentError('the import source is empty');
   return stream;
 }

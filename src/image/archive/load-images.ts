@@ -7,12 +7,12 @@
  * cannot escape. A failure leaves no blob this load added that no image uses.
  */
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { BerthError, InvalidArgumentError } from '../../common/index.js';
 import { type Descriptor, type Digest, type ImageIndex, type ImageManifest, MediaType, isDigest, isIndexMediaType, parseDigest } from '../../oci/index.js';
 import { familiarString, parseImageReference, withDefaultTag } from '../../store/index.js';
+import { decompressed } from '../../snapshot/index.js';
 import type { ImageService } from '../image-service.js';
 import type { ProgressSink } from '../progress.js';
 
@@ -73,7 +73,7 @@ async function readArchive(service: ImageService, source: Readable, added: Set<D
   const files: ArchiveFiles = { small: new Map(), blobs: new Map(), links: new Map() };
   let smallTotal = 0;
   const extract = tar.extract();
-  const input = await maybeGunzip(source);
+  const { stream: input } = await decompressed(source);
   input.on('error', (err) => extract.destroy(err));
   input.pipe(extract);
   try {
@@ -115,26 +115,6 @@ async function readArchive(service: ImageService, source: Readable, added: Set<D
   return files;
 }
 
-async function maybeGunzip(source: Readable): Promise<Readable> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Uint8Array);
-  async function* replay(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value as Buffer;
-    }
-  }
-  const stream = Readable.from(replay());
-  if (head[0] === 0x1f && head[1] === 0x8b) {
-    const gunzip = createGunzip();
-    stream.on('error', (err) => gunzip.destroy(err));
-    return stream.pipe(gunzip);
-  }
-  return stream;
-}
 
 function resolvePath(files: ArchiveFiles, path: string): string {
   let current = normalise(path);
