@@ -1,9 +1,9 @@
 /**
  * berth-vm's command line: the OCI runtime commands conmon (and podman) use, with crun's
  * global flags: `berth-vm [--root D] [--log F] [--log-format json|text] <command> ...`.
- * Commands: create, start, state, kill, delete, plus `shim` (internal: the per-container
- * process `create` starts). Errors go to stderr and, with --log, to the log file in the chosen
- * format; the exit status is 1.
+ * Commands: create, start, state, kill, delete, exec. `create` and `exec` plan in Node and hand
+ * the long-lived part to the C shim (native/berth-vm-shim.c). Errors go to stderr and, with
+ * --log, to the log file in the chosen format; the exit status is 1.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
-import { runExecShim } from './exec-shim.js';
-import { CONTROL_SOCKET, runShim } from './shim.js';
+import { buildDir } from './guest-assets.js';
+import { encodeProcessSpec } from './protocol.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
-import { effectiveStatus, isShimAlive, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
+import { guestProcessOf, writeVmPlan } from './vm-plan.js';
+import { CONTROL_SOCKET, effectiveStatus, isShimAlive, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
 
 /** Global flags that take a value (crun's and runc's). */
 const VALUE_FLAGS = new Set(['root', 'log', 'log-format', 'bundle', 'b', 'pid-file', 'console-socket', 'process', 'p', 'preserve-fds', 'cwd', 'signal']);
@@ -87,16 +88,22 @@ function askShim(root: string, id: string, request: string, timeoutMs = CREATE_T
   });
 }
 
+/** The C shim next to this installation's other native helpers. */
+function shimPath(): string {
+  return join(buildDir(), 'berth-vm-shim');
+}
+
 /**
- * Start a helper (`shim` or `exec-shim`) that keeps our stdio and reports `ok` or
- * `error <message>` on fd 3; resolves with it once ready, or throws the error.
+ * Start the C shim (`run` or `exec` mode), which keeps our stdio and reports `ok` or
+ * `error <message>` on fd 3; resolves once it is ready, or throws its error.
  */
-async function startHelper(args: string[], what: string): Promise<ReturnType<typeof spawn>> {
-  const helper = spawn(process.execPath, [process.argv[1]!, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+async function startShim(args: string[], what: string): Promise<ReturnType<typeof spawn>> {
+  const helper = spawn(shimPath(), args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
   const readyPipe = helper.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
   const reply = await new Promise<string>((resolveReply) => {
     let text = '';
     const timer = setTimeout(() => resolveReply(`error ${what} did not start within ${CREATE_TIMEOUT_MS / 1000} s`), CREATE_TIMEOUT_MS);
+    helper.once('error', (err) => resolveReply(`error cannot run ${shimPath()}: ${messageOf(err)}`));
     readyPipe.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
     });
@@ -123,11 +130,16 @@ async function exec(root: string, parsed: Parsed): Promise<void> {
   const id = parsed.positional[1];
   const processFile = parsed.flags.get('process') ?? parsed.flags.get('p');
   if (!id || !processFile) throw new UsageFailure('exec: --process <file> and a container id are required');
-  if (parsed.flags.has('console-socket')) throw new UsageFailure('a terminal (-t) is not supported by berth-vm yet');
   const record = await readVmRecord(root, id);
   if (!record) throw new UsageFailure(`container ${id} does not exist`);
   if (effectiveStatus(record) !== 'running') throw new UsageFailure(`container ${id} is not running`);
-  const helper = await startHelper([`--root=${root}`, 'exec-shim', id, processFile], 'the exec');
+  const proc = JSON.parse(await readFile(processFile, 'utf8')) as NonNullable<RuntimeSpec['process']>;
+  const consoleSocket = parsed.flags.get('console-socket');
+  if (proc.terminal && !consoleSocket) throw new UsageFailure('a terminal was requested but no --console-socket was given');
+  const spec = encodeProcessSpec(guestProcessOf(proc)).toString('base64');
+  const size = proc.consoleSize ?? { height: 0, width: 0 };
+  const ttyArgs = proc.terminal && consoleSocket ? [consoleSocket, String(size.height), String(size.width)] : [];
+  const helper = await startShim(['exec', vmStateDir(root, id), spec, ...ttyArgs], 'the exec');
   const pidFile = parsed.flags.get('pid-file');
   if (pidFile) await writeFile(pidFile, String(helper.pid));
 }
@@ -136,40 +148,24 @@ async function create(root: string, parsed: Parsed): Promise<void> {
   const id = parsed.positional[1];
   if (!id) throw new UsageFailure('create: container id required');
   const bundle = parsed.flags.get('bundle') ?? parsed.flags.get('b') ?? process.cwd();
-  if (parsed.flags.has('console-socket')) throw new UsageFailure('a terminal (-t) is not supported by berth-vm yet');
   const dir = vmStateDir(root, id);
   if (await readVmRecord(root, id)) throw new UsageFailure(`container ${id} already exists`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeVmRecord(root, { id, bundle, pid: 0, status: 'creating', created: new Date().toISOString() });
-  const script = process.argv[1]!;
-  // The shim keeps our stdio (conmon's pipes) and is reparented to conmon, its subreaper.
-  const shim = spawn(process.execPath, [script, `--root=${root}`, 'shim', id], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
-  const readyPipe = shim.stdio[3] as NodeJS.ReadableStream;
-  const reply = await new Promise<string>((resolveReply) => {
-    let text = '';
-    const timer = setTimeout(() => resolveReply(`error the VM did not boot within ${CREATE_TIMEOUT_MS / 1000} s`), CREATE_TIMEOUT_MS);
-    readyPipe.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-    });
-    readyPipe.on('end', () => {
-      clearTimeout(timer);
-      resolveReply(text.trim() || 'error berth-vm shim exited during boot');
-    });
-    readyPipe.on('error', () => {});
-  });
-  if (reply !== 'ok') {
-    try {
-      shim.kill('SIGKILL');
-    } catch {
-      // Gone.
-    }
+  let shim: ReturnType<typeof spawn>;
+  try {
+    await writeVmRecord(root, { id, bundle, pid: 0, status: 'creating', created: new Date().toISOString() });
+    const plan = await writeVmPlan(dir, id, bundle, parsed.flags.get('console-socket'));
+    await writeVmRecord(root, { id, bundle, pid: 0, status: 'creating', created: new Date().toISOString(), accel: plan.accel });
+    // The shim keeps our stdio (conmon's pipes) and is reparented to conmon, its subreaper.
+    shim = await startShim(['run', dir], 'the VM');
+  } catch (err) {
+    // Nothing half-made stays: the state directory and the cgroups the plan made.
     await rm(dir, { recursive: true, force: true });
-    throw new UsageFailure(reply.replace(/^error /, ''));
+    await removeVmCgroup(vmCgroupsPath(await bundleCgroupsPath(bundle), id));
+    throw err instanceof UsageFailure ? err : new UsageFailure(messageOf(err));
   }
   const pidFile = parsed.flags.get('pid-file');
   if (pidFile) await writeFile(pidFile, String(shim.pid));
-  shim.unref();
-  (readyPipe as unknown as { destroy(): void }).destroy();
 }
 
 async function start(root: string, id: string): Promise<void> {
@@ -219,6 +215,15 @@ async function kill(root: string, id: string, signalArg: string | undefined): Pr
   throw new UsageFailure(`kill ${id}: the berth-vm shim does not answer`);
 }
 
+/** The spec's cgroupsPath; undefined when the bundle is gone (the default path is all we can clean). */
+async function bundleCgroupsPath(bundle: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as RuntimeSpec).linux?.cgroupsPath;
+  } catch {
+    return undefined;
+  }
+}
+
 function killQemu(dir: string): void {
   try {
     const pid = Number(readFileSync(join(dir, 'qemu.pid'), 'utf8').trim());
@@ -243,13 +248,7 @@ async function remove(root: string, id: string, isForced: boolean): Promise<void
   }
   // QEMU dies with the shim (pdeathsig); make sure, in case it was reparented first.
   killQemu(dir);
-  let cgroupsPath: string | undefined;
-  try {
-    cgroupsPath = (JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as RuntimeSpec).linux?.cgroupsPath;
-  } catch {
-    // The bundle is gone: the default path is all we can clean.
-  }
-  await removeVmCgroup(vmCgroupsPath(cgroupsPath, id));
+  await removeVmCgroup(vmCgroupsPath(await bundleCgroupsPath(record.bundle), id));
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -281,14 +280,8 @@ export async function runBerthVm(argv: readonly string[]): Promise<number> {
       case 'delete':
         await remove(root, id ?? '', parsed.flags.has('force') || parsed.flags.has('f'));
         return 0;
-      case 'shim':
-        await runShim(root, id ?? '');
-        return 0;
       case 'exec':
         await exec(root, parsed);
-        return 0;
-      case 'exec-shim':
-        await runExecShim(root, id ?? '', parsed.positional[2] ?? '');
         return 0;
       case 'pause':
       case 'resume':

@@ -31,7 +31,7 @@ export class VmUnavailableError extends BerthError {
 }
 
 /** The build/ directory of this installation (dist/src/vm/ is three levels below it). */
-function buildDir(): string {
+export function buildDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build');
 }
 

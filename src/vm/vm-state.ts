@@ -1,13 +1,20 @@
 /**
- * berth-vm's record of one container: `<root>/<id>/state.json` plus the shim's sockets and the
- * VM's console log in the same directory. The shim process is the container's pid (conmon
- * waits for it); the status read back is `stopped` whenever that process is gone.
+ * berth-vm's record of one container: `<root>/<id>/state.json`, written by `create`, and
+ * `shim.status`, which the C shim (native/berth-vm-shim.c) replaces as the VM moves on, plus the
+ * shim's sockets and the VM's console log in the same directory. The shim process is the
+ * container's pid (conmon waits for it); the status read back is `stopped` whenever it is gone.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** What state.json holds. */
+/** Names inside the state directory; sockets are reached relative to it (sun_path is short). */
+export const AGENT_SOCKET = 'agent.sock';
+export const CONTROL_SOCKET = 'ctl.sock';
+export const CONSOLE_LOG = 'console.log';
+const SHIM_STATUS = 'shim.status';
+
+/** What state.json holds, with the shim's status laid over it. */
 export interface VmRecord {
   id: string;
   bundle: string;
@@ -26,13 +33,30 @@ export function vmStateDir(root: string, id: string): string {
   return join(root, id);
 }
 
-/** Read state.json; undefined when the container does not exist. */
+/**
+ * Lay the shim's status file (`<created|running|stopped> <pid|exit code>`, then an optional
+ * error line) over create's record.
+ */
+export function withShimStatus(record: VmRecord, statusText: string): VmRecord {
+  const [first = '', error = ''] = statusText.split('\n');
+  const match = /^(created|running|stopped) (-?\d+)$/.exec(first.trim());
+  if (!match) return record;
+  const status = match[1] as VmRecord['status'];
+  const value = Number(match[2]);
+  if (status !== 'stopped') return { ...record, status, pid: value };
+  return { ...record, status, exitCode: value, ...(error.trim() ? { error: error.trim() } : {}) };
+}
+
+/** Read the container's record; undefined when it does not exist. */
 export async function readVmRecord(root: string, id: string): Promise<VmRecord | undefined> {
+  let record: VmRecord;
   try {
-    return JSON.parse(await readFile(join(vmStateDir(root, id), 'state.json'), 'utf8')) as VmRecord;
+    record = JSON.parse(await readFile(join(vmStateDir(root, id), 'state.json'), 'utf8')) as VmRecord;
   } catch {
     return undefined;
   }
+  const statusText = await readFile(join(vmStateDir(root, id), SHIM_STATUS), 'utf8').catch(() => '');
+  return withShimStatus(record, statusText);
 }
 
 let writeCount = 0;
@@ -54,7 +78,8 @@ export function isShimAlive(pid: number, id: string): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // A zombie has exited already; conmon has yet to reap it.
     if (/^\d+ \(.*\) Z /.test(stat)) return false;
-    return cmdline.split('\0').includes(id) && cmdline.includes('shim');
+    const [program = '', mode, dir = ''] = cmdline.split('\0');
+    return program.endsWith('berth-vm-shim') && mode === 'run' && dir.endsWith(id);
   } catch {
     return false;
   }

@@ -1,7 +1,8 @@
 /**
  * Interactive sessions through a real pseudo-terminal (util-linux `script`): a shell with a
  * prompt, typed commands, the terminal size, Ctrl-C to the foreground process, the exit code,
- * and Ctrl-P Ctrl-Q detaching while the container keeps running. For docker and berth.
+ * and Ctrl-P Ctrl-Q detaching while the container keeps running. For docker and berth, and for
+ * VM containers through docker (the pty crosses berth-vm's shim and the guest agent).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,8 @@ class Terminal {
 
   /** Wait until the output so far matches (bounded: a hang fails the test, it does not time it). */
   async waitFor(pattern: RegExp, what: string): Promise<void> {
-    for (let i = 0; i < 300; i++) {
+    // Long enough for a VM to boot under emulation on a busy machine.
+    for (let i = 0; i < 1200; i++) {
       if (pattern.test(this.#output)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -37,7 +39,7 @@ class Terminal {
   get exited(): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<number>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`still running; output so far:\n${this.#output}`)), 20_000);
+      timer = setTimeout(() => reject(new Error(`still running; output so far:\n${this.#output}`)), 60_000);
     });
     return Promise.race([this.#exited, limit]).finally(() => clearTimeout(timer));
   }
@@ -76,9 +78,15 @@ describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScr
 
   const berth = `${process.execPath} ${join(REPO, 'dist/src/bin/berth.js')}`;
 
-  for (const [name, cli] of [['docker', DOCKER], ['berth', berth]] as const) {
+  const variants = [
+    { name: 'docker', cli: DOCKER, isolation: 'process' },
+    { name: 'berth', cli: berth, isolation: 'process' },
+    { name: 'docker-vm', cli: DOCKER, isolation: 'vm' },
+  ] as const;
+  for (const { name, cli, isolation: isolationName } of variants) {
+    const isolation = `--isolation=${isolationName}`;
     it(`${name} run -it: prompt, typed commands, terminal size, Ctrl-C, exit code`, async () => {
-      const terminal = open(`${cli} run -it --rm busybox sh`);
+      const terminal = open(`${cli} run -it --rm ${isolation} busybox sh`);
       await terminal.waitFor(/\/ # /, 'the prompt');
       terminal.type('stty size; echo typed-$((40+2))\r');
       await terminal.waitFor(/33 101\r*\n/, 'the terminal size');
@@ -94,7 +102,7 @@ describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScr
 
     it(`${name} run -it then Ctrl-P Ctrl-Q detaches and the container keeps running`, async () => {
       const container = `detach-${name}`;
-      const terminal = open(`${cli} run -it --name ${container} busybox sh`);
+      const terminal = open(`${cli} run -it --name ${container} ${isolation} busybox sh`);
       await terminal.waitFor(/\/ # /, 'the prompt');
       terminal.type('\x10\x11');
       assert.equal(await terminal.exited, 0);
@@ -111,7 +119,7 @@ describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScr
 
     it(`${name} attach to a running tty container: typed commands, size, Ctrl-P Ctrl-Q twice`, async () => {
       const container = `attach-${name}`;
-      await daemon.docker(['run', '-dit', '--name', container, 'busybox', 'sh']);
+      await daemon.docker(['run', '-dit', '--name', container, isolation, 'busybox', 'sh'], { timeoutMs: 120_000 });
       // Twice: a detach must leave the container's stdin open for the next attach.
       for (const round of [1, 2]) {
         const terminal = open(`${cli} attach ${container}`);
@@ -136,7 +144,7 @@ describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScr
 
     it(`${name} start -ai: the prompt, typed commands and the exit code`, async () => {
       const container = `start-ai-${name}`;
-      await daemon.docker(['create', '-it', '--name', container, 'busybox', 'sh']);
+      await daemon.docker(['create', '-it', '--name', container, isolation, 'busybox', 'sh']);
       const terminal = open(`${cli} start -ai ${container}`);
       await terminal.waitFor(/\/ # /, 'the prompt');
       terminal.type('stty size; echo started-$((5+5))\r');

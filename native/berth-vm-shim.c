@@ -1,0 +1,978 @@
+/*
+ * berth-vm-shim: the long-lived host side of a VM container, and of each exec in one.
+ *
+ *   berth-vm-shim run <state-dir>
+ *   berth-vm-shim exec <state-dir> <base64 process spec> [<console-socket> <rows> <cols>]
+ *
+ * `berth-vm create` (Node) plans the VM and writes into the state directory what this program
+ * executes: `qemu.argv` (QEMU's argv, NUL-separated, program first), `start.spec` (the START
+ * payload, guest/agent/PROTOCOL.md) and `shim.conf` (`key=value` lines: boot_timeout_ms, cgroup
+ * (repeatable: cgroup directories to join before QEMU starts), netns (a network namespace QEMU
+ * runs in), console_socket (with -t: where the pty master goes, as crun does), console_size
+ * (`<rows> <cols>`: the pty's first size)). It is C, not Node,
+ * because it lives as long as the container: it must be small (one per VM), hand a pty over
+ * SCM_RIGHTS, and set PR_SET_PDEATHSIG and PR_SET_THP_DISABLE for QEMU.
+ *
+ * run: its pid is the container's pid (conmon waits for it; its exit status is the container's).
+ * It joins the container's cgroups, starts QEMU (which dies with it), waits for the agent's READY,
+ * reports `ok` (or `error <message>`) on fd 3, then relays its stdio (conmon's pipes, or the pty)
+ * to session 0 and answers requests on `ctl.sock`, one line each:
+ *   start            -> `ok` once the process was executed, or `error <code> <message>`
+ *   kill <signal>    -> `ok` (before start: ends the VM with 128+signal)
+ *   resize <r> <c>   -> `ok`
+ *   ps               -> `ok`, then the agent's process listing, then close
+ *   exec <base64>    -> `ok` once started (or `error <code> <message>`), then the connection
+ *                       carries that session's frames (session id 0 on it; remapped here)
+ * Its state goes to `shim.status` (replaced atomically): `<created|running|stopped> <pid|code>`
+ * on the first line, an error message on the second.
+ *
+ * exec: asks the shim for an exec session and relays its stdio (or a pty) as that session's
+ * frames; reports `ok`/`error <message>` on fd 3 and exits with the exec's exit status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	F_READY = 1, F_START = 2, F_STDIN = 3, F_STDOUT = 4, F_STDERR = 5, F_STDIN_CLOSE = 6,
+	F_SIGNAL = 7, F_RESIZE = 8, F_EXIT = 9, F_ERROR = 10, F_EXEC = 11, F_POWEROFF = 12,
+	F_STARTED = 13, F_PS = 14, F_PS_LIST = 15,
+};
+
+#define HEADER 12
+#define MAX_PAYLOAD 65536
+#define POWER_OFF_GRACE_MS 3000
+#define MAX_CLIENTS 64
+#define AGENT_SOCKET "agent.sock"
+#define CONTROL_SOCKET "ctl.sock"
+
+/* ---------- small helpers ---------- */
+
+static long long now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void log_line(const char *fmt, ...) {
+	FILE *f = fopen("shim.log", "a");
+	if (!f) return;
+	time_t t = time(NULL);
+	char stamp[32];
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	fprintf(f, "%s ", stamp);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	fclose(f);
+}
+
+/* Write everything, waiting out EAGAIN on a non-blocking fd (conmon's pipes may be). */
+static int write_all(int fd, const void *data, size_t len) {
+	const unsigned char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR) continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+				poll(&pfd, 1, 100);
+				continue;
+			}
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void put_u32(unsigned char *p, uint32_t v) {
+	p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
+}
+
+static uint32_t get_u32(const unsigned char *p) {
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Send one frame; data longer than a frame's limit goes as several frames of the same type. */
+static int send_frame(int fd, int type, uint32_t session, const void *payload, size_t len) {
+	const unsigned char *p = payload;
+	do {
+		size_t chunk = len > MAX_PAYLOAD ? MAX_PAYLOAD : len;
+		unsigned char header[HEADER] = { (unsigned char)type, 0, 0, 0 };
+		put_u32(header + 4, session);
+		put_u32(header + 8, (uint32_t)chunk);
+		if (fd < 0 || write_all(fd, header, HEADER) < 0 || (chunk && write_all(fd, p, chunk) < 0)) return -1;
+		p += chunk;
+		len -= chunk;
+	} while (len > 0);
+	return 0;
+}
+
+static int send_u32_frame(int fd, int type, uint32_t session, uint32_t value) {
+	unsigned char payload[4];
+	put_u32(payload, value);
+	return send_frame(fd, type, session, payload, 4);
+}
+
+static int send_resize(int fd, uint32_t session, int tty) {
+	struct winsize ws;
+	if (ioctl(tty, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0) return 0;
+	unsigned char payload[4] = { (unsigned char)(ws.ws_row >> 8), (unsigned char)ws.ws_row, (unsigned char)(ws.ws_col >> 8), (unsigned char)ws.ws_col };
+	return send_frame(fd, F_RESIZE, session, payload, 4);
+}
+
+/* An incoming byte stream cut into frames. */
+struct reader {
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+/* Append what fd has; 0 on data, -1 on EOF or error. */
+static int reader_fill(struct reader *r, int fd) {
+	if (r->cap - r->len < 65536) {
+		size_t cap = r->cap ? r->cap * 2 : 131072;
+		while (cap - r->len < 65536) cap *= 2;
+		unsigned char *grown = realloc(r->buf, cap);
+		if (!grown) return -1;
+		r->buf = grown;
+		r->cap = cap;
+	}
+	ssize_t n;
+	do n = read(fd, r->buf + r->len, r->cap - r->len); while (n < 0 && errno == EINTR);
+	if (n <= 0) return n < 0 && errno == EAGAIN ? 0 : -1;
+	r->len += (size_t)n;
+	return 0;
+}
+
+/* The next whole frame, or 0 when more bytes are needed; -1 on a protocol error. */
+static int reader_next(struct reader *r, int *type, uint32_t *session, unsigned char **payload, uint32_t *len, size_t *consumed) {
+	if (r->len < HEADER) return 0;
+	*len = get_u32(r->buf + 8);
+	if (*len > MAX_PAYLOAD) return -1;
+	if (r->len < HEADER + *len) return 0;
+	*type = r->buf[0];
+	*session = get_u32(r->buf + 4);
+	*payload = r->buf + HEADER;
+	*consumed = HEADER + *len;
+	return 1;
+}
+
+static void reader_drop(struct reader *r, size_t n) {
+	memmove(r->buf, r->buf + n, r->len - n);
+	r->len -= n;
+}
+
+static int listen_unix(const char *path) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 16) < 0) return -1;
+	return fd;
+}
+
+static int connect_unix(const char *path) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof addr.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		int saved = errno;
+		if (fd >= 0) close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static char *read_file(const char *path, size_t *len_out) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return NULL;
+	struct reader r = { 0 };
+	while (reader_fill(&r, fd) == 0 && r.len > 0) {
+		/* reader_fill returns -1 at EOF */
+	}
+	close(fd);
+	if (!r.buf) r.buf = calloc(1, 1);
+	if (r.len == r.cap) {
+		unsigned char *grown = realloc(r.buf, r.len + 1);
+		if (!grown) return NULL;
+		r.buf = grown;
+	}
+	r.buf[r.len] = 0;
+	if (len_out) *len_out = r.len;
+	return (char *)r.buf;
+}
+
+/* The last few non-empty lines of a log file, joined with "; " (what QEMU or a panicking guest said). */
+static void file_tail(const char *path, int lines, char *out, size_t out_len) {
+	out[0] = 0;
+	char *text = read_file(path, NULL);
+	if (!text) return;
+	char *starts[8];
+	int count = 0;
+	for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+		while (*line == ' ' || *line == '\t') line++;
+		if (!*line) continue;
+		if (count == lines) {
+			memmove(starts, starts + 1, sizeof(char *) * (size_t)(lines - 1));
+			count--;
+		}
+		starts[count++] = line;
+	}
+	for (int i = 0; i < count; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, out_len - used, "%s%s", i ? "; " : "", starts[i]);
+	}
+	free(text);
+}
+
+/* Report once to the command that started us (fd 3), then close it so it stops waiting. */
+static int report_fd = 3;
+static void report(const char *fmt, ...) {
+	if (report_fd < 0) return;
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	write_all(report_fd, line, strlen(line));
+	close(report_fd);
+	report_fd = -1;
+}
+
+/* A pty for -t: the master goes to the console socket (conmon), the slave becomes our
+ * controlling terminal (so a resize there reaches us as SIGWINCH) and is made raw: the guest's
+ * own pty does echo and line editing. Returns the slave, or -1. */
+static int hand_over_pty(const char *console_socket, unsigned rows, unsigned cols, char *error, size_t error_len) {
+	int master, slave;
+	/* The size asked for at create (the spec's consoleSize), as crun sets it: resizes come later. */
+	struct winsize size = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	if (openpty(&master, &slave, NULL, NULL, rows && cols ? &size : NULL) < 0) {
+		snprintf(error, error_len, "cannot allocate a pty: %s", strerror(errno));
+		return -1;
+	}
+	struct termios raw;
+	if (tcgetattr(slave, &raw) == 0) {
+		cfmakeraw(&raw);
+		tcsetattr(slave, TCSANOW, &raw);
+	}
+	int sock = connect_unix(console_socket);
+	if (sock < 0) {
+		snprintf(error, error_len, "cannot connect to the console socket %s: %s", console_socket, strerror(errno));
+		return -1;
+	}
+	char name[] = "/dev/ptmx";
+	struct iovec iov = { .iov_base = name, .iov_len = sizeof name - 1 };
+	union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } control;
+	memset(&control, 0, sizeof control);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+	if (sendmsg(sock, &msg, 0) < 0) {
+		snprintf(error, error_len, "cannot send the pty to the console socket: %s", strerror(errno));
+		return -1;
+	}
+	close(sock);
+	close(master);
+	setsid();
+	ioctl(slave, TIOCSCTTY, 0);
+	fcntl(slave, F_SETFD, FD_CLOEXEC);
+	return slave;
+}
+
+static int make_signalfd(const int *signals, int count) {
+	sigset_t set;
+	sigemptyset(&set);
+	for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* ---------- run: the container's shim ---------- */
+
+enum client_kind { C_REQUEST, C_START, C_EXEC, C_PS };
+
+struct client {
+	int fd;
+	enum client_kind kind;
+	uint32_t session;      /* C_EXEC: the session id on the agent's channel */
+	int is_started;        /* C_EXEC: answered `ok` */
+	char error[512];       /* C_EXEC: the agent's ERROR text before its EXIT */
+	struct reader in;
+};
+
+static struct {
+	int agent, ctl_listen, sigfd, stdin_fd, tty;
+	pid_t qemu;
+	int is_started, is_finishing, stdin_open;
+	int exit_code;
+	char error[1024];
+	char start_error[512];
+	long long finish_deadline;
+	struct client clients[MAX_CLIENTS];
+	int client_count;
+	uint32_t next_session;
+} vm = { .agent = -1, .ctl_listen = -1, .sigfd = -1, .stdin_fd = -1, .tty = -1, .next_session = 1 };
+
+static void write_status(const char *state, long value, const char *error) {
+	FILE *f = fopen("shim.status.tmp", "w");
+	if (!f) return;
+	fprintf(f, "%s %ld\n%s\n", state, value, error ? error : "");
+	fflush(f);
+	fclose(f);
+	rename("shim.status.tmp", "shim.status");
+}
+
+static void drop_client(int index) {
+	close(vm.clients[index].fd);
+	free(vm.clients[index].in.buf);
+	vm.clients[index] = vm.clients[--vm.client_count];
+}
+
+static void reply(int index, const char *fmt, ...) {
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	write_all(vm.clients[index].fd, line, strlen(line));
+}
+
+static int find_client(enum client_kind kind, uint32_t session) {
+	for (int i = 0; i < vm.client_count; i++) {
+		if (vm.clients[i].kind == kind && (kind != C_EXEC || vm.clients[i].session == session)) return i;
+	}
+	return -1;
+}
+
+/* Everything has been said: stop QEMU, leave the final state, answer who waits, and exit. */
+static void __attribute__((noreturn)) end_shim(int code, const char *error) {
+	if (vm.qemu > 0) {
+		kill(vm.qemu, SIGKILL);
+		waitpid(vm.qemu, NULL, 0);
+	}
+	unlink(AGENT_SOCKET);
+	unlink(CONTROL_SOCKET);
+	for (int i = 0; i < vm.client_count; i++) {
+		if (vm.clients[i].kind == C_START) reply(i, "error %d %s", code, error && *error ? error : "the container stopped");
+		if (vm.clients[i].kind == C_PS) reply(i, "error 1 the container stopped");
+		close(vm.clients[i].fd);
+	}
+	write_status("stopped", code, error);
+	log_line("stopped: exit %d%s%s", code, error && *error ? ": " : "", error ? error : "");
+	_exit(code);
+}
+
+/* The container's process is done (or never will be): power the guest off, wait for QEMU. */
+static void finish(int code, const char *error) {
+	if (vm.is_finishing) return;
+	vm.is_finishing = 1;
+	vm.exit_code = code;
+	if (error) snprintf(vm.error, sizeof vm.error, "%s", error);
+	send_frame(vm.agent, F_POWEROFF, 0, NULL, 0);
+	vm.finish_deadline = now_ms() + POWER_OFF_GRACE_MS;
+}
+
+static void on_qemu_exit(void) {
+	vm.qemu = 0;
+	if (vm.is_finishing) end_shim(vm.exit_code, vm.error);
+	char tail[768], error[1024];
+	file_tail("console.log", 3, tail, sizeof tail);
+	snprintf(error, sizeof error, "the VM ended without the container's exit status%s%s", *tail ? ": " : "", tail);
+	end_shim(255, error);
+}
+
+static void handle_agent_frame(int type, uint32_t session, const unsigned char *payload, uint32_t len) {
+	if (session != 0) {
+		int index = find_client(C_EXEC, session);
+		if (index < 0) return;
+		struct client *c = &vm.clients[index];
+		if (!c->is_started) {
+			if (type == F_STARTED) {
+				c->is_started = 1;
+				reply(index, "ok");
+			} else if (type == F_ERROR) {
+				snprintf(c->error, sizeof c->error, "%.*s", (int)len, payload);
+			} else if (type == F_EXIT && len >= 4) {
+				reply(index, "error %u %s", get_u32(payload), *c->error ? c->error : "exec failed");
+				drop_client(index);
+			}
+			return;
+		}
+		send_frame(c->fd, type, 0, payload, len);
+		if (type == F_EXIT) drop_client(index);
+		return;
+	}
+	switch (type) {
+	case F_STDOUT:
+		write_all(vm.tty >= 0 ? vm.tty : 1, payload, len);
+		break;
+	case F_STDERR:
+		write_all(vm.tty >= 0 ? vm.tty : 2, payload, len);
+		break;
+	case F_STARTED: {
+		vm.is_started = 1;
+		vm.stdin_open = 1;
+		write_status("running", getpid(), NULL);
+		int index = find_client(C_START, 0);
+		if (index >= 0) {
+			reply(index, "ok");
+			drop_client(index);
+		}
+		if (vm.tty >= 0) send_resize(vm.agent, 0, vm.tty);
+		break;
+	}
+	case F_ERROR:
+		snprintf(vm.start_error, sizeof vm.start_error, "%.*s", (int)len, payload);
+		break;
+	case F_EXIT: {
+		if (len < 4) break;
+		int code = (int)get_u32(payload);
+		int index = find_client(C_START, 0);
+		if (index >= 0) {
+			if (*vm.start_error) reply(index, "error %d %s", code, vm.start_error);
+			else reply(index, "error %d exit status %d", code, code);
+			drop_client(index);
+		}
+		finish(code, NULL);
+		break;
+	}
+	case F_PS_LIST: {
+		int index = find_client(C_PS, 0);
+		if (index >= 0) {
+			reply(index, "ok");
+			write_all(vm.clients[index].fd, payload, len);
+			drop_client(index);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* One request line from a control connection (see the top of the file). */
+static void handle_request(int index, char *line) {
+	struct client *c = &vm.clients[index];
+	char *rest = strchr(line, ' ');
+	if (rest) *rest++ = 0;
+	if (!strcmp(line, "start")) {
+		if (vm.is_started || vm.is_finishing || find_client(C_START, 0) >= 0) {
+			reply(index, "error 1 container is not in the created state");
+			drop_client(index);
+			return;
+		}
+		size_t len;
+		char *spec = read_file("start.spec", &len);
+		if (!spec) {
+			reply(index, "error 1 cannot read start.spec: %s", strerror(errno));
+			drop_client(index);
+			return;
+		}
+		c->kind = C_START;
+		send_frame(vm.agent, F_START, 0, spec, len);
+		free(spec);
+	} else if (!strcmp(line, "kill") && rest) {
+		int signal = atoi(rest);
+		reply(index, "ok");
+		drop_client(index);
+		/* Nothing runs in the VM yet: ending it is the whole kill. */
+		if (!vm.is_started) finish(128 + signal, NULL);
+		else send_u32_frame(vm.agent, F_SIGNAL, 0, (uint32_t)signal);
+	} else if (!strcmp(line, "resize") && rest) {
+		unsigned rows = 0, cols = 0;
+		sscanf(rest, "%u %u", &rows, &cols);
+		unsigned char payload[4] = { (unsigned char)(rows >> 8), (unsigned char)rows, (unsigned char)(cols >> 8), (unsigned char)cols };
+		send_frame(vm.agent, F_RESIZE, 0, payload, 4);
+		reply(index, "ok");
+		drop_client(index);
+	} else if (!strcmp(line, "ps")) {
+		if (!vm.is_started || vm.is_finishing || find_client(C_PS, 0) >= 0) {
+			reply(index, vm.is_started && !vm.is_finishing ? "error 1 busy" : "error 1 container is not running");
+			drop_client(index);
+			return;
+		}
+		c->kind = C_PS;
+		send_frame(vm.agent, F_PS, 0, NULL, 0);
+	} else if (!strcmp(line, "exec") && rest) {
+		if (!vm.is_started || vm.is_finishing) {
+			reply(index, "error 1 container is not running");
+			drop_client(index);
+			return;
+		}
+		/* base64 to bytes */
+		size_t in_len = strlen(rest), out_len = 0;
+		unsigned char *spec = malloc(in_len / 4 * 3 + 3);
+		uint32_t acc = 0;
+		int bits = 0;
+		for (size_t i = 0; i < in_len; i++) {
+			int v;
+			char ch = rest[i];
+			if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
+			else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
+			else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
+			else if (ch == '+') v = 62;
+			else if (ch == '/') v = 63;
+			else continue;
+			acc = (acc << 6) | (uint32_t)v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				spec[out_len++] = (unsigned char)(acc >> bits);
+			}
+		}
+		c->kind = C_EXEC;
+		c->session = vm.next_session++;
+		send_frame(vm.agent, F_EXEC, c->session, spec, out_len);
+		free(spec);
+	} else {
+		reply(index, "error 1 unknown request %s", line);
+		drop_client(index);
+	}
+}
+
+/* Data on a control connection: a request line, or an exec session's frames. */
+static void on_client_readable(int index) {
+	struct client *c = &vm.clients[index];
+	if (reader_fill(&c->in, c->fd) < 0) {
+		/* The exec's host side went away: end its process rather than leave it orphaned. */
+		if (c->kind == C_EXEC) send_u32_frame(vm.agent, F_SIGNAL, c->session, 9);
+		drop_client(index);
+		return;
+	}
+	if (c->kind == C_REQUEST) {
+		char *newline = memchr(c->in.buf, '\n', c->in.len);
+		if (!newline) {
+			if (c->in.len > 1 << 20) drop_client(index);
+			return;
+		}
+		*newline = 0;
+		size_t consumed = (size_t)(newline - (char *)c->in.buf) + 1;
+		char *line = strdup((char *)c->in.buf);
+		reader_drop(&c->in, consumed);
+		handle_request(index, line);
+		free(line);
+		return;
+	}
+	if (c->kind != C_EXEC) return;
+	int type;
+	uint32_t session, len;
+	unsigned char *payload;
+	size_t consumed;
+	int got;
+	while ((got = reader_next(&c->in, &type, &session, &payload, &len, &consumed)) > 0) {
+		send_frame(vm.agent, type, c->session, payload, len);
+		reader_drop(&c->in, consumed);
+	}
+	if (got < 0) {
+		send_u32_frame(vm.agent, F_SIGNAL, c->session, 9);
+		drop_client(index);
+	}
+}
+
+static void read_conf(char *conf, char **cgroups, int *cgroup_count, char **netns, char **console_socket, long *boot_timeout_ms, unsigned *rows, unsigned *cols) {
+	for (char *line = strtok(conf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *value = strchr(line, '=');
+		if (!value) continue;
+		*value++ = 0;
+		if (!strcmp(line, "cgroup") && *cgroup_count < 16) cgroups[(*cgroup_count)++] = value;
+		else if (!strcmp(line, "netns")) *netns = value;
+		else if (!strcmp(line, "console_socket")) *console_socket = value;
+		else if (!strcmp(line, "boot_timeout_ms")) *boot_timeout_ms = atol(value);
+		else if (!strcmp(line, "console_size")) sscanf(value, "%u %u", rows, cols);
+	}
+}
+
+/* QEMU's argv from qemu.argv (NUL-separated). */
+static char **read_argv(void) {
+	size_t len;
+	char *text = read_file("qemu.argv", &len);
+	if (!text || len == 0) return NULL;
+	size_t count = 0;
+	for (size_t i = 0; i < len; i++) count += text[i] == 0;
+	char **argv = calloc(count + 2, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; i < len; i += strlen(text + i) + 1) argv[n++] = text + i;
+	argv[n] = NULL;
+	return argv;
+}
+
+static pid_t start_qemu(char **argv, const char *netns, char *error, size_t error_len) {
+	int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int netns_fd = -1;
+	if (netns && *netns && (netns_fd = open(netns, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(error, error_len, "cannot open the network namespace %s: %s", netns, strerror(errno));
+		return -1;
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(error, error_len, "cannot fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent) _exit(1);
+		/* Guest RAM in 4 KiB pages: with THP every page the guest touches costs 2 MiB of host memory. */
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+		if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+			dprintf(log, "cannot enter the network namespace %s: %s\n", netns, strerror(errno));
+			_exit(1);
+		}
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		if (log >= 0) dup2(log, 2);
+		/* Nothing else of ours reaches QEMU: above all not fd 3, whose close tells create we are ready. */
+		close_range(3, ~0U, 0);
+		execv(argv[0], argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (netns_fd >= 0) close(netns_fd);
+	if (log >= 0) close(log);
+	return pid;
+}
+
+/* The reason QEMU ended during boot: its own last words, else the guest console's. */
+static void boot_failure(char *error, size_t error_len) {
+	char tail[768];
+	file_tail("qemu.log", 2, tail, sizeof tail);
+	if (!*tail) file_tail("console.log", 3, tail, sizeof tail);
+	snprintf(error, error_len, "QEMU exited during boot: %s", *tail ? tail : "no message");
+}
+
+static int run_shim(const char *dir) {
+	char error[1024] = "";
+	if (chdir(dir) < 0) {
+		report("error cannot enter %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	char *conf = read_file("shim.conf", NULL);
+	char **qemu_argv = read_argv();
+	if (!conf || !qemu_argv) {
+		report("error the VM plan in %s is incomplete", dir);
+		return 1;
+	}
+	char *cgroups[16], *netns = NULL, *console_socket = NULL;
+	int cgroup_count = 0;
+	long boot_timeout_ms = 40000;
+	unsigned console_rows = 0, console_cols = 0;
+	read_conf(conf, cgroups, &cgroup_count, &netns, &console_socket, &boot_timeout_ms, &console_rows, &console_cols);
+
+	/* Before QEMU starts, so it is born in the container's cgroups (placement is for
+	 * accounting: the VM's size is its limit). A hierarchy that refuses is skipped. */
+	for (int i = 0; i < cgroup_count; i++) {
+		char path[4096];
+		mkdir(cgroups[i], 0755);
+		snprintf(path, sizeof path, "%s/cgroup.procs", cgroups[i]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			dprintf(fd, "%d\n", getpid());
+			close(fd);
+		}
+	}
+	int signals[] = { SIGCHLD, SIGWINCH };
+	vm.sigfd = make_signalfd(signals, 2);
+	if (console_socket && *console_socket) {
+		vm.tty = hand_over_pty(console_socket, console_rows, console_cols, error, sizeof error);
+		if (vm.tty < 0) {
+			report("error %s", error);
+			return 1;
+		}
+	}
+	int agent_listen = listen_unix(AGENT_SOCKET);
+	vm.ctl_listen = listen_unix(CONTROL_SOCKET);
+	if (agent_listen < 0 || vm.ctl_listen < 0) {
+		report("error cannot listen in %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	long long boot_start = now_ms();
+	vm.qemu = start_qemu(qemu_argv, netns, error, sizeof error);
+	if (vm.qemu < 0) {
+		vm.qemu = 0;
+		report("error %s", error);
+		end_shim(1, error);
+	}
+
+	/* Boot: wait for QEMU to connect and the agent to say READY. */
+	struct reader agent_in = { 0 };
+	long long deadline = boot_start + boot_timeout_ms;
+	int is_ready = 0;
+	while (!is_ready) {
+		struct pollfd pfds[2] = { { .fd = vm.sigfd, .events = POLLIN }, { .fd = vm.agent >= 0 ? vm.agent : agent_listen, .events = POLLIN } };
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			snprintf(error, sizeof error, "the guest agent did not answer within %ld s", boot_timeout_ms / 1000);
+			break;
+		}
+		if (poll(pfds, 2, (int)left) < 0 && errno != EINTR) break;
+		if (pfds[0].revents) {
+			struct signalfd_siginfo info;
+			while (read(vm.sigfd, &info, sizeof info) > 0) {
+			}
+			if (waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) {
+				vm.qemu = 0;
+				boot_failure(error, sizeof error);
+				break;
+			}
+		}
+		if (!pfds[1].revents) continue;
+		if (vm.agent < 0) {
+			vm.agent = accept4(agent_listen, NULL, NULL, SOCK_CLOEXEC);
+			continue;
+		}
+		if (reader_fill(&agent_in, vm.agent) < 0) {
+			/* QEMU closed the channel: it is ending; its exit tells why. */
+			waitpid(vm.qemu, NULL, 0);
+			vm.qemu = 0;
+			boot_failure(error, sizeof error);
+			break;
+		}
+		int type;
+		uint32_t session, len;
+		unsigned char *payload;
+		size_t consumed;
+		while (reader_next(&agent_in, &type, &session, &payload, &len, &consumed) > 0) {
+			reader_drop(&agent_in, consumed);
+			if (type == F_READY) is_ready = 1;
+		}
+	}
+	close(agent_listen);
+	if (!is_ready) {
+		log_line("boot failed: %s", error);
+		report("error %s", error);
+		end_shim(1, error);
+	}
+	log_line("booted in %lld ms", now_ms() - boot_start);
+	write_status("created", getpid(), NULL);
+	report("ok");
+
+	/* Running: frames from the agent, requests on the control socket, our stdin. */
+	vm.stdin_fd = vm.tty >= 0 ? vm.tty : 0;
+	unsigned char stdin_buf[32768];
+	for (;;) {
+		struct pollfd pfds[4 + MAX_CLIENTS];
+		int n = 0;
+		pfds[n++] = (struct pollfd){ .fd = vm.sigfd, .events = POLLIN };
+		pfds[n++] = (struct pollfd){ .fd = vm.agent, .events = POLLIN };
+		pfds[n++] = (struct pollfd){ .fd = vm.ctl_listen, .events = POLLIN };
+		pfds[n++] = (struct pollfd){ .fd = vm.stdin_open && !vm.is_finishing ? vm.stdin_fd : -1, .events = POLLIN };
+		int first_client = n;
+		for (int i = 0; i < vm.client_count; i++) pfds[n++] = (struct pollfd){ .fd = vm.clients[i].fd, .events = POLLIN };
+		int timeout = -1;
+		if (vm.is_finishing) {
+			long long left = vm.finish_deadline - now_ms();
+			if (left <= 0) end_shim(vm.exit_code, vm.error);
+			timeout = (int)left;
+		}
+		if (poll(pfds, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR) continue;
+			end_shim(255, "poll failed");
+		}
+		if (pfds[0].revents) {
+			struct signalfd_siginfo info;
+			int is_resized = 0;
+			while (read(vm.sigfd, &info, sizeof info) > 0) is_resized |= info.ssi_signo == SIGWINCH;
+			if (is_resized && vm.tty >= 0 && vm.is_started) send_resize(vm.agent, 0, vm.tty);
+			if (vm.qemu > 0 && waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) on_qemu_exit();
+		}
+		if (pfds[1].revents) {
+			if (reader_fill(&agent_in, vm.agent) < 0) {
+				/* The channel closed: QEMU is ending; wait for it and say why. */
+				close(vm.agent);
+				vm.agent = -1;
+				if (vm.qemu > 0) waitpid(vm.qemu, NULL, 0);
+				on_qemu_exit();
+			}
+			int type, got;
+			uint32_t session, len;
+			unsigned char *payload;
+			size_t consumed;
+			while ((got = reader_next(&agent_in, &type, &session, &payload, &len, &consumed)) > 0) {
+				handle_agent_frame(type, session, payload, len);
+				reader_drop(&agent_in, consumed);
+			}
+			if (got < 0) finish(255, "the guest agent broke the protocol");
+		}
+		if (pfds[3].revents && pfds[3].fd >= 0) {
+			ssize_t got = read(vm.stdin_fd, stdin_buf, sizeof stdin_buf);
+			if (got > 0) {
+				send_frame(vm.agent, F_STDIN, 0, stdin_buf, (size_t)got);
+			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+				vm.stdin_open = 0;
+				if (vm.tty < 0) send_frame(vm.agent, F_STDIN_CLOSE, 0, NULL, 0);
+			}
+		}
+		/* Clients may be dropped while handling others: walk them from the end. */
+		int client_polls = n - first_client;
+		for (int i = client_polls - 1; i >= 0; i--) {
+			if (i < vm.client_count && pfds[first_client + i].revents && vm.clients[i].fd == pfds[first_client + i].fd) on_client_readable(i);
+		}
+		if (pfds[2].revents) {
+			int fd = accept4(vm.ctl_listen, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0 && vm.client_count < MAX_CLIENTS) {
+				vm.clients[vm.client_count++] = (struct client){ .fd = fd, .kind = C_REQUEST };
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
+	}
+}
+
+/* ---------- exec: one exec session's host side ---------- */
+
+static int run_exec(const char *dir, const char *spec_base64, const char *console_socket, unsigned rows, unsigned cols) {
+	char error[1024];
+	signal(SIGPIPE, SIG_IGN);
+	/* Before the pty exists: a resize right after the hand-over must not be lost. */
+	int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	int sigfd = make_signalfd(signals, 7);
+	int tty = -1;
+	if (console_socket && *console_socket) {
+		tty = hand_over_pty(console_socket, rows, cols, error, sizeof error);
+		if (tty < 0) {
+			report("error %s", error);
+			return 1;
+		}
+	}
+	if (chdir(dir) < 0) {
+		report("error cannot enter %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	int sock = connect_unix(CONTROL_SOCKET);
+	if (sock < 0) {
+		report("error cannot reach the container's berth-vm shim: %s", strerror(errno));
+		return 1;
+	}
+	if (write_all(sock, "exec ", 5) < 0 || write_all(sock, spec_base64, strlen(spec_base64)) < 0 || write_all(sock, "\n", 1) < 0) {
+		report("error cannot reach the container's berth-vm shim: %s", strerror(errno));
+		return 1;
+	}
+	/* The answer line, byte by byte: frames may follow it at once. */
+	char line[1024];
+	size_t at = 0;
+	for (;;) {
+		char ch;
+		ssize_t n = read(sock, &ch, 1);
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) {
+			report("error the container stopped");
+			return 1;
+		}
+		if (ch == '\n') break;
+		if (at < sizeof line - 1) line[at++] = ch;
+	}
+	line[at] = 0;
+	if (strcmp(line, "ok") != 0) {
+		int code = 1;
+		const char *message = line;
+		if (!strncmp(line, "error ", 6)) {
+			char *end;
+			code = (int)strtol(line + 6, &end, 10);
+			message = *end == ' ' ? end + 1 : line + 6;
+		}
+		report("error %s", message);
+		return code ? code : 1;
+	}
+	report("ok");
+
+	int in_fd = tty >= 0 ? tty : 0, is_stdin_open = 1;
+	if (tty >= 0) send_resize(sock, 0, tty);
+	struct reader frames = { 0 };
+	unsigned char buf[32768];
+	for (;;) {
+		struct pollfd pfds[3] = {
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = sock, .events = POLLIN },
+			{ .fd = is_stdin_open ? in_fd : -1, .events = POLLIN },
+		};
+		if (poll(pfds, 3, -1) < 0) {
+			if (errno == EINTR) continue;
+			return 1;
+		}
+		if (pfds[0].revents) {
+			struct signalfd_siginfo info;
+			while (read(sigfd, &info, sizeof info) > 0) {
+				if (info.ssi_signo == SIGWINCH) {
+					if (tty >= 0) send_resize(sock, 0, tty);
+				} else {
+					send_u32_frame(sock, F_SIGNAL, 0, info.ssi_signo);
+				}
+			}
+		}
+		if (pfds[1].revents) {
+			/* The VM ended under the exec: as if its process was killed. */
+			if (reader_fill(&frames, sock) < 0) return 137;
+			int type, got;
+			uint32_t session, len;
+			unsigned char *payload;
+			size_t consumed;
+			while ((got = reader_next(&frames, &type, &session, &payload, &len, &consumed)) > 0) {
+				if (type == F_STDOUT) write_all(tty >= 0 ? tty : 1, payload, len);
+				else if (type == F_STDERR) write_all(tty >= 0 ? tty : 2, payload, len);
+				else if (type == F_EXIT && len >= 4) {
+					if (tty >= 0) tcdrain(tty);
+					return (int)get_u32(payload);
+				}
+				reader_drop(&frames, consumed);
+			}
+			if (got < 0) return 1;
+		}
+		if (pfds[2].revents && pfds[2].fd >= 0) {
+			ssize_t got = read(in_fd, buf, sizeof buf);
+			if (got > 0) {
+				send_frame(sock, F_STDIN, 0, buf, (size_t)got);
+			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+				is_stdin_open = 0;
+				if (tty < 0) send_frame(sock, F_STDIN_CLOSE, 0, NULL, 0);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv) {
+	if (fcntl(3, F_GETFD) < 0) report_fd = -1;
+	if (argc == 3 && !strcmp(argv[1], "run")) return run_shim(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "exec")) return run_exec(argv[2], argv[3], NULL, 0, 0);
+	if (argc == 7 && !strcmp(argv[1], "exec")) return run_exec(argv[2], argv[3], argv[4], (unsigned)atoi(argv[5]), (unsigned)atoi(argv[6]));
+	fprintf(stderr, "usage: berth-vm-shim run <state-dir> | exec <state-dir> <base64-spec> [<console-socket> <rows> <cols>]\n");
+	return 2;
+}

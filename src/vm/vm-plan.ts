@@ -1,0 +1,102 @@
+/**
+ * The plan of one VM container, made by `berth-vm create` and carried out by the C shim
+ * (native/berth-vm-shim.c): everything that needs the spec, the guest assets or the accelerator
+ * probe is decided here, in Node, and written into the state directory as three files the shim
+ * reads without parsing JSON: `qemu.argv`, `start.spec` and `shim.conf`.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { RuntimeSpec } from '../oci/index.js';
+import { cgroupDirsFor } from '../sys/index.js';
+import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
+import { mountField, planGuestMounts } from './guest-mounts.js';
+import { encodeProcessSpec, type GuestProcessSpec } from './protocol.js';
+import { qemuArgs } from './qemu-command.js';
+import { vmCgroupsPath } from './vm-cgroups.js';
+import { AGENT_SOCKET, CONSOLE_LOG } from './vm-state.js';
+
+const MIN_MEMORY_MIB = 64;
+const DEFAULT_MEMORY_MIB = 128;
+/** Overhead on top of --memory: the guest kernel and the agent must fit beside the container. */
+const GUEST_OVERHEAD_MIB = 32;
+
+/** VM size from the spec's limits: --memory (plus room for the guest kernel) and --cpus. */
+export function vmSize(spec: RuntimeSpec): { memoryMiB: number; cpus: number } {
+  const limit = spec.linux?.resources?.memory?.limit;
+  const memoryMiB = limit && limit > 0 ? Math.max(MIN_MEMORY_MIB, Math.ceil(limit / 1048576) + GUEST_OVERHEAD_MIB) : DEFAULT_MEMORY_MIB;
+  const cpu = spec.linux?.resources?.cpu;
+  const cpus = cpu?.quota && cpu.quota > 0 && cpu.period ? Math.max(1, Math.min(8, Math.ceil(cpu.quota / cpu.period))) : 1;
+  return { memoryMiB, cpus };
+}
+
+/** How long the agent has to say READY: TCG boots are emulated and several may share the cpus. */
+export function bootTimeoutMs(accel: string): number {
+  return accel === 'kvm' ? 10_000 : 40_000;
+}
+
+/** A container process (START) or an exec's (EXEC) as the agent takes it. */
+export function guestProcessOf(proc: NonNullable<RuntimeSpec['process']>, extra: Partial<GuestProcessSpec> = {}): GuestProcessSpec {
+  return {
+    args: proc.args,
+    env: proc.env ?? [],
+    cwd: proc.cwd,
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    additionalGids: proc.user.additionalGids ?? [],
+    isTty: proc.terminal === true,
+    ...extra,
+  };
+}
+
+/** The spec's network namespace path, if it names one (a new, unnamed one means loopback only). */
+function networkNamespacePath(spec: RuntimeSpec): string | undefined {
+  return spec.linux?.namespaces?.find((ns) => ns.type === 'network')?.path || undefined;
+}
+
+/** What create needs back from the plan. */
+export interface VmPlan {
+  accel: 'kvm' | 'tcg';
+}
+
+/**
+ * Plan the VM of the bundle's container into stateDir; throws (a one-line message) when it
+ * cannot boot: no kernel, no QEMU, a bad spec. consoleSocket is create's --console-socket (-t).
+ */
+export async function writeVmPlan(stateDir: string, id: string, bundle: string, consoleSocket: string | undefined): Promise<VmPlan> {
+  const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as RuntimeSpec;
+  if (!spec.process) throw new Error('config.json has no process');
+  if (spec.process.terminal && !consoleSocket) throw new Error('a terminal was requested but no --console-socket was given');
+  const assets = await findGuestAssets();
+  const tscKhz = await hostTscKhz();
+  const accel = await chooseAccel(assets, tscKhz);
+  const mountPlan = planGuestMounts(spec.mounts ?? []);
+  const args = qemuArgs({
+    ...assets, accel, tscKhz, ...vmSize(spec),
+    agentSocketPath: AGENT_SOCKET,
+    consoleLogPath: CONSOLE_LOG,
+    rootfsPath: resolve(bundle, spec.root?.path ?? 'rootfs'),
+    pidFilePath: 'qemu.pid',
+    shares: mountPlan.shares,
+  });
+  const startSpec = encodeProcessSpec(guestProcessOf(spec.process, {
+    ...(spec.hostname ? { hostname: spec.hostname } : {}),
+    mounts: mountPlan.mounts.map(mountField),
+  }));
+  const cgroupDirs = await cgroupDirsFor(vmCgroupsPath(spec.linux?.cgroupsPath, id)).catch(() => [] as string[]);
+  for (const dir of cgroupDirs) await mkdir(dir, { recursive: true }).catch(() => {});
+  const netns = networkNamespacePath(spec);
+  const conf = [
+    `boot_timeout_ms=${bootTimeoutMs(accel)}`,
+    ...cgroupDirs.map((dir) => `cgroup=${dir}`),
+    ...(netns ? [`netns=${netns}`] : []),
+    ...(consoleSocket ? [`console_socket=${resolve(consoleSocket)}`] : []),
+    ...(spec.process.consoleSize ? [`console_size=${spec.process.consoleSize.height} ${spec.process.consoleSize.width}`] : []),
+  ];
+  for (const line of conf) {
+    if (line.includes('\n')) throw new Error(`a path with a newline cannot be used: ${JSON.stringify(line)}`);
+  }
+  await writeFile(join(stateDir, 'qemu.argv'), [assets.qemuPath, ...args].map((a) => `${a}\0`).join(''));
+  await writeFile(join(stateDir, 'start.spec'), startSpec);
+  await writeFile(join(stateDir, 'shim.conf'), `${conf.join('\n')}\n`);
+  return { accel };
+}
