@@ -366,7 +366,7 @@ export class CniNetworkService {
     const ifName = nextIfName(file);
     const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName, args, runtimeConfig };
     // Written down before the ADD, so a crash part-way still finds it to DEL.
-    const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown };
+    const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown, dnsServers: request.dnsServers };
     file.endpoints.push(pending);
     await this.#timed('record', () => this.#saveEndpoints(file));
     let result: CniResult;
@@ -585,6 +585,13 @@ export class CniNetworkService {
           .map(({ endpoint }) => `${endpoint.containerName}.${endpoint.networkName}`);
         return names.length > 0 ? names : undefined;
       },
+      upstreamsOf: (address) => {
+        for (const file of this.#endpoints.values()) {
+          const endpoint = file.endpoints.find((e) => e.networkId === networkId && e.ipAddress === address);
+          if (endpoint) return endpoint.dnsServers !== undefined && endpoint.dnsServers.length > 0 ? endpoint.dnsServers.map((server) => ({ address: server, port: 53 })) : undefined;
+        }
+        return undefined;
+      },
       isInSubnet: (address) => {
         const record = this.#records.get(networkId);
         const parsed = parseIpv4(address);
@@ -627,8 +634,8 @@ function emptyEndpoint(record: NetworkRecord, request: AttachRequest, ifName: st
   };
 }
 
-function strip(endpoint: EndpointState & { runtimeConfig?: unknown; args?: unknown; cniResult?: unknown }): EndpointState {
-  const { runtimeConfig: _r, args: _a, cniResult: _c, ...state } = endpoint;
+function strip(endpoint: EndpointState & { runtimeConfig?: unknown; args?: unknown; cniResult?: unknown; dnsServers?: unknown }): EndpointState {
+  const { runtimeConfig: _r, args: _a, cniResult: _c, dnsServers: _d, ...state } = endpoint;
   return state;
 }
 
