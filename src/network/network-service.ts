@@ -322,8 +322,9 @@ export class CniNetworkService {
     return this.#serial(async () => {
       const t0 = performance.now();
       this.#steps = [];
+      const hadEndpoints = this.#endpoints.has(containerId);
       await this.#tearDown(containerId);
-      this.#logSteps('network torn down', containerId, t0);
+      if (hadEndpoints) this.#logSteps('network torn down', containerId, t0);
     });
   }
 

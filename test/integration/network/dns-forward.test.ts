@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { DNS_RCODE, DNS_TYPE, encodeDnsResponse, parseDnsQuery } from '../../../src/network/dns-message.js';
+import { DNS_RCODE, DNS_TYPE, encodeDnsResponse, parseDnsQuery } from '../../../src/network/index.js';
 import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** The test's own upstream address, the one name it knows and that name's address. */
