@@ -146,6 +146,7 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
       ipv4Address: settings.ipv4Address,
       macAddress: settings.macAddress,
       ports: requests.length === 0 ? portRequestsOf(record) : [],
+      dnsServers: record.host.dns,
     });
   }
   const { netnsPath, endpoints } = await port.setUp(record.id, requests);
@@ -158,13 +159,16 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
  * On user-defined networks names resolve through berthd's DNS responder on each network's
  * gateway (as podman's aardvark-dns; docker uses 127.0.0.11 behind DNAT), so resolv.conf names
  * those gateways instead of the host's resolvers, which the responder forwards to. `--dns`
- * keeps its servers; the default `bridge` network keeps the host's (no name resolution there).
- * Called at start and after connect/disconnect of a running container (docker rewrites the
- * file then too); the file is rewritten in place so the bind mount sees it.
+ * there does not replace the responder (as dockerd's embedded DNS): the responder forwards this
+ * container's other names to those servers. On the default `bridge` network alone `--dns` goes
+ * into the file as given, and without it the host's resolvers do (no name resolution there).
+ * `--dns-search` and `--dns-option` go into the file either way. Called at start and after
+ * connect/disconnect of a running container (docker rewrites the file then too); the file is
+ * rewritten in place so the bind mount sees it.
  */
 export async function refreshResolvConf(record: ContainerRecord, ctx: NetworkingContext): Promise<void> {
   const port = ctx.port;
-  if (!port || record.host.dns.length > 0) return;
+  if (!port) return;
   const gateways: string[] = [];
   for (const endpoint of record.network?.endpoints ?? []) {
     let isUserNetwork = false;

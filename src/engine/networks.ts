@@ -114,7 +114,7 @@ export class NetworkManager {
       }
       if (settings.ipv4Address !== '' && network.isPredefined) throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
       if (isRunningStatus(record.state.status) && record.network) {
-        const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, macAddress: settings.macAddress, ports: [] });
+        const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, macAddress: settings.macAddress, ports: [], dnsServers: record.host.dns });
         record.network = { ...record.network, endpoints: [...record.network.endpoints, endpoint] };
         await refreshResolvConf(record, this.#context());
       }

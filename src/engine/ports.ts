@@ -353,6 +353,8 @@ export interface NetworkAttachRequest {
   ipv4Address: string;
   macAddress: string;
   ports: NetworkPortMapping[];
+  /** `--dns`: on a user-defined network the DNS responder forwards this container's queries for names it does not own there (the host's resolvers otherwise). */
+  dnsServers: string[];
 }
 
 /** A running container's attachment to one network. */

@@ -42,12 +42,17 @@ export interface CniInvocation {
   runtimeConfig?: Record<string, unknown>;
 }
 
+/** Told of every plugin call once it returned, with its wall time (for the daemon's debug log). */
+export type CniCallObserver = (call: { command: string; type: string; ms: number }) => void;
+
 /** Runs CNI plugins found under `cniPath`. */
 export class CniRunner {
   readonly #cniPath: string;
+  readonly #observe: CniCallObserver | undefined;
 
-  constructor(cniPath = DEFAULT_CNI_PATH) {
+  constructor(cniPath = DEFAULT_CNI_PATH, observe?: CniCallObserver) {
     this.#cniPath = cniPath;
+    this.#observe = observe;
   }
 
   /** Run one plugin; resolves with its parsed stdout (empty object for DEL), throws CniError on failure. */
@@ -62,7 +67,9 @@ export class CniRunner {
       CNI_PATH: this.#cniPath,
       ...(args.length > 0 ? { CNI_ARGS: ['IgnoreUnknown=1', ...args].join(';') } : {}),
     };
+    const t0 = performance.now();
     const result = await runCommand(`${this.#cniPath}/${config.type}`, [], { env, input: JSON.stringify(config), timeoutMs: 60_000 });
+    this.#observe?.({ command, type: config.type, ms: performance.now() - t0 });
     if (result.exitCode !== 0) {
       let message = result.stderr.trim() || `exit status ${result.exitCode}`;
       try {

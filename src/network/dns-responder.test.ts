@@ -123,6 +123,36 @@ describe('dns responder', () => {
     }
   });
 
+  it("forwards to the querying container's own servers, others to the default upstreams", async () => {
+    // Two plain UDP upstreams, each answering every name with its own marker address.
+    const upstream = async (marker: string): Promise<{ port: number; close: () => void }> => {
+      const socket = createSocket('udp4');
+      socket.on('message', (message, peer) => {
+        const asked = parseDnsQuery(message)!;
+        socket.send(encodeDnsResponse(asked, DNS_RCODE.noError, [{ name: asked.name, type: DNS_TYPE.a, ttlSeconds: 1, data: marker }]), peer.port, peer.address);
+      });
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      return { port: socket.address().port, close: () => socket.close() };
+    };
+    const chosen = await upstream('192.0.2.10');
+    const fallback = await upstream('192.0.2.20');
+    const perClient: DnsRecords = { ...records, upstreamsOf: (ip) => (ip === '10.9.0.7' ? [{ address: '127.0.0.1', port: chosen.port }] : undefined) };
+    const responder = await DnsResponder.start({ address: '127.0.0.1', port: 0, records: perClient, upstreams: [{ address: '127.0.0.1', port: fallback.port }], logger: silentLogger });
+    try {
+      const via = async (from: string | undefined): Promise<string | undefined> => answersOf((await responder.answer(query('ext.example', DNS_TYPE.a, 7), from))!).answers[0]?.data;
+      assert.equal(await via('10.9.0.7'), '192.0.2.10');
+      assert.equal(await via('::ffff:10.9.0.7'), '192.0.2.10');
+      assert.equal(await via('10.9.0.8'), '192.0.2.20');
+      assert.equal(await via(undefined), '192.0.2.20');
+      // The network's own names never leave the responder.
+      assert.deepEqual(answersOf((await responder.answer(query('db', DNS_TYPE.a, 8), '10.9.0.7'))!).answers, [{ type: DNS_TYPE.a, data: '10.9.0.2' }]);
+    } finally {
+      await responder.close();
+      chosen.close();
+      fallback.close();
+    }
+  });
+
   it('reads upstreams from resolv.conf without loopback ones', () => {
     assert.deepEqual(upstreamsFromResolvConf('nameserver 127.0.0.53\nnameserver 10.0.0.1\n# x\nnameserver ::1\n'), [{ address: '10.0.0.1', port: 53 }]);
   });

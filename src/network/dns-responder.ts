@@ -2,7 +2,7 @@
  * The DNS responder of one user-defined network: a UDP and a TCP listener on the network's
  * gateway address through which its containers find each other by name, alias and short id
  * (A, AAAA, PTR), as docker's embedded DNS server does. Names it does not own are forwarded to
- * the host's resolvers. It reads the network's containers on every query, so a container that
+ * the querying container's `--dns` servers when it has some, to the host's resolvers otherwise. It reads the network's containers on every query, so a container that
  * leaves stops resolving at once.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -18,6 +18,11 @@ export interface DnsRecords {
   namesOf(ipv4: string): string[] | undefined;
   /** Whether the address lies in the network's subnet (an unknown one then gets NXDOMAIN, not forwarding). */
   isInSubnet(ipv4: string): boolean;
+  /**
+   * The resolvers the container at this source address asked for (`--dns`), or undefined to
+   * use the responder's own upstreams. Optional: without it every query uses those.
+   */
+  upstreamsOf?(ipv4: string): readonly DnsUpstream[] | undefined;
 }
 
 /** A resolver to forward to. */
@@ -90,7 +95,7 @@ export class DnsResponder {
     }
     responder.#udp.on('error', (err) => options.logger.warn('DNS responder UDP error', { address: options.address, error: err.message }));
     responder.#udp.on('message', (message, peer) => {
-      void responder.answer(message).then((reply) => {
+      void responder.answer(message, peer.address).then((reply) => {
         if (reply) responder.#udp.send(reply, peer.port, peer.address);
       });
     });
@@ -104,9 +109,10 @@ export class DnsResponder {
 
   /**
    * The reply to one query message, or undefined for one not worth answering (a response, or
-   * bytes that are not DNS). Names of the network are answered here; the rest is forwarded.
+   * bytes that are not DNS). Names of the network are answered here; the rest is forwarded to
+   * the resolvers of the container at `from` (the query's source address) when it chose some.
    */
-  async answer(message: Buffer): Promise<Buffer | undefined> {
+  async answer(message: Buffer, from?: string): Promise<Buffer | undefined> {
     const query = parseDnsQuery(message);
     if (!query) {
       if (message.length < 12) return undefined;
@@ -123,7 +129,7 @@ export class DnsResponder {
         return encodeDnsResponse(query, DNS_RCODE.noError, answers);
       }
       if (records.isInSubnet(ptrAddress)) return encodeDnsResponse(query, DNS_RCODE.nxDomain);
-      return this.#forward(message, query);
+      return this.#forward(message, query, from);
     }
     if (query.name !== '' && !query.name.includes('.')) {
       const addresses = records.addressesOf(query.name);
@@ -133,12 +139,13 @@ export class DnsResponder {
       if (query.type === DNS_TYPE.aaaa) for (const data of addresses.ipv6) answers.push({ name: query.name, type: DNS_TYPE.aaaa, ttlSeconds: TTL_SECONDS, data });
       return encodeDnsResponse(query, DNS_RCODE.noError, answers);
     }
-    return this.#forward(message, query);
+    return this.#forward(message, query, from);
   }
 
   /** Ask each upstream in turn over UDP; SERVFAIL when none answers. */
-  async #forward(message: Buffer, query: NonNullable<ReturnType<typeof parseDnsQuery>>): Promise<Buffer> {
-    for (const upstream of this.#options.upstreams) {
+  async #forward(message: Buffer, query: NonNullable<ReturnType<typeof parseDnsQuery>>, from: string | undefined): Promise<Buffer> {
+    const chosen = from === undefined ? undefined : this.#options.records.upstreamsOf?.(from.replace(/^::ffff:/, ''));
+    for (const upstream of chosen ?? this.#options.upstreams) {
       const reply = await forwardOnce(message, upstream, this.#options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS);
       if (reply && reply.length >= 12 && reply.readUInt16BE(0) === query.id) return reply;
     }
@@ -157,7 +164,7 @@ export class DnsResponder {
       while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
         pending = pending.subarray(2 + message.length);
-        void this.answer(Buffer.from(message)).then((reply) => {
+        void this.answer(Buffer.from(message), socket.remoteAddress).then((reply) => {
           if (!reply || socket.destroyed) return;
           const length = Buffer.alloc(2);
           length.writeUInt16BE(reply.length);

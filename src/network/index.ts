@@ -8,3 +8,4 @@ export * from './subnets.js';
 export * from './types.js';
 export { createNetns, removeNetns } from './netns.js';
 export { DnsResponder, upstreamsFromResolvConf, type DnsRecords, type DnsUpstream } from './dns-responder.js';
+export { DNS_RCODE, DNS_TYPE, encodeDnsResponse, parseDnsQuery, type DnsQuery, type DnsAnswer } from './dns-message.js';

@@ -60,10 +60,28 @@ export class CniNetworkService {
   readonly #pinnedBridges = new Set<string>();
   /** Network changes and endpoint changes run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The steps of the set-up or tear-down under way with their wall ms, for the debug log (operations are serial). */
+  #steps: string[] = [];
 
   private constructor(options: CniNetworkServiceOptions) {
     this.#options = options;
-    this.#cni = new CniRunner(options.cniPath ?? DEFAULT_CNI_PATH);
+    this.#cni = new CniRunner(options.cniPath ?? DEFAULT_CNI_PATH, ({ command, type, ms }) => this.#steps.push(`${type}/${command}=${ms.toFixed(1)}`));
+  }
+
+  /** Time one step of a set-up or tear-down into the debug log's step list. */
+  async #timed<T>(name: string, step: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await step();
+    } finally {
+      this.#steps.push(`${name}=${(performance.now() - t0).toFixed(1)}`);
+    }
+  }
+
+  /** Log the steps gathered since the last call (what `bench/network` reads to say where set-up time goes). */
+  #logSteps(message: string, containerId: string, t0: number): void {
+    this.#options.logger.debug(message, { id: containerId, totalMs: Number((performance.now() - t0).toFixed(1)), steps: this.#steps.join(' ') });
+    this.#steps = [];
   }
 
   get #dir(): string {
@@ -257,19 +275,23 @@ export class CniNetworkService {
   setUp(containerId: string, requests: readonly AttachRequest[]): Promise<{ netnsPath: string; endpoints: EndpointState[] }> {
     return this.#serial(async () => {
       if (this.#endpoints.has(containerId)) await this.#tearDown(containerId);
-      const netnsPath = await createNetns(this.#netnsDir, containerId);
+      const t0 = performance.now();
+      this.#steps = [];
+      const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId));
       const file: EndpointFile = { containerId, netnsPath, endpoints: [] };
       try {
         // A namespace Berth made has its loopback down: the loopback plugin brings it up.
         await this.#cni.exec('ADD', { type: 'loopback', cniVersion: '1.0.0', name: 'lo' }, { containerId, netnsPath, ifName: 'lo' });
         this.#endpoints.set(containerId, file);
-        await this.#saveEndpoints(file);
+        await this.#timed('record', () => this.#saveEndpoints(file));
         for (const request of requests) await this.#addEndpoint(file, request);
       } catch (err) {
+        this.#steps = [];
         await this.#tearDown(containerId).catch(() => {});
         await removeNetns(netnsPath);
         throw err;
       }
+      this.#logSteps('network set up', containerId, t0);
       return { netnsPath, endpoints: file.endpoints.map(strip) };
     });
   }
@@ -297,7 +319,13 @@ export class CniNetworkService {
 
   /** Leave every network in reverse order, release ports and remove the namespace. Idempotent. */
   tearDown(containerId: string): Promise<void> {
-    return this.#serial(() => this.#tearDown(containerId));
+    return this.#serial(async () => {
+      const t0 = performance.now();
+      this.#steps = [];
+      const hadEndpoints = this.#endpoints.has(containerId);
+      await this.#tearDown(containerId);
+      if (hadEndpoints) this.#logSteps('network torn down', containerId, t0);
+    });
   }
 
   async #tearDown(containerId: string): Promise<void> {
@@ -312,7 +340,7 @@ export class CniNetworkService {
         this.#options.logger.warn('CNI DEL failed', { id: containerId, network: endpoint.networkName, error: messageOf(err) }),
       );
     }
-    await removeNetns(file.netnsPath);
+    await this.#timed('netns', () => removeNetns(file.netnsPath));
     this.#endpoints.delete(containerId);
     await rm(this.#endpointPath(containerId), { force: true });
   }
@@ -331,7 +359,7 @@ export class CniNetworkService {
       if (!contains(parseSubnet(record.subnet), address)) throw new InvalidAddressError(`no configured subnet or ip-range contain the IP address ${request.ipv4Address}`);
       args['IP'] = request.ipv4Address;
     }
-    const ports = request.ports.length > 0 && !record.isInternal ? await this.#ports.reserve(file.containerId, request.ports) : [];
+    const ports = request.ports.length > 0 && !record.isInternal ? await this.#timed('ports', () => this.#ports.reserve(file.containerId, request.ports)) : [];
     const runtimeConfig: Record<string, unknown> = {
       portMappings: ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })),
       ...(request.macAddress !== '' ? { mac: request.macAddress } : {}),
@@ -339,9 +367,9 @@ export class CniNetworkService {
     const ifName = nextIfName(file);
     const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName, args, runtimeConfig };
     // Written down before the ADD, so a crash part-way still finds it to DEL.
-    const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown };
+    const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown, dnsServers: request.dnsServers };
     file.endpoints.push(pending);
-    await this.#saveEndpoints(file);
+    await this.#timed('record', () => this.#saveEndpoints(file));
     let result: CniResult;
     try {
       result = await this.#cni.add(await this.#conflist(record), invocation);
@@ -360,9 +388,9 @@ export class CniNetworkService {
     pending.macAddress = sandboxInterface?.mac ?? request.macAddress;
     pending.ports = ports;
     pending.cniResult = result;
-    await this.#saveEndpoints(file);
+    await this.#timed('record', () => this.#saveEndpoints(file));
     // The bridge exists now for sure (the default network's is made by the first ADD).
-    await this.#pinBridgeMac(record);
+    await this.#timed('bridge-mac', () => this.#pinBridgeMac(record));
     // The bridge and its gateway address exist now for sure (a responder that could not bind earlier gets another chance).
     await this.#startDns(record);
     return pending;
@@ -558,6 +586,13 @@ export class CniNetworkService {
           .map(({ endpoint }) => `${endpoint.containerName}.${endpoint.networkName}`);
         return names.length > 0 ? names : undefined;
       },
+      upstreamsOf: (address) => {
+        for (const file of this.#endpoints.values()) {
+          const endpoint = file.endpoints.find((e) => e.networkId === networkId && e.ipAddress === address);
+          if (endpoint) return endpoint.dnsServers !== undefined && endpoint.dnsServers.length > 0 ? endpoint.dnsServers.map((server) => ({ address: server, port: 53 })) : undefined;
+        }
+        return undefined;
+      },
       isInSubnet: (address) => {
         const record = this.#records.get(networkId);
         const parsed = parseIpv4(address);
@@ -600,8 +635,8 @@ function emptyEndpoint(record: NetworkRecord, request: AttachRequest, ifName: st
   };
 }
 
-function strip(endpoint: EndpointState & { runtimeConfig?: unknown; args?: unknown; cniResult?: unknown }): EndpointState {
-  const { runtimeConfig: _r, args: _a, cniResult: _c, ...state } = endpoint;
+function strip(endpoint: EndpointState & { runtimeConfig?: unknown; args?: unknown; cniResult?: unknown; dnsServers?: unknown }): EndpointState {
+  const { runtimeConfig: _r, args: _a, cniResult: _c, dnsServers: _d, ...state } = endpoint;
   return state;
 }
 

@@ -38,6 +38,8 @@ export interface AttachRequest {
   macAddress: string;
   /** Published ports (only for the container's first network, as docker). */
   ports: PortRequest[];
+  /** `--dns`: where the network's DNS responder forwards this container's other queries; [] for the host's resolvers. */
+  dnsServers: string[];
 }
 
 /** One container's live attachment to one network. */
@@ -60,5 +62,5 @@ export interface EndpointState {
 export interface EndpointFile {
   containerId: string;
   netnsPath: string;
-  endpoints: Array<EndpointState & { runtimeConfig: Record<string, unknown>; args: Record<string, string>; cniResult: unknown }>;
+  endpoints: Array<EndpointState & { runtimeConfig: Record<string, unknown>; args: Record<string, string>; cniResult: unknown; dnsServers?: string[] }>;
 }
