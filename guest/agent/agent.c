@@ -311,7 +311,8 @@ static void start_session(uint32_t id, char *payload, uint32_t len, int is_main)
   int master = -1;
   char *slave_name = NULL;
   if (s.is_tty) {
-    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    /* The container's own devpts instance: /dev/ptmx of the agent's devtmpfs has no devpts beside it. */
+    master = open(ROOT "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || !(slave_name = ptsname(master))) {
       send_error(id, "cannot open a pty: %s", strerror(errno)); send_u32(T_EXIT, id, 126);
       if (master >= 0) close(master);
@@ -330,7 +331,8 @@ static void start_session(uint32_t id, char *payload, uint32_t len, int is_main)
     sigprocmask(SIG_SETMASK, &all, NULL);
     setsid();
     if (s.is_tty) {
-      int slave = open(slave_name, O_RDWR);
+      /* Through the master, not by name: the name is only valid inside the container's root. */
+      int slave = ioctl(master, TIOCGPTPEER, O_RDWR);
       if (slave < 0) _exit(126);
       ioctl(slave, TIOCSCTTY, 0);
       dup2(slave, 0); dup2(slave, 1); dup2(slave, 2);
