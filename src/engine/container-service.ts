@@ -298,6 +298,12 @@ export class ContainerService {
     if (!this.#options.knownRuntimes.includes(runtime)) {
       throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime}`);
     }
+    // A VM has its own kernel: it cannot share the host's stack, nor a namespace whose interface
+    // another container (or another VM) uses; its eth0 is the tap-redirected one of its own.
+    if (isolation === 'vm' && (host.networkMode === 'host' || host.networkMode.startsWith('container:'))) {
+      const mode = host.networkMode === 'host' ? 'host' : 'container:<id>';
+      throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=vm: a VM container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
+    }
     const limits = checkCreateResources(host);
     if (host.autoRemove && host.restartPolicy.name !== 'no') {
       throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");

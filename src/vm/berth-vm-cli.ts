@@ -14,6 +14,7 @@ import { constants as osConstants } from 'node:os';
 import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { runExecShim } from './exec-shim.js';
+import { releaseGuestNetwork } from './guest-network.js';
 import { CONTROL_SOCKET, runShim } from './shim.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { effectiveStatus, isShimAlive, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
@@ -250,6 +251,7 @@ async function remove(root: string, id: string, isForced: boolean): Promise<void
     // The bundle is gone: the default path is all we can clean.
   }
   await removeVmCgroup(vmCgroupsPath(cgroupsPath, id));
+  await releaseGuestNetwork(dir); // [guest-network] in case the shim died before it could
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -13,7 +13,8 @@ import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
 import { encodeData, encodeFrame, encodeProcessSpec, FrameDecoder, FrameType, u32Payload, resizePayload, type Frame } from './protocol.js';
-import { mountField, planGuestMounts } from './guest-mounts.js';
+import { MAX_GUEST_SHARES, mountField, planGuestMounts } from './guest-mounts.js';
+import { prepareGuestNetwork, releaseGuestNetwork } from './guest-network.js';
 import { qemuArgs } from './qemu-command.js';
 import { readyReporter, writeAllSync } from './sync-io.js';
 import { joinVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
@@ -111,12 +112,13 @@ export async function runShim(root: string, id: string): Promise<never> {
     record = { ...record, status: 'stopped', exitCode: code, ...(error ? { error } : {}) };
     // Whatever happens to the last writes, the shim must end: conmon reports the exit only then.
     setTimeout(() => process.exit(code), 4000);
-    void writeVmRecord(root, record).catch(() => {}).then(controlsClosed).finally(() => process.exit(code));
+    // [guest-network] the taps and tc redirects go with the VM.
+    void releaseGuestNetwork(dir).then(() => writeVmRecord(root, record)).catch(() => {}).then(controlsClosed).finally(() => process.exit(code));
     // process.exit above ends us; this keeps the type checker's never.
     return undefined as never;
   };
 
-  let guestMountFields: string[] = [];
+  let guestStartFields: string[] = [];
   const send = (frame: Buffer): void => {
     agent?.write(frame);
   };
@@ -130,8 +132,10 @@ export async function runShim(root: string, id: string): Promise<never> {
     const accel = await chooseAccel(assets, tscKhz);
     record = { ...record, accel };
     const rootfsPath = resolve(record.bundle, spec.root?.path ?? 'rootfs');
-    const mountPlan = planGuestMounts(spec.mounts ?? []);
-    guestMountFields = mountPlan.mounts.map(mountField);
+    // [guest-network] a tap beside each of the netns's interfaces; each takes a virtio-mmio slot.
+    const network = await prepareGuestNetwork(spec, dir);
+    const mountPlan = planGuestMounts(spec.mounts ?? [], MAX_GUEST_SHARES - (network?.deviceCount ?? 0));
+    guestStartFields = [...mountPlan.mounts.map(mountField), ...(network?.startFields ?? [])];
     // Before QEMU starts, so it is born in the container's cgroup.
     await joinVmCgroup(vmCgroupsPath(spec.linux?.cgroupsPath, id), process.pid);
     await listen(agentServer, AGENT_SOCKET);
@@ -143,9 +147,11 @@ export async function runShim(root: string, id: string): Promise<never> {
       rootfsPath,
       pidFilePath: 'qemu.pid',
       shares: mountPlan.shares,
-    });
+    }).concat(network?.qemuArgs ?? []); // [guest-network]
     const qemuLog = openSync('qemu.log', 'w');
-    qemu = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', assets.qemuPath, ...args], { cwd: dir, stdio: ['ignore', 'ignore', qemuLog] });
+    // [guest-network] QEMU opens the taps inside the container's network namespace.
+    const launcher = [...(network ? ['/usr/bin/nsenter', `--net=${network.netnsPath}`, '--'] : []), '/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', assets.qemuPath, ...args];
+    qemu = spawn(launcher[0]!, launcher.slice(1), { cwd: dir, stdio: ['ignore', 'ignore', qemuLog] });
     closeSync(qemuLog);
     const bootStart = performance.now();
     const booted = new Promise<Socket>((resolveBoot, reject) => {
@@ -290,7 +296,7 @@ export async function runShim(root: string, id: string): Promise<never> {
         additionalGids: proc.user.additionalGids ?? [],
         isTty: false,
         ...(spec.hostname ? { hostname: spec.hostname } : {}),
-        mounts: guestMountFields,
+        startFields: guestStartFields,
       })));
     });
 
