@@ -9,12 +9,13 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { runExecShim } from './exec-shim.js';
 import { releaseGuestNetwork } from './guest-network.js';
+import { formatGuestProcesses, namesFromIdFile, parseGuestProcessList } from './guest-ps.js';
 import { CONTROL_SOCKET, runShim } from './shim.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { effectiveStatus, isShimAlive, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
@@ -131,6 +132,28 @@ async function exec(root: string, parsed: Parsed): Promise<void> {
   const helper = await startHelper([`--root=${root}`, 'exec-shim', id, processFile], 'the exec');
   const pidFile = parsed.flags.get('pid-file');
   if (pidFile) await writeFile(pidFile, String(helper.pid));
+}
+
+/**
+ * [guest-ps] `berth-vm ps <id> [-- <ps options>]`: the guest's processes as `ps` prints them
+ * (for docker top), user names from the container's /etc/passwd and /etc/group.
+ */
+async function ps(root: string, id: string, psArgs: string[]): Promise<void> {
+  const record = await readVmRecord(root, id);
+  if (!record) throw new UsageFailure(`container ${id} does not exist`);
+  if (effectiveStatus(record) !== 'running') throw new UsageFailure(`container ${id} is not running`);
+  const reply = await askShim(root, id, 'ps', 10_000);
+  if (!reply.startsWith('ok')) throw new UsageFailure(reply.replace(/^error \d+ /, '') || 'berth-vm shim gave no answer');
+  let rootfs = join(record.bundle, 'rootfs');
+  try {
+    const spec = JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as RuntimeSpec;
+    if (spec.root?.path) rootfs = resolve(record.bundle, spec.root.path);
+  } catch {
+    // The default root, then.
+  }
+  const names = async (file: string): Promise<Map<number, string>> => namesFromIdFile(await readFile(join(rootfs, file), 'utf8').catch(() => ''));
+  const list = parseGuestProcessList(reply.slice(reply.indexOf('\n') + 1));
+  process.stdout.write(formatGuestProcesses(list, psArgs, { nowMs: Date.now(), userNames: await names('etc/passwd'), groupNames: await names('etc/group') }));
 }
 
 async function create(root: string, parsed: Parsed): Promise<void> {
@@ -288,6 +311,9 @@ export async function runBerthVm(argv: readonly string[]): Promise<number> {
         return 0;
       case 'exec':
         await exec(root, parsed);
+        return 0;
+      case 'ps': // [guest-ps]
+        await ps(root, id ?? '', parsed.positional.slice(2));
         return 0;
       case 'exec-shim':
         await runExecShim(root, id ?? '', parsed.positional[2] ?? '');

@@ -194,6 +194,8 @@ export async function runShim(root: string, id: string): Promise<never> {
   const pendingStart: ((reply: string) => void)[] = [];
   const sessions = new Map<number, ExecSession>();
   let nextSessionId = 1;
+  // [guest-ps] `ps` requests waiting for their PS_LIST, by session id.
+  const pendingPs = new Map<number, (listing: Buffer) => void>();
   /** A frame of an exec session: answer its request line first, then pass frames through. */
   const routeExecFrame = (frame: Frame): void => {
     const session = sessions.get(frame.sessionId);
@@ -241,6 +243,11 @@ export async function runShim(root: string, id: string): Promise<never> {
       return;
     }
     for (const frame of frames) {
+      if (frame.type === FrameType.psList) { // [guest-ps]
+        pendingPs.get(frame.sessionId)?.(frame.payload);
+        pendingPs.delete(frame.sessionId);
+        continue;
+      }
       if (frame.sessionId !== 0) {
         routeExecFrame(frame);
         continue;
@@ -344,6 +351,14 @@ export async function runShim(root: string, id: string): Promise<never> {
           if (sessions.delete(sessionId)) send(encodeFrame(FrameType.signal, sessionId, u32Payload(9)));
         });
         send(encodeFrame(FrameType.exec, sessionId, Buffer.from(rest.join(' '), 'base64')));
+        return;
+      }
+      if (command === 'ps') {
+        // [guest-ps] the agent's process list: `ok`, then PS_LIST's text, then close.
+        if (!isStarted || isFinishing) return reply('error 1 container is not running');
+        const sessionId = nextSessionId++;
+        pendingPs.set(sessionId, (listing) => socket.end(Buffer.concat([Buffer.from('ok\n'), listing])));
+        send(encodeFrame(FrameType.ps, sessionId));
         return;
       }
       if (command === 'start') {
