@@ -298,11 +298,12 @@ static int configure_network(struct spec *s, const char **what) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) { *what = "socket"; return -1; }
   struct ifreq ifr;
+  char *ifnames[8];
   for (int i = 0; i < s->nifaces; i++) {
     char *p[3];
     *what = s->ifaces[i];
     if (split_slash(s->ifaces[i], p, 3) != 3) { errno = EINVAL; goto fail; }
-    *what = p[1];
+    *what = ifnames[i] = p[1];
     unsigned char mac[6];
     if (sscanf(p[0], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6) { errno = EINVAL; goto fail; }
     struct if_nameindex *names = if_nameindex(), *found = NULL;
@@ -324,6 +325,15 @@ static int configure_network(struct spec *s, const char **what) {
     if (ifreq_ioctl(fd, SIOCGIFFLAGS, &ifr, p[1]) < 0) goto fail;
     ifr.ifr_flags |= IFF_UP;
     if (ifreq_ioctl(fd, SIOCSIFFLAGS, &ifr, p[1]) < 0) goto fail;
+  }
+  /* Until the kernel's link watcher has seen the carrier (IFF_RUNNING) the interface's qdisc
+   * drops every packet: a process that starts at once with a DNS query would lose it. */
+  for (int i = 0; i < s->nifaces; i++) {
+    for (int tries = 0; tries < 600; tries++) {
+      memset(&ifr, 0, sizeof ifr);
+      if (ifreq_ioctl(fd, SIOCGIFFLAGS, &ifr, ifnames[i]) < 0 || (ifr.ifr_flags & IFF_RUNNING)) break;
+      usleep(5000);
+    }
   }
   for (int i = 0; i < s->naddrs; i++) {
     char *p[3], label[IFNAMSIZ];

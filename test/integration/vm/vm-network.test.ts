@@ -66,7 +66,7 @@ describe('vm isolation: networking', { skip: hasDocker ? false : 'no docker CLI 
     daemon = await startTestDaemon();
   });
   after(async () => {
-    await daemon?.docker(['rm', '-f', 'vmnet-web', 'vmnet-httpd', 'vmnet-proc']).catch(() => {});
+    await daemon?.docker(['rm', '-f', 'vmnet-web', 'vmnet-httpd', 'vmnet-proc', 'vmnet-vm']).catch(() => {});
     await daemon?.docker(['network', 'rm', NETWORK]).catch(() => {});
     await daemon?.cleanup();
   });
@@ -91,20 +91,31 @@ describe('vm isolation: networking', { skip: hasDocker ? false : 'no docker CLI 
     assert.match(running.links, /bvm-eth0/);
     assert.equal((running.qdiscs.match(/qdisc ingress/g) ?? []).length, 2, running.qdiscs);
 
-    assert.equal((await daemon.docker(['stop', '-t', '1', id], { timeoutMs: VM_TIMEOUT_MS })).exitCode, 0);
-    const stopped = await netnsDevices(sandbox);
+    // A restart plugs the VM in again (the namespace may be the same one).
+    const restart = await daemon.docker(['restart', '-t', '1', id], { timeoutMs: VM_TIMEOUT_MS });
+    assert.equal(restart.exitCode, 0, restart.stderr);
+    const restarted = await inspectNetwork(daemon, id);
+    const again = await daemon.docker(['exec', id, 'ip', 'addr', 'show', 'eth0']);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.ok(again.stdout.includes(restarted.NetworkSettings.Networks['bridge']!.IPAddress), again.stdout);
+
+    const lastSandbox = restarted.NetworkSettings.SandboxKey;
+    const stop = await daemon.docker(['stop', '-t', '1', id], { timeoutMs: VM_TIMEOUT_MS });
+    assert.equal(stop.exitCode, 0, stop.stderr);
+    const stopped = await netnsDevices(lastSandbox);
     if (stopped) {
       assert.doesNotMatch(stopped.links, /bvm-/);
       assert.doesNotMatch(stopped.qdiscs, /qdisc ingress/);
     }
     assert.equal((await daemon.docker(['rm', id])).exitCode, 0);
-    assert.equal(existsSync(sandbox), false, 'the namespace handle is removed');
+    assert.equal(existsSync(lastSandbox), false, 'the namespace handle is removed');
     const hostLinks = await runCommand('ip', ['-o', 'link', 'show']);
     assert.doesNotMatch(hostLinks.stdout, /bvm-/);
   });
 
   it('reaches a process container by IP and by name on a user network', async () => {
-    assert.equal((await daemon.docker(['network', 'create', NETWORK])).exitCode, 0);
+    await daemon.docker(['network', 'create', NETWORK]);
+    assert.equal((await daemon.docker(['network', 'inspect', NETWORK])).exitCode, 0);
     const web = await daemon.docker(['run', '-d', '--name', 'vmnet-web', '--network', NETWORK, 'busybox', 'sleep', '1000']);
     assert.equal(web.exitCode, 0, web.stderr);
     const webIp = (await inspectNetwork(daemon, 'vmnet-web')).NetworkSettings.Networks[NETWORK]!.IPAddress;
@@ -129,6 +140,19 @@ describe('vm isolation: networking', { skip: hasDocker ? false : 'no docker CLI 
     assert.equal(answer.status, 200);
     assert.equal(answer.body.trim(), 'hello-from-the-vm');
     assert.equal((await daemon.docker(['rm', '-f', 'vmnet-httpd'])).exitCode, 0);
+  });
+
+  it('refuses to hot-plug a network into a running VM container, or to share its namespace', async () => {
+    const run = await daemon.docker(['run', '-d', '--name', 'vmnet-vm', '--isolation=vm', 'busybox', 'sleep', '1000'], { timeoutMs: VM_TIMEOUT_MS });
+    assert.equal(run.exitCode, 0, run.stderr);
+    await daemon.docker(['network', 'create', NETWORK]);
+    const connect = await daemon.docker(['network', 'connect', NETWORK, 'vmnet-vm']);
+    assert.notEqual(connect.exitCode, 0);
+    assert.match(connect.stderr, /cannot connect running VM container vmnet-vm/);
+    const join = await daemon.docker(['run', '--rm', '--network', 'container:vmnet-vm', 'busybox', 'true']);
+    assert.equal(join.exitCode, 125);
+    assert.match(join.stderr, /cannot join the network namespace of VM container/);
+    assert.equal((await daemon.docker(['rm', '-f', 'vmnet-vm'])).exitCode, 0);
   });
 
   it('gives --network none only loopback and refuses host and container: modes', async () => {
