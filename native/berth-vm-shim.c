@@ -9,7 +9,8 @@
  * payload, guest/agent/PROTOCOL.md) and `shim.conf` (`key=value` lines: boot_timeout_ms, cgroup
  * (repeatable: cgroup directories to join before QEMU starts), netns (a network namespace QEMU
  * runs in), console_socket (with -t: where the pty master goes, as crun does), console_size
- * (`<rows> <cols>`: the pty's first size)). It is C, not Node,
+ * (`<rows> <cols>`: the pty's first size)), and with a network, `release.ip`/`release.tc`
+ * (`ip -batch`/`tc -batch` input that removes the taps and redirects once the VM is gone). It is C, not Node,
  * because it lives as long as the container: it must be small (one per VM), hand a pty over
  * SCM_RIGHTS, and set PR_SET_PDEATHSIG and PR_SET_THP_DISABLE for QEMU.
  *
@@ -20,7 +21,7 @@
  *   start            -> `ok` once the process was executed, or `error <code> <message>`
  *   kill <signal>    -> `ok` (before start: ends the VM with 128+signal)
  *   resize <r> <c>   -> `ok`
- *   ps               -> `ok`, then the agent's process listing, then close
+ *   ps               -> `ok`, then the agent's process listing (PS_LIST), then close
  *   exec <base64>    -> `ok` once started (or `error <code> <message>`), then the connection
  *                       carries that session's frames (session id 0 on it; remapped here)
  * Its state goes to `shim.status` (replaced atomically): `<created|running|stopped> <pid|code>`
@@ -327,13 +328,14 @@ enum client_kind { C_REQUEST, C_START, C_EXEC, C_PS };
 struct client {
 	int fd;
 	enum client_kind kind;
-	uint32_t session;      /* C_EXEC: the session id on the agent's channel */
+	uint32_t session;      /* C_EXEC, C_PS: the session id on the agent's channel */
 	int is_started;        /* C_EXEC: answered `ok` */
 	char error[512];       /* C_EXEC: the agent's ERROR text before its EXIT */
 	struct reader in;
 };
 
 static struct {
+	const char *netns;
 	int agent, ctl_listen, sigfd, stdin_fd, tty;
 	pid_t qemu;
 	int is_started, is_finishing, stdin_open;
@@ -373,16 +375,43 @@ static void reply(int index, const char *fmt, ...) {
 
 static int find_client(enum client_kind kind, uint32_t session) {
 	for (int i = 0; i < vm.client_count; i++) {
-		if (vm.clients[i].kind == kind && (kind != C_EXEC || vm.clients[i].session == session)) return i;
+		if (vm.clients[i].kind == kind && (kind == C_START || vm.clients[i].session == session)) return i;
 	}
 	return -1;
 }
 
-/* Everything has been said: stop QEMU, leave the final state, answer who waits, and exit. */
+/* Run `<program> -force -batch <file>` inside the VM's network namespace and wait for it. */
+static void run_batch_in_netns(const char *program, const char *file) {
+	if (access(file, R_OK) < 0) return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(vm.netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) _exit(1);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close_range(3, ~0U, 0);
+		execl(program, program, "-force", "-batch", file, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0) waitpid(pid, NULL, 0);
+}
+
+/* Everything has been said: stop QEMU, undo the VM's network plumbing, leave the final state,
+ * answer who waits, and exit. */
 static void __attribute__((noreturn)) end_shim(int code, const char *error) {
 	if (vm.qemu > 0) {
 		kill(vm.qemu, SIGKILL);
 		waitpid(vm.qemu, NULL, 0);
+	}
+	if (vm.netns && *vm.netns) {
+		/* The taps and redirects go with the VM, not with `berth-vm delete`, which may come later. */
+		run_batch_in_netns("/usr/sbin/ip", "release.ip");
+		run_batch_in_netns("/usr/sbin/tc", "release.tc");
+		unlink("release.ip");
+		unlink("release.tc");
+		unlink("netns");
 	}
 	unlink(AGENT_SOCKET);
 	unlink(CONTROL_SOCKET);
@@ -416,6 +445,15 @@ static void on_qemu_exit(void) {
 }
 
 static void handle_agent_frame(int type, uint32_t session, const unsigned char *payload, uint32_t len) {
+	if (type == F_PS_LIST) {
+		int index = find_client(C_PS, session);
+		if (index >= 0) {
+			reply(index, "ok");
+			write_all(vm.clients[index].fd, payload, len);
+			drop_client(index);
+		}
+		return;
+	}
 	if (session != 0) {
 		int index = find_client(C_EXEC, session);
 		if (index < 0) return;
@@ -470,15 +508,6 @@ static void handle_agent_frame(int type, uint32_t session, const unsigned char *
 		finish(code, NULL);
 		break;
 	}
-	case F_PS_LIST: {
-		int index = find_client(C_PS, 0);
-		if (index >= 0) {
-			reply(index, "ok");
-			write_all(vm.clients[index].fd, payload, len);
-			drop_client(index);
-		}
-		break;
-	}
 	default:
 		break;
 	}
@@ -520,13 +549,15 @@ static void handle_request(int index, char *line) {
 		reply(index, "ok");
 		drop_client(index);
 	} else if (!strcmp(line, "ps")) {
-		if (!vm.is_started || vm.is_finishing || find_client(C_PS, 0) >= 0) {
-			reply(index, vm.is_started && !vm.is_finishing ? "error 1 busy" : "error 1 container is not running");
+		if (!vm.is_started || vm.is_finishing) {
+			reply(index, "error 1 container is not running");
 			drop_client(index);
 			return;
 		}
+		/* A session id of its own: the answer (PS_LIST) comes back under it. */
 		c->kind = C_PS;
-		send_frame(vm.agent, F_PS, 0, NULL, 0);
+		c->session = vm.next_session++;
+		send_frame(vm.agent, F_PS, c->session, NULL, 0);
 	} else if (!strcmp(line, "exec") && rest) {
 		if (!vm.is_started || vm.is_finishing) {
 			reply(index, "error 1 container is not running");
@@ -696,6 +727,7 @@ static int run_shim(const char *dir) {
 	long boot_timeout_ms = 40000;
 	unsigned console_rows = 0, console_cols = 0;
 	read_conf(conf, cgroups, &cgroup_count, &netns, &console_socket, &boot_timeout_ms, &console_rows, &console_cols);
+	vm.netns = netns;
 
 	/* Before QEMU starts, so it is born in the container's cgroups (placement is for
 	 * accounting: the VM's size is its limit). A hierarchy that refuses is skipped. */

@@ -6,10 +6,15 @@
  * Single-threaded: one poll loop over the channel, the sessions' pipes and a signalfd.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,7 +36,7 @@
 
 enum {
   T_READY = 1, T_START, T_STDIN, T_STDOUT, T_STDERR, T_STDIN_CLOSE, T_SIGNAL, T_RESIZE,
-  T_EXIT, T_ERROR, T_EXEC, T_POWEROFF, T_STARTED,
+  T_EXIT, T_ERROR, T_EXEC, T_POWEROFF, T_STARTED, T_PS, T_PS_LIST,
 };
 #define HEADER 12
 #define MAX_PAYLOAD 65536
@@ -143,7 +148,7 @@ static int mount_root(void) {
   mount_or_log("sysfs", ROOT "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mount_or_log("devtmpfs", ROOT "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
   mount_or_log("devpts", ROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
-  mount_or_log("shm", ROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
+  /* /dev/shm is one of the START's tmpfs fields, sized by --shm-size. */
   is_root_mounted = 1;
   return 0;
 }
@@ -160,8 +165,11 @@ struct spec {
   gid_t groups[64];
   int ngroups;
   int is_tty;
-  char *mounts[64];
+  char *mounts[64]; /* "mount=" and "tmpfs=" values in their order; is_tmpfs tells which */
+  int is_tmpfs[64];
   int nmounts;
+  char *ifaces[8], *addrs[32], *routes[32];
+  int nifaces, naddrs, nroutes;
 };
 
 /* mkdir -p of an absolute path (the container root's prefix included). */
@@ -221,6 +229,154 @@ static int mount_user(char *field, const char **what) {
   return 0;
 }
 
+/* One tmpfs: `<options>/<destination>` (PROTOCOL.md). Options are split, as mount(8) does, into
+ * flags and the filesystem's data (size=, mode=, uid=, ...). Returns -1 with errno set. */
+static int mount_tmpfs(char *field, const char **what) {
+  static const struct { const char *name; unsigned long set, clear; } flags[] = {
+    { "ro", MS_RDONLY, 0 }, { "rw", 0, MS_RDONLY }, { "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+    { "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV }, { "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+    { "sync", MS_SYNCHRONOUS, 0 }, { "async", 0, MS_SYNCHRONOUS }, { "noatime", MS_NOATIME, 0 },
+    { "atime", 0, MS_NOATIME }, { "relatime", MS_RELATIME, 0 }, { "norelatime", 0, MS_RELATIME },
+    { "strictatime", MS_STRICTATIME, 0 }, { "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
+  };
+  char *dest = strchr(field, '/');
+  *what = field;
+  if (!dest) { errno = EINVAL; return -1; }
+  *dest = '\0';
+  char data[1024] = "";
+  unsigned long mflags = 0;
+  for (char *opt = strtok(field, ","); opt; opt = strtok(NULL, ",")) {
+    int is_flag = 0;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+      if (strcmp(opt, flags[i].name)) continue;
+      mflags = (mflags | flags[i].set) & ~flags[i].clear;
+      is_flag = 1;
+    }
+    /* Propagation and runc's tmpcopyup mean nothing in a guest with one mount namespace. */
+    if (is_flag || !strchr(opt, '=')) continue;
+    if (data[0]) strncat(data, ",", sizeof data - strlen(data) - 1);
+    strncat(data, opt, sizeof data - strlen(data) - 1);
+  }
+  char target[4200];
+  *dest = '/';
+  *what = dest;
+  snprintf(target, sizeof target, ROOT "%s", dest);
+  make_dirs(target);
+  return mount("tmpfs", target, "tmpfs", mflags, data);
+}
+
+/* Split `a/b/c...` in place into at most n parts; returns how many there were. */
+static int split_slash(char *value, char **parts, int n) {
+  int count = 0;
+  parts[count++] = value;
+  for (char *p = value; *p && count < n; p++)
+    if (*p == '/') { *p = '\0'; parts[count++] = p + 1; }
+  return count;
+}
+
+static int ifreq_ioctl(int fd, unsigned long request, struct ifreq *ifr, const char *name) {
+  snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+  return ioctl(fd, request, ifr);
+}
+
+static void set_inet(struct sockaddr *sa, in_addr_t address) {
+  struct sockaddr_in *in = (struct sockaddr_in *)sa;
+  memset(in, 0, sizeof *in);
+  in->sin_family = AF_INET;
+  in->sin_addr.s_addr = address;
+}
+
+static in_addr_t prefix_mask(int prefix) {
+  return prefix <= 0 ? 0 : htonl(prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1));
+}
+
+/* The container's interfaces (PROTOCOL.md `iface`, `addr`, `route`): the virtio-net device with
+ * the host interface's MAC takes its name and MTU and comes up; then the addresses (the prefix
+ * routes follow from them), then the routes through gateways. Plain ioctls: no netlink needed
+ * for one address per label. Returns -1 with errno and *what set. */
+static int configure_network(struct spec *s, const char **what) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) { *what = "socket"; return -1; }
+  struct ifreq ifr;
+  char *ifnames[8];
+  for (int i = 0; i < s->nifaces; i++) {
+    char *p[3];
+    *what = s->ifaces[i];
+    if (split_slash(s->ifaces[i], p, 3) != 3) { errno = EINVAL; goto fail; }
+    *what = ifnames[i] = p[1];
+    unsigned char mac[6];
+    if (sscanf(p[0], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6) { errno = EINVAL; goto fail; }
+    struct if_nameindex *names = if_nameindex(), *found = NULL;
+    for (struct if_nameindex *n = names; n && n->if_index; n++) {
+      memset(&ifr, 0, sizeof ifr);
+      if (ifreq_ioctl(fd, SIOCGIFHWADDR, &ifr, n->if_name) == 0 && !memcmp(ifr.ifr_hwaddr.sa_data, mac, 6)) { found = n; break; }
+    }
+    if (!found) { if (names) if_freenameindex(names); errno = ENODEV; goto fail; }
+    if (strcmp(found->if_name, p[1])) {
+      memset(&ifr, 0, sizeof ifr);
+      snprintf(ifr.ifr_newname, IFNAMSIZ, "%s", p[1]);
+      if (ifreq_ioctl(fd, SIOCSIFNAME, &ifr, found->if_name) < 0) { if_freenameindex(names); goto fail; }
+    }
+    if_freenameindex(names);
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_mtu = atoi(p[2]);
+    if (ifr.ifr_mtu > 0 && ifreq_ioctl(fd, SIOCSIFMTU, &ifr, p[1]) < 0) goto fail;
+    memset(&ifr, 0, sizeof ifr);
+    if (ifreq_ioctl(fd, SIOCGIFFLAGS, &ifr, p[1]) < 0) goto fail;
+    ifr.ifr_flags |= IFF_UP;
+    if (ifreq_ioctl(fd, SIOCSIFFLAGS, &ifr, p[1]) < 0) goto fail;
+  }
+  /* Until the kernel's link watcher has seen the carrier (IFF_RUNNING) the interface's qdisc
+   * drops every packet: a process that starts at once with a DNS query would lose it. */
+  for (int i = 0; i < s->nifaces; i++) {
+    for (int tries = 0; tries < 600; tries++) {
+      memset(&ifr, 0, sizeof ifr);
+      if (ifreq_ioctl(fd, SIOCGIFFLAGS, &ifr, ifnames[i]) < 0 || (ifr.ifr_flags & IFF_RUNNING)) break;
+      usleep(5000);
+    }
+  }
+  for (int i = 0; i < s->naddrs; i++) {
+    char *p[3], label[IFNAMSIZ];
+    *what = s->addrs[i];
+    if (split_slash(s->addrs[i], p, 3) != 3) { errno = EINVAL; goto fail; }
+    *what = p[1];
+    /* A second address on one interface is an alias label, eth0:1. */
+    int earlier = 0;
+    for (int j = 0; j < i; j++) if (!strcmp(s->addrs[j], p[0])) earlier++;
+    if (earlier) snprintf(label, sizeof label, "%s:%d", p[0], earlier); else snprintf(label, sizeof label, "%s", p[0]);
+    struct in_addr address;
+    if (inet_pton(AF_INET, p[1], &address) != 1) { errno = EINVAL; goto fail; }
+    memset(&ifr, 0, sizeof ifr);
+    set_inet(&ifr.ifr_addr, address.s_addr);
+    if (ifreq_ioctl(fd, SIOCSIFADDR, &ifr, label) < 0) goto fail;
+    memset(&ifr, 0, sizeof ifr);
+    set_inet(&ifr.ifr_netmask, prefix_mask(atoi(p[2])));
+    if (ifreq_ioctl(fd, SIOCSIFNETMASK, &ifr, label) < 0) goto fail;
+  }
+  for (int i = 0; i < s->nroutes; i++) {
+    char *p[4];
+    *what = s->routes[i];
+    if (split_slash(s->routes[i], p, 4) != 4) { errno = EINVAL; goto fail; }
+    *what = p[0];
+    struct in_addr dst, gw;
+    if (inet_pton(AF_INET, p[0], &dst) != 1 || inet_pton(AF_INET, p[2], &gw) != 1) { errno = EINVAL; goto fail; }
+    struct rtentry rt;
+    memset(&rt, 0, sizeof rt);
+    int prefix = atoi(p[1]);
+    set_inet(&rt.rt_dst, dst.s_addr & prefix_mask(prefix));
+    set_inet(&rt.rt_genmask, prefix_mask(prefix));
+    set_inet(&rt.rt_gateway, gw.s_addr);
+    rt.rt_flags = RTF_UP | RTF_GATEWAY | (prefix == 32 ? RTF_HOST : 0);
+    rt.rt_dev = p[3];
+    if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST) goto fail;
+  }
+  close(fd);
+  return 0;
+fail:
+  { int saved = errno; close(fd); errno = saved; }
+  return -1;
+}
+
 /* Parses NUL-terminated key=value fields in place; returns -1 on a malformed spec. */
 static int parse_spec(char *payload, uint32_t len, struct spec *s) {
   memset(s, 0, sizeof *s);
@@ -242,10 +398,14 @@ static int parse_spec(char *payload, uint32_t len, struct spec *s) {
     else if (!strcmp(field, "uid")) s->uid = (uid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "gid")) s->gid = (gid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "tty")) s->is_tty = !strcmp(value, "1");
-    else if (!strcmp(field, "mount")) {
+    else if (!strcmp(field, "mount") || !strcmp(field, "tmpfs")) {
       if (s->nmounts >= 64) return -1;
+      s->is_tmpfs[s->nmounts] = field[0] == 't';
       s->mounts[s->nmounts++] = value;
     }
+    else if (!strcmp(field, "iface")) { if (s->nifaces >= 8) return -1; s->ifaces[s->nifaces++] = value; }
+    else if (!strcmp(field, "addr")) { if (s->naddrs >= 32) return -1; s->addrs[s->naddrs++] = value; }
+    else if (!strcmp(field, "route")) { if (s->nroutes >= 32) return -1; s->routes[s->nroutes++] = value; }
     else if (!strcmp(field, "groups")) {
       for (char *g = strtok(value, ","); g && s->ngroups < 64; g = strtok(NULL, ","))
         s->groups[s->ngroups++] = (gid_t)strtoul(g, NULL, 10);
@@ -300,8 +460,17 @@ static void start_session(uint32_t id, char *payload, uint32_t len, int is_main)
   if (is_main && s.host && s.host[0]) sethostname(s.host, strlen(s.host));
   for (int i = 0; is_main && i < s.nmounts; i++) {
     const char *what = "";
-    if (mount_user(s.mounts[i], &what) < 0) {
+    if ((s.is_tmpfs[i] ? mount_tmpfs(s.mounts[i], &what) : mount_user(s.mounts[i], &what)) < 0) {
       send_error(id, "error mounting \"%s\" in the VM: %s", what, strerror(errno));
+      send_u32(T_EXIT, id, 126);
+      return;
+    }
+  }
+
+  if (is_main && s.nifaces > 0) {
+    const char *what = "";
+    if (configure_network(&s, &what) < 0) {
+      send_error(id, "error configuring the network (%s) in the VM: %s", what, strerror(errno));
       send_u32(T_EXIT, id, 126);
       return;
     }
@@ -428,6 +597,75 @@ static void power_off(void) {
   for (;;) pause();
 }
 
+/* Read a small /proc file whole; returns its length, -1 when unreadable. */
+static ssize_t read_small(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t have = 0;
+  ssize_t n;
+  while (have < size - 1 && (n = read(fd, buf + have, size - 1 - have)) > 0) have += (size_t)n;
+  close(fd);
+  buf[have] = '\0';
+  return (ssize_t)have;
+}
+
+/* PS: the guest's processes from /proc, for `docker top` (PROTOCOL.md, PS_LIST). The agent
+ * (PID 1) and kernel threads are left out: everything else belongs to the container. */
+static void send_process_list(uint32_t id) {
+  static char out[MAX_PAYLOAD];
+  char path[64], stat[1024], status[4096], cmd[4096];
+  size_t used = 0;
+  double uptime = 0;
+  long memtotal = 0;
+  if (read_small("/proc/uptime", stat, sizeof stat) > 0) uptime = strtod(stat, NULL);
+  if (read_small("/proc/meminfo", status, sizeof status) > 0) {
+    char *m = strstr(status, "MemTotal:");
+    if (m) memtotal = strtol(m + 9, NULL, 10);
+  }
+  used += (size_t)snprintf(out, sizeof out, "uptime=%.2f memtotal_kb=%ld\n", uptime, memtotal);
+  DIR *proc = opendir("/proc");
+  struct dirent *e;
+  while (proc && (e = readdir(proc))) {
+    if (!isdigit((unsigned char)e->d_name[0])) continue;
+    long pid = atol(e->d_name);
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (pid == 1 || read_small(path, stat, sizeof stat) <= 0) continue;
+    /* The command name is in parentheses and may hold anything: the fields follow the last ')'. */
+    char *open_paren = strchr(stat, '('), *close_paren = strrchr(stat, ')');
+    if (!open_paren || !close_paren) continue;
+    *close_paren = '\0';
+    char state;
+    long ppid, tty, rss;
+    unsigned long long utime, stime, start, vsize;
+    if (sscanf(close_paren + 2, "%c %ld %*d %*d %ld %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %ld",
+               &state, &ppid, &tty, &utime, &stime, &start, &vsize, &rss) != 8) continue;
+    if (pid == 2 || ppid == 2) continue;
+    long uid = 0, gid = 0;
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    if (read_small(path, status, sizeof status) > 0) {
+      char *u = strstr(status, "\nUid:"), *g = strstr(status, "\nGid:");
+      /* The effective ids, as ps -ef's UID column shows. */
+      if (u) sscanf(u + 5, "%*d %ld", &uid);
+      if (g) sscanf(g + 5, "%*d %ld", &gid);
+    }
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    ssize_t n = read_small(path, cmd, sizeof cmd);
+    for (ssize_t i = 0; i < n; i++) if (cmd[i] == '\0' || cmd[i] == '\n' || cmd[i] == '\t') cmd[i] = ' ';
+    while (n > 0 && cmd[n - 1] == ' ') cmd[--n] = '\0';
+    char *comm = open_paren + 1;
+    for (char *c = comm; *c; c++) if (*c == '\t' || *c == '\n') *c = ' ';
+    char line[8400];
+    int len = snprintf(line, sizeof line, "%ld\t%ld\t%ld\t%ld\t%c\t%llu\t%llu\t%ld\t%llu\t%ld\t%s\t%s\n",
+                       pid, ppid, uid, gid, state, utime + stime, start, tty, vsize / 1024, rss * (sysconf(_SC_PAGESIZE) / 1024),
+                       comm, n > 0 ? cmd : "");
+    if (len < 0 || used + (size_t)len > sizeof out) break;
+    memcpy(out + used, line, (size_t)len);
+    used += (size_t)len;
+  }
+  if (proc) closedir(proc);
+  send_frame(T_PS_LIST, id, out, (uint32_t)used);
+}
+
 static void handle_frame(int type, uint32_t id, unsigned char *payload, uint32_t len) {
   struct session *s = find_session(id);
   switch (type) {
@@ -456,6 +694,9 @@ static void handle_frame(int type, uint32_t id, unsigned char *payload, uint32_t
     break;
   case T_POWEROFF:
     power_off();
+    break;
+  case T_PS:
+    send_process_list(id);
     break;
   default:
     break;

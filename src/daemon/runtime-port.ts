@@ -88,6 +88,11 @@ export class RuntimePortAdapter implements RuntimePort {
     return this.#runtime.listPids(id);
   }
 
+  guestProcesses(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    if (!this.#runtime.guestProcesses) return Promise.resolve({ exitCode: 1, stdout: '', stderr: 'this runtime has no guest processes' });
+    return this.#runtime.guestProcesses(id, psArgs);
+  }
+
   async attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream }): Promise<AttachSession> {
     const child = await this.#runtime.attach(id, { isStdin: options.stdin, isTty: options.tty, ...(options.client ? { client: options.client } : {}) });
     return {

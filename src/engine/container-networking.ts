@@ -132,6 +132,10 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
       throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `cannot join network namespace of a non running container: ${target.id}`);
     }
     if (target.host.networkMode === 'host') return 'host';
+    if (target.host.isolation === 'vm') {
+      // Its namespace's eth0 is redirected into the VM: a process there would see an interface that never receives.
+      throw new InvalidArgumentError(`cannot join the network namespace of VM container ${target.id}: its network stack is inside the VM`, { code: 'BERTH_VM_NETWORK_MODE' });
+    }
     return { path: port.namespaceOf(target.id) ?? `/proc/${target.state.pid}/ns/net` };
   }
   if (mode === 'host') return 'host';

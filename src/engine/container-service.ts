@@ -298,6 +298,12 @@ export class ContainerService {
     if (!this.#options.knownRuntimes.includes(runtime)) {
       throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime}`);
     }
+    // A VM has its own kernel: it cannot share the host's stack, nor a namespace whose interface
+    // another container (or another VM) uses; its eth0 is the tap-redirected one of its own.
+    if (isolation === 'vm' && (host.networkMode === 'host' || host.networkMode.startsWith('container:'))) {
+      const mode = host.networkMode === 'host' ? 'host' : 'container:<id>';
+      throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=vm: a VM container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
+    }
     const limits = checkCreateResources(host);
     if (host.autoRemove && host.restartPolicy.name !== 'no') {
       throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
@@ -746,9 +752,12 @@ export class ContainerService {
     if (!isRunningStatus(record.state.status)) {
       throw new BerthError('conflict', 'BERTH_CONTAINER_NOT_RUNNING', `container ${record.id} is not running`);
     }
-    const pids = new Set((await this.#runtimeOf(record).listPids(record.id)).map(String));
+    const runtime = this.#runtimeOf(record);
     const args = psArgs.trim() === '' ? ['-ef'] : psArgs.trim().split(/\s+/);
-    const result = await runCommand('ps', args);
+    // A VM container's processes run in its guest: the host sees only the shim and QEMU.
+    const isGuest = record.host.isolation === 'vm' && runtime.guestProcesses !== undefined;
+    const pids = new Set(isGuest ? [] : (await runtime.listPids(record.id)).map(String));
+    const result = isGuest ? await runtime.guestProcesses!(record.id, args) : await runCommand('ps', args);
     if (result.exitCode !== 0) throw new InvalidArgumentError(`ps: ${result.stderr.trim() || 'failed'}`);
     const lines = result.stdout.split('\n').filter((l) => l.trim() !== '');
     const header = lines[0] ?? '';
@@ -758,7 +767,7 @@ export class ContainerService {
     const processes: string[][] = [];
     for (const line of lines.slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (!pids.has(fields[pidColumn] ?? '')) continue;
+      if (!isGuest && !pids.has(fields[pidColumn] ?? '')) continue;
       // The last column (the command) may contain spaces: keep it whole.
       const head = fields.slice(0, titles.length - 1);
       const tail = fields.slice(titles.length - 1).join(' ');

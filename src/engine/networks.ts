@@ -112,6 +112,10 @@ export class NetworkManager {
       if (networks[network.name] !== undefined) {
         throw new BerthError('forbidden', 'BERTH_ENDPOINT_EXISTS', `endpoint with name ${record.name} already exists in network ${network.name}`);
       }
+      if (record.host.isolation === 'vm' && isRunningStatus(record.state.status)) {
+        // The VM's devices are fixed at boot (no hot-plug on microvm): the network joins at the next start.
+        throw new BerthError('conflict', 'BERTH_VM_NETWORK_HOTPLUG', `cannot connect running VM container ${record.name} to network ${network.name}: stop it first (it joins at its next start)`);
+      }
       if (settings.ipv4Address !== '' && network.isPredefined) throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
       if (isRunningStatus(record.state.status) && record.network) {
         const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, macAddress: settings.macAddress, ports: [], dnsServers: record.host.dns });

@@ -169,6 +169,11 @@ export interface RuntimePort {
   exitCode(id: string): Promise<number | undefined>;
   clearExit(id: string): Promise<void>;
   listPids(id: string): Promise<number[]>;
+  /**
+   * A VM container's processes, which run in its guest: `ps <psArgs>`'s output there (header
+   * line, then one line per process). Absent for runtimes without a guest.
+   */
+  guestProcesses?(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** `client`, the caller's connection, ends the session as soon as it is closed (not half-closed). */
   attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream }): Promise<AttachSession>;
   exec(request: RuntimeExecRequest): Promise<RuntimeExecHandle>;

@@ -63,6 +63,12 @@ export interface Runtime {
   exitCode(id: string): Promise<number | undefined>;
   /** Host pids of every process in the container (for `top`); empty when not running. */
   listPids(id: string): Promise<number[]>;
+  /**
+   * For a runtime whose processes run in a guest the host cannot see (berth-vm): its
+   * `<runtime> ps <id> -- <psArgs>`, a `ps`-style table of the guest's processes. A non-zero
+   * exit code carries the runtime's one-line message in stderr (a ps option it does not know).
+   */
+  guestProcesses?(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Connect to the container's stdio through the monitor's attach socket. */
   attach(id: string, options: AttachOptions): Promise<AttachProcess>;
   /**

@@ -9,11 +9,13 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { buildDir } from './guest-assets.js';
+import { releaseGuestNetwork } from './guest-network.js';
+import { formatGuestProcesses, namesFromIdFile, parseGuestProcessList } from './guest-ps.js';
 import { encodeProcessSpec } from './protocol.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { guestProcessOf, writeVmPlan } from './vm-plan.js';
@@ -144,6 +146,28 @@ async function exec(root: string, parsed: Parsed): Promise<void> {
   if (pidFile) await writeFile(pidFile, String(helper.pid));
 }
 
+/**
+ * `berth-vm ps <id> [-- <ps options>]`: the guest's processes as `ps` prints them
+ * (for docker top), user names from the container's /etc/passwd and /etc/group.
+ */
+async function ps(root: string, id: string, psArgs: string[]): Promise<void> {
+  const record = await readVmRecord(root, id);
+  if (!record) throw new UsageFailure(`container ${id} does not exist`);
+  if (effectiveStatus(record) !== 'running') throw new UsageFailure(`container ${id} is not running`);
+  const reply = await askShim(root, id, 'ps', 10_000);
+  if (!reply.startsWith('ok')) throw new UsageFailure(reply.replace(/^error \d+ /, '') || 'berth-vm shim gave no answer');
+  let rootfs = join(record.bundle, 'rootfs');
+  try {
+    const spec = JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as RuntimeSpec;
+    if (spec.root?.path) rootfs = resolve(record.bundle, spec.root.path);
+  } catch {
+    // The default root, then.
+  }
+  const names = async (file: string): Promise<Map<number, string>> => namesFromIdFile(await readFile(join(rootfs, file), 'utf8').catch(() => ''));
+  const list = parseGuestProcessList(reply.slice(reply.indexOf('\n') + 1));
+  process.stdout.write(formatGuestProcesses(list, psArgs, { nowMs: Date.now(), userNames: await names('etc/passwd'), groupNames: await names('etc/group') }));
+}
+
 async function create(root: string, parsed: Parsed): Promise<void> {
   const id = parsed.positional[1];
   if (!id) throw new UsageFailure('create: container id required');
@@ -159,7 +183,8 @@ async function create(root: string, parsed: Parsed): Promise<void> {
     // The shim keeps our stdio (conmon's pipes) and is reparented to conmon, its subreaper.
     shim = await startShim(['run', dir], 'the VM');
   } catch (err) {
-    // Nothing half-made stays: the state directory and the cgroups the plan made.
+    // Nothing half-made stays: the taps, the state directory and the cgroups the plan made.
+    await releaseGuestNetwork(dir);
     await rm(dir, { recursive: true, force: true });
     await removeVmCgroup(vmCgroupsPath(await bundleCgroupsPath(bundle), id));
     throw err instanceof UsageFailure ? err : new UsageFailure(messageOf(err));
@@ -249,6 +274,8 @@ async function remove(root: string, id: string, isForced: boolean): Promise<void
   // QEMU dies with the shim (pdeathsig); make sure, in case it was reparented first.
   killQemu(dir);
   await removeVmCgroup(vmCgroupsPath(await bundleCgroupsPath(record.bundle), id));
+  // The taps and tc redirects of the VM's network namespace.
+  await releaseGuestNetwork(dir);
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -282,6 +309,9 @@ export async function runBerthVm(argv: readonly string[]): Promise<number> {
         return 0;
       case 'exec':
         await exec(root, parsed);
+        return 0;
+      case 'ps':
+        await ps(root, id ?? '', parsed.positional.slice(2));
         return 0;
       case 'pause':
       case 'resume':

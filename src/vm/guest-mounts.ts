@@ -1,6 +1,7 @@
 /**
- * Bind mounts and volumes of a VM container: which host directories QEMU shares over virtio-9p
- * (one device each) and where the guest agent mounts them inside the container's root.
+ * Bind mounts, volumes and tmpfs mounts of a VM container: which host directories QEMU shares
+ * over virtio-9p (one device each), where the guest agent mounts them inside the container's
+ * root, and which tmpfs mounts it makes there (in the guest's memory).
  */
 import { statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -16,6 +17,7 @@ export interface GuestShare {
 
 /** One mount the guest agent makes in the container's root, from a share. */
 export interface GuestMount {
+  kind?: 'share';
   tag: string;
   /** Empty for a directory mount; the file's name inside the share for a file mount (no '/'). */
   fileName: string;
@@ -23,31 +25,43 @@ export interface GuestMount {
   isReadonly: boolean;
 }
 
-/** The shares and mounts of one container. */
-export interface GuestMountPlan {
-  shares: GuestShare[];
-  mounts: GuestMount[];
+/** One tmpfs the guest agent mounts in the container's root. */
+export interface GuestTmpfs {
+  kind: 'tmpfs';
+  destination: string;
+  /** The spec's options, flags (`nosuid`, `ro`) and data (`size=64m`, `mode=1777`) alike. */
+  options: string[];
 }
 
-/**
- * microvm in QEMU 7.2 has 8 virtio-mmio transports; the serial device and the root share use
- * two of them.
- */
-export const MAX_GUEST_SHARES = 6;
+/** The shares and mounts of one container; mounts in the order the agent makes them. */
+export interface GuestMountPlan {
+  shares: GuestShare[];
+  mounts: (GuestMount | GuestTmpfs)[];
+}
+
+/** microvm in QEMU 7.2 has 8 virtio-mmio transports. */
+export const VIRTIO_MMIO_TRANSPORTS = 8;
+/** The virtio-serial device (console and agent channel) and the root share. */
+export const FIXED_VIRTIO_DEVICES = 2;
+/** Shares when no network device is needed; each network interface takes one from it. */
+export const MAX_GUEST_SHARES = VIRTIO_MMIO_TRANSPORTS - FIXED_VIRTIO_DEVICES;
 
 function isBind(mount: RuntimeMount): boolean {
   return mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
 
 /**
- * Plan the 9p shares for the spec's bind mounts (volumes are binds of their data directory), in
- * the spec's order (parents before children). A file (like /etc/hosts) is shared through its
- * parent directory, and mounts of one directory with the same access share one device. Throws
- * when a source is missing or the mounts need more devices than microvm has.
+ * Plan the 9p shares for the spec's bind mounts (volumes are binds of their data directory) and
+ * its tmpfs mounts (`--tmpfs`, `--mount type=tmpfs`, /dev/shm sized by --shm-size), in the
+ * spec's order (parents before children). A file (like /etc/hosts) is shared through its parent
+ * directory, and mounts of one directory with the same access share one device. The spec's
+ * tmpfs at /dev is left out: the agent gives the guest's devtmpfs there. Throws when a source is
+ * missing or the mounts need more than `maxShares` devices (fewer when network devices take
+ * some of microvm's transports).
  */
-export function planGuestMounts(mounts: readonly RuntimeMount[]): GuestMountPlan {
+export function planGuestMounts(mounts: readonly RuntimeMount[], maxShares: number = MAX_GUEST_SHARES): GuestMountPlan {
   const shares: GuestShare[] = [];
-  const result: GuestMount[] = [];
+  const result: (GuestMount | GuestTmpfs)[] = [];
   const shareFor = (hostPath: string, isReadonly: boolean): GuestShare => {
     const found = shares.find((s) => s.hostPath === hostPath && s.isReadonly === isReadonly);
     if (found) return found;
@@ -56,6 +70,10 @@ export function planGuestMounts(mounts: readonly RuntimeMount[]): GuestMountPlan
     return share;
   };
   for (const mount of mounts) {
+    if (mount.type === 'tmpfs' && !isBind(mount)) {
+      if (mount.destination !== '/dev') result.push({ kind: 'tmpfs', destination: mount.destination, options: [...(mount.options ?? [])] });
+      continue;
+    }
     if (!isBind(mount) || mount.source === undefined) continue;
     const isReadonly = (mount.options ?? []).includes('ro');
     let isDirectory: boolean;
@@ -67,13 +85,19 @@ export function planGuestMounts(mounts: readonly RuntimeMount[]): GuestMountPlan
     const share = shareFor(isDirectory ? mount.source : dirname(mount.source), isReadonly);
     result.push({ tag: share.tag, fileName: isDirectory ? '' : basename(mount.source), destination: mount.destination, isReadonly });
   }
-  if (shares.length > MAX_GUEST_SHARES) {
-    throw new Error(`a VM container can have at most ${MAX_GUEST_SHARES} distinct mount sources (this one has ${shares.length})`);
+  if (shares.length > maxShares) {
+    const room = maxShares < MAX_GUEST_SHARES ? ` beside its ${MAX_GUEST_SHARES - maxShares} network interface(s)` : '';
+    throw new Error(`a VM container can have at most ${maxShares} distinct mount sources${room} (this one has ${shares.length})`);
   }
   return { shares, mounts: result };
 }
 
-/** The process-spec field for one mount: `<tag>/<ro|rw>/<fileName>/<destination>`. */
-export function mountField(mount: GuestMount): string {
-  return `${mount.tag}/${mount.isReadonly ? 'ro' : 'rw'}/${mount.fileName}/${mount.destination}`;
+/**
+ * The START field for one mount (PROTOCOL.md): `mount=<tag>/<ro|rw>/<fileName>/<destination>`
+ * for a share, `tmpfs=<options>/<destination>` for a tmpfs (options comma-separated; none
+ * contains '/').
+ */
+export function mountField(mount: GuestMount | GuestTmpfs): string {
+  if (mount.kind === 'tmpfs') return `tmpfs=${mount.options.filter((o) => !o.includes('/')).join(',')}/${mount.destination}`;
+  return `mount=${mount.tag}/${mount.isReadonly ? 'ro' : 'rw'}/${mount.fileName}/${mount.destination}`;
 }

@@ -18,6 +18,8 @@ export const FrameType = {
   exec: 11,
   powerOff: 12,
   started: 13,
+  ps: 14,
+  psList: 15,
 } as const;
 
 /** One decoded frame. */
@@ -107,8 +109,11 @@ export interface GuestProcessSpec {
   isTty: boolean;
   /** START only. */
   hostname?: string;
-  /** START only: `mount` fields (see PROTOCOL.md), made in this order. */
-  mounts?: string[];
+  /**
+   * START only: whole `key=value` fields the host prepared (PROTOCOL.md: `mount`, `tmpfs`,
+   * `iface`, `addr`, `route`), sent in this order.
+   */
+  startFields?: string[];
 }
 
 /** Encode a process spec as NUL-terminated `key=value` fields. */
@@ -124,7 +129,7 @@ export function encodeProcessSpec(spec: GuestProcessSpec): Buffer {
   if (spec.additionalGids.length > 0) fields.push(`groups=${spec.additionalGids.join(',')}`);
   if (spec.hostname) fields.push(`host=${spec.hostname}`);
   if (spec.isTty) fields.push('tty=1');
-  for (const mount of spec.mounts ?? []) fields.push(`mount=${mount}`);
+  fields.push(...(spec.startFields ?? []));
   for (const field of fields) {
     if (field.includes('\0')) throw new RangeError('process spec fields cannot contain NUL bytes');
   }

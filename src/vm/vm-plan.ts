@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import type { RuntimeSpec } from '../oci/index.js';
 import { cgroupDirsFor } from '../sys/index.js';
 import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
-import { mountField, planGuestMounts } from './guest-mounts.js';
+import { MAX_GUEST_SHARES, mountField, planGuestMounts } from './guest-mounts.js';
+import { prepareGuestNetwork, releaseGuestNetwork, type GuestNetwork } from './guest-network.js';
 import { encodeProcessSpec, type GuestProcessSpec } from './protocol.js';
 import { qemuArgs } from './qemu-command.js';
 import { vmCgroupsPath } from './vm-cgroups.js';
@@ -48,11 +49,6 @@ export function guestProcessOf(proc: NonNullable<RuntimeSpec['process']>, extra:
   };
 }
 
-/** The spec's network namespace path, if it names one (a new, unnamed one means loopback only). */
-function networkNamespacePath(spec: RuntimeSpec): string | undefined {
-  return spec.linux?.namespaces?.find((ns) => ns.type === 'network')?.path || undefined;
-}
-
 /** What create needs back from the plan. */
 export interface VmPlan {
   accel: 'kvm' | 'tcg';
@@ -66,10 +62,22 @@ export async function writeVmPlan(stateDir: string, id: string, bundle: string, 
   const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as RuntimeSpec;
   if (!spec.process) throw new Error('config.json has no process');
   if (spec.process.terminal && !consoleSocket) throw new Error('a terminal was requested but no --console-socket was given');
+  // A tap beside each of the namespace's interfaces, each one more virtio-mmio transport.
+  const network = await prepareGuestNetwork(spec, stateDir);
+  try {
+    return await writePlanFiles(stateDir, id, bundle, consoleSocket, spec, network);
+  } catch (err) {
+    await releaseGuestNetwork(stateDir);
+    throw err;
+  }
+}
+
+async function writePlanFiles(stateDir: string, id: string, bundle: string, consoleSocket: string | undefined, spec: RuntimeSpec, network: GuestNetwork | undefined): Promise<VmPlan> {
+  const proc = spec.process!;
   const assets = await findGuestAssets();
   const tscKhz = await hostTscKhz();
   const accel = await chooseAccel(assets, tscKhz);
-  const mountPlan = planGuestMounts(spec.mounts ?? []);
+  const mountPlan = planGuestMounts(spec.mounts ?? [], MAX_GUEST_SHARES - (network?.deviceCount ?? 0));
   const args = qemuArgs({
     ...assets, accel, tscKhz, ...vmSize(spec),
     agentSocketPath: AGENT_SOCKET,
@@ -77,26 +85,30 @@ export async function writeVmPlan(stateDir: string, id: string, bundle: string, 
     rootfsPath: resolve(bundle, spec.root?.path ?? 'rootfs'),
     pidFilePath: 'qemu.pid',
     shares: mountPlan.shares,
-  });
-  const startSpec = encodeProcessSpec(guestProcessOf(spec.process, {
+  }).concat(network?.qemuArgs ?? []);
+  const startSpec = encodeProcessSpec(guestProcessOf(proc, {
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
-    mounts: mountPlan.mounts.map(mountField),
+    startFields: [...mountPlan.mounts.map(mountField), ...(network?.startFields ?? [])],
   }));
   const cgroupDirs = await cgroupDirsFor(vmCgroupsPath(spec.linux?.cgroupsPath, id)).catch(() => [] as string[]);
   for (const dir of cgroupDirs) await mkdir(dir, { recursive: true }).catch(() => {});
-  const netns = networkNamespacePath(spec);
+  const netns = network?.netnsPath;
   const conf = [
     `boot_timeout_ms=${bootTimeoutMs(accel)}`,
     ...cgroupDirs.map((dir) => `cgroup=${dir}`),
     ...(netns ? [`netns=${netns}`] : []),
     ...(consoleSocket ? [`console_socket=${resolve(consoleSocket)}`] : []),
-    ...(spec.process.consoleSize ? [`console_size=${spec.process.consoleSize.height} ${spec.process.consoleSize.width}`] : []),
+    ...(proc.consoleSize ? [`console_size=${proc.consoleSize.height} ${proc.consoleSize.width}`] : []),
   ];
   for (const line of conf) {
     if (line.includes('\n')) throw new Error(`a path with a newline cannot be used: ${JSON.stringify(line)}`);
   }
   await writeFile(join(stateDir, 'qemu.argv'), [assets.qemuPath, ...args].map((a) => `${a}\0`).join(''));
   await writeFile(join(stateDir, 'start.spec'), startSpec);
+  if (network) {
+    await writeFile(join(stateDir, 'release.ip'), network.releaseIpBatch);
+    await writeFile(join(stateDir, 'release.tc'), network.releaseTcBatch);
+  }
   await writeFile(join(stateDir, 'shim.conf'), `${conf.join('\n')}\n`);
   return { accel };
 }

@@ -294,6 +294,13 @@ export class ConmonRuntime implements Runtime {
     return listCgroupPidsOf(state.pid);
   }
 
+  /** See Runtime.guestProcesses; only berth-vm has the `ps` command in this form. */
+  async guestProcesses(id: string, psArgs: readonly string[]): Promise<CommandResult> {
+    const result = await this.#runtime(['ps', id, '--', ...psArgs]);
+    // berth-vm prefixes its messages with its name; the user asked docker, not berth-vm.
+    return { ...result, stderr: (runtimeMessage(result.stderr) || result.stderr).replace(/^berth-vm: /, '') };
+  }
+
   /** See Runtime.pause. */
   async pause(id: string): Promise<void> {
     await freeze((args) => this.#runtime(args), id, 'pause');
