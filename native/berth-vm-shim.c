@@ -255,6 +255,37 @@ static void file_tail(const char *path, int lines, char *out, size_t out_len) {
 	free(text);
 }
 
+/* Why the guest ended, from its console: the kernel's panic line when there is one (its last
+ * lines are a stack trace), else the last few lines. Printk timestamps are dropped. */
+static void console_reason(char *out, size_t out_len) {
+	out[0] = 0;
+	char *text = read_file("console.log", NULL);
+	if (!text) return;
+	const char *panic = NULL;
+	for (char *at = strstr(text, "Kernel panic"); at; at = strstr(at + 1, "Kernel panic")) panic = at;
+	if (panic) {
+		size_t len = strcspn(panic, "\r\n");
+		snprintf(out, out_len, "%.*s", (int)len, panic);
+	} else {
+		file_tail("console.log", 3, out, out_len);
+	}
+	free(text);
+	/* "[    0.423887] message" -> "message" */
+	char *src = out, *dst = out;
+	while (*src) {
+		if (*src == '[') {
+			char *end = strchr(src, ']');
+			if (end && strspn(src + 1, " 0123456789.") == (size_t)(end - src - 1)) {
+				src = end + 1;
+				while (*src == ' ') src++;
+				continue;
+			}
+		}
+		*dst++ = *src++;
+	}
+	*dst = 0;
+}
+
 /* Report once to the command that started us (fd 3), then close it so it stops waiting. */
 static int report_fd = 3;
 static void report(const char *fmt, ...) {
@@ -439,7 +470,7 @@ static void on_qemu_exit(void) {
 	vm.qemu = 0;
 	if (vm.is_finishing) end_shim(vm.exit_code, vm.error);
 	char tail[768], error[1024];
-	file_tail("console.log", 3, tail, sizeof tail);
+	console_reason(tail, sizeof tail);
 	snprintf(error, sizeof error, "the VM ended without the container's exit status%s%s", *tail ? ": " : "", tail);
 	end_shim(255, error);
 }
@@ -705,7 +736,7 @@ static pid_t start_qemu(char **argv, const char *netns, char *error, size_t erro
 static void boot_failure(char *error, size_t error_len) {
 	char tail[768];
 	file_tail("qemu.log", 2, tail, sizeof tail);
-	if (!*tail) file_tail("console.log", 3, tail, sizeof tail);
+	if (!*tail) console_reason(tail, sizeof tail);
 	snprintf(error, error_len, "QEMU exited during boot: %s", *tail ? tail : "no message");
 }
 

@@ -30,8 +30,13 @@ export function vmSize(spec: RuntimeSpec): { memoryMiB: number; cpus: number } {
   return { memoryMiB, cpus };
 }
 
-/** How long the agent has to say READY: TCG boots are emulated and several may share the cpus. */
-export function bootTimeoutMs(accel: string): number {
+/**
+ * How long the agent has to say READY: TCG boots are emulated and several may share the cpus.
+ * BERTH_VM_BOOT_TIMEOUT_MS overrides it (for tests of a guest that never answers).
+ */
+export function bootTimeoutMs(accel: string, env: NodeJS.ProcessEnv = process.env): number {
+  const forced = Number(env.BERTH_VM_BOOT_TIMEOUT_MS);
+  if (Number.isInteger(forced) && forced > 0) return forced;
   return accel === 'kvm' ? 10_000 : 40_000;
 }
 

@@ -37,9 +37,9 @@ export interface TestDaemon {
   cleanup(): Promise<void>;
 }
 
-function spawnDaemon(root: string, execRoot: string, socket: string, logPath: string): ChildProcess {
+function spawnDaemon(root: string, execRoot: string, socket: string, logPath: string, daemonEnv: NodeJS.ProcessEnv): ChildProcess {
   const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--log-level', 'debug', '--no-default-registry'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false, env: { ...process.env, ...daemonEnv } });
   child.stderr?.on('data', (chunk: Buffer) => {
     void import('node:fs').then((fs) => fs.appendFileSync(logPath, chunk));
   });
@@ -63,8 +63,12 @@ async function waitForPing(socket: string, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Start a private berthd for one test file. */
-export async function startTestDaemon(): Promise<TestDaemon> {
+/**
+ * Start a private berthd for one test file. options.daemonEnv adds to its environment (which conmon hands on to the
+ * runtimes: berth-vm's BERTH_VM_* knobs, for instance).
+ */
+export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
+  const daemonEnv = options.daemonEnv ?? {};
   const dir = await mkdtemp(join(tmpdir(), 'berth-it-'));
   const root = join(dir, 'root');
   const execRoot = join(dir, 'run');
@@ -77,7 +81,7 @@ export async function startTestDaemon(): Promise<TestDaemon> {
     DOCKER_CONFIG: join(dir, 'docker-config'),
     DOCKER_CLI_HINTS: 'false',
   };
-  let child = spawnDaemon(root, execRoot, socket, logPath);
+  let child = spawnDaemon(root, execRoot, socket, logPath, daemonEnv);
   try {
     await waitForPing(socket, 20_000);
   } catch (err) {
@@ -111,7 +115,7 @@ export async function startTestDaemon(): Promise<TestDaemon> {
       await exited;
     },
     async restart() {
-      child = spawnDaemon(root, execRoot, socket, logPath);
+      child = spawnDaemon(root, execRoot, socket, logPath, daemonEnv);
       await waitForPing(socket, 20_000);
     },
     async cleanup() {
