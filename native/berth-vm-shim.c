@@ -7,8 +7,8 @@
  * `berth-vm create` (Node) plans the VM and writes into the state directory what this program
  * executes: `qemu.argv` (QEMU's argv, NUL-separated, program first), `start.spec` (the START
  * payload, guest/agent/PROTOCOL.md) and `shim.conf` (`key=value` lines: boot_timeout_ms, cgroup
- * (repeatable: cgroup directories to join before QEMU starts), netns (a network namespace QEMU
- * runs in), console_socket (with -t: where the pty master goes, as crun does), console_size
+ * (repeatable: cgroup directories to join before QEMU starts), netns (the network namespace the
+ * shim and QEMU run in) or own_netns=1 (a fresh one: --network none), console_socket (with -t: where the pty master goes, as crun does), console_size
  * (`<rows> <cols>`: the pty's first size)), and with a network, `release.ip`/`release.tc`
  * (`ip -batch`/`tc -batch` input that removes the taps and redirects once the VM is gone). It is C, not Node,
  * because it lives as long as the container: it must be small (one per VM), hand a pty over
@@ -411,13 +411,12 @@ static int find_client(enum client_kind kind, uint32_t session) {
 	return -1;
 }
 
-/* Run `<program> -force -batch <file>` inside the VM's network namespace and wait for it. */
+/* Run `<program> -force -batch <file>` in the VM's network namespace (ours) and wait for it. */
 static void run_batch_in_netns(const char *program, const char *file) {
 	if (access(file, R_OK) < 0) return;
 	pid_t pid = fork();
 	if (pid == 0) {
-		int fd = open(vm.netns, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) _exit(1);
+		/* The shim is in the namespace already (enter_network); the children inherit it. */
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(null, 1);
@@ -665,13 +664,14 @@ static void on_client_readable(int index) {
 	}
 }
 
-static void read_conf(char *conf, char **cgroups, int *cgroup_count, char **netns, char **console_socket, long *boot_timeout_ms, unsigned *rows, unsigned *cols) {
+static void read_conf(char *conf, char **cgroups, int *cgroup_count, char **netns, int *is_own_netns, char **console_socket, long *boot_timeout_ms, unsigned *rows, unsigned *cols) {
 	for (char *line = strtok(conf, "\n"); line; line = strtok(NULL, "\n")) {
 		char *value = strchr(line, '=');
 		if (!value) continue;
 		*value++ = 0;
 		if (!strcmp(line, "cgroup") && *cgroup_count < 16) cgroups[(*cgroup_count)++] = value;
 		else if (!strcmp(line, "netns")) *netns = value;
+		else if (!strcmp(line, "own_netns")) *is_own_netns = !strcmp(value, "1");
 		else if (!strcmp(line, "console_socket")) *console_socket = value;
 		else if (!strcmp(line, "boot_timeout_ms")) *boot_timeout_ms = atol(value);
 		else if (!strcmp(line, "console_size")) sscanf(value, "%u %u", rows, cols);
@@ -692,13 +692,25 @@ static char **read_argv(void) {
 	return argv;
 }
 
-static pid_t start_qemu(char **argv, const char *netns, char *error, size_t error_len) {
-	int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int netns_fd = -1;
-	if (netns && *netns && (netns_fd = open(netns, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(error, error_len, "cannot open the network namespace %s: %s", netns, strerror(errno));
+/* Join the container's network namespace (QEMU opens its taps there, and the container's pid,
+ * ours, shows its counters to `stats`), or a fresh one for --network none. */
+static int enter_network(const char *netns, int is_own_netns, char *error, size_t error_len) {
+	if (netns && *netns) {
+		int fd = open(netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+			snprintf(error, error_len, "cannot enter the network namespace %s: %s", netns, strerror(errno));
+			return -1;
+		}
+		close(fd);
+	} else if (is_own_netns && unshare(CLONE_NEWNET) < 0) {
+		snprintf(error, error_len, "cannot make a network namespace: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+static pid_t start_qemu(char **argv, char *error, size_t error_len) {
+	int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -713,10 +725,6 @@ static pid_t start_qemu(char **argv, const char *netns, char *error, size_t erro
 		if (getppid() != parent) _exit(1);
 		/* Guest RAM in 4 KiB pages: with THP every page the guest touches costs 2 MiB of host memory. */
 		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-		if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
-			dprintf(log, "cannot enter the network namespace %s: %s\n", netns, strerror(errno));
-			_exit(1);
-		}
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(null, 1);
@@ -727,7 +735,6 @@ static pid_t start_qemu(char **argv, const char *netns, char *error, size_t erro
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	if (netns_fd >= 0) close(netns_fd);
 	if (log >= 0) close(log);
 	return pid;
 }
@@ -757,7 +764,8 @@ static int run_shim(const char *dir) {
 	int cgroup_count = 0;
 	long boot_timeout_ms = 40000;
 	unsigned console_rows = 0, console_cols = 0;
-	read_conf(conf, cgroups, &cgroup_count, &netns, &console_socket, &boot_timeout_ms, &console_rows, &console_cols);
+	int is_own_netns = 0;
+	read_conf(conf, cgroups, &cgroup_count, &netns, &is_own_netns, &console_socket, &boot_timeout_ms, &console_rows, &console_cols);
 	vm.netns = netns;
 
 	/* Before QEMU starts, so it is born in the container's cgroups (placement is for
@@ -788,7 +796,11 @@ static int run_shim(const char *dir) {
 		return 1;
 	}
 	long long boot_start = now_ms();
-	vm.qemu = start_qemu(qemu_argv, netns, error, sizeof error);
+	if (enter_network(netns, is_own_netns, error, sizeof error) < 0) {
+		report("error %s", error);
+		end_shim(1, error);
+	}
+	vm.qemu = start_qemu(qemu_argv, error, sizeof error);
 	if (vm.qemu < 0) {
 		vm.qemu = 0;
 		report("error %s", error);

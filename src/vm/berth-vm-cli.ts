@@ -18,6 +18,7 @@ import { releaseGuestNetwork } from './guest-network.js';
 import { formatGuestProcesses, namesFromIdFile, parseGuestProcessList } from './guest-ps.js';
 import { encodeProcessSpec } from './protocol.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
+import { setVmFrozen } from './vm-freezer.js';
 import { guestProcessOf, writeVmPlan } from './vm-plan.js';
 import { CONTROL_SOCKET, effectiveStatus, isShimAlive, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
 
@@ -240,6 +241,13 @@ async function kill(root: string, id: string, signalArg: string | undefined): Pr
   throw new UsageFailure(`kill ${id}: the berth-vm shim does not answer`);
 }
 
+async function pauseOrResume(root: string, id: string, isPause: boolean): Promise<void> {
+  const record = await readVmRecord(root, id);
+  if (!record) throw new UsageFailure(`container ${id} does not exist`);
+  if (effectiveStatus(record) !== 'running') throw new UsageFailure(`container ${id} is not running`);
+  await setVmFrozen(vmCgroupsPath(await bundleCgroupsPath(record.bundle), id), isPause);
+}
+
 /** The spec's cgroupsPath; undefined when the bundle is gone (the default path is all we can clean). */
 async function bundleCgroupsPath(bundle: string): Promise<string | undefined> {
   try {
@@ -315,10 +323,13 @@ export async function runBerthVm(argv: readonly string[]): Promise<number> {
         return 0;
       case 'pause':
       case 'resume':
+        await pauseOrResume(root, id ?? '', command === 'pause');
+        return 0;
       case 'update':
-        throw new UsageFailure(`${command} is not supported by berth-vm yet`);
+        // The VM's memory and vCPUs are fixed when it boots (microvm has no hot-plug or balloon).
+        throw new UsageFailure('the memory and cpus of a running VM container cannot change: stop it, update it, start it again');
       default:
-        throw new UsageFailure(`unknown command ${command ?? '(none)'}: use create, start, state, kill or delete`);
+        throw new UsageFailure(`unknown command ${command ?? '(none)'}: use create, start, state, kill, delete, exec, ps, pause, resume or update`);
     }
   } catch (err) {
     const message = messageOf(err);

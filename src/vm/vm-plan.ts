@@ -4,13 +4,13 @@
  * probe is decided here, in Node, and written into the state directory as three files the shim
  * reads without parsing JSON: `qemu.argv`, `start.spec` and `shim.conf`.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { RuntimeSpec } from '../oci/index.js';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { RuntimeMount, RuntimeSpec } from '../oci/index.js';
 import { cgroupDirsFor } from '../sys/index.js';
 import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
 import { MAX_GUEST_SHARES, mountField, planGuestMounts } from './guest-mounts.js';
-import { prepareGuestNetwork, releaseGuestNetwork, type GuestNetwork } from './guest-network.js';
+import { networkNamespaceOf, prepareGuestNetwork, releaseGuestNetwork, type GuestNetwork } from './guest-network.js';
 import { encodeProcessSpec, type GuestProcessSpec } from './protocol.js';
 import { qemuArgs } from './qemu-command.js';
 import { vmCgroupsPath } from './vm-cgroups.js';
@@ -54,6 +54,41 @@ export function guestProcessOf(proc: NonNullable<RuntimeSpec['process']>, extra:
   };
 }
 
+/**
+ * 9p shares directories, so a file bind (the container's /etc/hosts, `-v /host/file:/file`)
+ * would expose the whole directory around it to the guest. Each such file is hard-linked into a
+ * directory of its own under the bundle (`vm-files-ro`, `vm-files-rw`), which is shared instead:
+ * the guest sees those files and nothing beside them, and writes reach the same inode. A file on
+ * another filesystem than the bundle cannot be linked and keeps sharing its parent directory.
+ */
+async function isolateFileBinds(mounts: readonly RuntimeMount[], bundle: string): Promise<RuntimeMount[]> {
+  const result: RuntimeMount[] = [];
+  const made = new Set<string>();
+  let count = 0;
+  for (const mount of mounts) {
+    const isBind = mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+    const isFile = isBind && mount.source !== undefined && (await stat(mount.source).then((st) => st.isFile(), () => false));
+    if (!isFile) {
+      result.push(mount);
+      continue;
+    }
+    const dir = join(bundle, (mount.options ?? []).includes('ro') ? 'vm-files-ro' : 'vm-files-rw');
+    if (!made.has(dir)) {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { mode: 0o700 });
+      made.add(dir);
+    }
+    const linked = join(dir, `${count++}-${basename(mount.source!)}`);
+    try {
+      await link(mount.source!, linked);
+      result.push({ ...mount, source: linked });
+    } catch {
+      result.push(mount);
+    }
+  }
+  return result;
+}
+
 /** What create needs back from the plan. */
 export interface VmPlan {
   accel: 'kvm' | 'tcg';
@@ -82,7 +117,8 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
   const assets = await findGuestAssets();
   const tscKhz = await hostTscKhz();
   const accel = await chooseAccel(assets, tscKhz);
-  const mountPlan = planGuestMounts(spec.mounts ?? [], MAX_GUEST_SHARES - (network?.deviceCount ?? 0));
+  const mounts = await isolateFileBinds(spec.mounts ?? [], bundle);
+  const mountPlan = planGuestMounts(mounts, MAX_GUEST_SHARES - (network?.deviceCount ?? 0));
   const args = qemuArgs({
     ...assets, accel, tscKhz, ...vmSize(spec),
     agentSocketPath: AGENT_SOCKET,
@@ -101,7 +137,8 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
   const conf = [
     `boot_timeout_ms=${bootTimeoutMs(accel)}`,
     ...cgroupDirs.map((dir) => `cgroup=${dir}`),
-    ...(netns ? [`netns=${netns}`] : []),
+    // --network none: a namespace of the shim's own, so the container's pid shows no host traffic.
+    ...(netns ? [`netns=${netns}`] : networkNamespaceOf(spec) === 'new' ? ['own_netns=1'] : []),
     ...(consoleSocket ? [`console_socket=${resolve(consoleSocket)}`] : []),
     ...(proc.consoleSize ? [`console_size=${proc.consoleSize.height} ${proc.consoleSize.width}`] : []),
   ];

@@ -80,6 +80,13 @@ export class ConmonRuntime implements Runtime {
     this.#options = options;
   }
 
+  /**
+   * Bundle directories by container id: attach and resize are on the hot path of every
+   * interactive run, and asking the runtime (`state`, a process; a Node one for berth-vm) each
+   * time cost up to hundreds of ms, enough for a start's first resize to arrive after the prompt.
+   */
+  readonly #bundleDirs = new Map<string, string>();
+
   #persistDir(id: string): string {
     return join(this.#options.persistDir, id);
   }
@@ -91,6 +98,7 @@ export class ConmonRuntime implements Runtime {
   /** See Runtime.create. */
   async create(settings: ContainerRuntimeSettings, options: CreateOptions): Promise<CreateResult> {
     const { id, bundleDir } = settings;
+    this.#bundleDirs.set(id, bundleDir);
     const persist = this.#persistDir(id);
     await mkdir(bundleDir, { recursive: true });
     await mkdir(this.#options.exitDir, { recursive: true });
@@ -256,6 +264,7 @@ export class ConmonRuntime implements Runtime {
 
   /** See Runtime.delete. */
   async delete(id: string): Promise<void> {
+    this.#bundleDirs.delete(id);
     const result = await this.#runtime(['delete', '--force', id]);
     if (result.exitCode === 0) return;
     if ((await this.#rawState(id)) === undefined) return;
@@ -329,8 +338,12 @@ export class ConmonRuntime implements Runtime {
   }
 
   async #bundle(id: string): Promise<string> {
+    const known = this.#bundleDirs.get(id);
+    if (known !== undefined) return known;
+    // Made before this daemon started: ask the runtime once.
     const state = await this.#rawState(id);
     if (!state) throw new NoSuchRuntimeContainerError(id);
+    this.#bundleDirs.set(id, state.bundle);
     return state.bundle;
   }
 

@@ -147,7 +147,9 @@ describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScr
       await daemon.docker(['create', '-it', '--name', container, isolation, 'busybox', 'sh']);
       const terminal = open(`${cli} start -ai ${container}`);
       await terminal.waitFor(/\/ # /, 'the prompt');
-      terminal.type('stty size; echo started-$((5+5))\r');
+      // start -ai sizes the tty only after the start returns, as docker's CLI does: on a busy
+      // machine the prompt can come first, so wait (bounded) for the size to arrive.
+      terminal.type('for i in $(seq 100); do stty size >/dev/null 2>&1 && break; sleep 0.1; done; stty size; echo started-$((5+5))\r');
       await terminal.waitFor(/33 101\r*\n/, 'the terminal size');
       await terminal.waitFor(/started-10/, 'the command output');
       terminal.type('exit 6\r');
