@@ -374,6 +374,7 @@ static struct {
 	char error[1024];
 	char start_error[512];
 	long long finish_deadline;
+	long long start_requested_ms;
 	struct client clients[MAX_CLIENTS];
 	int client_count;
 	uint32_t next_session;
@@ -512,6 +513,7 @@ static void handle_agent_frame(int type, uint32_t session, const unsigned char *
 		write_all(vm.tty >= 0 ? vm.tty : 2, payload, len);
 		break;
 	case F_STARTED: {
+		log_line("started in %lld ms", now_ms() - vm.start_requested_ms);
 		vm.is_started = 1;
 		vm.stdin_open = 1;
 		write_status("running", getpid(), NULL);
@@ -562,6 +564,7 @@ static void handle_request(int index, char *line) {
 			return;
 		}
 		c->kind = C_START;
+		vm.start_requested_ms = now_ms();
 		send_frame(vm.agent, F_START, 0, spec, len);
 		free(spec);
 	} else if (!strcmp(line, "kill") && rest) {

@@ -1,16 +1,16 @@
 /**
- * berth-vm's command line: the OCI runtime commands conmon (and podman) use, with crun's
- * global flags: `berth-vm [--root D] [--log F] [--log-format json|text] <command> ...`.
- * Commands: create, start, state, kill, delete, exec. `create` and `exec` plan in Node and hand
- * the long-lived part to the C shim (native/berth-vm-shim.c). Errors go to stderr and, with
- * --log, to the log file in the chosen format; the exit status is 1.
+ * berth-vm's commands that need Node, with crun's global flags: `berth-vm [--root D] [--log F]
+ * [--log-format json|text] <command> ...`: create, exec, ps, pause, resume, update. The program
+ * conmon runs is native/berth-vm.c, which answers start, state, kill and delete itself and
+ * hands the rest here. `create` and `exec` plan and then hand the long-lived part to the C shim
+ * (native/berth-vm-shim.c). Errors go to stderr and, with --log, to the log file in the chosen
+ * format; the exit status is 1.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { constants as osConstants } from 'node:os';
 import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { buildDir } from './guest-assets.js';
@@ -20,7 +20,7 @@ import { encodeProcessSpec } from './protocol.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { setVmFrozen } from './vm-freezer.js';
 import { guestProcessOf, writeVmPlan } from './vm-plan.js';
-import { CONTROL_SOCKET, effectiveStatus, isShimAlive, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
+import { CONTROL_SOCKET, effectiveStatus, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
 
 /** Global flags that take a value (crun's and runc's). */
 const VALUE_FLAGS = new Set(['root', 'log', 'log-format', 'bundle', 'b', 'pid-file', 'console-socket', 'process', 'p', 'preserve-fds', 'cwd', 'signal']);
@@ -55,15 +55,6 @@ function parseArgs(argv: readonly string[]): Parsed {
     else flags.set(name, 'true');
   }
   return { flags, positional };
-}
-
-function signalNumber(value: string | undefined): number {
-  if (value === undefined || value === '') return osConstants.signals.SIGTERM;
-  if (/^\d+$/.test(value)) return Number(value);
-  const name = `SIG${value.toUpperCase().replace(/^SIG/, '')}` as keyof typeof osConstants.signals;
-  const number = osConstants.signals[name];
-  if (number === undefined) throw new UsageFailure(`unknown signal ${value}`);
-  return number;
 }
 
 /** One request line to the shim's control socket; resolves with its one reply line. */
@@ -194,53 +185,6 @@ async function create(root: string, parsed: Parsed): Promise<void> {
   if (pidFile) await writeFile(pidFile, String(shim.pid));
 }
 
-async function start(root: string, id: string): Promise<void> {
-  const record = await readVmRecord(root, id);
-  if (!record) throw new UsageFailure(`container ${id} does not exist`);
-  if (effectiveStatus(record) !== 'created') throw new UsageFailure(`container ${id} is not in the created state`);
-  const reply = await askShim(root, id, 'start');
-  if (reply !== 'ok') throw new UsageFailure(reply.replace(/^error \d+ /, '') || 'berth-vm shim gave no answer');
-}
-
-async function state(root: string, id: string): Promise<void> {
-  const record = await readVmRecord(root, id);
-  if (!record) throw new UsageFailure(`container ${id} does not exist`);
-  const status = effectiveStatus(record);
-  const output = {
-    ociVersion: '1.0.2',
-    id,
-    pid: status === 'stopped' ? 0 : record.pid,
-    status,
-    bundle: record.bundle,
-    created: record.created,
-    annotations: { 'io.berth.vm.accel': record.accel ?? '', ...(record.error ? { 'io.berth.vm.error': record.error } : {}) },
-  };
-  process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-}
-
-async function kill(root: string, id: string, signalArg: string | undefined): Promise<void> {
-  const record = await readVmRecord(root, id);
-  if (!record) throw new UsageFailure(`container ${id} does not exist`);
-  const signal = signalNumber(signalArg);
-  if (signal === osConstants.signals.SIGKILL && record.status === 'stopped' && isShimAlive(record.pid, id)) {
-    // The VM has ended but the shim lingers: SIGKILL is the way out.
-    process.kill(record.pid, 'SIGKILL');
-    return;
-  }
-  if (effectiveStatus(record) === 'stopped') throw new UsageFailure(`container ${id} is not running`);
-  try {
-    const reply = await askShim(root, id, `kill ${signal}`, 10_000);
-    if (reply === 'ok') return;
-  } catch {
-    // The shim does not answer: fall through to killing it for SIGKILL.
-  }
-  if (signal === osConstants.signals.SIGKILL && isShimAlive(record.pid, id)) {
-    process.kill(record.pid, 'SIGKILL');
-    return;
-  }
-  throw new UsageFailure(`kill ${id}: the berth-vm shim does not answer`);
-}
-
 async function pauseOrResume(root: string, id: string, isPause: boolean): Promise<void> {
   const record = await readVmRecord(root, id);
   if (!record) throw new UsageFailure(`container ${id} does not exist`);
@@ -255,36 +199,6 @@ async function bundleCgroupsPath(bundle: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function killQemu(dir: string): void {
-  try {
-    const pid = Number(readFileSync(join(dir, 'qemu.pid'), 'utf8').trim());
-    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu')) process.kill(pid, 'SIGKILL');
-  } catch {
-    // No QEMU left.
-  }
-}
-
-async function remove(root: string, id: string, isForced: boolean): Promise<void> {
-  const record = await readVmRecord(root, id);
-  const dir = vmStateDir(root, id);
-  if (!record) {
-    // A half-made directory with no state.json is ours to clear; anything else does not exist.
-    const exists = await readFile(join(dir, 'shim.log')).then(() => true, () => false);
-    if (exists) await rm(dir, { recursive: true, force: true });
-    throw new UsageFailure(`container ${id} does not exist`);
-  }
-  if (effectiveStatus(record) !== 'stopped') {
-    if (!isForced && effectiveStatus(record) === 'running') throw new UsageFailure(`cannot delete running container ${id}: use --force`);
-    if (isShimAlive(record.pid, id)) process.kill(record.pid, 'SIGKILL');
-  }
-  // QEMU dies with the shim (pdeathsig); make sure, in case it was reparented first.
-  killQemu(dir);
-  await removeVmCgroup(vmCgroupsPath(await bundleCgroupsPath(record.bundle), id));
-  // The taps and tc redirects of the VM's network namespace.
-  await releaseGuestNetwork(dir);
-  await rm(dir, { recursive: true, force: true });
 }
 
 /** Run berth-vm with the given arguments (without node and the script); resolves with the exit status. */
@@ -303,18 +217,6 @@ export async function runBerthVm(argv: readonly string[]): Promise<number> {
       case 'create':
         await create(root, parsed);
         return 0;
-      case 'start':
-        await start(root, id ?? '');
-        return 0;
-      case 'state':
-        await state(root, id ?? '');
-        return 0;
-      case 'kill':
-        await kill(root, id ?? '', parsed.positional[2] ?? parsed.flags.get('signal'));
-        return 0;
-      case 'delete':
-        await remove(root, id ?? '', parsed.flags.has('force') || parsed.flags.has('f'));
-        return 0;
       case 'exec':
         await exec(root, parsed);
         return 0;
@@ -329,7 +231,7 @@ export async function runBerthVm(argv: readonly string[]): Promise<number> {
         // The VM's memory and vCPUs are fixed when it boots (microvm has no hot-plug or balloon).
         throw new UsageFailure('the memory and cpus of a running VM container cannot change: stop it, update it, start it again');
       default:
-        throw new UsageFailure(`unknown command ${command ?? '(none)'}: use create, start, state, kill, delete, exec, ps, pause, resume or update`);
+        throw new UsageFailure(`unknown command ${command ?? '(none)'}: use create, exec, ps, pause, resume or update here (start, state, kill and delete are native/berth-vm.c's)`);
     }
   } catch (err) {
     const message = messageOf(err);
