@@ -69,6 +69,9 @@ export interface ListOptions {
 
 /** The runtime name VM containers use (registered by daemon/builtins.ts). */
 export const VM_RUNTIME = 'berth-vm';
+/** berth-vm's state annotations: the accelerator a VM ran with, and why a VM ended without an exit status. */
+const VM_ACCEL_ANNOTATION = 'io.berth.vm.accel';
+const VM_ERROR_ANNOTATION = 'io.berth.vm.error';
 
 export interface ContainerServiceOptions {
   root: string;
@@ -380,7 +383,8 @@ export class ContainerService {
         oomKillDisable: record.host.oomKillDisable ?? false,
         ulimits: record.host.ulimits ?? [],
       });
-      record.state = { ...record.state, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
+      const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
+      record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
       // Persist before the process runs its command, so a crash right now still knows the container runs.
       await this.#store.save(record);
       await refreshHostsFiles(this.#networking, record);
@@ -407,6 +411,23 @@ export class ContainerService {
       throw err;
     }
     this.#publish(record, 'start');
+    // Off the start's path (asking berth-vm costs a process): inspect shows it once known.
+    if (record.host.isolation === 'vm') void this.#noteVmAccelerator(record.id, record.state.startedAt);
+  }
+
+  /** Record what a VM container's run got from berth-vm (its accelerator), if that run still goes on. */
+  async #noteVmAccelerator(id: string, startedAt: string): Promise<void> {
+    const runtime = this.#runtimeOf(this.#current(id));
+    const annotations = await runtime.annotations?.(id).catch(() => undefined);
+    const accelerator = annotations?.[VM_ACCEL_ANNOTATION];
+    if (!accelerator) return;
+    await this.#lock.run(id, async () => {
+      if (!this.#store.has(id)) return;
+      const record = this.#current(id);
+      if (record.state.startedAt !== startedAt || !isRunningStatus(record.state.status)) return;
+      record.state = { ...record.state, vmAccelerator: accelerator };
+      await this.#store.save(record);
+    }).catch((err: unknown) => this.#options.logger.debug('recording the VM accelerator failed', { id, error: messageOf(err) }));
   }
 
   // ---- exit -----------------------------------------------------------------
@@ -452,8 +473,16 @@ export class ContainerService {
     }
     // conmon's oom file says the kernel killed a process of this run for memory.
     const oomKilled = await runtime.wasOomKilled(id).catch(() => false);
+    // A VM that ended without the container's exit status (guest panic, QEMU killed) says why in
+    // berth-vm's state, which is still there until the delete below. Its status is then unknown: 255.
+    const vm = record.host.isolation === 'vm' ? ((await runtime.annotations?.(id).catch(() => undefined)) ?? {}) : {};
+    const vmError = vm[VM_ERROR_ANNOTATION];
+    if (vmError) exitCode = 255;
+    const vmAccelerator = vm[VM_ACCEL_ANNOTATION] || record.state.vmAccelerator;
     record.state = {
       ...record.state,
+      ...(vmError ? { error: vmError } : {}),
+      ...(vmAccelerator ? { vmAccelerator } : {}),
       status: 'exited',
       exitCode,
       oomKilled,

@@ -133,23 +133,35 @@ function probeKvm(assets: GuestAssets, tscKhz: number): Promise<boolean> {
   });
 }
 
+/** An accelerator and why it was chosen, in words for `docker info`. */
+export interface AccelChoice {
+  accel: 'kvm' | 'tcg';
+  reason: string;
+}
+
 /**
  * The accelerator for this host: BERTH_VM_ACCEL (kvm|tcg) when set; otherwise the cached
  * result of a KVM probe boot for this kernel; TCG where /dev/kvm is missing or the probe fails.
  */
 export async function chooseAccel(assets: GuestAssets, tscKhz: number, env: NodeJS.ProcessEnv = process.env): Promise<'kvm' | 'tcg'> {
+  return (await chooseAccelWithReason(assets, tscKhz, env)).accel;
+}
+
+/** chooseAccel, saying why (forced, no /dev/kvm, the probe's answer). */
+export async function chooseAccelWithReason(assets: GuestAssets, tscKhz: number, env: NodeJS.ProcessEnv = process.env): Promise<AccelChoice> {
   const forced = env.BERTH_VM_ACCEL;
-  if (forced === 'kvm' || forced === 'tcg') return forced;
+  if (forced === 'kvm' || forced === 'tcg') return { accel: forced, reason: 'set by berthd --vm-accel' };
   if (forced) throw new VmUnavailableError(`unknown accelerator '${forced}': use kvm or tcg`);
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
-    return 'tcg';
+    return { accel: 'tcg', reason: 'no usable /dev/kvm' };
   }
   const kernel = await stat(assets.kernelPath);
   const cacheFile = join(ACCEL_CACHE_DIR, `vm-accel-${kernel.size}-${Math.floor(kernel.mtimeMs)}`);
   const cached = (await readFile(cacheFile, 'utf8').catch(() => '')).trim();
-  if (cached === 'kvm' || cached === 'tcg') return cached;
+  const probeReason = (accel: 'kvm' | 'tcg'): string => (accel === 'kvm' ? 'a KVM probe boot succeeded' : 'a KVM probe boot failed');
+  if (cached === 'kvm' || cached === 'tcg') return { accel: cached, reason: probeReason(cached) };
   const accel = (await probeKvm(assets, tscKhz)) ? 'kvm' : 'tcg';
   try {
     await mkdir(ACCEL_CACHE_DIR, { recursive: true });
@@ -158,5 +170,37 @@ export async function chooseAccel(assets: GuestAssets, tscKhz: number, env: Node
   } catch {
     // Not cached: the next VM probes again.
   }
-  return accel;
+  return { accel, reason: probeReason(accel) };
+}
+
+/** VM isolation on this host as berthd reports it (`docker info`). */
+export interface VmHostDescription {
+  /** `kvm` or `tcg`; '' when VM containers cannot run here. */
+  accelerator: string;
+  /** Why that accelerator, or what is missing when there is none. */
+  reason: string;
+  /** The guest kernel's release and flavor (`6.1.192 (berth)`); '' when there is no kernel. */
+  guestKernel: string;
+}
+
+/**
+ * What berth-vm would boot with, given the same environment (berthd hands its own to conmon,
+ * which hands it to berth-vm): the same kernel, the same cached probe answer. May run the KVM
+ * probe boot (seconds) when this kernel has no cached answer yet; never throws.
+ */
+export async function describeVmHost(env: NodeJS.ProcessEnv = process.env): Promise<VmHostDescription> {
+  let assets: GuestAssets;
+  try {
+    assets = await findGuestAssets(env);
+  } catch (err) {
+    return { accelerator: '', reason: err instanceof Error ? err.message : String(err), guestKernel: '' };
+  }
+  const release = (await readFile(join(dirname(assets.kernelPath), 'release'), 'utf8').catch(() => '')).trim();
+  const guestKernel = `${release || assets.kernelPath} (${assets.kernelFlavor})`;
+  try {
+    const choice = await chooseAccelWithReason(assets, await hostTscKhz(), env);
+    return { accelerator: choice.accel, reason: choice.reason, guestKernel };
+  } catch (err) {
+    return { accelerator: '', reason: err instanceof Error ? err.message : String(err), guestKernel };
+  }
 }
