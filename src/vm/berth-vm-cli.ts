@@ -14,7 +14,8 @@ import { constants as osConstants } from 'node:os';
 import { messageOf } from '../common/index.js';
 import type { RuntimeSpec } from '../oci/index.js';
 import { runExecShim } from './exec-shim.js';
-import { CONTROL_SOCKET, runShim } from './shim.js';
+import { describeGuestFailure } from './guest-failure.js';
+import { CONSOLE_LOG, CONTROL_SOCKET, runShim } from './shim.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { effectiveStatus, isShimAlive, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
 
@@ -191,9 +192,15 @@ async function state(root: string, id: string): Promise<void> {
     status,
     bundle: record.bundle,
     created: record.created,
-    annotations: { 'io.berth.vm.accel': record.accel ?? '', ...(record.error ? { 'io.berth.vm.error': record.error } : {}) },
+    annotations: { 'io.berth.vm.accel': record.accel ?? '', ...(record.error ? { 'io.berth.vm.error': await guestFailure(root, id, record.error) } : {}) },
   };
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+}
+
+/** The shim's error, with the guest's panic line from the console log when there is one. */
+async function guestFailure(root: string, id: string, shimError: string): Promise<string> {
+  const consoleText = await readFile(join(vmStateDir(root, id), CONSOLE_LOG), 'utf8').catch(() => '');
+  return describeGuestFailure(shimError, consoleText);
 }
 
 async function kill(root: string, id: string, signalArg: string | undefined): Promise<void> {
