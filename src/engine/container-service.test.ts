@@ -238,11 +238,12 @@ describe('ContainerService', () => {
     const { id } = await vmService.create(createInput({ cmd: ['sleep', '9'], host: { ...createInput().host, isolation: 'vm' } }));
     runtime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg' });
     await vmService.start(id);
-    for (let i = 0; i < 100 && vmService.get(id).state.vmAccelerator === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    // Noted a second after the start.
+    for (let i = 0; i < 400 && vmService.get(id).state.vmAccelerator === undefined; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(vmService.get(id).state.vmAccelerator, 'tcg');
     runtime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg', 'io.berth.vm.error': "the VM ended without the container's exit status: Kernel panic" });
-    // The shim's own exit code, whatever it was, does not stand for the container's.
-    await vmService.handleExit(id, 1);
+    // berth-vm's status when its VM ended without the container's.
+    await vmService.handleExit(id, 255);
     const state = vmService.get(id).state;
     assert.equal(state.status, 'exited');
     assert.equal(state.exitCode, 255);
@@ -255,6 +256,13 @@ describe('ContainerService', () => {
     await vmService.handleExit(plain.id, 0);
     assert.equal(vmService.get(plain.id).state.error, '');
     assert.equal(vmService.get(plain.id).state.exitCode, 0);
+    // A VM container that is done at once gets its accelerator from the exit.
+    const quick = await vmService.create(createInput({ cmd: ['true'], host: { ...createInput().host, isolation: 'vm' } }));
+    runtime.vmAnnotations.set(quick.id, { 'io.berth.vm.accel': 'kvm' });
+    await vmService.start(quick.id);
+    await vmService.handleExit(quick.id, 0);
+    assert.equal(vmService.get(quick.id).state.vmAccelerator, 'kvm');
+    assert.equal(vmService.get(quick.id).state.error, '');
   });
 
   it('removes an --rm container after it exits and wakes removed waiters', async () => {

@@ -72,6 +72,8 @@ export const VM_RUNTIME = 'berth-vm';
 /** berth-vm's state annotations: the accelerator a VM ran with, and why a VM ended without an exit status. */
 const VM_ACCEL_ANNOTATION = 'io.berth.vm.accel';
 const VM_ERROR_ANNOTATION = 'io.berth.vm.error';
+/** How long after its start a VM container's accelerator is asked for. */
+const VM_FACTS_DELAY_MS = 1000;
 
 export interface ContainerServiceOptions {
   root: string;
@@ -411,13 +413,20 @@ export class ContainerService {
       throw err;
     }
     this.#publish(record, 'start');
-    // Off the start's path (asking berth-vm costs a process): inspect shows it once known.
-    if (record.host.isolation === 'vm') void this.#noteVmAccelerator(record.id, record.state.startedAt);
+    // Asking berth-vm costs a process start: not on the start's path, and not at all for a
+    // container that is done within a second (its exit reads it, when anyone can still inspect it).
+    if (record.host.isolation === 'vm') {
+      const startedAt = record.state.startedAt;
+      setTimeout(() => void this.#noteVmAccelerator(record.id, startedAt), VM_FACTS_DELAY_MS).unref();
+    }
   }
 
   /** Record what a VM container's run got from berth-vm (its accelerator), if that run still goes on. */
   async #noteVmAccelerator(id: string, startedAt: string): Promise<void> {
-    const runtime = this.#runtimeOf(this.#current(id));
+    if (!this.#store.has(id)) return;
+    const before = this.#current(id);
+    if (before.state.startedAt !== startedAt || !isRunningStatus(before.state.status)) return;
+    const runtime = this.#runtimeOf(before);
     const annotations = await runtime.annotations?.(id).catch(() => undefined);
     const accelerator = annotations?.[VM_ACCEL_ANNOTATION];
     if (!accelerator) return;
@@ -474,8 +483,11 @@ export class ContainerService {
     // conmon's oom file says the kernel killed a process of this run for memory.
     const oomKilled = await runtime.wasOomKilled(id).catch(() => false);
     // A VM that ended without the container's exit status (guest panic, QEMU killed) says why in
-    // berth-vm's state, which is still there until the delete below. Its status is then unknown: 255.
-    const vm = record.host.isolation === 'vm' ? ((await runtime.annotations?.(id).catch(() => undefined)) ?? {}) : {};
+    // berth-vm's state, which is still there until the delete below; berth-vm's exit status is
+    // then 255, so only that status costs the question (and a run too short to have had its
+    // accelerator noted, unless --rm leaves nothing to inspect).
+    const asksVm = record.host.isolation === 'vm' && (exitCode === 255 || (!record.state.vmAccelerator && !record.host.autoRemove));
+    const vm = asksVm ? ((await runtime.annotations?.(id).catch(() => undefined)) ?? {}) : {};
     const vmError = vm[VM_ERROR_ANNOTATION];
     if (vmError) exitCode = 255;
     const vmAccelerator = vm[VM_ACCEL_ANNOTATION] || record.state.vmAccelerator;
