@@ -727,6 +727,7 @@ int main(void) {
   mount_or_log("proc", "/proc", "proc", 0, NULL);
   mount_or_log("sysfs", "/sys", "sysfs", 0, NULL);
   mount_or_log("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+  { extern int load_guest_modules(void); load_guest_modules(); } /* berth h-kernel: guest/agent/modules.c (prebuilt kernels) */
   /* Without /dev/console in the initramfs the kernel gives init no stdio: take the console
    * now, so that fds 0-2 are never the channel and our messages reach hvc0. */
   for (int fd = 0; fd <= 2; fd++) {

@@ -7,6 +7,7 @@ import type { DaemonFacts } from '../engine/index.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { KNOWN_RUNTIMES } from './config.js';
+import { describeVmHost } from '../vm/index.js';
 
 async function operatingSystem(): Promise<string> {
   try {
@@ -36,5 +37,8 @@ export async function readDaemonFacts(config: DaemonConfig, version: string, cgr
     memoryBytes: totalmem(),
     startedAt: new Date().toISOString(),
     defaultIsolation: 'process',
+    // Started now, awaited by `info`: on a KVM host with no cached answer it is a probe boot.
+    // berthd's environment (BERTH_VM_ACCEL from --vm-accel included) is what berth-vm gets.
+    vm: describeVmHost(process.env),
   };
 }

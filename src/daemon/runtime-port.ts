@@ -76,6 +76,10 @@ export class RuntimePortAdapter implements RuntimePort {
     return (await this.#runtime.state(id))?.status;
   }
 
+  async annotations(id: string): Promise<Record<string, string>> {
+    return (await this.#runtime.state(id))?.annotations ?? {};
+  }
+
   exitCode(id: string): Promise<number | undefined> {
     return this.#runtime.exitCode(id);
   }

@@ -63,6 +63,11 @@ class FakeRuntime implements RuntimePort {
   async state(id: string): Promise<RuntimeStatus | undefined> {
     return this.states.get(id);
   }
+  /** What berth-vm's state would carry, per container. */
+  vmAnnotations = new Map<string, Record<string, string>>();
+  async annotations(id: string): Promise<Record<string, string>> {
+    return this.created.has(id) ? (this.vmAnnotations.get(id) ?? {}) : {};
+  }
   async exitCode(id: string): Promise<number | undefined> {
     return this.exitCodes.get(id);
   }
@@ -216,6 +221,48 @@ describe('ContainerService', () => {
     assert.equal(record.state.exitCode, 3);
     assert.equal(rootfs.mounted.size, 0);
     assert.equal(runtime.created.size, 0);
+  });
+
+  it("a VM container's run records its accelerator, and a VM that ended without an exit status is Exited (255) with the reason", async () => {
+    const vmService = await ContainerService.open({
+      root,
+      execRoot: join(root, 'run'),
+      defaultRuntime: 'crun',
+      knownRuntimes: ['crun', 'runc', 'berth-vm'],
+      images: new FakeImages(),
+      rootfs,
+      runtimes: { crun: runtime, runc: runtime, 'berth-vm': runtime },
+      events,
+      logger: silentLogger,
+    });
+    const { id } = await vmService.create(createInput({ cmd: ['sleep', '9'], host: { ...createInput().host, isolation: 'vm' } }));
+    runtime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg' });
+    await vmService.start(id);
+    // Noted a second after the start.
+    for (let i = 0; i < 400 && vmService.get(id).state.vmAccelerator === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(vmService.get(id).state.vmAccelerator, 'tcg');
+    runtime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg', 'io.berth.vm.error': "the VM ended without the container's exit status: Kernel panic" });
+    // berth-vm's status when its VM ended without the container's.
+    await vmService.handleExit(id, 255);
+    const state = vmService.get(id).state;
+    assert.equal(state.status, 'exited');
+    assert.equal(state.exitCode, 255);
+    assert.equal(state.error, "the VM ended without the container's exit status: Kernel panic");
+    assert.equal(state.vmAccelerator, 'tcg');
+    // A process container never asks.
+    const plain = await vmService.create(createInput({ cmd: ['true'] }));
+    runtime.vmAnnotations.set(plain.id, { 'io.berth.vm.error': 'not for process containers' });
+    await vmService.start(plain.id);
+    await vmService.handleExit(plain.id, 0);
+    assert.equal(vmService.get(plain.id).state.error, '');
+    assert.equal(vmService.get(plain.id).state.exitCode, 0);
+    // A VM container that is done at once gets its accelerator from the exit.
+    const quick = await vmService.create(createInput({ cmd: ['true'], host: { ...createInput().host, isolation: 'vm' } }));
+    runtime.vmAnnotations.set(quick.id, { 'io.berth.vm.accel': 'kvm' });
+    await vmService.start(quick.id);
+    await vmService.handleExit(quick.id, 0);
+    assert.equal(vmService.get(quick.id).state.vmAccelerator, 'kvm');
+    assert.equal(vmService.get(quick.id).state.error, '');
   });
 
   it('removes an --rm container after it exits and wakes removed waiters', async () => {

@@ -69,6 +69,11 @@ export interface ListOptions {
 
 /** The runtime name VM containers use (registered by daemon/builtins.ts). */
 export const VM_RUNTIME = 'berth-vm';
+/** berth-vm's state annotations: the accelerator a VM ran with, and why a VM ended without an exit status. */
+const VM_ACCEL_ANNOTATION = 'io.berth.vm.accel';
+const VM_ERROR_ANNOTATION = 'io.berth.vm.error';
+/** How long after its start a VM container's accelerator is asked for. */
+const VM_FACTS_DELAY_MS = 1000;
 
 export interface ContainerServiceOptions {
   root: string;
@@ -386,7 +391,8 @@ export class ContainerService {
         oomKillDisable: record.host.oomKillDisable ?? false,
         ulimits: record.host.ulimits ?? [],
       });
-      record.state = { ...record.state, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
+      const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
+      record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
       // Persist before the process runs its command, so a crash right now still knows the container runs.
       await this.#store.save(record);
       await refreshHostsFiles(this.#networking, record);
@@ -413,6 +419,30 @@ export class ContainerService {
       throw err;
     }
     this.#publish(record, 'start');
+    // Asking berth-vm costs a process start: not on the start's path, and not at all for a
+    // container that is done within a second (its exit reads it, when anyone can still inspect it).
+    if (record.host.isolation === 'vm') {
+      const startedAt = record.state.startedAt;
+      setTimeout(() => void this.#noteVmAccelerator(record.id, startedAt), VM_FACTS_DELAY_MS).unref();
+    }
+  }
+
+  /** Record what a VM container's run got from berth-vm (its accelerator), if that run still goes on. */
+  async #noteVmAccelerator(id: string, startedAt: string): Promise<void> {
+    if (!this.#store.has(id)) return;
+    const before = this.#current(id);
+    if (before.state.startedAt !== startedAt || !isRunningStatus(before.state.status)) return;
+    const runtime = this.#runtimeOf(before);
+    const annotations = await runtime.annotations?.(id).catch(() => undefined);
+    const accelerator = annotations?.[VM_ACCEL_ANNOTATION];
+    if (!accelerator) return;
+    await this.#lock.run(id, async () => {
+      if (!this.#store.has(id)) return;
+      const record = this.#current(id);
+      if (record.state.startedAt !== startedAt || !isRunningStatus(record.state.status)) return;
+      record.state = { ...record.state, vmAccelerator: accelerator };
+      await this.#store.save(record);
+    }).catch((err: unknown) => this.#options.logger.debug('recording the VM accelerator failed', { id, error: messageOf(err) }));
   }
 
   // ---- exit -----------------------------------------------------------------
@@ -458,8 +488,19 @@ export class ContainerService {
     }
     // conmon's oom file says the kernel killed a process of this run for memory.
     const oomKilled = await runtime.wasOomKilled(id).catch(() => false);
+    // A VM that ended without the container's exit status (guest panic, QEMU killed) says why in
+    // berth-vm's state, which is still there until the delete below; berth-vm's exit status is
+    // then 255, so only that status costs the question (and a run too short to have had its
+    // accelerator noted, unless --rm leaves nothing to inspect).
+    const asksVm = record.host.isolation === 'vm' && (exitCode === 255 || (!record.state.vmAccelerator && !record.host.autoRemove));
+    const vm = asksVm ? ((await runtime.annotations?.(id).catch(() => undefined)) ?? {}) : {};
+    const vmError = vm[VM_ERROR_ANNOTATION];
+    if (vmError) exitCode = 255;
+    const vmAccelerator = vm[VM_ACCEL_ANNOTATION] || record.state.vmAccelerator;
     record.state = {
       ...record.state,
+      ...(vmError ? { error: vmError } : {}),
+      ...(vmAccelerator ? { vmAccelerator } : {}),
       status: 'exited',
       exitCode,
       oomKilled,

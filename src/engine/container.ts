@@ -100,6 +100,8 @@ export interface ContainerState {
   restartCount: number;
   /** Stopped by a user (stop, or kill with the stop signal): `unless-stopped` does not restart it. */
   hasBeenManuallyStopped?: boolean;
+  /** A VM container's accelerator in its last run (`kvm`, `tcg`), as berth-vm reported it. */
+  vmAccelerator?: string;
 }
 
 /** The persisted record of one container. */

@@ -29,6 +29,18 @@ export interface DaemonFacts {
   memoryBytes: number;
   startedAt: string;
   defaultIsolation: string;
+  /** VM isolation on this host; settles once known (finding it may take a KVM probe boot). */
+  vm?: Promise<VmFacts>;
+}
+
+/** VM isolation on this host, as `info` reports it. */
+export interface VmFacts {
+  /** `kvm` or `tcg`; '' when VM containers cannot run here. */
+  accelerator: string;
+  /** Why that accelerator (forced, no /dev/kvm, the probe's answer), or what is missing. */
+  reason: string;
+  /** The guest kernel's release and flavor, e.g. `6.1.192 (berth)`; '' without a kernel. */
+  guestKernel: string;
 }
 
 export class Engine {

@@ -166,6 +166,12 @@ export interface RuntimePort {
   kill(id: string, signal: string): Promise<void>;
   delete(id: string): Promise<void>;
   state(id: string): Promise<RuntimeStatus | undefined>;
+  /**
+   * The runtime's annotations on the container's state ({} when it has none or no longer knows
+   * the container). berth-vm reports `io.berth.vm.accel` (what the VM ran with) and, when the VM
+   * ended without the container's exit status, `io.berth.vm.error`. Read before `delete`.
+   */
+  annotations?(id: string): Promise<Record<string, string>>;
   exitCode(id: string): Promise<number | undefined>;
   clearExit(id: string): Promise<void>;
   listPids(id: string): Promise<number[]>;

@@ -95,6 +95,8 @@ export interface RuntimeState {
   status: RuntimeStatus;
   /** Host pid of the container's init, when it has one. */
   pid?: number;
+  /** The runtime's annotations on its state (berth-vm: `io.berth.vm.accel`, `io.berth.vm.error`). */
+  annotations?: Record<string, string>;
 }
 
 /** What to run in a container. */

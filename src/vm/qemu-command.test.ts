@@ -36,4 +36,13 @@ describe('qemu command line', () => {
     assert.ok(args.includes('file,id=console,path=/s/console,,log'));
     assert.ok(args.some((a) => a.startsWith('local,id=rootfs,path=/r/merged,')));
   });
+
+  it('boots Debian\'s prebuilt kernel with ACPI and its APIC timer', () => {
+    const args = qemuArgs({ ...launch, kernelFlavor: 'debian' });
+    assert.equal(args[args.indexOf('-M') + 1], 'microvm,x-option-roms=off,isa-serial=off,rtc=on,acpi=on');
+    const line = args[args.indexOf('-append') + 1]!;
+    assert.doesNotMatch(line, /noapictimer/);
+    assert.match(line, /tsc_early_khz=2600000/);
+    assert.match(kernelCommandLine(launch), /noapictimer/);
+  });
 });

@@ -1,8 +1,16 @@
 /**
  * The QEMU command line of one VM container: a microvm with no firmware option ROMs, no ACPI
- * (so QEMU lists the virtio-mmio devices on the kernel command line) and no default devices, the kernel entered directly (PVH), one virtio-serial device carrying the
+ * for Berth's kernel (so QEMU lists the virtio-mmio devices on the kernel command line) and no default devices, the kernel entered directly (PVH), one virtio-serial device carrying the
  * console (port 0) and the agent's channel (port 1), and the container's root shared over 9p.
  */
+
+/**
+ * Which guest kernel boots, as far as the command line cares (`flavor` beside the kernel,
+ * written by scripts/setup): `berth` is ours (guest/kernel/build); `debian` is Debian's
+ * prebuilt one (guest/kernel/prebuilt), which finds virtio-mmio devices only through ACPI
+ * (no VIRTIO_MMIO_CMDLINE_DEVICES) and hangs in idle without its APIC timer.
+ */
+export type KernelFlavor = 'berth' | 'debian';
 
 /** Everything the command line depends on. */
 export interface QemuLaunch {
@@ -17,6 +25,8 @@ export interface QemuLaunch {
   tscKhz: number;
   /** The guest kernel's CONFIG_HZ, for lpj. */
   kernelHz: number;
+  /** Berth's kernel when absent. */
+  kernelFlavor?: KernelFlavor;
   /** QEMU connects here (we listen first, so the channel exists before the guest runs). */
   agentSocketPath: string;
   consoleLogPath: string;
@@ -28,8 +38,9 @@ export interface QemuLaunch {
 }
 
 /** The guest kernel's command line. */
-export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz'>): string {
+export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz' | 'kernelFlavor'>): string {
   const lpj = Math.round((launch.tscKhz * 1000) / launch.kernelHz);
+  const isBerthKernel = (launch.kernelFlavor ?? 'berth') === 'berth';
   return [
     'console=hvc0',
     'quiet',
@@ -37,9 +48,9 @@ export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz'
     // a panic reboots at once, which ends QEMU the same way.
     'reboot=t',
     'panic=-1',
-    // Berth's kernel keeps its tick on the PIT; skipping TSC and delay-loop calibration avoids
-    // the calibration hang seen under TCG and saves ~0.25 s.
-    'noapictimer',
+    // Berth's kernel keeps its tick on the PIT (Debian's would then hang in idle); skipping
+    // TSC and delay-loop calibration avoids the calibration hang seen under TCG and saves ~0.25 s.
+    ...(isBerthKernel ? ['noapictimer'] : ['pci=off']),
     `tsc_early_khz=${launch.tscKhz}`,
     'tsc=reliable',
     'no_timer_check',
@@ -47,11 +58,16 @@ export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz'
   ].join(' ');
 }
 
+/** The `-M` value: ACPI only for a kernel that needs it to find its virtio-mmio devices. */
+export function microvmMachine(flavor: KernelFlavor | undefined): string {
+  return `microvm,x-option-roms=off,isa-serial=off,rtc=on,acpi=${(flavor ?? 'berth') === 'berth' ? 'off' : 'on'}`;
+}
+
 /** QEMU's argv (without the program). */
 export function qemuArgs(launch: QemuLaunch): string[] {
   const escapeOpt = (value: string): string => value.replaceAll(',', ',,');
   return [
-    '-M', 'microvm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off',
+    '-M', microvmMachine(launch.kernelFlavor),
     '-accel', launch.accel,
     '-cpu', launch.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(launch.cpus),

@@ -1,7 +1,7 @@
 /**
  * `/_ping`, `/version`, `/info`: what clients ask first to negotiate and describe the daemon.
  */
-import type { Engine } from '../../engine/index.js';
+import type { Engine, VmFacts } from '../../engine/index.js';
 import type { Router } from '../router.js';
 import type { SystemInfo, SystemVersion } from '../wire/index.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
@@ -46,12 +46,25 @@ function versionOf(engine: Engine): SystemVersion {
   };
 }
 
+/**
+ * VM isolation as `docker info` shows it: SystemStatus is the one list of free `key: value`
+ * pairs the docker CLI (v28) prints on Linux (Labels are the user's, Isolation is printed for
+ * Windows daemons only).
+ */
+function vmStatus(vm: VmFacts): [string, string][] {
+  return [
+    ['VM Accelerator', vm.accelerator ? `${vm.accelerator} (${vm.reason})` : `none (${vm.reason})`],
+    ...(vm.guestKernel ? [['VM Guest Kernel', vm.guestKernel] as [string, string]] : []),
+  ];
+}
+
 async function infoOf(engine: Engine): Promise<SystemInfo> {
   const facts = engine.facts;
   const containers = engine.containers.all();
   const running = containers.filter((c) => c.state.status === 'running').length;
   const paused = containers.filter((c) => c.state.status === 'paused').length;
   const images = await engine.images.list();
+  const vm = await facts.vm;
   return {
     ID: facts.hostname,
     Containers: containers.length,
@@ -61,6 +74,7 @@ async function infoOf(engine: Engine): Promise<SystemInfo> {
     Images: images.length,
     Driver: 'overlay',
     DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+    ...(vm ? { SystemStatus: vmStatus(vm) } : {}),
     DockerRootDir: facts.root,
     Plugins: { Volume: ['local'], Network: ['null'], Authorization: null, Log: ['k8s-file'] },
     MemoryLimit: true,

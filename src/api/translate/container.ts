@@ -231,6 +231,7 @@ export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): C
     Mounts: toDockerMounts(record),
     Config: toDockerConfig(record),
     NetworkSettings: toDockerNetworkSettings(record),
+    ...(record.host.isolation === 'vm' ? { VM: { Accelerator: state.vmAccelerator ?? '' } } : {}),
   };
 }
 

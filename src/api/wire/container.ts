@@ -207,6 +207,12 @@ export interface ContainerInspectResponse {
   Mounts: MountPoint[];
   Config: ContainerConfig;
   NetworkSettings: NetworkSettings;
+  /**
+   * Berth's own, on VM containers only (docker has no such field; `docker inspect` prints the
+   * daemon's JSON as it is, and `-f '{{.VM.Accelerator}}'` reads it): `Accelerator` is what the
+   * container's VM ran with in its last run (`kvm` or `tcg`), empty until berth-vm reported it.
+   */
+  VM?: { Accelerator: string };
 }
 
 /** `Port`: one row of a container summary's `Ports`. */

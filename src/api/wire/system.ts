@@ -48,6 +48,8 @@ export interface SystemInfo {
   Images: number;
   Driver: string;
   DriverStatus: [string, string][];
+  /** Extra `key: value` lines; docker info prints each under the storage driver's. */
+  SystemStatus?: [string, string][];
   DockerRootDir: string;
   Plugins: { Volume: string[]; Network: string[]; Authorization: string[] | null; Log: string[] };
   MemoryLimit: boolean;

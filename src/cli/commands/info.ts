@@ -26,6 +26,7 @@ export function build(ctx: CliContext): Command {
         ` Server Version: ${info.ServerVersion}`,
         ` Storage Driver: ${info.Driver}`,
         ...(info.DriverStatus ?? []).map(([k, v]) => `  ${k}: ${v}`),
+        ...(info.SystemStatus ?? []).map(([k, v]) => ` ${k}: ${v}`),
         ` Logging Driver: ${info.LoggingDriver}`,
         ` Cgroup Driver: ${info.CgroupDriver}`,
         ` Cgroup Version: ${info.CgroupVersion}`,

@@ -288,6 +288,7 @@ export class ConmonRuntime implements Runtime {
     const status = raw.status === 'creating' ? 'created' : raw.status;
     const state: RuntimeState = { status };
     if (raw.pid && raw.pid > 0 && status !== 'stopped') state.pid = raw.pid;
+    if (raw.annotations) state.annotations = raw.annotations;
     return state;
   }
 

@@ -124,8 +124,8 @@ describe('vm isolation: failures', { skip: hasDocker ? false : 'no docker CLI at
     process.kill(qemuPid, 'SIGKILL');
     const waited = await daemon.docker(['wait', 'victim'], { timeoutMs: VM_TIMEOUT_MS });
     assert.equal(waited.stdout.trim(), '255');
-    const state = await daemon.docker(['inspect', '-f', '{{.State.Status}}', 'victim']);
-    assert.equal(state.stdout.trim(), 'exited');
+    const state = await daemon.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}', 'victim']);
+    assert.match(state.stdout.trim(), /^exited 255 the VM ended without the container's exit status/);
     assert.equal((await daemon.docker(['rm', 'victim'])).exitCode, 0);
     await assertNothingLeft(daemon);
   });
