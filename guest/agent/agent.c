@@ -763,6 +763,9 @@ int main(void) {
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
   send_frame(T_READY, 0, NULL, 0);
+  /* The host takes a while to send START (create returns, the engine runs start): mount the
+   * container's root meanwhile, off the start's path. A failure is retried, and reported, then. */
+  mount_root();
 
   static unsigned char buf[HEADER + MAX_PAYLOAD + 16384];
   size_t have = 0;
