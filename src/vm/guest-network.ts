@@ -134,24 +134,44 @@ export function networkStartFields(interfaces: readonly GuestInterface[], routes
   return fields;
 }
 
-function inNetns(netnsPath: string, program: string, args: readonly string[]): Promise<CommandResult> {
-  return runCommand('nsenter', [`--net=${netnsPath}`, '--', program, ...args], { timeoutMs: 10_000 });
+function inNetns(netnsPath: string, program: string, args: readonly string[], input?: string): Promise<CommandResult> {
+  return runCommand('nsenter', [`--net=${netnsPath}`, '--', program, ...args], { timeoutMs: 10_000, ...(input !== undefined ? { input } : {}) });
 }
 
-async function mustInNetns(netnsPath: string, program: string, args: readonly string[]): Promise<string> {
-  const result = await inNetns(netnsPath, program, args);
+async function mustInNetns(netnsPath: string, program: string, args: readonly string[], input?: string): Promise<string> {
+  const result = await inNetns(netnsPath, program, args, input);
   if (result.exitCode !== 0) {
     throw new GuestNetworkError(`${program} ${args.join(' ')} in the container's network namespace: ${result.stderr.trim() || `exit status ${result.exitCode}`}`);
   }
   return result.stdout;
 }
 
-/** Remove the taps and the redirects of a namespace; what is already gone is no error. */
+/** `ip -batch` input that adds each interface's tap, up, with the interface's MTU. */
+function plugIpBatch(interfaces: readonly GuestInterface[]): string {
+  return interfaces.map((iface) => `tuntap add dev ${iface.tap} mode tap\nlink set ${iface.tap} mtu ${iface.mtu} up\n`).join('');
+}
+
+/** `tc -batch` input that redirects every frame between each interface and its tap, both ways. */
+function plugTcBatch(interfaces: readonly GuestInterface[]): string {
+  return interfaces
+    .flatMap((iface) => [[iface.name, iface.tap], [iface.tap, iface.name]])
+    .map(([from, to]) => `qdisc add dev ${from} ingress\nfilter add dev ${from} parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev ${to}\n`)
+    .join('');
+}
+
+/** `ip -batch` and `tc -batch` input that undoes plugIpBatch and plugTcBatch. */
+function unplugBatches(interfaces: readonly Pick<GuestInterface, 'name' | 'tap'>[]): { ip: string; tc: string } {
+  return {
+    ip: interfaces.map((iface) => `link del ${iface.tap}\n`).join(''),
+    tc: interfaces.map((iface) => `qdisc del dev ${iface.name} ingress\n`).join(''),
+  };
+}
+
+/** Remove the taps and the redirects of a namespace; what is already gone is no error (-force). */
 async function unplug(netnsPath: string, interfaces: readonly Pick<GuestInterface, 'name' | 'tap'>[]): Promise<void> {
-  for (const iface of interfaces) {
-    await inNetns(netnsPath, 'ip', ['link', 'del', iface.tap]);
-    await inNetns(netnsPath, 'tc', ['qdisc', 'del', 'dev', iface.name, 'ingress']);
-  }
+  const batches = unplugBatches(interfaces);
+  await inNetns(netnsPath, 'ip', ['-force', '-batch', '-'], batches.ip);
+  await inNetns(netnsPath, 'tc', ['-force', '-batch', '-'], batches.tc);
 }
 
 /**
@@ -167,19 +187,19 @@ export async function prepareGuestNetwork(spec: RuntimeSpec, stateDir: string): 
   if (ns === 'host') throw new GuestNetworkError('a VM container cannot use the host\'s network stack (--network host)');
   if (ns === 'new') return undefined;
   const netnsPath = ns.path;
-  const interfaces = interfacesFromIpJson(await mustInNetns(netnsPath, 'ip', ['-j', 'addr', 'show']));
-  const routes = routesFromIpJson(await mustInNetns(netnsPath, 'ip', ['-j', '-4', 'route', 'show']));
+  // Each nsenter is a process or two: ask, plug and redirect with as few as possible.
+  const [addrJson, routeJson] = await Promise.all([
+    mustInNetns(netnsPath, 'ip', ['-j', 'addr', 'show']),
+    mustInNetns(netnsPath, 'ip', ['-j', '-4', 'route', 'show']),
+  ]);
+  const interfaces = interfacesFromIpJson(addrJson);
+  const routes = routesFromIpJson(routeJson);
   // A namespace reused after a restart may still hold our devices from the last run.
-  await unplug(netnsPath, interfaces);
+  const hasLeftovers = (JSON.parse(addrJson) as IpLink[]).some((l) => l.ifname.startsWith(TAP_PREFIX));
+  if (hasLeftovers) await unplug(netnsPath, interfaces);
   try {
-    for (const iface of interfaces) {
-      await mustInNetns(netnsPath, 'ip', ['tuntap', 'add', 'dev', iface.tap, 'mode', 'tap']);
-      await mustInNetns(netnsPath, 'ip', ['link', 'set', iface.tap, 'mtu', String(iface.mtu), 'up']);
-      for (const [from, to] of [[iface.name, iface.tap], [iface.tap, iface.name]] as const) {
-        await mustInNetns(netnsPath, 'tc', ['qdisc', 'add', 'dev', from, 'ingress']);
-        await mustInNetns(netnsPath, 'tc', ['filter', 'add', 'dev', from, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u8', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', to]);
-      }
-    }
+    await mustInNetns(netnsPath, 'ip', ['-batch', '-'], plugIpBatch(interfaces));
+    await mustInNetns(netnsPath, 'tc', ['-batch', '-'], plugTcBatch(interfaces));
     writeFileSync(join(stateDir, NETNS_FILE), `${netnsPath}\n`);
   } catch (err) {
     await unplug(netnsPath, interfaces);
@@ -190,8 +210,8 @@ export async function prepareGuestNetwork(spec: RuntimeSpec, stateDir: string): 
     qemuArgs: networkQemuArgs(interfaces),
     startFields: networkStartFields(interfaces, routes),
     deviceCount: interfaces.length,
-    releaseIpBatch: interfaces.map((iface) => `link del ${iface.tap}\n`).join(''),
-    releaseTcBatch: interfaces.map((iface) => `qdisc del dev ${iface.name} ingress\n`).join(''),
+    releaseIpBatch: unplugBatches(interfaces).ip,
+    releaseTcBatch: unplugBatches(interfaces).tc,
   };
 }
 
@@ -211,10 +231,7 @@ export async function releaseGuestNetwork(stateDir: string): Promise<void> {
     const listed = await inNetns(netnsPath, 'ip', ['-j', 'link', 'show']);
     if (listed.exitCode === 0) {
       const taps = (JSON.parse(listed.stdout) as IpLink[]).filter((l) => l.ifname.startsWith(TAP_PREFIX));
-      for (const tap of taps) {
-        await inNetns(netnsPath, 'ip', ['link', 'del', tap.ifname]);
-        await inNetns(netnsPath, 'tc', ['qdisc', 'del', 'dev', tap.ifname.slice(TAP_PREFIX.length), 'ingress']);
-      }
+      if (taps.length > 0) await unplug(netnsPath, taps.map((t) => ({ tap: t.ifname, name: t.ifname.slice(TAP_PREFIX.length) })));
     }
   } catch {
     // The namespace is gone, and our devices with it.
