@@ -28,7 +28,8 @@
  * on the first line, an error message on the second.
  *
  * exec: asks the shim for an exec session and relays its stdio (or a pty) as that session's
- * frames; reports `ok`/`error <message>` on fd 3 and exits with the exec's exit status.
+ * frames; reports `ok <pid>`/`error <message>` on fd 3 and exits with the exec's exit status.
+ * It forks first and goes on in the child, whose pid it reports: see main.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -990,7 +991,7 @@ static int run_exec(const char *dir, const char *spec_base64, const char *consol
 		report("error %s", message);
 		return code ? code : 1;
 	}
-	report("ok");
+	report("ok %d", getpid());
 
 	int in_fd = tty >= 0 ? tty : 0, is_stdin_open = 1;
 	if (tty >= 0) send_resize(sock, 0, tty);
@@ -1049,6 +1050,17 @@ static int run_exec(const char *dir, const char *spec_base64, const char *consol
 int main(int argc, char **argv) {
 	if (fcntl(3, F_GETFD) < 0) report_fd = -1;
 	if (argc == 3 && !strcmp(argv[1], "run")) return run_shim(argv[2]);
+	if (!strcmp(argv[1] ? argv[1] : "", "exec")) {
+		/* Out from under `berth-vm exec` (Node): its child would be reaped by Node, and an exec
+		 * that ends before Node does would take its exit status with it. As an orphan this
+		 * process goes to conmon, its subreaper, which is waiting for the pid we report. */
+		pid_t child = fork();
+		if (child < 0) {
+			report("error cannot fork: %s", strerror(errno));
+			return 1;
+		}
+		if (child > 0) _exit(0);
+	}
 	if (argc == 4 && !strcmp(argv[1], "exec")) return run_exec(argv[2], argv[3], NULL, 0, 0);
 	if (argc == 7 && !strcmp(argv[1], "exec")) return run_exec(argv[2], argv[3], argv[4], (unsigned)atoi(argv[5]), (unsigned)atoi(argv[6]));
 	fprintf(stderr, "usage: berth-vm-shim run <state-dir> | exec <state-dir> <base64-spec> [<console-socket> <rows> <cols>]\n");

@@ -91,7 +91,7 @@ function shimPath(): string {
  * Start the C shim (`run` or `exec` mode), which keeps our stdio and reports `ok` or
  * `error <message>` on fd 3; resolves once it is ready, or throws its error.
  */
-async function startShim(args: string[], what: string): Promise<ReturnType<typeof spawn>> {
+async function startShim(args: string[], what: string): Promise<number> {
   const helper = spawn(shimPath(), args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
   const readyPipe = helper.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
   const reply = await new Promise<string>((resolveReply) => {
@@ -108,7 +108,9 @@ async function startShim(args: string[], what: string): Promise<ReturnType<typeo
     readyPipe.on('error', () => {});
   });
   readyPipe.destroy();
-  if (reply !== 'ok') {
+  // `ok`, or `ok <pid>` from a helper that left its first process (exec: see berth-vm-shim.c).
+  const ready = /^ok(?: (\d+))?$/.exec(reply);
+  if (!ready) {
     try {
       helper.kill('SIGKILL');
     } catch {
@@ -117,7 +119,7 @@ async function startShim(args: string[], what: string): Promise<ReturnType<typeo
     throw new UsageFailure(reply.replace(/^error /, ''));
   }
   helper.unref();
-  return helper;
+  return ready[1] !== undefined ? Number(ready[1]) : helper.pid!;
 }
 
 async function exec(root: string, parsed: Parsed): Promise<void> {
@@ -133,9 +135,9 @@ async function exec(root: string, parsed: Parsed): Promise<void> {
   const spec = encodeProcessSpec(guestProcessOf(proc)).toString('base64');
   const size = proc.consoleSize ?? { height: 0, width: 0 };
   const ttyArgs = proc.terminal && consoleSocket ? [consoleSocket, String(size.height), String(size.width)] : [];
-  const helper = await startShim(['exec', vmStateDir(root, id), spec, ...ttyArgs], 'the exec');
+  const pid = await startShim(['exec', vmStateDir(root, id), spec, ...ttyArgs], 'the exec');
   const pidFile = parsed.flags.get('pid-file');
-  if (pidFile) await writeFile(pidFile, String(helper.pid));
+  if (pidFile) await writeFile(pidFile, String(pid));
 }
 
 /**
@@ -167,13 +169,13 @@ async function create(root: string, parsed: Parsed): Promise<void> {
   const dir = vmStateDir(root, id);
   if (await readVmRecord(root, id)) throw new UsageFailure(`container ${id} already exists`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  let shim: ReturnType<typeof spawn>;
+  let shimPid: number;
   try {
     await writeVmRecord(root, { id, bundle, pid: 0, status: 'creating', created: new Date().toISOString() });
     const plan = await writeVmPlan(dir, id, bundle, parsed.flags.get('console-socket'));
     await writeVmRecord(root, { id, bundle, pid: 0, status: 'creating', created: new Date().toISOString(), accel: plan.accel });
     // The shim keeps our stdio (conmon's pipes) and is reparented to conmon, its subreaper.
-    shim = await startShim(['run', dir], 'the VM');
+    shimPid = await startShim(['run', dir], 'the VM');
   } catch (err) {
     // Nothing half-made stays: the taps, the state directory and the cgroups the plan made.
     await releaseGuestNetwork(dir);
@@ -182,7 +184,7 @@ async function create(root: string, parsed: Parsed): Promise<void> {
     throw err instanceof UsageFailure ? err : new UsageFailure(messageOf(err));
   }
   const pidFile = parsed.flags.get('pid-file');
-  if (pidFile) await writeFile(pidFile, String(shim.pid));
+  if (pidFile) await writeFile(pidFile, String(shimPid));
 }
 
 async function pauseOrResume(root: string, id: string, isPause: boolean): Promise<void> {
