@@ -68,6 +68,9 @@ enum {
 #define AGENT_SOCKET "agent.sock"
 #define CONTROL_SOCKET "ctl.sock"
 
+/* The accelerator the plan chose (shim.conf's accel), for messages. */
+static const char *accel_name = "";
+
 /* ---------- small helpers ---------- */
 
 static long long now_ms(void) {
@@ -679,6 +682,7 @@ static void read_conf(char *conf, char **cgroups, int *cgroup_count, char **netn
 		else if (!strcmp(line, "console_socket")) *console_socket = value;
 		else if (!strcmp(line, "boot_timeout_ms")) *boot_timeout_ms = atol(value);
 		else if (!strcmp(line, "console_size")) sscanf(value, "%u %u", rows, cols);
+		else if (!strcmp(line, "accel")) accel_name = value;
 	}
 }
 
@@ -748,7 +752,7 @@ static void boot_failure(char *error, size_t error_len) {
 	char tail[768];
 	file_tail("qemu.log", 2, tail, sizeof tail);
 	if (!*tail) console_reason(tail, sizeof tail);
-	snprintf(error, error_len, "QEMU exited during boot: %s", *tail ? tail : "no message");
+	snprintf(error, error_len, "QEMU exited during boot%s%s%s: %s", *accel_name ? " (accelerator " : "", accel_name, *accel_name ? ")" : "", *tail ? tail : "no message");
 }
 
 static int run_shim(const char *dir) {
@@ -819,7 +823,7 @@ static int run_shim(const char *dir) {
 		struct pollfd pfds[2] = { { .fd = vm.sigfd, .events = POLLIN }, { .fd = vm.agent >= 0 ? vm.agent : agent_listen, .events = POLLIN } };
 		long long left = deadline - now_ms();
 		if (left <= 0) {
-			snprintf(error, sizeof error, "the guest agent did not answer within %ld s", boot_timeout_ms / 1000);
+			snprintf(error, sizeof error, "the guest agent did not answer within %ld s%s%s%s", boot_timeout_ms / 1000, *accel_name ? " (" : "", accel_name, *accel_name ? ")" : "");
 			break;
 		}
 		if (poll(pfds, 2, (int)left) < 0 && errno != EINTR) break;

@@ -136,6 +136,7 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
   const netns = network?.netnsPath;
   const conf = [
     `boot_timeout_ms=${bootTimeoutMs(accel)}`,
+    `accel=${accel}`,
     ...cgroupDirs.map((dir) => `cgroup=${dir}`),
     // --network none: a namespace of the shim's own, so the container's pid shows no host traffic.
     ...(netns ? [`netns=${netns}`] : networkNamespaceOf(spec) === 'new' ? ['own_netns=1'] : []),
