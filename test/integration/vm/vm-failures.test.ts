@@ -126,6 +126,14 @@ describe('vm isolation: failures', { skip: hasDocker ? false : 'no docker CLI at
     await assertNothingLeft(daemon);
   });
 
+  it('kills a container that needs more memory than its VM has (137), rather than hanging', async () => {
+    const daemon = await daemonWith({});
+    // --memory 16m gives a 64 MiB VM; the shell tries to hold 200 MB.
+    const result = await daemon.docker(['run', '--rm', '--isolation=vm', '--memory', '16m', '--network', 'none', 'busybox', 'sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo ${#x}'], { timeoutMs: VM_TIMEOUT_MS });
+    assert.equal(result.exitCode, 137, result.stderr);
+    await assertNothingLeft(daemon);
+  });
+
   it('ends the container when QEMU is killed under it, and leaves nothing', async () => {
     const daemon = await daemonWith({});
     const started = await daemon.docker(['run', '-d', '--name', 'victim', '--isolation=vm', 'busybox', 'sleep', '1000'], { timeoutMs: VM_TIMEOUT_MS });
