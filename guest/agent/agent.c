@@ -165,6 +165,7 @@ struct spec {
   gid_t groups[64];
   int ngroups;
   int is_tty;
+  int is_root_readonly; /* START's readonly=1: --read-only */
   char *mounts[64]; /* "mount=" and "tmpfs=" values in their order; is_tmpfs tells which */
   int is_tmpfs[64];
   int nmounts;
@@ -407,6 +408,7 @@ static int parse_spec(char *payload, uint32_t len, struct spec *s) {
     else if (!strcmp(field, "uid")) s->uid = (uid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "gid")) s->gid = (gid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "tty")) s->is_tty = !strcmp(value, "1");
+    else if (!strcmp(field, "readonly")) s->is_root_readonly = !strcmp(value, "1");
     else if (!strcmp(field, "mount") || !strcmp(field, "tmpfs")) {
       if (s->nmounts >= 64) return -1;
       s->is_tmpfs[s->nmounts] = field[0] == 't';
@@ -474,6 +476,14 @@ static void start_session(uint32_t id, char *payload, uint32_t len, int is_main)
       send_u32(T_EXIT, id, 126);
       return;
     }
+  }
+
+  /* --read-only: as crun, the root's own mount turns read-only once everything is mounted on it
+   * (per mount point: the volumes and tmpfs mounts on it stay writable). */
+  if (is_main && s.is_root_readonly && mount(NULL, ROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+    send_error(id, "cannot make the container root read-only: %s", strerror(errno));
+    send_u32(T_EXIT, id, 126);
+    return;
   }
 
   if (is_main && s.nifaces > 0) {

@@ -129,7 +129,7 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
   }).concat(network?.qemuArgs ?? []);
   const startSpec = encodeProcessSpec(guestProcessOf(proc, {
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
-    startFields: [...mountPlan.mounts.map(mountField), ...(network?.startFields ?? [])],
+    startFields: [...mountPlan.mounts.map(mountField), ...(network?.startFields ?? []), ...(spec.root?.readonly ? ['readonly=1'] : [])],
   }));
   const cgroupDirs = await cgroupDirsFor(vmCgroupsPath(spec.linux?.cgroupsPath, id)).catch(() => [] as string[]);
   for (const dir of cgroupDirs) await mkdir(dir, { recursive: true }).catch(() => {});

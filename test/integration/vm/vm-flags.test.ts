@@ -66,6 +66,13 @@ describe('vm isolation: run flags and container commands', { skip: hasDocker ? f
     await daemon.docker(['rm', 'graceful']);
   });
 
+  it('keeps the root read-only with --read-only while volumes and tmpfs mounts stay writable', async () => {
+    const run = await daemon.docker(['run', '--rm', '--isolation=vm', '--network', 'none', '--read-only', '--tmpfs', '/run', '-v', '/data', 'busybox', 'sh', '-c', 'touch /x 2>&1; touch /data/ok && echo data-writable; touch /run/ok && echo run-writable'], { timeoutMs: VM_TIMEOUT_MS });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stdout, /touch: \/x: Read-only file system/);
+    assert.match(run.stdout, /data-writable\nrun-writable/);
+  });
+
   it('copies into and out of a running VM container, and diffs its root', async () => {
     await daemon.docker(['run', '-d', '--name', 'files', '--isolation=vm', 'busybox', 'sh', '-c', 'echo from-guest > /guest.txt; rm /etc/shells 2>/dev/null; sleep 1000'], { timeoutMs: VM_TIMEOUT_MS });
     // The guest writes through 9p; wait until the host sees it.
