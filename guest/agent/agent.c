@@ -10,6 +10,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
@@ -24,7 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -166,6 +171,11 @@ struct spec {
   int ngroups;
   int is_tty;
   int is_root_readonly; /* START's readonly=1: --read-only */
+  int has_caps;         /* caps= given: bounding/effective/permitted/inheritable/ambient masks */
+  uint64_t caps[5];
+  int is_no_new_privs;
+  char *masked[64], *rdonly[64]; /* START only: the spec's maskedPaths and readonlyPaths */
+  int nmasked, nrdonly;
   char *mounts[64]; /* "mount=" and "tmpfs=" values in their order; is_tmpfs tells which */
   int is_tmpfs[64];
   int nmounts;
@@ -409,6 +419,12 @@ static int parse_spec(char *payload, uint32_t len, struct spec *s) {
     else if (!strcmp(field, "gid")) s->gid = (gid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "tty")) s->is_tty = !strcmp(value, "1");
     else if (!strcmp(field, "readonly")) s->is_root_readonly = !strcmp(value, "1");
+    else if (!strcmp(field, "caps")) {
+      s->has_caps = sscanf(value, "%" SCNx64 "/%" SCNx64 "/%" SCNx64 "/%" SCNx64 "/%" SCNx64, &s->caps[0], &s->caps[1], &s->caps[2], &s->caps[3], &s->caps[4]) == 5;
+    }
+    else if (!strcmp(field, "nnp")) s->is_no_new_privs = !strcmp(value, "1");
+    else if (!strcmp(field, "masked") && s->nmasked < 64) s->masked[s->nmasked++] = value;
+    else if (!strcmp(field, "rdonly") && s->nrdonly < 64) s->rdonly[s->nrdonly++] = value;
     else if (!strcmp(field, "mount") || !strcmp(field, "tmpfs")) {
       if (s->nmounts >= 64) return -1;
       s->is_tmpfs[s->nmounts] = field[0] == 't';
@@ -437,8 +453,39 @@ static void exec_child(const struct spec *s, int errfd) {
     snprintf(msg, sizeof msg, "126 chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, strerror(errno));
     goto fail;
   }
+  /* The spec's capabilities, as crun applies them: the bounding set first, then the user
+   * (keeping the permitted set across setuid), then the sets themselves. */
+  if (s->has_caps) {
+    for (int cap = 0; cap <= 63; cap++) {
+      if (!(s->caps[0] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+        snprintf(msg, sizeof msg, "126 cannot drop capability %d: %s", cap, strerror(errno));
+        goto fail;
+      }
+    }
+    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+  }
   if (setgroups((size_t)s->ngroups, s->groups) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0) {
     snprintf(msg, sizeof msg, "126 cannot set user %u:%u: %s", s->uid, s->gid, strerror(errno));
+    goto fail;
+  }
+  if (s->has_caps) {
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    for (int half = 0; half < 2; half++) {
+      data[half].effective = (uint32_t)(s->caps[1] >> (32 * half));
+      data[half].permitted = (uint32_t)(s->caps[2] >> (32 * half));
+      data[half].inheritable = (uint32_t)(s->caps[3] >> (32 * half));
+    }
+    if (syscall(SYS_capset, &header, data) < 0) {
+      snprintf(msg, sizeof msg, "126 cannot set capabilities: %s", strerror(errno));
+      goto fail;
+    }
+    for (int cap = 0; cap <= 63; cap++) {
+      if (s->caps[4] & (1ULL << cap)) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+    }
+  }
+  if (s->is_no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    snprintf(msg, sizeof msg, "126 cannot set no_new_privs: %s", strerror(errno));
     goto fail;
   }
   char *envp[MAX_FIELDS];
@@ -476,6 +523,23 @@ static void start_session(uint32_t id, char *payload, uint32_t len, int is_main)
       send_u32(T_EXIT, id, 126);
       return;
     }
+  }
+
+  /* The spec's masked paths (/proc/kcore and the like: /dev/null over a file, an empty
+   * read-only tmpfs over a directory) and read-only paths (/proc/sys, ...), as crun makes them. */
+  for (int i = 0; is_main && i < s.nmasked; i++) {
+    char target[PATH_MAX];
+    struct stat st;
+    snprintf(target, sizeof target, ROOT "%s", s.masked[i]);
+    if (stat(target, &st) < 0) continue;
+    if (S_ISDIR(st.st_mode)) mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0");
+    else mount("/dev/null", target, NULL, MS_BIND, NULL);
+  }
+  for (int i = 0; is_main && i < s.nrdonly; i++) {
+    char target[PATH_MAX];
+    snprintf(target, sizeof target, ROOT "%s", s.rdonly[i]);
+    if (access(target, F_OK) < 0) continue;
+    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) == 0) mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   }
 
   /* --read-only: as crun, the root's own mount turns read-only once everything is mounted on it

@@ -110,8 +110,9 @@ export interface GuestProcessSpec {
   /** START only. */
   hostname?: string;
   /**
-   * START only: whole `key=value` fields the host prepared (PROTOCOL.md: `mount`, `tmpfs`,
-   * `iface`, `addr`, `route`), sent in this order.
+   * Whole `key=value` fields the host prepared, sent in this order (PROTOCOL.md): START's
+   * `mount`, `tmpfs`, `iface`, `addr`, `route`, `masked`, `rdonly`, `readonly`, and for START
+   * and EXEC alike `caps` and `nnp`.
    */
   startFields?: string[];
 }

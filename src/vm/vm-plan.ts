@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import type { RuntimeMount, RuntimeSpec } from '../oci/index.js';
 import { cgroupDirsFor } from '../sys/index.js';
 import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
+import { capabilityFields } from './guest-capabilities.js';
 import { MAX_GUEST_SHARES, mountField, planGuestMounts } from './guest-mounts.js';
 import { networkNamespaceOf, prepareGuestNetwork, releaseGuestNetwork, type GuestNetwork } from './guest-network.js';
 import { encodeProcessSpec, type GuestProcessSpec } from './protocol.js';
@@ -40,7 +41,10 @@ export function bootTimeoutMs(accel: string, env: NodeJS.ProcessEnv = process.en
   return accel === 'kvm' ? 10_000 : 40_000;
 }
 
-/** A container process (START) or an exec's (EXEC) as the agent takes it. */
+/**
+ * A container process (START) or an exec's (EXEC) as the agent takes it, with its capabilities
+ * and no_new_privileges; extra.startFields come first (START's mounts and network).
+ */
 export function guestProcessOf(proc: NonNullable<RuntimeSpec['process']>, extra: Partial<GuestProcessSpec> = {}): GuestProcessSpec {
   return {
     args: proc.args,
@@ -51,6 +55,7 @@ export function guestProcessOf(proc: NonNullable<RuntimeSpec['process']>, extra:
     additionalGids: proc.user.additionalGids ?? [],
     isTty: proc.terminal === true,
     ...extra,
+    startFields: [...(extra.startFields ?? []), ...capabilityFields(proc)],
   };
 }
 
@@ -129,7 +134,14 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
   }).concat(network?.qemuArgs ?? []);
   const startSpec = encodeProcessSpec(guestProcessOf(proc, {
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
-    startFields: [...mountPlan.mounts.map(mountField), ...(network?.startFields ?? []), ...(spec.root?.readonly ? ['readonly=1'] : [])],
+    startFields: [
+      ...mountPlan.mounts.map(mountField),
+      ...(network?.startFields ?? []),
+      // The kernel files a process container cannot see or write, hidden the same way in the guest.
+      ...(spec.linux?.maskedPaths ?? []).map((path) => `masked=${path}`),
+      ...(spec.linux?.readonlyPaths ?? []).map((path) => `rdonly=${path}`),
+      ...(spec.root?.readonly ? ['readonly=1'] : []),
+    ],
   }));
   const cgroupDirs = await cgroupDirsFor(vmCgroupsPath(spec.linux?.cgroupsPath, id)).catch(() => [] as string[]);
   for (const dir of cgroupDirs) await mkdir(dir, { recursive: true }).catch(() => {});

@@ -73,6 +73,21 @@ describe('vm isolation: run flags and container commands', { skip: hasDocker ? f
     assert.match(run.stdout, /data-writable\nrun-writable/);
   });
 
+  it("gives the container process docker's default capabilities, --cap-drop/--cap-add and --privileged, and a read-only /proc/sys", async () => {
+    const status = async (args: string[]): Promise<string> => {
+      const run = await daemon.docker(['run', '--rm', '--isolation=vm', '--network', 'none', ...args, 'busybox', 'sh', '-c', 'grep CapEff /proc/self/status; echo 1 > /proc/sys/vm/drop_caches 2>&1 | head -1'], { timeoutMs: VM_TIMEOUT_MS });
+      assert.equal(run.exitCode, 0, run.stderr);
+      return run.stdout + run.stderr;
+    };
+    const defaults = await status([]);
+    assert.match(defaults, /CapEff:\s+00000000a80425fb/);
+    assert.match(defaults, /Read-only file system/);
+    assert.match(await status(['--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN']), /CapEff:\s+0000000000001000/);
+    // --privileged: everything berthd itself may hold (its bounding set), as in process mode.
+    assert.match(await status(['--privileged']), /CapEff:\s+0000[0-9a-f]{2}f{2}[0-9a-f]{6}/);
+    assert.match(await status(['-u', 'nobody']), /CapEff:\s+0{16}/);
+  });
+
   it('copies into and out of a running VM container, and diffs its root', async () => {
     await daemon.docker(['run', '-d', '--name', 'files', '--isolation=vm', 'busybox', 'sh', '-c', 'echo from-guest > /guest.txt; rm /etc/shells 2>/dev/null; sleep 1000'], { timeoutMs: VM_TIMEOUT_MS });
     // The guest writes through 9p; wait until the host sees it.
