@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netns-batch.h"
+
 enum {
 	F_READY = 1, F_START = 2, F_STDIN = 3, F_STDOUT = 4, F_STDERR = 5, F_STDIN_CLOSE = 6,
 	F_SIGNAL = 7, F_RESIZE = 8, F_EXIT = 9, F_ERROR = 10, F_EXEC = 11, F_POWEROFF = 12,
@@ -416,23 +418,6 @@ static int find_client(enum client_kind kind, uint32_t session) {
 	return -1;
 }
 
-/* Run `<program> -force -batch <file>` in the VM's network namespace (ours) and wait for it. */
-static void run_batch_in_netns(const char *program, const char *file) {
-	if (access(file, R_OK) < 0) return;
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* The shim is in the namespace already (enter_network); the children inherit it. */
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		close_range(3, ~0U, 0);
-		execl(program, program, "-force", "-batch", file, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0) waitpid(pid, NULL, 0);
-}
-
 /* Everything has been said: stop QEMU, undo the VM's network plumbing, leave the final state,
  * answer who waits, and exit. */
 static void __attribute__((noreturn)) end_shim(int code, const char *error) {
@@ -442,8 +427,9 @@ static void __attribute__((noreturn)) end_shim(int code, const char *error) {
 	}
 	if (vm.netns && *vm.netns) {
 		/* The taps and redirects go with the VM, not with `berth-vm delete`, which may come later. */
-		run_batch_in_netns("/usr/sbin/ip", "release.ip");
-		run_batch_in_netns("/usr/sbin/tc", "release.tc");
+		/* The shim is in the namespace already (enter_network). */
+		run_batch_in_netns(NULL, "/usr/sbin/ip", "release.ip");
+		run_batch_in_netns(NULL, "/usr/sbin/tc", "release.tc");
 		unlink("release.ip");
 		unlink("release.tc");
 		unlink("netns");

@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netns-batch.h"
+
 #ifndef BERTH_NODE
 #define BERTH_NODE "node"
 #endif
@@ -328,24 +330,6 @@ static void cmd_kill(const char *root, const char *id, const char *signal_name) 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
 	(void)st, (void)ftw;
 	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-/* Run `<program> -force -batch <file>` inside the network namespace at netns. */
-static void run_batch_in_netns(const char *netns, const char *program, const char *file) {
-	if (access(file, R_OK) < 0) return;
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(netns, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) _exit(1);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		close_range(3, ~0U, 0);
-		execl(program, program, "-force", "-batch", file, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0) waitpid(pid, NULL, 0);
 }
 
 static void cmd_delete(const char *root, const char *id, int is_forced) {

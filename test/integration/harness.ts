@@ -150,3 +150,18 @@ export async function mountsUnder(dir: string): Promise<string[]> {
   const text = await readFile('/proc/self/mountinfo', 'utf8');
   return text.split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(dir));
 }
+
+/**
+ * Poll check until it gives something other than undefined or false, and return that; fails the
+ * test after limitMs (bounded: a hang fails, it is not timed). For conditions that come about
+ * on their own (a log line, a process gone, a restart).
+ */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, limitMs = 60_000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`never happened within ${limitMs / 1000} s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

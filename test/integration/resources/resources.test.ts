@@ -5,18 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** Poll `check` until it returns a value (not undefined) or give up after `limitMs`. */
-async function eventually<T>(check: () => Promise<T | undefined>, limitMs = 20_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * An `--until` a moment ahead: the docker CLI sends whole seconds, so `--until 0s` would miss
@@ -189,13 +180,13 @@ describe('resources, stats, events and restart policies', { skip: hasDocker ? fa
 
   it('restarts on-failure up to N times, always until stopped', async () => {
     await daemon.docker(['run', '-d', '--name', 'of', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3']);
-    await eventually(async () => ((await inspect('of', '{{.State.Status}} {{.RestartCount}}')) === 'exited 2' ? true : undefined));
+    await eventually(async () => (await inspect('of', '{{.State.Status}} {{.RestartCount}}')) === 'exited 2', 'on-failure:2 gives up after two restarts');
     assert.equal(await inspect('of', '{{.State.ExitCode}}'), '3');
     await daemon.docker(['run', '-d', '--name', 'ok', '--restart', 'on-failure', 'busybox', 'true']);
-    await eventually(async () => ((await inspect('ok', '{{.State.Status}}')) === 'exited' ? true : undefined));
+    await eventually(async () => (await inspect('ok', '{{.State.Status}}')) === 'exited', 'a clean exit is not restarted');
     assert.equal(await inspect('ok', '{{.RestartCount}}'), '0');
     await daemon.docker(['run', '-d', '--name', 'al', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2']);
-    await eventually(async () => (Number(await inspect('al', '{{.RestartCount}}')) >= 2 ? true : undefined));
+    await eventually(async () => Number(await inspect('al', '{{.RestartCount}}')) >= 2, 'always restarts');
     assert.equal((await daemon.docker(['stop', 'al'])).exitCode, 0);
     const stopped = await inspect('al', '{{.State.Status}} {{.RestartCount}}');
     assert.match(stopped, /^exited /);
@@ -214,7 +205,7 @@ describe('resources, stats, events and restart policies', { skip: hasDocker ? fa
     // The container dies while berthd is down; its policy brings it back when berthd returns.
     process.kill(pid, 'SIGKILL');
     await daemon.restart();
-    await eventually(async () => ((await inspect('us', '{{.State.Status}}')) === 'running' ? true : undefined));
+    await eventually(async () => (await inspect('us', '{{.State.Status}}')) === 'running', 'unless-stopped comes back');
     assert.ok(Number(await inspect('us', '{{.RestartCount}}')) >= 1);
     assert.notEqual(Number(await inspect('us', '{{.State.Pid}}')), pid);
     assert.equal(await inspect('us-stopped', '{{.State.Status}}'), 'exited', 'unless-stopped stays down after a manual stop');

@@ -10,16 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DOCKER, countProcesses, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { DOCKER, countProcesses, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** Poll (bounded) until check() holds; a condition never reached fails the test. */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`never: ${what}`);
-}
 
 /** `docker attach` as a child whose stdin the test writes to and whose output it watches. */
 function dockerAttach(daemon: TestDaemon, name: string): { type(text: string): void; output(): string; kill(): Promise<void> } {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const KERNEL_DIR = '/var/cache/berth/guest';
 const VM_TIMEOUT_MS = 120_000;
@@ -19,14 +19,6 @@ interface Inspected {
   VM?: { Accelerator: string };
 }
 
-async function eventually<T>(get: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = await get();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 describe('vm accelerator and failures', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
   let daemon: TestDaemon;

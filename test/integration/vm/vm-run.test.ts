@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { release } from 'node:os';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const KERNEL_DIR = '/var/cache/berth/guest';
 const VM_TIMEOUT_MS = 120_000;
@@ -25,13 +25,6 @@ async function hostProcesses(): Promise<string[]> {
   return lines;
 }
 
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 describe('vm isolation', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
   let daemon: TestDaemon;
