@@ -285,13 +285,14 @@ export class CniNetworkService {
       if (this.#endpoints.has(containerId)) await this.#tearDown(containerId);
       const t0 = performance.now();
       this.#steps = [];
-      const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId));
+      // A new namespace has its loopback down: it comes up in the same step.
+      const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId, { loopbackUp: true }));
       const file: EndpointFile = { containerId, netnsPath, endpoints: [] };
       try {
-        // A namespace Berth made has its loopback down: the loopback plugin brings it up.
-        await this.#cni.exec('ADD', { type: 'loopback', cniVersion: '1.0.0', name: 'lo' }, { containerId, netnsPath, ifName: 'lo' });
         this.#endpoints.set(containerId, file);
-        await this.#timed('record', () => this.#saveEndpoints(file));
+        // The first endpoint's record (written before its ADD) names the namespace too; a crash before it
+        // leaves a handle of no endpoint file, which recovery removes.
+        if (requests.length === 0) await this.#timed('record', () => this.#saveEndpoints(file));
         for (const request of requests) await this.#addEndpoint(file, request);
       } catch (err) {
         this.#steps = [];

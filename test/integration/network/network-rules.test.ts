@@ -111,6 +111,8 @@ describe('per-network iptables rules', { skip: hasDocker ? false : 'no docker CL
       assert.equal(reply.stdout.trim(), id.slice(0, 12), `curl ${host}:${port}: ${reply.stderr}`);
     }
     assert.equal(await eventuallyGet({ runArgs: [] }, web, '/hostname'), id.slice(0, 12));
+    // The namespace's loopback came up with it (no CNI loopback plugin call).
+    assert.match(await ok(['exec', 'fr-web', 'ip', '-o', 'link', 'show', 'lo']), /<LOOPBACK,UP,LOWER_UP>/);
     assert.equal(await get({ container: 'fr-web' }, gateway, '/hostname', Number(port)), id.slice(0, 12), 'hairpin');
     await ok(['rm', '-f', 'fr-web']);
   });
