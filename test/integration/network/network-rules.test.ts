@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from '../../../src/sys/index.js';
-import { chainNamesOf, type EndpointFile } from '../../../src/network/index.js';
+import { BridgeRules, chainNamesOf, type EndpointFile } from '../../../src/network/index.js';
 import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 interface NetworkInspect {
@@ -162,8 +162,10 @@ describe('per-network iptables rules', { skip: hasDocker ? false : 'no docker CL
     assert.ok(!saved.includes(forward) && !saved.includes(input), 'network rm left its chains');
   });
 
-  it('tears down an endpoint made with the old per-container firewall plugin', async () => {
+  it('tears down an endpoint made with the old per-container firewall plugin; a restart makes lost rules again', async () => {
     const a = await inspectNetwork('fr-a');
+    const bridge = await inspectNetwork('bridge');
+    await ok(['run', '-d', '--name', 'fr-keep', 'busybox', 'sleep', '1000']);
     const id = (await ok(['inspect', '-f', '{{.Id}}', 'fr-a-web'])).trim();
     const address = await addressOn('fr-a-web', 'fr-a');
     await daemon.kill9();
@@ -179,7 +181,14 @@ describe('per-network iptables rules', { skip: hasDocker ? false : 'no docker CL
     assert.ok((await firewallRules()) > 0);
     delete endpoint.cniConfig;
     await writeFile(path, JSON.stringify(file));
+    // Rules lost while berthd was down (an `iptables -F`, say) come back at its start for networks with containers.
+    const rules = new BridgeRules();
+    await rules.remove(bridge.Id);
+    await rules.remove(a.Id);
     await daemon.restart();
+    assert.equal((await runCommand('iptables', ['-w', '-S', chainNamesOf(bridge.Id).forward])).exitCode, 0, "the default network's rules were not made again");
+    assert.equal((await runCommand('iptables', ['-w', '-t', 'nat', '-S', chainNamesOf(a.Id).nat])).exitCode, 0, "fr-a's rules were not made again");
+    await ok(['rm', '-f', 'fr-keep']);
     await ok(['rm', '-f', 'fr-a-web', 'fr-b-web']);
     assert.equal(await firewallRules(), 0);
   });
