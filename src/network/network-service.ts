@@ -533,8 +533,17 @@ export class CniNetworkService {
   async #saveBridge(record: NetworkRecord): Promise<NetworkRecord> {
     await writeFileAtomic(join(this.#dir, `${record.id}.conflist`), JSON.stringify(this.#conflist(record, true), null, 2));
     // The default network's bridge waits for its first container (a daemon that never runs one leaves nothing on the host).
-    if (!record.isPredefined) await this.#ensureBridge(record);
-    return this.#save(record);
+    const bridgeExisted = record.bridgeName !== '' && (await runCommand('ip', ['link', 'show', record.bridgeName])).exitCode === 0;
+    try {
+      if (!record.isPredefined) await this.#ensureBridge(record);
+      return await this.#save(record);
+    } catch (err) {
+      // Nothing half-made: no rules, config list or (unless it was there before) bridge of a network that does not exist.
+      if (bridgeExisted) await this.#rules.remove(record.id).catch(() => {});
+      else await this.#deleteBridge(record);
+      await rm(join(this.#dir, `${record.id}.conflist`), { force: true });
+      throw err;
+    }
   }
 
   /**
