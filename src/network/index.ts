@@ -9,3 +9,4 @@ export * from './types.js';
 export { createNetns, removeNetns } from './netns.js';
 export { DnsResponder, upstreamsFromResolvConf, type DnsRecords, type DnsUpstream } from './dns-responder.js';
 export { DNS_RCODE, DNS_TYPE, encodeDnsResponse, parseDnsQuery, type DnsQuery, type DnsAnswer } from './dns-message.js';
+export { BridgeRules, chainNamesOf, type RuledNetwork } from './bridge-rules.js';

@@ -10,6 +10,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, messageOf, newId, writeFileAtomic, type Logger } from '../common/index.js';
 import { runCommand } from '../sys/index.js';
+import { BridgeRules } from './bridge-rules.js';
 import { CniRunner, DEFAULT_CNI_PATH, type CniConfigList, type CniInvocation, type CniResult } from './cni.js';
 import { DnsResponder, upstreamsFromResolvConf, type DnsRecords } from './dns-responder.js';
 import { InvalidAddressError, NetworkExistsError, NetworkInUseError, NoFreeSubnetError, NoSuchNetworkError, PredefinedNetworkError, SubnetOverlapError } from './errors.js';
@@ -58,6 +59,7 @@ export class CniNetworkService {
   /** The DNS responder of each user-defined network, by network id. */
   readonly #dns = new Map<string, DnsResponder>();
   readonly #pinnedBridges = new Set<string>();
+  readonly #rules = new BridgeRules();
   /** Network changes and endpoint changes run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   /** The steps of the set-up or tear-down under way with their wall ms, for the debug log (operations are serial). */
@@ -98,7 +100,12 @@ export class CniNetworkService {
     await service.#load();
     await service.#ensurePredefined();
     for (const record of service.#records.values()) {
-      if (record.driver !== 'bridge' || record.isPredefined) continue;
+      if (record.driver !== 'bridge') continue;
+      if (record.isPredefined) {
+        // The default network's bridge waits for its first container; containers still running from before need its rules now.
+        if (service.endpointsOf(record.id).length > 0) await service.#ensureRules(record);
+        continue;
+      }
       // close() removed idle bridges; the responder needs the gateway address back.
       await service.#ensureBridge(record);
       await service.#startDns(record);
@@ -238,12 +245,13 @@ export class CniNetworkService {
       const record = this.get(ref);
       if (record.isPredefined) throw new PredefinedNetworkError(`${record.name} is a pre-defined network and cannot be removed`);
       if (this.endpointsOf(record.id).length > 0) throw new NetworkInUseError(record.name, record.id);
-      this.#records.delete(record.id);
       await this.#stopDns(record.id);
+      // Host state first: a crash part-way leaves the record, and a second `network rm` finishes.
+      await this.#deleteBridge(record);
+      this.#records.delete(record.id);
       await rm(join(this.#dir, `${record.id}.json`), { force: true });
       await rm(join(this.#dir, `${record.id}.conflist`), { force: true });
       await rm(join(this.#dir, 'ipam', this.#cniName(record)), { recursive: true, force: true });
-      await this.#deleteBridge(record);
     });
   }
 
@@ -277,13 +285,14 @@ export class CniNetworkService {
       if (this.#endpoints.has(containerId)) await this.#tearDown(containerId);
       const t0 = performance.now();
       this.#steps = [];
-      const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId));
+      // A new namespace has its loopback down: it comes up in the same step.
+      const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId, { loopbackUp: true }));
       const file: EndpointFile = { containerId, netnsPath, endpoints: [] };
       try {
-        // A namespace Berth made has its loopback down: the loopback plugin brings it up.
-        await this.#cni.exec('ADD', { type: 'loopback', cniVersion: '1.0.0', name: 'lo' }, { containerId, netnsPath, ifName: 'lo' });
         this.#endpoints.set(containerId, file);
-        await this.#timed('record', () => this.#saveEndpoints(file));
+        // The first endpoint's record (written before its ADD) names the namespace too; a crash before it
+        // leaves a handle of no endpoint file, which recovery removes.
+        if (requests.length === 0) await this.#timed('record', () => this.#saveEndpoints(file));
         for (const request of requests) await this.#addEndpoint(file, request);
       } catch (err) {
         this.#steps = [];
@@ -366,13 +375,15 @@ export class CniNetworkService {
     };
     const ifName = nextIfName(file);
     const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName, args, runtimeConfig };
-    // Written down before the ADD, so a crash part-way still finds it to DEL.
-    const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown, dnsServers: request.dnsServers };
+    if (!this.#rules.isEnsured(record.id)) await this.#timed('rules', () => this.#ensureRules(record));
+    const cniConfig = this.#conflist(record, ports.length > 0);
+    // Written down before the ADD, with the config list it uses, so a crash part-way still finds it to DEL (with that list, whatever a later Berth writes).
+    const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown, dnsServers: request.dnsServers, cniConfig };
     file.endpoints.push(pending);
     await this.#timed('record', () => this.#saveEndpoints(file));
     let result: CniResult;
     try {
-      result = await this.#cni.add(await this.#conflist(record), invocation);
+      result = await this.#cni.add(cniConfig, invocation);
     } catch (err) {
       file.endpoints = file.endpoints.filter((e) => e !== pending);
       await this.#saveEndpoints(file);
@@ -398,7 +409,8 @@ export class CniNetworkService {
 
   async #delEndpoint(file: EndpointFile, endpoint: EndpointFile['endpoints'][number]): Promise<void> {
     const record = this.#records.get(endpoint.networkId);
-    const list = record ? await this.#conflist(record) : await this.#readConflist(endpoint.networkId);
+    // An endpoint made before Berth kept its list was ADDed with the per-container iptables plugins: DEL them too.
+    const list = endpoint.cniConfig ?? (record ? legacyConflist(this.#conflist(record, true), record.isInternal) : await this.#readConflist(endpoint.networkId));
     if (!list) return;
     const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName: endpoint.ifName, args: endpoint.args, runtimeConfig: endpoint.runtimeConfig };
     await this.#cni.del(list, invocation, (endpoint.cniResult as CniResult | null) ?? undefined);
@@ -467,7 +479,12 @@ export class CniNetworkService {
     return `berth-${record.id.slice(0, 12)}`;
   }
 
-  async #conflist(record: NetworkRecord): Promise<CniConfigList> {
+  /**
+   * The config list a container joins `record` with: the bridge plugin without `ipMasq` and no
+   * firewall plugin (the network's own rules, made once, do their work), and portmap only when
+   * the container publishes ports (without any it would only cost a process on each ADD and DEL).
+   */
+  #conflist(record: NetworkRecord, withPorts: boolean): CniConfigList {
     const range: Record<string, string> = { subnet: record.subnet, gateway: record.gateway };
     if (record.ipRange !== '') {
       const ipRange = parseSubnet(record.ipRange);
@@ -483,7 +500,7 @@ export class CniNetworkService {
           type: 'bridge',
           bridge: record.bridgeName,
           isGateway: true,
-          ipMasq: !record.isInternal,
+          ipMasq: false,
           hairpinMode: true,
           ...(mtu > 0 ? { mtu } : {}),
           ipam: {
@@ -493,8 +510,7 @@ export class CniNetworkService {
             dataDir: join(this.#dir, 'ipam'),
           },
         },
-        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-        { type: 'firewall', backend: 'iptables' },
+        ...(withPorts ? [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }] : []),
       ],
     };
   }
@@ -515,10 +531,19 @@ export class CniNetworkService {
 
   /** The config list goes first: a record is visible only once everything it needs exists. */
   async #saveBridge(record: NetworkRecord): Promise<NetworkRecord> {
-    await writeFileAtomic(join(this.#dir, `${record.id}.conflist`), JSON.stringify(await this.#conflist(record), null, 2));
+    await writeFileAtomic(join(this.#dir, `${record.id}.conflist`), JSON.stringify(this.#conflist(record, true), null, 2));
     // The default network's bridge waits for its first container (a daemon that never runs one leaves nothing on the host).
-    if (!record.isPredefined) await this.#ensureBridge(record);
-    return this.#save(record);
+    const bridgeExisted = record.bridgeName !== '' && (await runCommand('ip', ['link', 'show', record.bridgeName])).exitCode === 0;
+    try {
+      if (!record.isPredefined) await this.#ensureBridge(record);
+      return await this.#save(record);
+    } catch (err) {
+      // Nothing half-made: no rules, config list or (unless it was there before) bridge of a network that does not exist.
+      if (bridgeExisted) await this.#rules.remove(record.id).catch(() => {});
+      else await this.#deleteBridge(record);
+      await rm(join(this.#dir, `${record.id}.conflist`), { force: true });
+      throw err;
+    }
   }
 
   /**
@@ -547,6 +572,13 @@ export class CniNetworkService {
     const prefix = record.subnet.split('/')[1] ?? '16';
     await runCommand('ip', ['addr', 'replace', `${record.gateway}/${prefix}`, 'dev', record.bridgeName]);
     await runCommand('ip', ['link', 'set', record.bridgeName, 'up']);
+    await this.#ensureRules(record);
+  }
+
+  /** The network's forwarding, isolation and masquerade rules (src/network/bridge-rules.ts); idempotent. */
+  async #ensureRules(record: NetworkRecord): Promise<void> {
+    if (record.driver !== 'bridge' || record.bridgeName === '' || record.subnet === '') return;
+    await this.#rules.ensure({ id: record.id, bridgeName: record.bridgeName, subnet: record.subnet, isInternal: record.isInternal });
   }
 
   /**
@@ -611,6 +643,9 @@ export class CniNetworkService {
 
   async #deleteBridge(record: NetworkRecord): Promise<void> {
     if (record.bridgeName === '') return;
+    await this.#rules.remove(record.id).catch((err: unknown) =>
+      this.#options.logger.warn('cannot remove the network\'s iptables rules', { network: record.name, error: messageOf(err) }),
+    );
     await runCommand('ip', ['link', 'del', record.bridgeName, 'type', 'bridge']);
   }
 }
@@ -635,8 +670,8 @@ function emptyEndpoint(record: NetworkRecord, request: AttachRequest, ifName: st
   };
 }
 
-function strip(endpoint: EndpointState & { runtimeConfig?: unknown; args?: unknown; cniResult?: unknown; dnsServers?: unknown }): EndpointState {
-  const { runtimeConfig: _r, args: _a, cniResult: _c, dnsServers: _d, ...state } = endpoint;
+function strip(endpoint: EndpointState & { runtimeConfig?: unknown; args?: unknown; cniResult?: unknown; dnsServers?: unknown; cniConfig?: unknown }): EndpointState {
+  const { runtimeConfig: _r, args: _a, cniResult: _c, dnsServers: _d, cniConfig: _l, ...state } = endpoint;
   return state;
 }
 
@@ -655,6 +690,17 @@ async function hostRoutes(): Promise<Ipv4Subnet[]> {
     }
   }
   return out;
+}
+
+/**
+ * What Berth before per-network rules joined a container with (bridge `ipMasq` on a
+ * non-internal network, the firewall plugin after portmap): the list to DEL such an endpoint with.
+ */
+export function legacyConflist(current: CniConfigList, isInternal: boolean): CniConfigList {
+  return {
+    ...current,
+    plugins: [...current.plugins.map((p) => (p.type === 'bridge' ? { ...p, ipMasq: !isInternal } : p)), { type: 'firewall', backend: 'iptables' }],
+  };
 }
 
 /** A stable, locally administered unicast MAC for a network's bridge, from its id. */

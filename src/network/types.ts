@@ -1,6 +1,7 @@
 /**
  * Network records and endpoint states as src/network keeps them on disk.
  */
+import type { CniConfigList } from './cni.js';
 import type { PortMapping, PortRequest } from './port-reserver.js';
 
 /** `bridge` (CNI bridge), `host` (the host's stack) or `null` (loopback only), as docker names drivers. */
@@ -62,5 +63,14 @@ export interface EndpointState {
 export interface EndpointFile {
   containerId: string;
   netnsPath: string;
-  endpoints: Array<EndpointState & { runtimeConfig: Record<string, unknown>; args: Record<string, string>; cniResult: unknown; dnsServers?: string[] }>;
+  endpoints: Array<
+    EndpointState & {
+      runtimeConfig: Record<string, unknown>;
+      args: Record<string, string>;
+      cniResult: unknown;
+      dnsServers?: string[];
+      /** The config list the endpoint was ADDed with, for its DEL; absent on endpoints made before Berth kept it (see legacyConflist). */
+      cniConfig?: CniConfigList;
+    }
+  >;
 }

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { chainNamesOf } from '../../../src/network/index.js';
 import { runCommand } from '../../../src/sys/index.js';
 import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
@@ -25,12 +26,18 @@ interface NetworkInspect {
 describe('networking', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
   let daemon: TestDaemon;
   let bridgeName = '';
+  /** Every network id the test inspected: none may keep an iptables rule after the daemon's cleanup. */
+  const networkIds = new Set<string>();
   const ok = async (args: string[]): Promise<string> => {
     const result = await daemon.docker(args);
     assert.equal(result.exitCode, 0, `docker ${args.join(' ')}: ${result.stderr}`);
     return result.stdout;
   };
-  const inspectNetwork = async (name: string): Promise<NetworkInspect> => (JSON.parse(await ok(['network', 'inspect', name])) as NetworkInspect[])[0]!;
+  const inspectNetwork = async (name: string): Promise<NetworkInspect> => {
+    const network = (JSON.parse(await ok(['network', 'inspect', name])) as NetworkInspect[])[0]!;
+    networkIds.add(network.Id);
+    return network;
+  };
   const hostPortOf = async (name: string, port: string): Promise<string> => (await ok(['port', name, port])).trim().split('\n')[0]!.split(':').pop()!;
   const curl = (url: string): Promise<{ stdout: string; exitCode: number }> => runCommand('curl', ['-s', '-m', '10', url]);
 
@@ -71,6 +78,11 @@ describe('networking', { skip: hasDocker ? false : 'no docker CLI at /usr/local/
     }
     // The daemon removes its idle bridges when it stops.
     if (bridgeName !== '') assert.notEqual((await runCommand('ip', ['link', 'show', bridgeName])).exitCode, 0, `bridge ${bridgeName} left behind`);
+    // ...and their rules (the empty top-level BERTH-* chains stay, as CNI's do).
+    const saved = (await runCommand('iptables-save', [])).stdout;
+    for (const id of networkIds) {
+      for (const chain of Object.values(chainNamesOf(id))) assert.ok(!saved.includes(chain), `${chain} left behind`);
+    }
   });
 
   it('lists the predefined networks and gives a container eth0 on the default bridge', async () => {
