@@ -359,7 +359,7 @@ static void cmd_delete(const char *root, const char *id, int is_forced) {
 		if (cmdline && strstr(cmdline, "qemu")) kill((pid_t)qemu_pid, SIGKILL);
 		free(cmdline);
 	}
-	/* The cgroups the plan named, and the network plumbing if the shim did not get to undo it. */
+	/* The network plumbing if the shim did not get to undo it, and the cgroups the plan named. */
 	snprintf(path, sizeof path, "%s/shim.conf", r.dir);
 	char *conf = read_text(path);
 	for (char *line = conf ? strtok(conf, "\n") : NULL; line; line = strtok(NULL, "\n")) {
@@ -369,14 +369,10 @@ static void cmd_delete(const char *root, const char *id, int is_forced) {
 			run_batch_in_netns(line + 6, "/usr/sbin/ip", batch);
 			snprintf(batch, sizeof batch, "%s/release.tc", r.dir);
 			run_batch_in_netns(line + 6, "/usr/sbin/tc", batch);
+		} else if (!strncmp(line, "cgroup=", 7)) {
+			/* Processes that were just killed leave the cgroup a moment later. */
+			for (int attempt = 0; attempt < 50 && rmdir(line + 7) < 0 && errno == EBUSY; attempt++) usleep(20000);
 		}
-	}
-	free(conf);
-	conf = read_text(path);
-	for (char *line = conf ? strtok(conf, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, "cgroup=", 7)) continue;
-		/* Processes that were just killed leave the cgroup a moment later. */
-		for (int attempt = 0; attempt < 50 && rmdir(line + 7) < 0 && errno == EBUSY; attempt++) usleep(20000);
 	}
 	free(conf);
 	nftw(r.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
