@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "netns-batch.h"
+#include "read-file.h"
 
 enum {
 	F_READY = 1, F_START = 2, F_STDIN = 3, F_STDOUT = 4, F_STDERR = 5, F_STDIN_CLOSE = 6,
@@ -217,25 +218,6 @@ static int connect_unix(const char *path) {
 		return -1;
 	}
 	return fd;
-}
-
-static char *read_file(const char *path, size_t *len_out) {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return NULL;
-	struct reader r = { 0 };
-	while (reader_fill(&r, fd) == 0 && r.len > 0) {
-		/* reader_fill returns -1 at EOF */
-	}
-	close(fd);
-	if (!r.buf) r.buf = calloc(1, 1);
-	if (r.len == r.cap) {
-		unsigned char *grown = realloc(r.buf, r.len + 1);
-		if (!grown) return NULL;
-		r.buf = grown;
-	}
-	r.buf[r.len] = 0;
-	if (len_out) *len_out = r.len;
-	return (char *)r.buf;
 }
 
 /* The last few non-empty lines of a log file, joined with "; " (what QEMU or a panicking guest said). */

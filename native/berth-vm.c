@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "netns-batch.h"
+#include "read-file.h"
 
 #ifndef BERTH_NODE
 #define BERTH_NODE "node"
@@ -71,23 +72,6 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt
 		}
 	}
 	exit(1);
-}
-
-static char *read_text(const char *path) {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (len + 1 >= cap) buf = realloc(buf, cap *= 2);
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR) continue;
-		if (n <= 0) break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = 0;
-	return buf;
 }
 
 /* A string field of the flat JSON object create writes (JSON.stringify: escapes as JSON's). */
@@ -154,11 +138,11 @@ static int read_record(const char *root, const char *id, struct record *r) {
 	snprintf(r->dir, sizeof r->dir, "%s/%s", root, id);
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/state.json", r->dir);
-	r->json = read_text(path);
+	r->json = read_file(path, NULL);
 	if (!r->json) return -1;
 	strcpy(r->status, "creating");
 	snprintf(path, sizeof path, "%s/shim.status", r->dir);
-	char *status = read_text(path);
+	char *status = read_file(path, NULL);
 	if (status) {
 		char word[16];
 		long value;
@@ -187,7 +171,7 @@ static int is_shim_alive(const struct record *r) {
 	if (r->pid <= 0) return 0;
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%ld/stat", r->pid);
-	char *stat = read_text(path);
+	char *stat = read_file(path, NULL);
 	if (!stat) return 0;
 	char *close_paren = strrchr(stat, ')');
 	int is_zombie = close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
@@ -350,18 +334,18 @@ static void cmd_delete(const char *root, const char *id, int is_forced) {
 	}
 	/* QEMU dies with the shim (PDEATHSIG); make sure, in case it was reparented first. */
 	snprintf(path, sizeof path, "%s/qemu.pid", r.dir);
-	char *qemu = read_text(path);
+	char *qemu = read_file(path, NULL);
 	long qemu_pid = qemu ? atol(qemu) : 0;
 	free(qemu);
 	if (qemu_pid > 0) {
 		snprintf(path, sizeof path, "/proc/%ld/cmdline", qemu_pid);
-		char *cmdline = read_text(path);
+		char *cmdline = read_file(path, NULL);
 		if (cmdline && strstr(cmdline, "qemu")) kill((pid_t)qemu_pid, SIGKILL);
 		free(cmdline);
 	}
 	/* The network plumbing if the shim did not get to undo it, and the cgroups the plan named. */
 	snprintf(path, sizeof path, "%s/shim.conf", r.dir);
-	char *conf = read_text(path);
+	char *conf = read_file(path, NULL);
 	for (char *line = conf ? strtok(conf, "\n") : NULL; line; line = strtok(NULL, "\n")) {
 		if (!strncmp(line, "netns=", 6)) {
 			char batch[PATH_MAX + 32];
