@@ -9,6 +9,7 @@ import { addStatsRoutes } from './handlers/stats.js';
 import { addExecRoutes } from './handlers/exec.js';
 import { addImageRoutes } from './handlers/images.js';
 import { addImageTransferRoutes } from './handlers/image-transfer.js';
+import { addSwarmRoutes } from './handlers/swarm.js';
 import { addSystemRoutes } from './handlers/system.js';
 import { addVolumeRoutes } from './handlers/volumes.js';
 import { addNetworkRoutes } from './handlers/networks.js';
@@ -33,5 +34,6 @@ export function buildRouter(engine: Engine): Router {
   addVolumeRoutes(router, engine);
   addNetworkRoutes(router, engine);
   addImageTransferRoutes(router, engine);
+  addSwarmRoutes(router);
   return router;
 }

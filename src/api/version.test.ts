@@ -9,9 +9,9 @@ describe('API version prefixes', () => {
     assert.deepEqual(splitVersion('/v1.24'), { version: '1.24', path: '/' });
   });
 
-  it('refuses versions outside 1.24..1.51 with moby wording', () => {
+  it('refuses versions outside 1.24..1.52 with moby wording', () => {
     assert.throws(() => splitVersion('/v1.23/info'), /client version 1.23 is too old. Minimum supported API version is 1.24/);
-    assert.throws(() => splitVersion('/v1.52/info'), /client version 1.52 is too new. Maximum supported API version is 1.51/);
+    assert.throws(() => splitVersion('/v1.53/info'), /client version 1.53 is too new. Maximum supported API version is 1.52/);
   });
 
   it('compares versions numerically, not as text', () => {

@@ -5,7 +5,7 @@
 import { BerthError } from '../common/index.js';
 
 export const MIN_API_VERSION = '1.24';
-export const MAX_API_VERSION = '1.51';
+export const MAX_API_VERSION = '1.52';
 
 /** Compare two `1.NN` versions. */
 export function compareApiVersions(a: string, b: string): number {

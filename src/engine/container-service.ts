@@ -845,6 +845,7 @@ export class ContainerService {
   async attach(ref: string, options: AttachRequest): Promise<{ record: ContainerRecord; session: AttachSession }> {
     const record = this.get(ref);
     const session = await this.#runtimeOf(record).attach(record.id, { ...options, tty: record.settings.tty });
+    this.#publish(record, 'attach');
     return { record, session };
   }
 
@@ -855,6 +856,8 @@ export class ContainerService {
    */
   attachAtStart(ref: string, options: AttachRequest, signal: AbortSignal): Promise<AttachSession | undefined> {
     const record = this.get(ref);
+    // docker logs the attach when the client asks for it: `docker run` shows create, attach, start.
+    this.#publish(record, 'attach');
     return new Promise((resolve, reject) => {
       const pending: PendingAttach = { request: options, resolve, reject };
       const list = this.#pendingAttaches.get(record.id) ?? [];

@@ -72,9 +72,11 @@ export class Engine {
       .map((c) => ({ id: c.id, isRunning: isRunningStatus(c.state.status) }));
 
   async removeImage(ref: string, options: { force: boolean; noPrune: boolean }): Promise<Array<{ untagged?: string; deleted?: string }>> {
+    // docker's untag event names the image by its ID, the reference in its `name` attribute.
+    const imageId = await this.images.get(ref).then((image) => image.id, () => undefined);
     const result = await this.images.remove(ref, options, this.containersUsing);
     for (const item of result) {
-      if (item.untagged) this.events.publish('image', 'untag', item.untagged, { name: item.untagged });
+      if (item.untagged) this.events.publish('image', 'untag', imageId ?? item.untagged, { name: item.untagged });
       if (item.deleted) this.events.publish('image', 'delete', item.deleted, { name: item.deleted });
     }
     return result;

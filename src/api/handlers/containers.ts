@@ -11,6 +11,7 @@ import type { Router } from '../router.js';
 import { fromDockerCreate, toDockerInspect, toDockerSummary } from '../translate/index.js';
 import { containerCreateRequestSchema, type ContainerWaitResponse } from '../wire/index.js';
 import { compareApiVersions } from '../version.js';
+import { containerInspectFor } from '../version-shapes.js';
 import { attachWebSocket } from './attach-websocket.js';
 import { FrameStreamFilter } from './frame-stream-filter.js';
 import { frame, STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
@@ -40,7 +41,7 @@ export function addContainerRoutes(router: Router, engine: Engine): void {
     const record = containers.get(req.param('id'));
     const paths = containers.pathsOf(record.id);
     const lowerDirs = await engine.images.lowerDirs(record.imageId).catch(() => []);
-    return { body: toDockerInspect(record, { ...paths, lowerDirs }) };
+    return { body: containerInspectFor(req.version, toDockerInspect(record, { ...paths, lowerDirs })) };
   });
 
   router.add('POST', '/containers/{id}/start', async (req) => {

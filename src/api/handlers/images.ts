@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '../../common/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { Router } from '../router.js';
+import { imageInspectFor } from '../version-shapes.js';
 import { toDockerHistory, toDockerImageInspect, toDockerImageSummary } from '../translate/index.js';
 
 export function addImageRoutes(router: Router, engine: Engine): void {
@@ -48,7 +49,7 @@ export function addImageRoutes(router: Router, engine: Engine): void {
     };
   });
 
-  router.add('GET', '/images/{name*}/json', async (req) => ({ body: toDockerImageInspect(await engine.images.get(req.param('name'))) }));
+  router.add('GET', '/images/{name*}/json', async (req) => ({ body: imageInspectFor(req.version, toDockerImageInspect(await engine.images.get(req.param('name')))) }));
 
   router.add('GET', '/images/{name*}/history', async (req) => ({ body: (await engine.images.history(req.param('name'))).map(toDockerHistory) }));
 

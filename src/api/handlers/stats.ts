@@ -8,6 +8,7 @@ import type { ContainerRecord, Engine, RuntimeStatsSample } from '../../engine/i
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { toDockerStats } from '../translate/index.js';
+import { statsFor } from '../version-shapes.js';
 
 const INTERVAL_MS = 1000;
 
@@ -60,7 +61,7 @@ async function stats(engine: Engine, req: ApiRequest, res: ServerResponse): Prom
       await sleep(INTERVAL_MS, req.signal);
       current = await sample(engine, id);
     }
-    if (current) write(toDockerStats(current.record, current.sample, current.sample ? previous : undefined, hostMemory));
+    if (current) write(statsFor(req.version, toDockerStats(current.record, current.sample, current.sample ? previous : undefined, hostMemory)));
     res.end();
     return undefined;
   }
@@ -68,7 +69,7 @@ async function stats(engine: Engine, req: ApiRequest, res: ServerResponse): Prom
     const current = await sample(engine, id);
     // The container is gone: the stream ends, as dockerd's does when it stops collecting.
     if (!current) break;
-    write(toDockerStats(current.record, current.sample, current.sample ? previous : undefined, hostMemory));
+    write(statsFor(req.version, toDockerStats(current.record, current.sample, current.sample ? previous : undefined, hostMemory)));
     previous = current.sample;
     await sleep(INTERVAL_MS, req.signal);
   }

@@ -28,10 +28,10 @@ export function toDockerEvent(event: EngineEvent): EventMessage {
 
 /**
  * One event as a JSON line. timeNano is written with all its digits: a JS number would round
- * the nanoseconds (docker sends an int64).
+ * the nanoseconds (docker sends an int64). `shape` adjusts the message to the client's API version.
  */
-export function eventJsonLine(event: EngineEvent): string {
-  const message = toDockerEvent(event);
+export function eventJsonLine(event: EngineEvent, shape: (message: EventMessage) => EventMessage = (m) => m): string {
+  const message = shape(toDockerEvent(event));
   message.timeNano = 0;
   return JSON.stringify(message).replace('"timeNano":0', `"timeNano":${event.timeNano.toString()}`) + '\n';
 }

@@ -151,7 +151,7 @@ export type PortMap = Record<string, PortBinding[] | null>;
 
 /** `NetworkSettings` in inspect. The deprecated top-level address fields are still sent for the default bridge. */
 export interface NetworkSettings {
-  Bridge: string;
+  Bridge?: string;
   SandboxID: string;
   SandboxKey: string;
   Ports: PortMap;

@@ -95,6 +95,9 @@ export interface Resources {
   Devices?: DeviceMapping[] | null;
   DeviceCgroupRules?: string[] | null;
   DeviceRequests?: DeviceRequest[] | null;
+  /** Before API 1.42 only (always 0: Berth sets no kernel memory limit). */
+  KernelMemory?: number;
+  /** Before API 1.42 only, as KernelMemory. */
   KernelMemoryTCP?: number;
   MemoryReservation?: number;
   /** Bytes of memory plus swap; -1 means unlimited swap. */

@@ -81,4 +81,6 @@ export interface ContainerStatsResponse {
   precpu_stats: CpuStats;
   memory_stats: MemoryStats;
   networks?: Record<string, NetworkStats>;
+  /** API 1.52 and later. */
+  os_type?: 'linux';
 }
