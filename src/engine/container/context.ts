@@ -1,0 +1,140 @@
+/**
+ * What every container operation shares: the daemon's options, the record store, the per-container
+ * lock, and the in-memory state of runs under way (waiters, exit cleanups, names being created,
+ * attaches waiting for a start, restart backoff). One instance per ContainerService.
+ */
+import { join } from 'node:path';
+import type { Stream } from 'node:stream';
+import { BerthError, type Logger } from '../../common/index.js';
+import type { ContainerRecord } from '../container.js';
+import type { ContainerStore } from '../container-store.js';
+import type { NetworkingContext } from '../container-networking.js';
+import type { EventBus } from '../events.js';
+import { KeyedLock } from '../keyed-lock.js';
+import type { AttachSession, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from '../ports.js';
+import { RestartTracker } from '../restart-policy.js';
+
+export interface ContainerServiceOptions {
+  root: string;
+  execRoot: string;
+  defaultRuntime: string;
+  knownRuntimes: readonly string[];
+  /** What `--isolation=default` (or none) means on this daemon (`berthd --default-isolation`); process when absent. */
+  defaultIsolation?: 'process' | 'vm';
+  images: ImagePort;
+  rootfs: RootfsPort;
+  /** One runtime per name (`crun`, `runc`); a container uses the one it was created with. */
+  runtimes: Readonly<Record<string, RuntimePort>>;
+  events: EventBus;
+  logger: Logger;
+  /** The volume store; without it, containers that need volumes cannot be created. */
+  volumes?: VolumePort;
+  /** The network service; without it every container gets a namespace with loopback only. */
+  networks?: NetworkPort;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface WaitResult {
+  statusCode: number;
+  error: string | undefined;
+}
+
+/** What an attach asks for: stdin forwarded, and the client's connection watched for a hang-up. */
+export interface AttachRequest {
+  stdin: boolean;
+  /** The API client's socket: the session ends as soon as it is closed (a half-close only ends stdin). */
+  client?: Stream;
+}
+
+export interface PendingAttach {
+  request: AttachRequest;
+  resolve: (session: AttachSession | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface Waiter {
+  condition: WaitCondition;
+  resolve: (result: WaitResult) => void;
+}
+
+/** Where a container's files live, below its directory in the daemon's root. */
+export interface ContainerPaths {
+  dir: string;
+  logPath: string;
+  userdata: string;
+  upper: string;
+  work: string;
+  merged: string;
+  bundle: string;
+}
+
+/** The state the operations in this folder share; it holds no logic beyond lookups. */
+export class ContainerContext {
+  readonly options: ContainerServiceOptions;
+  readonly store: ContainerStore;
+  readonly lock = new KeyedLock();
+  readonly waiters = new Map<string, Waiter[]>();
+  /** Cleanup after an exit still under way; a start waits for it. */
+  readonly exitCleanups = new Map<string, Promise<void>>();
+  readonly creatingNames = new Set<string>();
+  readonly pendingAttaches = new Map<string, PendingAttach[]>();
+  /** Containers whose runtime state and rootfs this process released after their last exit. */
+  readonly released = new Set<string>();
+  /** Restart-policy backoff and asked-for exits (stop, kill), per container. */
+  readonly restarts = new RestartTracker();
+
+  constructor(options: ContainerServiceOptions, store: ContainerStore) {
+    this.options = options;
+    this.store = store;
+  }
+
+  /** The record of `id` as stored now (throws NoSuchContainer once it is gone). */
+  current(id: string): ContainerRecord {
+    return this.store.resolve(id);
+  }
+
+  pathsOf(id: string): ContainerPaths {
+    const dir = this.store.dirOf(id);
+    return {
+      dir,
+      logPath: join(dir, 'ctr.log'),
+      userdata: join(dir, 'userdata'),
+      upper: join(dir, 'upper'),
+      work: join(dir, 'work'),
+      merged: join(dir, 'merged'),
+      bundle: join(dir, 'bundle'),
+    };
+  }
+
+  /** The runtime a container was created with. */
+  runtimeOf(record: ContainerRecord): RuntimePort {
+    const runtime = this.options.runtimes[record.host.runtime] ?? this.options.runtimes[this.options.defaultRuntime];
+    if (!runtime) throw new BerthError('internal', 'BERTH_NO_RUNTIME', `runtime ${record.host.runtime} is not configured`);
+    return runtime;
+  }
+
+  defaultRuntime(): RuntimePort {
+    const runtime = this.options.runtimes[this.options.defaultRuntime];
+    if (!runtime) throw new BerthError('internal', 'BERTH_NO_RUNTIME', `runtime ${this.options.defaultRuntime} is not configured`);
+    return runtime;
+  }
+
+  get networking(): NetworkingContext {
+    return { port: this.options.networks, get: (ref) => this.store.resolve(ref), all: () => this.store.all(), userdataOf: (id) => this.pathsOf(id).userdata };
+  }
+
+  /** Run `operation` under the container's lock, after any exit cleanup under way. */
+  withLock<T>(id: string, operation: () => Promise<T>): Promise<T> {
+    return this.lock.run(id, async () => {
+      await this.exitCleanups.get(id);
+      return operation();
+    });
+  }
+
+  /** Publish a container event with docker's attributes (labels, image, name). */
+  publish(record: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    const image = record.settings.imageRef;
+    this.options.events.publish('container', action, record.id, { ...record.settings.labels, image, name: record.name, ...extra });
+  }
+}

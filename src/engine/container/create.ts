@@ -1,0 +1,193 @@
+/**
+ * Create: a container record and its directories, from the user's settings merged with the
+ * image's; nothing runs yet. A failed create leaves no directory, volume or name claim behind.
+ */
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { InvalidArgumentError, newId } from '../../common/index.js';
+import { ZERO_TIME, type ContainerRecord, type ContainerSettings, type HostSettings } from '../container.js';
+import { resolveNetworksAtCreate, type EndpointSettingsInput } from '../container-networking.js';
+import { readHostResolvConf, writeEtcFiles } from '../etc-files.js';
+import { mountInputOf, resolveMounts } from '../mounts.js';
+import type { EngineImage } from '../ports.js';
+import { checkCreateResources } from '../resources.js';
+import type { ContainerContext } from './context.js';
+import { claimName } from './names.js';
+
+/**
+ * What a caller asks for when creating a container: the settings as the user gave them, which
+ * create merges with the image's (empty strings and nulls take the image's or docker's defaults).
+ */
+export interface CreateContainerInput extends Omit<ContainerSettings, 'cmd' | 'entrypoint'> {
+  name: string | undefined;
+  /** null: take the image's. */
+  cmd: string[] | null;
+  /** null: take the image's; [] or [""]: explicitly none. */
+  entrypoint: string[] | null;
+  host: Omit<HostSettings, 'isolation' | 'isolationRequested' | 'runtime'> & { isolation: string; runtime: string };
+  /** Per-network settings (aliases, --ip, --mac-address), keyed by network name or id. */
+  endpoints?: Record<string, EndpointSettingsInput>;
+}
+
+/** The runtime name VM containers use (registered by daemon/builtins.ts). */
+export const VM_RUNTIME = 'berth-vm';
+
+/** Create a container record and its directories; nothing runs yet. */
+export async function create(ctx: ContainerContext, input: CreateContainerInput): Promise<{ id: string; warnings: string[] }> {
+  const { options } = ctx;
+  const name = await claimName(ctx, input.name);
+  try {
+    const image = await options.images.get(input.imageRef);
+    const imageConfig = image.config.config ?? {};
+    const settings = mergeWithImage(input, imageConfig);
+    const command = [...(settings.entrypoint ?? []), ...settings.cmd];
+    if (command.length === 0) throw new InvalidArgumentError('No command specified');
+    const host = hostSettings(ctx, input.host);
+    resolveNetworksAtCreate(host, input.endpoints ?? {}, ctx.networking);
+    const { mounts, createdVolumes } = await resolveMounts(mountInputOf(host, settings.volumes), { volumes: options.volumes, mountsOf: (ref) => ctx.store.resolve(ref).host.mounts ?? [] });
+    host.mounts = mounts;
+    const id = newId();
+    if (settings.hostname === '') settings.hostname = id.slice(0, 12);
+    const record: ContainerRecord = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      imageId: image.id,
+      path: command[0]!,
+      args: command.slice(1),
+      settings,
+      host,
+      state: {
+        status: 'created',
+        pid: 0,
+        conmonPid: 0,
+        exitCode: 0,
+        error: '',
+        oomKilled: false,
+        startedAt: ZERO_TIME,
+        finishedAt: ZERO_TIME,
+        restartCount: 0,
+      },
+    };
+    const paths = ctx.pathsOf(id);
+    try {
+      for (const dir of [paths.userdata, paths.work, paths.bundle]) {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+      }
+      // The overlay's root takes the upper dir's mode: it is the container's `/`, which
+      // every user in the container must be able to read (a non-root --user runs `ls /`).
+      for (const dir of [paths.upper, paths.merged]) {
+        await mkdir(dir, { recursive: true, mode: 0o755 });
+        await chmod(dir, 0o755);
+      }
+      await writeEtcFiles(paths.userdata, {
+        hostname: settings.hostname,
+        extraHosts: host.extraHosts,
+        dns: host.dns,
+        dnsSearch: host.dnsSearch,
+        dnsOptions: host.dnsOptions,
+        hostResolvConf: await readHostResolvConf(),
+      });
+      // Make sure the layers are unpacked now, so a broken image fails create, not start.
+      await options.images.lowerDirs(image.id);
+      await ctx.store.save(record);
+    } catch (err) {
+      await rm(paths.dir, { recursive: true, force: true });
+      for (const volume of createdVolumes) await options.volumes?.remove(volume).catch(() => {});
+      throw err;
+    }
+    ctx.publish(record, 'create');
+    return { id, warnings: [] };
+  } finally {
+    ctx.creatingNames.delete(name);
+  }
+}
+
+/** The host settings a record keeps: isolation and runtime decided, limits checked. */
+function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host']): HostSettings {
+  const { options } = ctx;
+  const requested = host.isolation;
+  let isolation: HostSettings['isolation'];
+  switch (requested.toLowerCase()) {
+    case '':
+    case 'default':
+      // An explicit process runtime (--runtime runc) decides for a daemon whose default is vm.
+      isolation = host.runtime !== '' && host.runtime !== VM_RUNTIME ? 'process' : (options.defaultIsolation ?? 'process');
+      break;
+    case 'process':
+      isolation = 'process';
+      break;
+    case 'vm':
+    case 'hyperv':
+      isolation = 'vm';
+      break;
+    default:
+      throw new InvalidArgumentError(`invalid isolation '${requested}' on linux: use process, vm, hyperv or default`);
+  }
+  if (host.runtime === VM_RUNTIME && requested.toLowerCase() === 'process') {
+    throw new InvalidArgumentError(`runtime ${VM_RUNTIME} cannot run a container with isolation '${requested}'`);
+  }
+  if (host.runtime === VM_RUNTIME) isolation = 'vm';
+  if (isolation === 'vm' && host.runtime !== '' && host.runtime !== VM_RUNTIME) {
+    throw new InvalidArgumentError(`runtime ${host.runtime} cannot run a container with isolation '${requested}': VM containers run on ${VM_RUNTIME}`);
+  }
+  // A VM container's OCI runtime is always berth-vm: it boots the VM conmon monitors.
+  const runtime = isolation === 'vm' ? VM_RUNTIME : host.runtime === '' ? options.defaultRuntime : host.runtime;
+  if (!options.knownRuntimes.includes(runtime)) {
+    throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime}`);
+  }
+  // A VM has its own kernel: it cannot share the host's stack, nor a namespace whose interface
+  // another container (or another VM) uses; its eth0 is the tap-redirected one of its own.
+  if (isolation === 'vm' && (host.networkMode === 'host' || host.networkMode.startsWith('container:'))) {
+    const mode = host.networkMode === 'host' ? 'host' : 'container:<id>';
+    throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=vm: a VM container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
+  }
+  const limits = checkCreateResources(host);
+  if (host.autoRemove && host.restartPolicy.name !== 'no') {
+    throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
+  }
+  return { ...host, ...limits, isolation, isolationRequested: requested, runtime };
+}
+
+/** Merge the user's create settings with the image's defaults, as docker's daemon does. */
+export function mergeWithImage(input: CreateContainerInput, image: NonNullable<EngineImage['config']['config']>): ContainerSettings {
+  const userEntrypoint = input.entrypoint;
+  const entrypointCleared = userEntrypoint !== null && (userEntrypoint.length === 0 || (userEntrypoint.length === 1 && userEntrypoint[0] === ''));
+  let entrypoint: string[] | null;
+  let cmd: string[];
+  if (userEntrypoint !== null && !entrypointCleared) {
+    entrypoint = userEntrypoint;
+    cmd = input.cmd ?? [];
+  } else {
+    entrypoint = entrypointCleared ? null : (image.Entrypoint ?? null);
+    cmd = input.cmd !== null && input.cmd.length > 0 ? input.cmd : entrypointCleared ? (input.cmd ?? []) : (image.Cmd ?? []);
+  }
+  const env = mergeEnv(image.Env ?? [], input.env);
+  return {
+    hostname: input.hostname,
+    domainname: input.domainname,
+    user: input.user || image.User || '',
+    env,
+    cmd,
+    entrypoint,
+    workingDir: input.workingDir || image.WorkingDir || '',
+    labels: { ...(image.Labels ?? {}), ...input.labels },
+    tty: input.tty,
+    openStdin: input.openStdin,
+    stdinOnce: input.stdinOnce,
+    attachStdin: input.attachStdin,
+    attachStdout: input.attachStdout,
+    attachStderr: input.attachStderr,
+    stopSignal: input.stopSignal || image.StopSignal || '',
+    stopTimeoutSec: input.stopTimeoutSec,
+    exposedPorts: { ...((image.ExposedPorts ?? {}) as Record<string, Record<string, never>>), ...input.exposedPorts },
+    volumes: { ...((image.Volumes ?? {}) as Record<string, Record<string, never>>), ...input.volumes },
+    imageRef: input.imageRef,
+  };
+}
+
+/** Image env first, then the user's; a user entry replaces the image's entry of the same name. */
+export function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
+  const keyOf = (entry: string): string => entry.split('=')[0] ?? entry;
+  const userKeys = new Set(userEnv.map(keyOf));
+  return [...imageEnv.filter((e) => !userKeys.has(keyOf(e))), ...userEnv];
+}

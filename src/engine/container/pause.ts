@@ -1,0 +1,37 @@
+/** Pause and unpause: the cgroup freezer, with docker's 409s for the other states. */
+import { ConflictError } from '../../common/index.js';
+import type { ContainerRecord } from '../container.js';
+import type { ContainerContext } from './context.js';
+
+/** Freeze a running container's processes (cgroup freezer). docker's 409s for the other states. */
+export async function pause(ctx: ContainerContext, ref: string): Promise<void> {
+  const id = ctx.store.resolve(ref).id;
+  await ctx.withLock(id, async () => {
+    const record = ctx.current(id);
+    if (record.state.status === 'paused') throw new ConflictError('BERTH_CONTAINER_PAUSED', `Container ${id} is already paused`);
+    if (record.state.status !== 'running') throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `Container ${id} is not running`);
+    await ctx.runtimeOf(record).pause(id);
+    record.state = { ...record.state, status: 'paused' };
+    await ctx.store.save(record);
+    ctx.publish(record, 'pause');
+  });
+}
+
+/** Thaw a paused container. */
+export async function unpause(ctx: ContainerContext, ref: string): Promise<void> {
+  const id = ctx.store.resolve(ref).id;
+  await ctx.withLock(id, async () => {
+    const record = ctx.current(id);
+    if (record.state.status !== 'paused') throw new ConflictError('BERTH_CONTAINER_NOT_PAUSED', `Container ${id} is not paused`);
+    await resumeIfPaused(ctx, record);
+    ctx.publish(record, 'unpause');
+  });
+}
+
+/** Thaw `record` if it is paused, so a signal can end it. Caller holds the lock. */
+export async function resumeIfPaused(ctx: ContainerContext, record: ContainerRecord): Promise<void> {
+  if (record.state.status !== 'paused') return;
+  await ctx.runtimeOf(record).resume(record.id);
+  record.state = { ...record.state, status: 'running' };
+  await ctx.store.save(record);
+}

@@ -1,0 +1,155 @@
+/**
+ * Start: mount the rootfs, prepare mounts and the network, create the process through the
+ * runtime, connect the attaches waiting for it, then let it run. A failing step undoes the
+ * earlier ones and leaves the container created (never ran) or exited (ran before).
+ */
+import { join } from 'node:path';
+import { BerthError, messageOf } from '../../common/index.js';
+import { isRunningStatus, ZERO_TIME, type ContainerRecord } from '../container.js';
+import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
+import { NotModifiedError } from '../errors.js';
+import { prepareMounts } from '../mounts.js';
+import { limitsOf } from '../resources.js';
+import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
+import type { ContainerContext } from './context.js';
+import { remove } from './remove.js';
+import { VM_ACCEL_ANNOTATION } from './vm-annotations.js';
+
+/** How long after its start a VM container's accelerator is asked for. */
+const VM_FACTS_DELAY_MS = 1000;
+
+/** Start a created or exited container. A running one answers NotModified (HTTP 304). */
+export async function start(ctx: ContainerContext, ref: string): Promise<void> {
+  const id = ctx.store.resolve(ref).id;
+  try {
+    await ctx.lock.run(id, async () => {
+      await ctx.exitCleanups.get(id);
+      const record = ctx.current(id);
+      if (isRunningStatus(record.state.status)) throw new NotModifiedError();
+      // A user's start begins a new run: restart counting and the manual-stop mark start over, as in dockerd.
+      ctx.restarts.reset(id);
+      record.state = { ...record.state, restartCount: 0, hasBeenManuallyStopped: false };
+      await startLocked(ctx, record);
+    });
+  } catch (err) {
+    // As dockerd: an --rm container that fails to start is removed (the CLI waits for it).
+    const record = ctx.store.has(id) ? ctx.current(id) : undefined;
+    if (record?.host.autoRemove && !isRunningStatus(record.state.status) && !(err instanceof NotModifiedError)) {
+      await remove(ctx, id, { force: true, removeVolumes: true }).catch(() => {});
+    }
+    throw err;
+  }
+}
+
+/** Start `record`'s next run. Caller holds the container's lock. */
+export async function startLocked(ctx: ContainerContext, record: ContainerRecord): Promise<void> {
+  const { images, rootfs } = ctx.options;
+  const runtime = ctx.runtimeOf(record);
+  const paths = ctx.pathsOf(record.id);
+  await runtime.clearExit(record.id);
+  const before = record.state;
+  ctx.released.delete(record.id);
+  const t0 = performance.now();
+  let mounted = false;
+  let networked = false;
+  try {
+    const lowerDirs = await images.lowerDirs(record.imageId);
+    await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
+    mounted = true;
+    const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: ctx.options.volumes, rootfsDir: paths.merged });
+    const tMounted = performance.now();
+    networked = true;
+    const networkNamespace = await setUpNetwork(record, ctx.networking);
+    const { pid, conmonPid } = await runtime.create({
+      networkNamespace,
+      id: record.id,
+      name: record.name,
+      bundleDir: paths.bundle,
+      rootfsDir: paths.merged,
+      logPath: paths.logPath,
+      args: [record.path, ...record.args],
+      env: record.settings.env,
+      cwd: record.settings.workingDir || '/',
+      user: record.settings.user,
+      hostname: record.settings.hostname,
+      tty: record.settings.tty,
+      openStdin: record.settings.openStdin,
+      stdinOnce: record.settings.stdinOnce,
+      etcFiles: {
+        hosts: join(paths.userdata, 'hosts'),
+        hostname: join(paths.userdata, 'hostname'),
+        resolvConf: join(paths.userdata, 'resolv.conf'),
+      },
+      privileged: record.host.privileged,
+      capAdd: record.host.capAdd,
+      capDrop: record.host.capDrop,
+      securityOpt: record.host.securityOpt,
+      readonlyRootfs: record.host.readonlyRootfs,
+      shmSizeBytes: record.host.shmSizeBytes,
+      labels: record.settings.labels,
+      mounts,
+      resources: limitsOf(record.host),
+      oomKillDisable: record.host.oomKillDisable ?? false,
+      ulimits: record.host.ulimits ?? [],
+    });
+    const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
+    record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
+    // Persist before the process runs its command, so a crash right now still knows the container runs.
+    await ctx.store.save(record);
+    await refreshHostsFiles(ctx.networking, record);
+    const tCreated = performance.now();
+    await connectPendingAttaches(ctx, record);
+    await runtime.start(record.id);
+    ctx.options.logger.debug('started', {
+      id: record.id,
+      mountMs: Math.round(tMounted - t0),
+      createMs: Math.round(tCreated - tMounted),
+      startMs: Math.round(performance.now() - tCreated),
+    });
+  } catch (err) {
+    await runtime.delete(record.id).catch(() => {});
+    if (mounted) await rootfs.unmount(paths.merged).catch(() => {});
+    if (networked) await tearDownNetwork(record, ctx.networking).catch(() => {});
+    dropPendingAttaches(ctx, record.id);
+    const exitCode = exitCodeForStartError(err);
+    // A container that never ran stays created, as docker's does; one that ran before is exited.
+    const status = before.startedAt === ZERO_TIME ? 'created' : 'exited';
+    record.state = { ...before, status, pid: 0, conmonPid: 0, exitCode, error: messageOf(err) };
+    await ctx.store.save(record).catch(() => {});
+    throw err;
+  }
+  ctx.publish(record, 'start');
+  // Asking berth-vm costs a process start: not on the start's path, and not at all for a
+  // container that is done within a second (its exit reads it, when anyone can still inspect it).
+  if (record.host.isolation === 'vm') {
+    const startedAt = record.state.startedAt;
+    setTimeout(() => void noteVmAccelerator(ctx, record.id, startedAt), VM_FACTS_DELAY_MS).unref();
+  }
+}
+
+/** Record what a VM container's run got from berth-vm (its accelerator), if that run still goes on. */
+async function noteVmAccelerator(ctx: ContainerContext, id: string, startedAt: string): Promise<void> {
+  if (!ctx.store.has(id)) return;
+  const before = ctx.current(id);
+  if (before.state.startedAt !== startedAt || !isRunningStatus(before.state.status)) return;
+  const runtime = ctx.runtimeOf(before);
+  const annotations = await runtime.annotations?.(id).catch(() => undefined);
+  const accelerator = annotations?.[VM_ACCEL_ANNOTATION];
+  if (!accelerator) return;
+  await ctx.lock.run(id, async () => {
+    if (!ctx.store.has(id)) return;
+    const record = ctx.current(id);
+    if (record.state.startedAt !== startedAt || !isRunningStatus(record.state.status)) return;
+    record.state = { ...record.state, vmAccelerator: accelerator };
+    await ctx.store.save(record);
+  }).catch((err: unknown) => ctx.options.logger.debug('recording the VM accelerator failed', { id, error: messageOf(err) }));
+}
+
+/** The exit code a run that failed to start records: docker's 127 and 126, else 128. */
+function exitCodeForStartError(err: unknown): number {
+  if (err instanceof BerthError) {
+    if (err.code === 'BERTH_COMMAND_NOT_FOUND') return 127;
+    if (err.code === 'BERTH_CANNOT_INVOKE') return 126;
+  }
+  return 128;
+}

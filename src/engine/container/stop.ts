@@ -1,0 +1,99 @@
+/** Stop, kill and restart: signals through the runtime, docker's timeouts, and the marks they leave for the restart policy. */
+import { constants as osConstants } from 'node:os';
+import { BerthError, InvalidArgumentError } from '../../common/index.js';
+import { isRunningStatus, type ContainerRecord } from '../container.js';
+import { ContainerNotRunningError, NotModifiedError } from '../errors.js';
+import type { ContainerContext } from './context.js';
+import { cancelPendingRestart, markManualStop } from './manual-stop.js';
+import { resumeIfPaused } from './pause.js';
+import { startLocked } from './start.js';
+import { waitExit, withTimeout } from './wait.js';
+
+export interface StopOptions {
+  signal?: string;
+  timeoutSec?: number;
+}
+
+const SIGNALS: Record<string, number> = osConstants.signals as Record<string, number>;
+
+/** Normalise `TERM`, `SIGTERM` or `15` to `SIGTERM`; throw docker's error for anything else. */
+export function normalizeSignal(input: string): string {
+  const text = input.trim().toUpperCase();
+  if (/^\d+$/.test(text)) {
+    const number = Number(text);
+    const name = Object.keys(SIGNALS).find((key) => SIGNALS[key] === number);
+    if (name && number > 0) return name;
+  } else {
+    const name = text.startsWith('SIG') ? text : `SIG${text}`;
+    if (name in SIGNALS) return name;
+  }
+  throw new InvalidArgumentError(`Invalid signal: ${input}`);
+}
+
+/** Send the stop signal, then SIGKILL after the timeout. A stopped container answers NotModified. */
+export async function stop(ctx: ContainerContext, ref: string, options: StopOptions): Promise<void> {
+  const record = ctx.store.resolve(ref);
+  await ctx.lock.run(record.id, async () => {
+    const current = ctx.current(record.id);
+    if (await cancelPendingRestart(ctx, current)) return;
+    if (!isRunningStatus(current.state.status)) throw new NotModifiedError();
+    markManualStop(ctx, current);
+    await resumeIfPaused(ctx, current);
+    await stopLocked(ctx, current, options);
+  });
+}
+
+async function stopLocked(ctx: ContainerContext, record: ContainerRecord, options: StopOptions): Promise<void> {
+  const signal = normalizeSignal(options.signal || record.settings.stopSignal || 'SIGTERM');
+  const timeoutSec = options.timeoutSec ?? record.settings.stopTimeoutSec ?? 10;
+  const exited = waitExit(ctx, record.id);
+  if (timeoutSec !== 0) {
+    await ctx.runtimeOf(record).kill(record.id, signal).catch(() => {});
+    if (timeoutSec < 0) {
+      await exited;
+      return;
+    }
+    if (await withTimeout(exited, timeoutSec * 1000)) return;
+  }
+  await ctx.runtimeOf(record).kill(record.id, 'SIGKILL').catch(() => {});
+  if (!(await withTimeout(exited, 30_000))) {
+    throw new BerthError('internal', 'BERTH_STOP_TIMEOUT', `container ${record.id} did not exit after SIGKILL`);
+  }
+}
+
+/** Send a signal (default SIGKILL) to the container's main process. */
+export async function kill(ctx: ContainerContext, ref: string, signalInput = 'SIGKILL'): Promise<void> {
+  const record = ctx.store.resolve(ref);
+  const signal = normalizeSignal(signalInput);
+  if (record.state.status === 'restarting') {
+    // dockerd: killing a container between policy restarts only keeps it down.
+    await ctx.withLock(record.id, () => cancelPendingRestart(ctx, ctx.current(record.id)));
+    return;
+  }
+  if (!isRunningStatus(record.state.status)) throw new ContainerNotRunningError(record.id, 'kill');
+  // dockerd: without a custom stop signal any kill, else one with the stop signal, counts as a manual stop.
+  const stopSignal = record.settings.stopSignal;
+  const isStopLike = stopSignal === '' ? true : signal !== 'SIGKILL' && normalizeSignal(stopSignal) === signal;
+  if (isStopLike) markManualStop(ctx, record);
+  await ctx.runtimeOf(record).kill(record.id, signal);
+  // A frozen process only dies once thawed.
+  if (isStopLike && record.state.status === 'paused') await ctx.withLock(record.id, () => resumeIfPaused(ctx, ctx.current(record.id)));
+  ctx.publish(record, 'kill', { signal: String(SIGNALS[signal] ?? signal) });
+}
+
+/** Stop the container if it runs, then start a new run (restart count and manual-stop mark reset). */
+export async function restart(ctx: ContainerContext, ref: string, options: StopOptions): Promise<void> {
+  const id = ctx.store.resolve(ref).id;
+  await ctx.lock.run(id, async () => {
+    const record = ctx.current(id);
+    await cancelPendingRestart(ctx, record);
+    await resumeIfPaused(ctx, record);
+    if (isRunningStatus(record.state.status)) await stopLocked(ctx, record, options);
+    await ctx.exitCleanups.get(id);
+    ctx.restarts.reset(id);
+    const next = ctx.current(id);
+    next.state = { ...next.state, restartCount: 0, hasBeenManuallyStopped: false };
+    await startLocked(ctx, next);
+  });
+  ctx.publish(ctx.current(id), 'restart');
+}

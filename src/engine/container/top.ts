@@ -1,0 +1,35 @@
+/** `docker top`: the container's processes as `ps` shows them, from the host or from a VM's guest. */
+import { BerthError, InvalidArgumentError } from '../../common/index.js';
+import { runCommand } from '../../sys/index.js';
+import { isRunningStatus } from '../container.js';
+import type { ContainerContext } from './context.js';
+
+/** The container's processes as `ps` shows them, rows limited to the container's host PIDs. */
+export async function top(ctx: ContainerContext, ref: string, psArgs: string): Promise<{ titles: string[]; processes: string[][] }> {
+  const record = ctx.store.resolve(ref);
+  if (!isRunningStatus(record.state.status)) {
+    throw new BerthError('conflict', 'BERTH_CONTAINER_NOT_RUNNING', `container ${record.id} is not running`);
+  }
+  const runtime = ctx.runtimeOf(record);
+  const args = psArgs.trim() === '' ? ['-ef'] : psArgs.trim().split(/\s+/);
+  // A VM container's processes run in its guest: the host sees only the shim and QEMU.
+  const isGuest = record.host.isolation === 'vm' && runtime.guestProcesses !== undefined;
+  const pids = new Set(isGuest ? [] : (await runtime.listPids(record.id)).map(String));
+  const result = isGuest ? await runtime.guestProcesses!(record.id, args) : await runCommand('ps', args);
+  if (result.exitCode !== 0) throw new InvalidArgumentError(`ps: ${result.stderr.trim() || 'failed'}`);
+  const lines = result.stdout.split('\n').filter((l) => l.trim() !== '');
+  const header = lines[0] ?? '';
+  const titles = header.trim().split(/\s+/);
+  const pidColumn = titles.indexOf('PID');
+  if (pidColumn < 0) throw new InvalidArgumentError("Couldn't find PID field in ps output");
+  const processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (!isGuest && !pids.has(fields[pidColumn] ?? '')) continue;
+    // The last column (the command) may contain spaces: keep it whole.
+    const head = fields.slice(0, titles.length - 1);
+    const tail = fields.slice(titles.length - 1).join(' ');
+    processes.push([...head, tail]);
+  }
+  return { titles, processes };
+}
