@@ -14,6 +14,16 @@ export interface Hijack {
   head: Buffer;
 }
 
+/** The largest JSON request body the API reads (a create with every field set is a few KiB). */
+export const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
+
+/** A JSON body over MAX_JSON_BODY_BYTES. */
+export class BodyTooLargeError extends InvalidArgumentError {
+  constructor(maxBytes: number) {
+    super(`request body is larger than ${maxBytes / (1024 * 1024)} MiB`, { code: 'BERTH_BODY_TOO_LARGE' });
+  }
+}
+
 export class ApiRequest {
   readonly raw: IncomingMessage;
   readonly params: Record<string, string>;
@@ -77,9 +87,13 @@ export class ApiRequest {
     return result;
   }
 
-  /** Read the body as JSON and validate it; an empty body is `{}`. A malformed body is a 400. */
+  /**
+   * Read the body as JSON and validate it; an empty body is `{}`. A malformed body is a 400, and
+   * so is one over MAX_JSON_BODY_BYTES: every JSON body the API takes is small, and an unbounded
+   * one would be held in memory and stored.
+   */
   async json<T extends z.ZodType>(schema: T): Promise<z.infer<T>> {
-    const text = (await this.body()).toString('utf8');
+    const text = (await this.body(MAX_JSON_BODY_BYTES)).toString('utf8');
     let parsed: unknown = {};
     if (text.trim() !== '') {
       try {
@@ -93,10 +107,18 @@ export class ApiRequest {
     return result.data;
   }
 
-  async body(): Promise<Buffer> {
-    if (this.hijack) return readHijackedBody(this.hijack, Number(this.raw.headers['content-length'] ?? 0));
+  /** The whole body; over `maxBytes` (when given) the request is refused before more is read. */
+  async body(maxBytes?: number): Promise<Buffer> {
+    const declared = Number(this.raw.headers['content-length'] ?? 0);
+    if (maxBytes !== undefined && declared > maxBytes) throw new BodyTooLargeError(maxBytes);
+    if (this.hijack) return readHijackedBody(this.hijack, declared);
     const chunks: Buffer[] = [];
-    for await (const chunk of this.raw) chunks.push(chunk as Buffer);
+    let total = 0;
+    for await (const chunk of this.raw) {
+      total += (chunk as Buffer).length;
+      if (maxBytes !== undefined && total > maxBytes) throw new BodyTooLargeError(maxBytes);
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks);
   }
 }

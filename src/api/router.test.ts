@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../common/index.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Router } from './router.js';
@@ -29,5 +30,13 @@ describe('Router', () => {
 
   it('serves HEAD through GET routes', () => {
     assert.ok(router.match('HEAD', '/images/json'));
+  });
+
+  it('refuses bad percent-encoding in a parameter as the client\'s error', () => {
+    assert.throws(() => router.match('POST', '/containers/%ZZ/start'), (err: unknown) => err instanceof InvalidArgumentError);
+  });
+
+  it('lists its routes as added', () => {
+    assert.ok(router.list().some((route) => route.method === 'DELETE' && route.path === '/images/{name*}'));
   });
 });

@@ -65,3 +65,18 @@ export class CniError extends BerthError {
     super('internal', 'BERTH_CNI_FAILED', `failed to set up container networking: ${plugin} ${command}: ${message}`);
   }
 }
+
+/**
+ * A `com.docker.network.bridge.name` Linux cannot give an interface: 1 to 15 bytes, no '/', no
+ * whitespace, not '.' or '..' (checked at create, not left to fail at the first run).
+ */
+export class InvalidBridgeNameError extends BerthError {
+  constructor(name: string) {
+    super('invalid-argument', 'BERTH_INVALID_BRIDGE_NAME', `invalid bridge name ${JSON.stringify(name)}: an interface name is 1 to 15 characters without '/', ':' or spaces`);
+  }
+}
+
+/** Whether Linux accepts `name` as an interface name (dev_valid_name, plus ':' that iproute reads as a label). */
+export function isValidBridgeName(name: string): boolean {
+  return name.length > 0 && Buffer.byteLength(name) <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+}

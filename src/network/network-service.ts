@@ -13,7 +13,7 @@ import { runCommand } from '../sys/index.js';
 import { BridgeRules } from './bridge-rules.js';
 import { CniRunner, DEFAULT_CNI_PATH, type CniConfigList, type CniInvocation, type CniResult } from './cni.js';
 import { DnsResponder, upstreamsFromResolvConf, type DnsRecords } from './dns-responder.js';
-import { InvalidAddressError, NetworkExistsError, NetworkInUseError, NoFreeSubnetError, NoSuchNetworkError, PredefinedNetworkError, SubnetOverlapError } from './errors.js';
+import { InvalidAddressError, InvalidBridgeNameError, isValidBridgeName, NetworkExistsError, NetworkInUseError, NoFreeSubnetError, NoSuchNetworkError, PredefinedNetworkError, SubnetOverlapError } from './errors.js';
 import { createNetns, listNetns, removeNetns } from './netns.js';
 import { PortReserver, type PortMapping } from './port-reserver.js';
 import { contains, firstHost, formatIpv4, formatSubnet, overlaps, parseIpv4, parseSubnet, pickFreeSubnet, type Ipv4Subnet } from './subnets.js';
@@ -219,6 +219,7 @@ export class CniNetworkService {
       }
       const id = newId();
       const bridgeName = request.options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
+      if (!isValidBridgeName(bridgeName)) throw new InvalidBridgeNameError(bridgeName);
       const saved = await this.#saveBridge({
         id,
         name: request.name,

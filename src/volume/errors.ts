@@ -18,12 +18,17 @@ export class UnknownVolumeDriverError extends NotFoundError {
   }
 }
 
+/** A volume is a directory named for it: one path component. */
+export const MAX_VOLUME_NAME_LENGTH = 255;
+
 /** A name the local driver refuses. */
 export class InvalidVolumeNameError extends InvalidArgumentError {
   constructor(name: string) {
     const reason = name.length < 2 && /^[a-zA-Z0-9]*$/.test(name)
       ? 'volume name is too short, names should be at least two alphanumeric characters'
-      : `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`;
+      : name.length > MAX_VOLUME_NAME_LENGTH
+        ? `volume name is too long, names may be at most ${MAX_VOLUME_NAME_LENGTH} characters`
+        : `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`;
     super(`create ${name}: ${reason}`, { code: 'BERTH_INVALID_VOLUME_NAME' });
   }
 }

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoOf, messageOf, newId, writeJsonAtomic, type Logger } from '../common/index.js';
 import { runCommand, type Mounter } from '../sys/index.js';
-import { InvalidVolumeNameError, NoSuchVolumeError, UnknownVolumeDriverError } from './errors.js';
+import { InvalidVolumeNameError, MAX_VOLUME_NAME_LENGTH, NoSuchVolumeError, UnknownVolumeDriverError } from './errors.js';
 import { LocalDriver } from './local-driver.js';
 import type { CreateVolumeRequest, Volume, VolumeRecord } from './volume.js';
 
@@ -71,7 +71,7 @@ export class VolumeService {
     const name = request.name || newId();
     const driver = request.driver || 'local';
     if (driver !== 'local') throw new UnknownVolumeDriverError(name, driver);
-    if (!VOLUME_NAME.test(name)) throw new InvalidVolumeNameError(name);
+    if (!VOLUME_NAME.test(name) || name.length > MAX_VOLUME_NAME_LENGTH) throw new InvalidVolumeNameError(name);
     const options = request.driverOpts ?? {};
     this.#driver.validate(name, options);
     return this.#serial(name, async () => {

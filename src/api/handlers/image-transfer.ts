@@ -9,6 +9,7 @@ import type { Engine } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { toDockerImageSummary, toDockerSummary } from '../translate/index.js';
+import { authConfigSchema } from '../wire/index.js';
 import { ProgressStream, type ProgressStep } from './progress-stream.js';
 import { decodeRegistryAuth, fromAuthConfig } from './registry-auth-header.js';
 
@@ -59,7 +60,7 @@ export function addImageTransferRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('POST', '/auth', async (req) => {
-    const body = JSON.parse((await req.body()).toString('utf8') || '{}') as Record<string, unknown>;
+    const body: Record<string, unknown> = await req.json(authConfigSchema);
     const server = typeof body['serveraddress'] === 'string' ? body['serveraddress'] : '';
     const result = await engine.images.login(server, fromAuthConfig(body));
     return { body: { Status: 'Login Succeeded', IdentityToken: result.identityToken ?? '' } };

@@ -269,3 +269,14 @@ export function describeIssue(error: z.ZodError): string {
   const path = issue.path.map(String).join('.');
   return path ? `invalid JSON: field ${path}: ${issue.message}` : `invalid JSON: ${issue.message}`;
 }
+
+/** `POST /auth`: docker's AuthConfig (older clients send `auth` as base64 user:password). */
+export const authConfigSchema = z.looseObject({
+  username: z.string().optional(),
+  password: z.string().optional(),
+  auth: z.string().optional(),
+  email: z.string().optional(),
+  serveraddress: z.string().optional(),
+  identitytoken: z.string().optional(),
+  registrytoken: z.string().optional(),
+});
