@@ -3,7 +3,7 @@
  * runtimes need on hybrid hosts, and reading a container's cgroup for `top`.
  * The cgroup driver is cgroupfs: crun/runc create the cgroups from the spec's cgroupsPath.
  */
-import { readFile, readdir, mkdir, statfs } from 'node:fs/promises';
+import { readFile, readdir, mkdir, rmdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, errnoOf, messageOf } from '../common/index.js';
 import { runChecked } from './run-command.js';
@@ -196,6 +196,36 @@ export async function cgroupDirsFor(cgroupsPath: string, root: string = CGROUP_R
   // appear twice through symlinks, which is harmless for existence checks and rmdir.
   const entries = await readdir(root, { withFileTypes: true });
   return entries.filter((entry) => entry.isDirectory() || entry.isSymbolicLink()).map((entry) => join(root, entry.name, cgroupsPath));
+}
+
+/**
+ * Remove the (empty) cgroup directories a `cgroupsPath` occupies, deepest first, and report the
+ * ones that could not go (a directory still holding processes stays: rmdir refuses with EBUSY).
+ * The runtimes remove them on `delete`, but not after a create that failed part-way through the
+ * cgroup set-up, nor when the container's record was lost; this is the sweep for those.
+ */
+export async function removeCgroupDirs(cgroupsPath: string, root: string = CGROUP_ROOT): Promise<string[]> {
+  const left: string[] = [];
+  // Never the root of a hierarchy, whatever a record says.
+  if (cgroupsPath.split('/').every((part) => part === '' || part === '.' || part === '..')) return left;
+  if (cgroupsPath.split('/').includes('..')) return left;
+  for (const dir of await cgroupDirsFor(cgroupsPath, root).catch(() => [] as string[])) {
+    try {
+      await removeCgroupTree(dir);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') left.push(dir);
+    }
+  }
+  return left;
+}
+
+/** rmdir a cgroup directory after its child cgroups (a cgroup's files cannot be unlinked). */
+async function removeCgroupTree(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    if (entry.isDirectory()) await removeCgroupTree(join(dir, entry.name));
+  }
+  await rmdir(dir);
 }
 
 // ---- stats ------------------------------------------------------------------

@@ -3,11 +3,11 @@
  * podman does, so containers outlive berthd and their exit codes land in files.
  */
 import { spawn } from 'node:child_process';
-import { constants, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Stream } from 'node:stream';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
-import { listCgroupPidsOf, runCommand, type CommandResult } from '../../sys/index.js';
+import { listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, Runtime } from '../runtime.js';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
@@ -43,6 +43,13 @@ interface SyncMessage {
 }
 
 const RUNTIME_TIMEOUT_MS = 30_000;
+
+/** The file in a container's persist dir naming its cgroupsPath. */
+const CGROUPS_PATH_FILE = 'cgroups-path';
+
+function defaultCgroupsPath(id: string): string {
+  return `/berth/${id}`;
+}
 
 function isProcessAlive(pid: number): boolean {
   try {
@@ -107,6 +114,9 @@ export class ConmonRuntime implements Runtime {
     await rm(join(this.#options.exitDir, id), { force: true });
     await rm(join(bundleDir, 'oci-log'), { force: true });
     await rm(join(persist, 'oom'), { force: true });
+    // Kept beside conmon's files so a delete (or recovery after a crash) can sweep cgroups the
+    // runtime left behind, without the spec, which may be gone by then.
+    await writeFile(join(persist, CGROUPS_PATH_FILE), settings.cgroupsPath ?? defaultCgroupsPath(id));
     const specStart = performance.now();
     await writeRuntimeSpec(settings, this.#options.specHost);
     const specMs = Math.round(performance.now() - specStart);
@@ -262,13 +272,21 @@ export class ConmonRuntime implements Runtime {
     }
   }
 
-  /** See Runtime.delete. */
+  /**
+   * See Runtime.delete. Also sweeps what the runtime leaves when a create failed part-way (cgroup
+   * directories made before the failing controller) and conmon's per-container directory.
+   */
   async delete(id: string): Promise<void> {
     this.#bundleDirs.delete(id);
     const result = await this.#runtime(['delete', '--force', id]);
-    if (result.exitCode === 0) return;
-    if ((await this.#rawState(id)) === undefined) return;
-    throw new RuntimeError(`delete ${id}: ${runtimeMessage(result.stderr) || `exit status ${result.exitCode}`}`);
+    if (result.exitCode !== 0 && (await this.#rawState(id)) !== undefined) {
+      throw new RuntimeError(`delete ${id}: ${runtimeMessage(result.stderr) || `exit status ${result.exitCode}`}`);
+    }
+    const persist = this.#persistDir(id);
+    const cgroupsPath = (await readFile(join(persist, CGROUPS_PATH_FILE), 'utf8').catch(() => '')).trim() || defaultCgroupsPath(id);
+    const left = await removeCgroupDirs(cgroupsPath);
+    if (left.length > 0) this.#options.logger.warn('cgroups left after delete', { id, dirs: left.join(' ') });
+    await rm(persist, { recursive: true, force: true });
   }
 
   async #rawState(id: string): Promise<RuntimeStateOutput | undefined> {

@@ -79,6 +79,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
       assert.equal(await runtime.state(s.id), undefined);
       if (conmonPid) await waitFor('conmon to exit', async () => (isAlive(conmonPid) ? undefined : true));
       for (const dir of await cgroupDirsFor(s.cgroupsPath!)) assert.equal(await exists(dir), false, `${dir} left behind`);
+      assert.equal(await exists(join(scratch.persistDir, name, s.id)), false, 'conmon\'s directory left behind');
     }
 
     async function run(args: string[], overrides: Partial<ContainerRuntimeSettings> = {}): Promise<{ s: ContainerRuntimeSettings; conmonPid: number }> {
@@ -110,6 +111,15 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
       assert.equal(await exists(files(s).conmonPidFile), false);
       assert.equal(await runtime.exitCode(s.id), undefined);
       await removeAndCheck(s);
+    });
+
+    test('a create that fails part-way through the cgroup set-up leaves no cgroup and no conmon directory', { skip, timeout: 60_000 }, async () => {
+      // A limit the kernel refuses once the runtime has made the cgroups of the controllers before it.
+      for (const overrides of [{ memoryLimitBytes: 100 * 1024 * 1024, memorySwapBytes: 50 * 1024 * 1024 }, { cpusetCpus: '99' }]) {
+        const s = settingsFor(scratch, ['true'], overrides);
+        await assert.rejects(runtime.create(s, files(s)).then(() => runtime.start(s.id)));
+        await removeAndCheck(s);
+      }
     });
 
     test('a non-executable file and a directory are CannotInvokeError (126)', { skip, timeout: 60_000 }, async () => {
