@@ -130,7 +130,7 @@ const GROUPS: Record<string, { entries: Record<string, Entry>; aliases: Record<s
   volume: { entries: VOLUME, aliases: { list: 'ls', remove: 'rm' }, summary: 'Manage volumes' },
   network: { entries: NETWORK, aliases: { list: 'ls', remove: 'rm' }, summary: 'Manage networks' },
   system: {
-    entries: { info: TOP_LEVEL['info']!, version: TOP_LEVEL['version']!, events: TOP_LEVEL['events']!, df: { summary: 'Show docker disk usage', load: () => import('./commands/system-df.js') } },
+    entries: { info: TOP_LEVEL['info']!, version: TOP_LEVEL['version']!, events: TOP_LEVEL['events']!, df: { summary: 'Show docker disk usage', load: () => import('./commands/system-df.js') }, check: { summary: 'Check for what interrupted operations left behind', load: () => import('./commands/system-check.js') } },
     aliases: {},
     summary: 'Manage Berth',
   },

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 // dist/src/common -> the repository.
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 // Environment variable names share the prefix but are not error codes.
-const NOT_CODES = new Set(['BERTH_HOST', 'BERTH_CONFIG']);
+const NOT_CODES = new Set(['BERTH_HOST', 'BERTH_CONFIG', 'BERTH_CRASH_AT']);
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -6,3 +6,4 @@ export * from './ids.js';
 export * from './atomic-file.js';
 export * from './duration.js';
 export * from './detach-keys.js';
+export * from './crash-point.js';

@@ -14,6 +14,7 @@ import type { DaemonConfig } from './config.js';
 import { KNOWN_RUNTIMES } from './config.js';
 import { readDaemonFacts } from './facts.js';
 import { RuntimePortAdapter } from './runtime-port.js';
+import { checkSystem } from './system-check.js';
 import { berthHome } from './version.js';
 
 export interface Services {
@@ -83,7 +84,16 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   await exits.start();
 
   const facts = await readDaemonFacts(config, version, cgroups.mode === 'v2' ? '2' : '1');
-  const engine = new Engine({ containers, execs: new ExecService(containers, logger), images, events, facts, volumes: new VolumeManager({ port: volumes, containers, events }), networks: new NetworkManager({ port: networks, containers, events }) });
+  const engine = new Engine({
+    containers,
+    execs: new ExecService(containers, logger),
+    images,
+    events,
+    facts,
+    volumes: new VolumeManager({ port: volumes, containers, events }),
+    networks: new NetworkManager({ port: networks, containers, events }),
+    checker: () => checkSystem({ root: config.root, execRoot: config.execRoot, containers, images, networks }),
+  });
   return {
     engine,
     exits,

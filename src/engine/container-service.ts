@@ -8,7 +8,7 @@
  * all of them sharing one ContainerContext.
  */
 import type { ContainerRecord } from './container.js';
-import { ContainerStore } from './container-store.js';
+import { ContainerStore, type UnreadableRecord } from './container-store.js';
 import type { EventBus } from './events.js';
 import type { AttachSession, LogEntry, LogReadOptions, RuntimePort } from './ports.js';
 import { attach, attachAtStart, resize } from './container/attach.js';
@@ -52,6 +52,11 @@ export class ContainerService {
   /** Find a container by id, name or id prefix. */
   get(ref: string): ContainerRecord {
     return this.#ctx.store.resolve(ref);
+  }
+
+  /** Record files found at start that could not be read (each left alone and logged). */
+  unreadableRecords(): readonly UnreadableRecord[] {
+    return this.#ctx.store.unreadable;
   }
 
   all(): ContainerRecord[] {

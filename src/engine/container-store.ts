@@ -4,19 +4,34 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isFullId, writeJsonAtomic, errnoOf, type Logger } from '../common/index.js';
+import { isFullId, writeJsonAtomic, errnoOf, messageOf, type Logger } from '../common/index.js';
 import type { ContainerRecord } from './container.js';
 import { AmbiguousContainerError, NoSuchContainerError } from './errors.js';
+
+/** A container directory whose record file exists but cannot be read. */
+export interface UnreadableRecord {
+  id: string;
+  file: string;
+  error: string;
+}
 
 export class ContainerStore {
   readonly #root: string;
   readonly #records = new Map<string, ContainerRecord>();
+  /** Ids of directories with no record file: a create or remove cut short (recovery removes them). */
+  readonly debris: string[] = [];
+  /** Directories whose record is there but unreadable: left alone (the upper dir is the user's data), reported. */
+  readonly unreadable: UnreadableRecord[] = [];
 
   private constructor(root: string) {
     this.#root = root;
   }
 
-  /** Load every record under `<root>/containers`; a directory without a readable record is left as debris and logged. */
+  /**
+   * Load every record under `<root>/containers`. A directory without a record file is noted in
+   * `debris`; one whose record cannot be read is noted in `unreadable` and logged with the file's
+   * name; neither stops the load.
+   */
   static async open(root: string, logger: Logger): Promise<ContainerStore> {
     const store = new ContainerStore(root);
     let entries: string[] = [];
@@ -27,11 +42,18 @@ export class ContainerStore {
     }
     for (const id of entries) {
       if (!isFullId(id)) continue;
+      const file = join(store.containersDir, id, 'config.json');
       try {
-        const record = JSON.parse(await readFile(join(store.containersDir, id, 'config.json'), 'utf8')) as ContainerRecord;
+        const record = JSON.parse(await readFile(file, 'utf8')) as ContainerRecord;
+        if (record.id !== id) throw new Error(`the record names another container (${String(record.id)})`);
         store.#records.set(record.id, record);
       } catch (err) {
-        logger.warn('ignoring container directory without a record', { id, error: String(err) });
+        if (errnoOf(err) === 'ENOENT') {
+          store.debris.push(id);
+          continue;
+        }
+        store.unreadable.push({ id, file, error: messageOf(err) });
+        logger.error('unreadable container record; the container is left out', { file, error: messageOf(err) });
       }
     }
     return store;

@@ -10,6 +10,7 @@ import type { EventBus } from './events.js';
 import type { ContainersUsing, ImageStorePort } from './ports.js';
 import type { VolumeManager } from './volumes.js';
 import type { NetworkManager } from './networks.js';
+import type { SystemCheckReport, SystemChecker } from './system-check.js';
 
 /** Static facts about the daemon for `/info` and `/version`. */
 export interface DaemonFacts {
@@ -54,7 +55,10 @@ export class Engine {
   /** Undefined when the daemon was built without a network service. */
   readonly networks: NetworkManager | undefined;
 
-  constructor(options: { containers: ContainerService; execs: ExecService; images: ImageStorePort; events: EventBus; facts: DaemonFacts; volumes?: VolumeManager; networks?: NetworkManager }) {
+  readonly #checker: SystemChecker | undefined;
+
+  constructor(options: { containers: ContainerService; execs: ExecService; images: ImageStorePort; events: EventBus; facts: DaemonFacts; volumes?: VolumeManager; networks?: NetworkManager; checker?: SystemChecker }) {
+    this.#checker = options.checker;
     this.volumes = options.volumes;
     this.networks = options.networks;
     this.containers = options.containers;
@@ -62,6 +66,12 @@ export class Engine {
     this.images = options.images;
     this.events = options.events;
     this.facts = options.facts;
+  }
+
+  /** `berth system check`: what interrupted operations left behind; nothing to check without a checker. */
+  async check(): Promise<SystemCheckReport> {
+    if (this.#checker) return this.#checker();
+    return { containersChecked: 0, imagesChecked: 0, problems: [] };
   }
 
   /** Which containers use an image, for removal checks. */

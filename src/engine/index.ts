@@ -6,6 +6,8 @@ export * from './events.js';
 export * from './ports.js';
 export * from './container-service.js';
 export * from './engine.js';
+export * from './system-check.js';
+export type { UnreadableRecord } from './container-store.js';
 export * from './exec-service.js';
 export * from './volumes.js';
 export * from './networks.js';

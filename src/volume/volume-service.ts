@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, messageOf, newId, writeJsonAtomic, type Logger } from '../common/index.js';
+import { crashPoint, errnoOf, messageOf, newId, writeJsonAtomic, type Logger } from '../common/index.js';
 import { runCommand, type Mounter } from '../sys/index.js';
 import { InvalidVolumeNameError, MAX_VOLUME_NAME_LENGTH, NoSuchVolumeError, UnknownVolumeDriverError } from './errors.js';
 import { LocalDriver } from './local-driver.js';
@@ -86,6 +86,7 @@ export class VolumeService {
       };
       try {
         await this.#driver.create(name);
+        crashPoint('volume-create.dir-made');
         await writeJsonAtomic(join(this.#driver.dirOf(name), RECORD_FILE), record);
       } catch (err) {
         await this.#driver.remove(name).catch(() => {});

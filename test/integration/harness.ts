@@ -31,8 +31,10 @@ export interface TestDaemon {
   api(method: string, path: string, body?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>;
   /** SIGKILL the daemon (containers stay up under conmon). */
   kill9(): Promise<void>;
-  /** Start the daemon again on the same state. */
-  restart(): Promise<void>;
+  /** Start the daemon again on the same state; `daemonEnv` replaces the environment it was started with for this run. */
+  restart(options?: { daemonEnv?: NodeJS.ProcessEnv }): Promise<void>;
+  /** Resolves once the daemon process started last has exited (killed, or crashed at a crash point). */
+  exited(): Promise<void>;
   /** Remove every container, stop the daemon, unmount and delete everything under dir. */
   cleanup(): Promise<void>;
 }
@@ -114,9 +116,13 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv }
       child.kill('SIGKILL');
       await exited;
     },
-    async restart() {
-      child = spawnDaemon(root, execRoot, socket, logPath, daemonEnv);
+    async restart(restartOptions = {}) {
+      child = spawnDaemon(root, execRoot, socket, logPath, restartOptions.daemonEnv ?? daemonEnv);
       await waitForPing(socket, 20_000);
+    },
+    exited() {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise<void>((r) => child.once('exit', () => r()));
     },
     async cleanup() {
       if (child.exitCode === null && child.signalCode === null) {

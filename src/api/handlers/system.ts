@@ -24,6 +24,8 @@ export function addSystemRoutes(router: Router, engine: Engine): void {
 
   router.add('GET', '/version', async () => ({ body: versionOf(engine) }));
   router.add('GET', '/info', async () => ({ body: await infoOf(engine) }));
+  // Berth's own (docker has no such endpoint): what interrupted operations left behind.
+  router.add('GET', '/system/check', async () => ({ body: await engine.check() }));
 }
 
 function versionOf(engine: Engine): SystemVersion {

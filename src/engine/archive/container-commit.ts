@@ -4,7 +4,7 @@
  * container's config (and any `--change`s) as the image's config and one history entry more.
  * Input is checked before anything is stored: a bad change or reference changes nothing.
  */
-import { BerthError, InvalidArgumentError } from '../../common/index.js';
+import { BerthError, crashPoint, InvalidArgumentError } from '../../common/index.js';
 import { applyChanges, MediaType, type ImageConfig, type ImageRuntimeConfig } from '../../oci/index.js';
 import { packOverlayDiff, RootedDir } from '../../snapshot/index.js';
 import { InvalidReferenceError, isValidTag, parseImageReference } from '../../store/index.js';
@@ -85,6 +85,7 @@ export async function commitContainer(deps: ArchiveDeps, ref: string, options: C
     if (shouldPause) {
       // Best effort: a host without a usable freezer still commits, as a container that changes meanwhile.
       paused = await runtime.pause(id).then(() => true, () => false);
+      if (paused) crashPoint('commit.paused');
     }
     let layer: { digest: `sha256:${string}`; sizeBytes: number };
     try {
@@ -94,6 +95,7 @@ export async function commitContainer(deps: ArchiveDeps, ref: string, options: C
       } finally {
         await upper.close();
       }
+      crashPoint('commit.layer-stored');
     } finally {
       if (paused) await runtime.resume(id).catch(() => {});
     }

@@ -3,7 +3,7 @@
  * image's; nothing runs yet. A failed create leaves no directory, volume or name claim behind.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { InvalidArgumentError, newId } from '../../common/index.js';
+import { crashPoint, InvalidArgumentError, newId } from '../../common/index.js';
 import { ZERO_TIME, type ContainerRecord, type ContainerSettings, type HostSettings } from '../container.js';
 import { resolveNetworksAtCreate, type EndpointSettingsInput } from '../container-networking.js';
 import { readHostResolvConf, writeEtcFiles } from '../etc-files.js';
@@ -87,9 +87,11 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
         dnsOptions: host.dnsOptions,
         hostResolvConf: await readHostResolvConf(),
       });
+      crashPoint('create.dirs-made');
       // Make sure the layers are unpacked now, so a broken image fails create, not start.
       await options.images.lowerDirs(image.id);
       await ctx.store.save(record);
+      crashPoint('create.recorded');
     } catch (err) {
       await rm(paths.dir, { recursive: true, force: true });
       for (const volume of createdVolumes) await options.volumes?.remove(volume).catch(() => {});

@@ -1,5 +1,5 @@
 /** Pause and unpause: the cgroup freezer, with docker's 409s for the other states. */
-import { ConflictError } from '../../common/index.js';
+import { ConflictError, crashPoint } from '../../common/index.js';
 import type { ContainerRecord } from '../container.js';
 import type { ContainerContext } from './context.js';
 
@@ -11,6 +11,7 @@ export async function pause(ctx: ContainerContext, ref: string): Promise<void> {
     if (record.state.status === 'paused') throw new ConflictError('BERTH_CONTAINER_PAUSED', `Container ${id} is already paused`);
     if (record.state.status !== 'running') throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `Container ${id} is not running`);
     await ctx.runtimeOf(record).pause(id);
+    crashPoint('pause.frozen');
     record.state = { ...record.state, status: 'paused' };
     await ctx.store.save(record);
     ctx.publish(record, 'pause');

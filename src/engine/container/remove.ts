@@ -1,5 +1,5 @@
 /** Remove: a stopped container, or with `force` a running one (killed first); its runtime state, rootfs, network, volumes and record go. */
-import { BerthError } from '../../common/index.js';
+import { BerthError, crashPoint } from '../../common/index.js';
 import { isRunningStatus } from '../container.js';
 import { tearDownNetwork } from '../container-networking.js';
 import { ContainerRunningError, NoSuchContainerError } from '../errors.js';
@@ -39,7 +39,9 @@ export async function remove(ctx: ContainerContext, ref: string, options: Remove
     // After an exit handled by this process the runtime state and mount are already gone.
     if (!ctx.released.has(id)) {
       await runtime.delete(id).catch(() => {});
+      crashPoint('rm.runtime-deleted');
       await rootfs.unmount(ctx.pathsOf(id).merged);
+      crashPoint('rm.unmounted');
     }
     if (networks?.namespaceOf(id) !== undefined) await tearDownNetwork(record, ctx.networking);
     ctx.released.delete(id);

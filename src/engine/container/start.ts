@@ -4,7 +4,7 @@
  * earlier ones and leaves the container created (never ran) or exited (ran before).
  */
 import { join } from 'node:path';
-import { BerthError, messageOf } from '../../common/index.js';
+import { BerthError, crashPoint, messageOf } from '../../common/index.js';
 import { isRunningStatus, ZERO_TIME, type ContainerRecord } from '../container.js';
 import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
 import { NotModifiedError } from '../errors.js';
@@ -56,6 +56,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     const lowerDirs = await images.lowerDirs(record.imageId);
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
     mounted = true;
+    crashPoint('start.mounted');
     const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: ctx.options.volumes, rootfsDir: paths.merged });
     const tMounted = performance.now();
     networked = true;
@@ -92,10 +93,12 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       oomKillDisable: record.host.oomKillDisable ?? false,
       ulimits: record.host.ulimits ?? [],
     });
+    crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
     record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
     // Persist before the process runs its command, so a crash right now still knows the container runs.
     await ctx.store.save(record);
+    crashPoint('start.recorded');
     await refreshHostsFiles(ctx.networking, record);
     const tCreated = performance.now();
     await connectPendingAttaches(ctx, record);

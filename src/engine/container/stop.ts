@@ -1,6 +1,6 @@
 /** Stop, kill and restart: signals through the runtime, docker's timeouts, and the marks they leave for the restart policy. */
 import { constants as osConstants } from 'node:os';
-import { BerthError, InvalidArgumentError } from '../../common/index.js';
+import { BerthError, crashPoint, InvalidArgumentError } from '../../common/index.js';
 import { isRunningStatus, type ContainerRecord } from '../container.js';
 import { ContainerNotRunningError, NotModifiedError } from '../errors.js';
 import type { ContainerContext } from './context.js';
@@ -49,6 +49,7 @@ async function stopLocked(ctx: ContainerContext, record: ContainerRecord, option
   const exited = waitExit(ctx, record.id);
   if (timeoutSec !== 0) {
     await ctx.runtimeOf(record).kill(record.id, signal).catch(() => {});
+    crashPoint('stop.signalled');
     if (timeoutSec < 0) {
       await exited;
       return;
