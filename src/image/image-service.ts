@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { ConflictError, type Logger, NotFoundError, InvalidArgumentError, silentLogger, shortId } from '../common/index.js';
+import { type Logger, NotFoundError, InvalidArgumentError, silentLogger, shortId } from '../common/index.js';
 import { type Digest, type ImageConfig, MediaType, chainIds, parseDigest } from '../oci/index.js';
 import {
   ContentStore, type ImageRecord, ImageRecordStore, type ImageReference, type ImageSource, InvalidReferenceError, type LayerRecord,
@@ -16,7 +16,10 @@ import { OverlaySnapshotter } from '../snapshot/index.js';
 import { HostMounter, type Mounter } from '../sys/index.js';
 import { AsyncLock } from './async-lock.js';
 import { BUILTIN_CREATED, DEFAULT_BUSYBOX_PATH, buildBusyboxImage } from './builtin-busybox.js';
-import { type Image, type ImageDeleteItem, type ImageHistoryItem, toImage } from './image.js';
+import { type Image, type ImageDeleteItem, type ImageHistoryItem, historyOf, toImage } from './image.js';
+import { NoSuchImageError } from './image-errors.js';
+import { type ContainersUsing, type ImageRemovalStores, type PruneOptions, type PruneResult, pruneImages, removeImage } from './image-removal.js';
+import { type AddImageInput, type LocalImages, blobsOfRecord, blobsUsedBy } from './local-images.js';
 import type { ProgressSink } from './progress.js';
 import type { RegistryCredentials } from './registry/registry-auth.js';
 import { type RegistryOptions, RegistryClient } from './registry/registry-client.js';
@@ -26,22 +29,9 @@ import { saveImages } from './archive/save-images.js';
 import { type LoadedImage, loadImages } from './archive/load-images.js';
 import { type ImportOptions, importImage } from './archive/import-image.js';
 
-/** No image matches the reference. */
-export class NoSuchImageError extends NotFoundError {
-  constructor(ref: string) {
-    super('BERTH_NO_SUCH_IMAGE', `No such image: ${ref}`);
-  }
-}
-
-/** docker's 409 for removing an image that is in use or referenced elsewhere. */
-export class ImageConflictError extends ConflictError {
-  constructor(message: string) {
-    super('BERTH_IMAGE_CONFLICT', message);
-  }
-}
-
-/** Tells the image service which containers use an image (the engine owns containers). */
-export type ContainersUsing = (imageId: string) => Array<{ id: string; isRunning: boolean }>;
+export { ImageConflictError, NoSuchImageError } from './image-errors.js';
+export type { ContainersUsing, PruneOptions, PruneResult } from './image-removal.js';
+export type { AddImageInput, AddImageLayer, LocalImages } from './local-images.js';
 
 /** Options for ImageService.open. */
 export interface ImageServiceOptions {
@@ -64,45 +54,12 @@ export interface TransferOptions {
   progress: ProgressSink;
 }
 
-/** A layer blob already in the content store, bottom first, for addImage. */
-export interface AddImageLayer {
-  blobDigest: Digest;
-  mediaType: string;
-}
-
-/** An image to store from blobs: its config bytes and layer blobs (already in `content`). */
-export interface AddImageInput {
-  configBytes: Uint8Array;
-  layers: readonly AddImageLayer[];
-  manifestBytes?: Uint8Array;
-  manifestMediaType?: string;
-  source?: ImageSource;
-}
-
-/** Options for ImageService.prune, as `docker image prune` filters. */
-export interface PruneOptions {
-  /** Also remove tagged images no container uses (`-a`). */
-  all: boolean;
-  /** Only images created before this time (ms since the epoch). */
-  untilMs?: number;
-  /** `key` or `key=value`: all must match. */
-  labels?: string[];
-  /** `key` or `key=value`: none may match (docker's `label!=`). */
-  excludeLabels?: string[];
-}
-
-/** What prune removed. */
-export interface PruneResult {
-  deleted: ImageDeleteItem[];
-  spaceReclaimedBytes: number;
-}
-
 const BUSYBOX_REF = 'busybox:latest';
 const BUILTIN_KIND = 'builtin-busybox';
 const HEX_PREFIX = /^(?:sha256:)?([0-9a-f]{1,64})$/;
 
 /** Images on the local disk. Safe for concurrent use within one process (the only writer). */
-export class ImageService {
+export class ImageService implements LocalImages {
   /** Blobs; pull, load and build put theirs here before calling addImage. */
   readonly content: ContentStore;
   readonly #references: ReferenceStore;
@@ -161,7 +118,7 @@ export class ImageService {
   }
 
   #usedBlobs(): Set<string> {
-    return new Set(this.#records.all().flatMap((record) => [record.id, ...(record.manifestDigest ? [record.manifestDigest] : []), ...record.layers.flatMap((layer) => (layer.blobDigest ? [layer.blobDigest] : []))]));
+    return blobsUsedBy(this.#records.all());
   }
 
   /**
@@ -209,8 +166,7 @@ export class ImageService {
   /** Every blob (config, manifest, layers) the image `imageId` uses. */
   blobsOf(imageId: string): string[] {
     const record = this.#records.get(imageId);
-    if (record === undefined) return [];
-    return [record.id, ...(record.manifestDigest ? [record.manifestDigest] : []), ...record.layers.flatMap((layer) => (layer.blobDigest ? [layer.blobDigest] : []))];
+    return record === undefined ? [] : blobsOfRecord(record);
   }
 
   /** Point the digest reference `name@sha256:...` at `imageId` (after a push). */
@@ -405,141 +361,22 @@ export class ImageService {
    * other repositories are docker's 409s. Layers and blobs no other image uses are deleted.
    */
   remove(ref: string, options: { force?: boolean; noPrune?: boolean }, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
-    return this.#lock.run(() => this.#remove(ref, options.force === true, containersUsing));
+    return this.#lock.run(() => removeImage(this.#removalStores, this.#resolve(ref), ref, options.force === true, containersUsing));
   }
 
-  async #remove(ref: string, force: boolean, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
-    const record = this.#resolve(ref);
-    const id = record.id;
-    const items: ImageDeleteItem[] = [];
-    let repoRefs = this.#references.referencesTo(id);
-    const users = containersUsing(id);
-    let quiet = false;
-    if (!isIdPrefix(id, ref)) {
-      if (!force && isSingleReference(repoRefs) && users.length > 0) {
-        throw new ImageConflictError(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${shortId(id)}`);
-      }
-      const parsed = withDefaultTag(parseImageReference(ref));
-      await this.#references.delete(parsed);
-      items.push({ untagged: familiarString(parsed) });
-      repoRefs = this.#references.referencesTo(id);
-      if (parsed.digest === undefined) {
-        const name = referenceName(parsed);
-        const sameRepoTagLeft = repoRefs.some((r) => r.digest === undefined && referenceName(r) === name);
-        if (!sameRepoTagLeft) {
-          for (const r of repoRefs.filter((r) => r.digest !== undefined && referenceName(r) === name)) {
-            await this.#references.delete(r);
-            items.push({ untagged: familiarString(r) });
-          }
-          repoRefs = this.#references.referencesTo(id);
-        }
-      }
-      if (repoRefs.length > 0) return items;
-      quiet = true;
-    } else if (isSingleReference(repoRefs)) {
-      this.#checkConflict(id, users, force ? HARD : HARD | STOPPED);
-      for (const r of repoRefs) {
-        await this.#references.delete(r);
-        items.push({ untagged: familiarString(r) });
-      }
-    }
-    const conflict = this.#findConflict(id, users, force ? HARD : HARD | SOFT);
-    if (conflict !== undefined) {
-      // After untagging by name, an image still in use just stays, dangling, as docker leaves it.
-      if (quiet) return items;
-      throw conflict;
-    }
-    for (const r of this.#references.referencesTo(id)) {
-      await this.#references.delete(r);
-      items.push({ untagged: familiarString(r) });
-    }
-    items.push(...(await this.#deleteImage(record, users.length > 0)));
-    return items;
-  }
-
-  #checkConflict(id: string, users: Array<{ id: string; isRunning: boolean }>, mask: number): void {
-    const conflict = this.#findConflict(id, users, mask);
-    if (conflict !== undefined) throw conflict;
-  }
-
-  // docker's checkImageDeleteConflict: running containers and child images are hard conflicts,
-  // other references and stopped containers soft ones that force overrides.
-  #findConflict(id: string, users: Array<{ id: string; isRunning: boolean }>, mask: number): ImageConflictError | undefined {
-    const running = users.find((user) => user.isRunning);
-    if (mask & RUNNING && running !== undefined) return deleteConflict(id, true, `image is being used by running container ${shortId(running.id)}`);
-    if (mask & REFERENCED && this.#references.referencesTo(id).length > 0) return deleteConflict(id, false, 'image is referenced in multiple repositories');
-    const stopped = users.find((user) => !user.isRunning);
-    if (mask & STOPPED && stopped !== undefined) return deleteConflict(id, false, `image is being used by stopped container ${shortId(stopped.id)}`);
-    return undefined;
-  }
-
-  // Delete the record, then every blob and unpacked layer no remaining image needs.
-  async #deleteImage(record: ImageRecord, keepLayers: boolean): Promise<ImageDeleteItem[]> {
-    await this.#records.delete(record.id);
-    const items: ImageDeleteItem[] = [{ deleted: record.id }];
-    const others = this.#records.all();
-    const usedChains = new Set(others.flatMap((other) => other.layers.map((layer) => layer.chainId)));
-    const usedBlobs = new Set(others.flatMap((other) => [other.id, ...(other.manifestDigest ? [other.manifestDigest] : []), ...other.layers.flatMap((layer) => (layer.blobDigest ? [layer.blobDigest] : []))]));
-    for (const layer of [...record.layers].reverse()) {
-      if (usedChains.has(layer.chainId)) continue;
-      if (!keepLayers) await this.#snapshotter.removeLayer(layer.chainId);
-      items.push({ deleted: layer.chainId });
-    }
-    const blobs = [record.id, record.manifestDigest, ...record.layers.map((layer) => layer.blobDigest)];
-    for (const blob of blobs) if (blob !== undefined && !usedBlobs.has(blob)) await this.content.delete(blob);
-    return items;
+  get #removalStores(): ImageRemovalStores {
+    return { content: this.content, references: this.#references, records: this.#records, snapshotter: this.#snapshotter };
   }
 
   /** `docker history`: one item per config history step, newest first. */
   async history(ref: string): Promise<ImageHistoryItem[]> {
     const record = this.#resolve(ref);
-    const steps = record.config.history ?? record.layers.map(() => ({ created: record.config.created ?? '', created_by: '' }));
-    let layerIndex = 0;
-    const items: ImageHistoryItem[] = steps.map((step) => {
-      const isEmpty = 'empty_layer' in step && step.empty_layer === true;
-      const layer = isEmpty ? undefined : record.layers[layerIndex++];
-      const created = step.created ? Date.parse(step.created) : NaN;
-      return {
-        id: '<missing>',
-        createdSec: Number.isNaN(created) ? 0 : Math.floor(created / 1000),
-        createdBy: step.created_by ?? '',
-        tags: [],
-        sizeBytes: layer?.sizeBytes ?? 0,
-        comment: ('comment' in step ? step.comment : undefined) ?? '',
-      };
-    });
-    items.reverse();
-    if (items[0] !== undefined) {
-      items[0].id = record.id;
-      items[0].tags = this.#toImage(record).repoTags;
-    }
-    return items;
+    return historyOf(record, this.#toImage(record).repoTags);
   }
 
   /** `docker image prune`: remove dangling (or, with `all`, unused) images matching the filters. */
   prune(options: PruneOptions, containersUsing: ContainersUsing): Promise<PruneResult> {
-    return this.#lock.run(async () => {
-      const deleted: ImageDeleteItem[] = [];
-      let spaceReclaimedBytes = 0;
-      for (const record of this.#records.all()) {
-        const refs = this.#references.referencesTo(record.id);
-        if (!options.all && refs.some((r) => r.digest === undefined)) continue;
-        if (containersUsing(record.id).length > 0) continue;
-        if (options.untilMs !== undefined && Date.parse(record.config.created ?? '') >= options.untilMs) continue;
-        const labels = record.config.config?.Labels ?? {};
-        if (options.labels !== undefined && !options.labels.every((f) => labelMatches(labels, f))) continue;
-        if (options.excludeLabels !== undefined && options.excludeLabels.some((f) => labelMatches(labels, f))) continue;
-        for (const r of refs) {
-          await this.#references.delete(r);
-          deleted.push({ untagged: familiarString(r) });
-        }
-        const items = await this.#deleteImage(record, false);
-        const removedChains = new Set(items.map((item) => item.deleted));
-        spaceReclaimedBytes += record.layers.filter((layer) => removedChains.has(layer.chainId)).reduce((sum, layer) => sum + layer.sizeBytes, 0);
-        deleted.push(...items);
-      }
-      return { deleted, spaceReclaimedBytes };
-    });
+    return this.#lock.run(() => pruneImages(this.#removalStores, options, containersUsing));
   }
 
   /**
@@ -597,41 +434,6 @@ export class ImageService {
     const digests = refs.filter((r) => r.digest !== undefined).map((r) => `${familiarName(r)}@${r.digest}`).sort();
     return toImage(record, tags, digests);
   }
-}
-
-const RUNNING = 1;
-const REFERENCED = 2;
-const STOPPED = 4;
-const HARD = RUNNING;
-const SOFT = REFERENCED | STOPPED;
-
-function deleteConflict(id: string, isHard: boolean, reason: string): ImageConflictError {
-  return new ImageConflictError(`conflict: unable to delete ${shortId(id)} (${isHard ? 'cannot be forced' : 'must be forced'}) - ${reason}`);
-}
-
-// docker's isImageIDPrefix: the user typed (a prefix of) the id rather than a name.
-function isIdPrefix(id: string, ref: string): boolean {
-  return id.startsWith(ref) || id.slice('sha256:'.length).startsWith(ref);
-}
-
-// docker's isSingleReference: one tag, or digests of a single repository with at most that tag.
-function isSingleReference(refs: ImageReference[]): boolean {
-  if (refs.length <= 1) return refs.length === 1;
-  let single: ImageReference | undefined;
-  const digestRepos = new Set<string>();
-  for (const r of refs) {
-    if (r.digest !== undefined) digestRepos.add(referenceName(r));
-    else if (single === undefined) single = r;
-    else return false;
-  }
-  const name = referenceName(single ?? refs[0]!);
-  return digestRepos.size === 1 && digestRepos.has(name);
-}
-
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 function sameSource(a: ImageSource, b: ImageSource): boolean {

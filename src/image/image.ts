@@ -68,3 +68,28 @@ export function toImage(record: ImageRecord, repoTags: string[], repoDigests: st
   if (record.manifestDigest !== undefined) image.manifestDigest = record.manifestDigest;
   return image;
 }
+
+/** `docker history` of `record`: one item per config history step, newest first; the newest carries the id and `repoTags`. */
+export function historyOf(record: ImageRecord, repoTags: string[]): ImageHistoryItem[] {
+  const steps = record.config.history ?? record.layers.map(() => ({ created: record.config.created ?? '', created_by: '' }));
+  let layerIndex = 0;
+  const items: ImageHistoryItem[] = steps.map((step) => {
+    const isEmpty = 'empty_layer' in step && step.empty_layer === true;
+    const layer = isEmpty ? undefined : record.layers[layerIndex++];
+    const created = step.created ? Date.parse(step.created) : NaN;
+    return {
+      id: '<missing>',
+      createdSec: Number.isNaN(created) ? 0 : Math.floor(created / 1000),
+      createdBy: step.created_by ?? '',
+      tags: [],
+      sizeBytes: layer?.sizeBytes ?? 0,
+      comment: ('comment' in step ? step.comment : undefined) ?? '',
+    };
+  });
+  items.reverse();
+  if (items[0] !== undefined) {
+    items[0].id = record.id;
+    items[0].tags = repoTags;
+  }
+  return items;
+}

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../common/index.js';
 import { applyChanges, type ImageConfig, MediaType } from '../../oci/index.js';
 import { decompressed } from '../../snapshot/index.js';
-import type { ImageService } from '../image-service.js';
+import type { LocalImages } from '../local-images.js';
 import type { Image } from '../image.js';
 import { hostArchitecture } from '../registry/manifests.js';
 
@@ -23,7 +23,7 @@ export interface ImportOptions {
 }
 
 /** Import `source` as a new image; on failure nothing is left. */
-export async function importImage(service: ImageService, source: Readable, options: ImportOptions): Promise<Image> {
+export async function importImage(service: LocalImages, source: Readable, options: ImportOptions): Promise<Image> {
   // All changes are checked before the first byte is read: a bad one stores nothing.
   const runtime = applyChanges({}, options.changes ?? []);
   const tarStream = await uncompressed(source);

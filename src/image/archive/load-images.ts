@@ -13,7 +13,7 @@ import { BerthError, InvalidArgumentError } from '../../common/index.js';
 import { type Descriptor, type Digest, type ImageIndex, type ImageManifest, MediaType, isDigest, isIndexMediaType, parseDigest } from '../../oci/index.js';
 import { familiarString, parseImageReference, withDefaultTag } from '../../store/index.js';
 import { decompressed } from '../../snapshot/index.js';
-import type { ImageService } from '../image-service.js';
+import type { LocalImages } from '../local-images.js';
 import type { ProgressSink } from '../progress.js';
 
 /** The archive is not one docker or an OCI tool wrote, or is damaged. */
@@ -44,7 +44,7 @@ interface ArchiveFiles {
 }
 
 /** Load every image of the archive `source` (plain or gzip tar); see the file comment. */
-export async function loadImages(service: ImageService, source: Readable, progress: ProgressSink): Promise<LoadedImage[]> {
+export async function loadImages(service: LocalImages, source: Readable, progress: ProgressSink): Promise<LoadedImage[]> {
   const added = new Set<Digest>();
   try {
     const files = await readArchive(service, source, added);
@@ -69,7 +69,7 @@ function normalise(name: string): string {
   return posix.normalize(name.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
 }
 
-async function readArchive(service: ImageService, source: Readable, added: Set<Digest>): Promise<ArchiveFiles> {
+async function readArchive(service: LocalImages, source: Readable, added: Set<Digest>): Promise<ArchiveFiles> {
   const files: ArchiveFiles = { small: new Map(), blobs: new Map(), links: new Map() };
   let smallTotal = 0;
   const extract = tar.extract();
@@ -122,7 +122,7 @@ function resolvePath(files: ArchiveFiles, path: string): string {
   return current;
 }
 
-async function fileBytes(service: ImageService, files: ArchiveFiles, path: string): Promise<Buffer> {
+async function fileBytes(service: LocalImages, files: ArchiveFiles, path: string): Promise<Buffer> {
   const resolved = resolvePath(files, path);
   const small = files.small.get(resolved);
   if (small !== undefined) return small;
@@ -139,7 +139,7 @@ function parseJson<T>(bytes: Buffer, what: string): T {
   }
 }
 
-async function layerMediaType(service: ImageService, digest: Digest): Promise<string> {
+async function layerMediaType(service: LocalImages, digest: Digest): Promise<string> {
   const stream = await service.content.getStream(digest);
   let head = Buffer.alloc(0);
   for await (const chunk of stream) {
@@ -152,7 +152,7 @@ async function layerMediaType(service: ImageService, digest: Digest): Promise<st
   return MediaType.dockerLayer;
 }
 
-async function loadDockerArchive(service: ImageService, files: ArchiveFiles, progress: ProgressSink): Promise<LoadedImage[]> {
+async function loadDockerArchive(service: LocalImages, files: ArchiveFiles, progress: ProgressSink): Promise<LoadedImage[]> {
   const entries = parseJson<Array<{ Config?: string; RepoTags?: string[] | null; Layers?: string[] }>>(files.small.get('manifest.json')!, 'manifest.json');
   if (!Array.isArray(entries)) throw new InvalidArchiveError('manifest.json is not a list');
   const loaded: LoadedImage[] = [];
@@ -172,7 +172,7 @@ async function loadDockerArchive(service: ImageService, files: ArchiveFiles, pro
   return loaded;
 }
 
-async function loadOciLayout(service: ImageService, files: ArchiveFiles, progress: ProgressSink): Promise<LoadedImage[]> {
+async function loadOciLayout(service: LocalImages, files: ArchiveFiles, progress: ProgressSink): Promise<LoadedImage[]> {
   const indexBytes = files.small.get('index.json');
   if (indexBytes === undefined) throw new InvalidArchiveError('it has neither manifest.json nor index.json');
   const index = parseJson<ImageIndex>(indexBytes, 'index.json');
@@ -198,12 +198,12 @@ async function loadOciLayout(service: ImageService, files: ArchiveFiles, progres
   return loaded;
 }
 
-async function blobBytes(service: ImageService, files: ArchiveFiles, digest: string): Promise<Buffer> {
+async function blobBytes(service: LocalImages, files: ArchiveFiles, digest: string): Promise<Buffer> {
   if (!isDigest(digest)) throw new InvalidArchiveError(`bad digest ${JSON.stringify(digest)}`);
   return fileBytes(service, files, `blobs/sha256/${digest.slice(7)}`);
 }
 
-async function platformManifest(service: ImageService, files: ArchiveFiles, descriptor: Descriptor): Promise<Descriptor> {
+async function platformManifest(service: LocalImages, files: ArchiveFiles, descriptor: Descriptor): Promise<Descriptor> {
   if (!isIndexMediaType(descriptor.mediaType)) return descriptor;
   const nested = parseJson<ImageIndex>(await blobBytes(service, files, descriptor.digest), `index ${descriptor.digest}`);
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
@@ -212,7 +212,7 @@ async function platformManifest(service: ImageService, files: ArchiveFiles, desc
   return platformManifest(service, files, chosen);
 }
 
-async function store(service: ImageService, configBytes: Buffer, layers: Array<{ blobDigest: Digest; mediaType: string }>, tags: string[], progress: ProgressSink, manifest?: { bytes: Buffer; mediaType: string }): Promise<LoadedImage> {
+async function store(service: LocalImages, configBytes: Buffer, layers: Array<{ blobDigest: Digest; mediaType: string }>, tags: string[], progress: ProgressSink, manifest?: { bytes: Buffer; mediaType: string }): Promise<LoadedImage> {
   let image;
   try {
     image = await service.addImage({

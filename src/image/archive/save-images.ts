@@ -11,7 +11,7 @@ import tar from 'tar-stream';
 import { InternalError } from '../../common/index.js';
 import { type Digest, MediaType, digestHex, sha256Digest } from '../../oci/index.js';
 import { type ImageRecord, familiarString, parseImageReference, referenceName, referenceString } from '../../store/index.js';
-import type { ImageService } from '../image-service.js';
+import type { LocalImages } from '../local-images.js';
 import { manifestOf } from '../image-manifest.js';
 
 interface SavedImage {
@@ -21,7 +21,7 @@ interface SavedImage {
 }
 
 /** Write the archive of `refs` (names, `name:tag`, ids) to `out`, which is ended. */
-export async function saveImages(service: ImageService, refs: readonly string[], out: Writable): Promise<void> {
+export async function saveImages(service: LocalImages, refs: readonly string[], out: Writable): Promise<void> {
   const images = collect(service, refs);
   const pack = tar.pack();
   const done = pipeline(pack, out);
@@ -85,7 +85,7 @@ export async function saveImages(service: ImageService, refs: readonly string[],
 
 // Each ref's image and the tags it brings: `name:tag` that tag, a bare name every tag of that
 // repository, an id none.
-function collect(service: ImageService, refs: readonly string[]): SavedImage[] {
+function collect(service: LocalImages, refs: readonly string[]): SavedImage[] {
   const byId = new Map<string, SavedImage>();
   const entries = service.referenceEntries();
   for (const ref of refs) {

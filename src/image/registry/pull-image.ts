@@ -10,7 +10,7 @@ import { BerthError, messageOf } from '../../common/index.js';
 import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, chainIds, parseDigest } from '../../oci/index.js';
 import { type ImageReference, familiarString, referenceName } from '../../store/index.js';
 import type { Image } from '../image.js';
-import type { ImageService } from '../image-service.js';
+import type { LocalImages } from '../local-images.js';
 import { type ProgressSink, withProgress } from '../progress.js';
 import type { RegistryCredentials } from './registry-auth.js';
 import { type RegistryOptions, RegistryClient, registryErrorMessage, readBytes } from './registry-client.js';
@@ -41,7 +41,7 @@ const MAX_CONFIG_BYTES = 16 << 20;
 const DOWNLOAD_CONCURRENCY = 3;
 
 /** Pull `ref` (with a tag or digest) into `service`; see the file comment for the guarantees. */
-export async function pullImage(service: ImageService, ref: ImageReference, options: PullOptions): Promise<PullResult> {
+export async function pullImage(service: LocalImages, ref: ImageReference, options: PullOptions): Promise<PullResult> {
   const { progress } = options;
   const client = new RegistryClient(ref.domain, ref.path, options.credentials, options.registry);
   const wanted = ref.digest ?? ref.tag ?? 'latest';
@@ -86,7 +86,7 @@ export async function pullImage(service: ImageService, ref: ImageReference, opti
   }
 }
 
-async function fetchConfig(service: ImageService, client: RegistryClient, descriptor: Descriptor, added: Set<Digest>): Promise<Buffer> {
+async function fetchConfig(service: LocalImages, client: RegistryClient, descriptor: Descriptor, added: Set<Digest>): Promise<Buffer> {
   const digest = parseDigest(descriptor.digest);
   if (await service.content.has(digest)) return service.content.get(digest);
   if (descriptor.size > MAX_CONFIG_BYTES) throw new MalformedManifestError(`the config is ${descriptor.size} bytes, more than ${MAX_CONFIG_BYTES}`);
@@ -148,7 +148,7 @@ function shortOf(digest: string): string {
   return digest.slice('sha256:'.length, 'sha256:'.length + 12);
 }
 
-async function fetchAndUnpackLayers(service: ImageService, client: RegistryClient, manifest: ImageManifest, config: ImageConfig, added: Set<Digest>, progress: ProgressSink): Promise<void> {
+async function fetchAndUnpackLayers(service: LocalImages, client: RegistryClient, manifest: ImageManifest, config: ImageConfig, added: Set<Digest>, progress: ProgressSink): Promise<void> {
   const diffIds = config.rootfs.diff_ids.map((d) => parseDigest(d));
   const chains = chainIds(diffIds);
   const layers = manifest.layers;
@@ -203,7 +203,7 @@ function limiter(concurrency: number): <T>(job: () => Promise<T>, onQueued: () =
   };
 }
 
-async function downloadLayer(service: ImageService, client: RegistryClient, layer: Descriptor, added: Set<Digest>, progress: ProgressSink): Promise<void> {
+async function downloadLayer(service: LocalImages, client: RegistryClient, layer: Descriptor, added: Set<Digest>, progress: ProgressSink): Promise<void> {
   const id = shortOf(layer.digest);
   const digest = parseDigest(layer.digest);
   if (await service.content.has(digest)) {

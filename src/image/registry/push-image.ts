@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { type Digest, type ImageManifest, sha256Digest } from '../../oci/index.js';
 import { type ImageRecord, type ImageReference, referenceName } from '../../store/index.js';
-import type { ImageService } from '../image-service.js';
+import type { LocalImages } from '../local-images.js';
 import { manifestOf } from '../image-manifest.js';
 import { type ProgressSink, withProgress } from '../progress.js';
 import type { RegistryCredentials } from './registry-auth.js';
@@ -35,7 +35,7 @@ interface PushBlob {
  * Push the image `ref` (a tag reference, already resolved locally by the caller to `record`) to
  * its registry. Returns the manifest digest.
  */
-export async function pushImage(service: ImageService, ref: ImageReference, record: ImageRecord, options: PushOptions): Promise<{ digest: Digest; sizeBytes: number }> {
+export async function pushImage(service: LocalImages, ref: ImageReference, record: ImageRecord, options: PushOptions): Promise<{ digest: Digest; sizeBytes: number }> {
   const { progress } = options;
   const client = new RegistryClient(ref.domain, ref.path, options.credentials, options.registry);
   const { bytes: manifestBytes, mediaType } = await manifestOf(service.content, record);
@@ -63,7 +63,7 @@ export async function pushImage(service: ImageService, ref: ImageReference, reco
 }
 
 // Other repositories of the same registry that hold images of ours: blobs can be mounted from them.
-function mountSources(service: ImageService, ref: ImageReference): Map<string, string[]> {
+function mountSources(service: LocalImages, ref: ImageReference): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const entry of service.referenceEntries()) {
     if (entry.reference.domain !== ref.domain || entry.reference.path === ref.path || entry.reference.digest === undefined) continue;
@@ -76,7 +76,7 @@ function mountSources(service: ImageService, ref: ImageReference): Map<string, s
   return out;
 }
 
-async function pushBlob(service: ImageService, client: RegistryClient, blob: PushBlob, mountFrom: Map<string, string[]>, progress: ProgressSink): Promise<void> {
+async function pushBlob(service: LocalImages, client: RegistryClient, blob: PushBlob, mountFrom: Map<string, string[]>, progress: ProgressSink): Promise<void> {
   const show = (status: string, currentBytes?: number): void => {
     if (blob.id !== undefined) progress({ id: blob.id, status, ...(currentBytes !== undefined ? { currentBytes, totalBytes: blob.sizeBytes } : {}) });
   };
