@@ -6,8 +6,12 @@
 import { join } from 'node:path';
 import type { Stream } from 'node:stream';
 import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus } from '../engine/index.js';
-import type { ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
-import { readLogs, type ExitWatcher, type Runtime, type RuntimeResources } from '../runtime/index.js';
+import type { LogPolicy, ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
+import { readLogs, type ExitWatcher, type LogFileOptions, type Runtime, type RuntimeResources } from '../runtime/index.js';
+
+function toLogFileOptions(log: LogPolicy): LogFileOptions {
+  return { isDisabled: log.driver === 'none', maxSizeBytes: log.maxSizeBytes, maxFiles: log.maxFiles, compress: log.compress };
+}
 
 /** The engine's limits as the runtime's settings: only the fields that are set. */
 function toRuntimeResources(limits: ResourceLimits): RuntimeResources {
@@ -56,7 +60,7 @@ export class RuntimePortAdapter implements RuntimePort {
         isOomKillDisabled: request.oomKillDisable,
         ulimits: request.ulimits,
       },
-      { logPath: request.logPath, conmonPidFile: join(request.bundleDir, 'conmon.pid') },
+      { logPath: request.logPath, conmonPidFile: join(request.bundleDir, 'conmon.pid'), ...(request.log ? { log: toLogFileOptions(request.log) } : {}) },
     );
   }
 
@@ -158,6 +162,10 @@ export class RuntimePortAdapter implements RuntimePort {
 
   wasOomKilled(id: string): Promise<boolean> {
     return this.#runtime.wasOomKilled(id);
+  }
+
+  async keepLogRotated(id: string, logPath: string, log: LogPolicy): Promise<void> {
+    await this.#runtime.keepLogRotated?.(id, logPath, toLogFileOptions(log));
   }
 
   async *readLogs(logPath: string, options: LogReadOptions): AsyncIterable<LogEntry> {

@@ -140,7 +140,7 @@ function createInput(overrides: Partial<CreateContainerInput> = {}): CreateConta
       pidsLimit: null,
       shmSizeBytes: 64 * 1024 * 1024,
       binds: [],
-      logConfig: { type: 'k8s-file', config: {} },
+      logConfig: { type: 'json-file', config: {} },
       extraHosts: [],
       dns: [],
       dnsSearch: [],

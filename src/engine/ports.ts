@@ -5,6 +5,7 @@
  */
 import type { Readable, Stream, Writable } from 'node:stream';
 import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
+import type { LogPolicy } from './log-config.js';
 
 /** An image as the engine needs it to create and describe containers. */
 export interface EngineImage {
@@ -79,6 +80,8 @@ export interface RuntimeCreateRequest {
   mounts?: RuntimeMountRequest[];
   /** The network namespace: a new one (loopback only, the default), the host's, or a prepared handle. */
   networkNamespace?: 'new' | 'host' | { path: string };
+  /** How the log is kept (from the container's log driver and options). */
+  log?: LogPolicy;
 }
 
 /**
@@ -185,6 +188,8 @@ export interface RuntimePort {
   exec(request: RuntimeExecRequest): Promise<RuntimeExecHandle>;
   resize(id: string, height: number, width: number): Promise<void>;
   readLogs(logPath: string, options: LogReadOptions): AsyncIterable<LogEntry>;
+  /** Keep a running container's log rotated by `log` again, after a daemon restart (create starts it itself). */
+  keepLogRotated?(id: string, logPath: string, log: LogPolicy): Promise<void>;
   /** Freeze / thaw the container's processes (cgroup freezer). */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

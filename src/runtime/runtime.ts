@@ -13,6 +13,17 @@ export interface CreateOptions {
   logPath: string;
   /** conmon's pid is written here so a restarted daemon can find it. */
   conmonPidFile: string;
+  /** How the log is kept (docker's json-file/local options); a file without a size cap when absent. */
+  log?: LogFileOptions;
+}
+
+/** The log of a container: none at all, or a file rotated as json-file rotates (LogRotationPolicy). */
+export interface LogFileOptions {
+  isDisabled: boolean;
+  /** 0: no cap. */
+  maxSizeBytes: number;
+  maxFiles: number;
+  compress: boolean;
 }
 
 /** What `create` returns once the container exists in state `created`. */
@@ -89,4 +100,9 @@ export interface Runtime {
   wasOomKilled(id: string): Promise<boolean>;
   /** Resize the container's tty (no-op without one). */
   resize(id: string, height: number, width: number): Promise<void>;
+  /**
+   * Keep a running container's log rotated by `log` again (after a daemon restart; create
+   * starts it itself). Stops at `delete`.
+   */
+  keepLogRotated?(id: string, logPath: string, log: LogFileOptions): Promise<void>;
 }

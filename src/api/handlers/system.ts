@@ -5,7 +5,7 @@ import type { Engine, VmFacts } from '../../engine/index.js';
 import type { Router } from '../router.js';
 import type { SystemInfo, SystemVersion } from '../wire/index.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
-import { isRunningStatus } from '../../engine/index.js';
+import { DEFAULT_LOG_DRIVER, isRunningStatus } from '../../engine/index.js';
 
 export function addSystemRoutes(router: Router, engine: Engine): void {
   router.add('GET', '/_ping', async (req, res) => {
@@ -78,7 +78,7 @@ async function infoOf(engine: Engine): Promise<SystemInfo> {
     DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
     ...(vm ? { SystemStatus: vmStatus(vm) } : {}),
     DockerRootDir: facts.root,
-    Plugins: { Volume: ['local'], Network: ['null'], Authorization: null, Log: ['k8s-file'] },
+    Plugins: { Volume: ['local'], Network: ['null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
     MemoryLimit: true,
     SwapLimit: true,
     CpuCfsPeriod: true,
@@ -92,7 +92,7 @@ async function infoOf(engine: Engine): Promise<SystemInfo> {
     NFd: 0,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
-    LoggingDriver: 'k8s-file',
+    LoggingDriver: DEFAULT_LOG_DRIVER,
     CgroupDriver: 'cgroupfs',
     CgroupVersion: facts.cgroupVersion,
     NEventsListener: 0,

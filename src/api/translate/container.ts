@@ -3,7 +3,7 @@
  * inspect and ps rows out. The only code that knows both sides.
  */
 import { humanDuration, InvalidArgumentError } from '../../common/index.js';
-import { ZERO_TIME, type ContainerRecord, type CreateContainerInput, type RestartPolicyName } from '../../engine/index.js';
+import { DEFAULT_LOG_DRIVER, logDriverName, ZERO_TIME, type ContainerRecord, type CreateContainerInput, type RestartPolicyName } from '../../engine/index.js';
 import type {
   ContainerConfig,
   ContainerInspectResponse,
@@ -72,7 +72,7 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
       tmpfs: host.Tmpfs ?? {},
       volumesFrom: host.VolumesFrom ?? [],
       volumeDriver: host.VolumeDriver ?? '',
-      logConfig: { type: host.LogConfig?.Type || 'k8s-file', config: host.LogConfig?.Config ?? {} },
+      logConfig: { type: host.LogConfig?.Type || DEFAULT_LOG_DRIVER, config: host.LogConfig?.Config ?? {} },
       extraHosts: host.ExtraHosts ?? [],
       portBindings: Object.fromEntries(Object.entries(host.PortBindings ?? {}).map(([key, list]) => [key, (list ?? []).map((b) => ({ hostIp: b.HostIp ?? '', hostPort: b.HostPort ?? '' }))])),
       publishAllPorts: host.PublishAllPorts ?? false,
@@ -117,7 +117,7 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
   return {
     Binds: h.binds.length > 0 ? h.binds : null,
     ContainerIDFile: '',
-    LogConfig: { Type: h.logConfig.type, Config: h.logConfig.config },
+    LogConfig: { Type: logDriverName(h.logConfig.type), Config: h.logConfig.config },
     NetworkMode: h.networkMode,
     PortBindings: Object.fromEntries(Object.entries(h.portBindings ?? {}).map(([key, list]) => [key, list.map((b) => ({ HostIp: b.hostIp, HostPort: b.hostPort }))])),
     RestartPolicy: { Name: h.restartPolicy.name, MaximumRetryCount: h.restartPolicy.maximumRetryCount },

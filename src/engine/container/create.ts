@@ -10,6 +10,7 @@ import { readHostResolvConf, writeEtcFiles } from '../etc-files.js';
 import { mountInputOf, resolveMounts } from '../mounts.js';
 import type { EngineImage } from '../ports.js';
 import { checkCreateResources } from '../resources.js';
+import { checkLogConfig } from '../log-config.js';
 import type { ContainerContext } from './context.js';
 import { claimName } from './names.js';
 
@@ -144,10 +145,11 @@ function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host'])
     throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=vm: a VM container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
   }
   const limits = checkCreateResources(host);
+  const log = checkLogConfig(host.logConfig.type, host.logConfig.config);
   if (host.autoRemove && host.restartPolicy.name !== 'no') {
     throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
   }
-  return { ...host, ...limits, isolation, isolationRequested: requested, runtime };
+  return { ...host, ...limits, logConfig: { type: log.driver, config: host.logConfig.config }, isolation, isolationRequested: requested, runtime };
 }
 
 /** Merge the user's create settings with the image's defaults, as docker's daemon does. */

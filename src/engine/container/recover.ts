@@ -7,6 +7,7 @@ import { messageOf } from '../../common/index.js';
 import { readMountInfo } from '../../sys/index.js';
 import { isRunningStatus, type ContainerRecord } from '../container.js';
 import { tearDownNetwork } from '../container-networking.js';
+import { logPolicyOf } from '../log-config.js';
 import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
 import { handleExit } from './exit.js';
@@ -48,6 +49,11 @@ export async function recover(ctx: ContainerContext): Promise<void> {
       continue;
     }
     const status = await runtime.state(record.id).catch(() => undefined);
+    if (status === 'running' || status === 'paused' || status === 'created') {
+      await runtime.keepLogRotated?.(record.id, ctx.pathsOf(record.id).logPath, logPolicyOf(record.host.logConfig)).catch((err: unknown) =>
+        logger.warn('cannot rotate the log of a recovered container', { id: record.id, error: messageOf(err) }),
+      );
+    }
     if (status === 'paused' && record.state.status !== 'paused') {
       // A commit or pause cut short between freezing and its record: the user never saw it paused.
       await runtime.resume(record.id).then(

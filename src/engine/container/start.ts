@@ -14,6 +14,7 @@ import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
 import type { ContainerContext } from './context.js';
 import { remove } from './remove.js';
 import { VM_ACCEL_ANNOTATION } from './vm-annotations.js';
+import { logPolicyOf } from '../log-config.js';
 
 /** How long after its start a VM container's accelerator is asked for. */
 const VM_FACTS_DELAY_MS = 1000;
@@ -92,6 +93,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       resources: limitsOf(record.host),
       oomKillDisable: record.host.oomKillDisable ?? false,
       ulimits: record.host.ulimits ?? [],
+      log: logPolicyOf(record.host.logConfig),
     });
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;

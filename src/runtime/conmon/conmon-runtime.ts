@@ -9,12 +9,13 @@ import type { Stream } from 'node:stream';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
 import { listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
-import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, Runtime } from '../runtime.js';
+import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, LogFileOptions, Runtime } from '../runtime.js';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
 import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
 import { defaultSpecHost, writeRuntimeSpec, type SpecHost } from '../spec/index.js';
 import { startExec } from './conmon-exec.js';
 import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
+import { askConmonToReopenLog, LogRotator } from './log-rotation.js';
 
 /** How to reach the binaries and where conmon keeps its files. */
 export interface ConmonRuntimeOptions {
@@ -85,6 +86,7 @@ export class ConmonRuntime implements Runtime {
 
   constructor(options: ConmonRuntimeOptions) {
     this.#options = options;
+    this.#logRotator = new LogRotator(options.logger);
   }
 
   /**
@@ -93,6 +95,7 @@ export class ConmonRuntime implements Runtime {
    * time cost up to hundreds of ms, enough for a start's first resize to arrive after the prompt.
    */
   readonly #bundleDirs = new Map<string, string>();
+  readonly #logRotator: LogRotator;
 
   #persistDir(id: string): string {
     return join(this.#options.persistDir, id);
@@ -132,7 +135,7 @@ export class ConmonRuntime implements Runtime {
       '--exit-dir', this.#options.exitDir,
       '--persist-dir', persist,
       '--full-attach',
-      '-l', `k8s-file:${options.logPath}`,
+      ...logArgs(options.logPath, options.log),
       '--log-level', 'error',
       '--conmon-pidfile', options.conmonPidFile,
       '--runtime-arg', `--root=${this.#options.runtimeRoot}`,
@@ -162,6 +165,7 @@ export class ConmonRuntime implements Runtime {
       throw classifyRuntimeFailure(settings.args[0] ?? '', message);
     }
     const conmonPid = Number((await readFile(options.conmonPidFile, 'utf8').catch(() => '')).trim());
+    if (options.log) this.#rotate(id, bundleDir, options.logPath, options.log);
     this.#options.logger.debug('container created', { id, pid: sync.data, conmonPid, specMs, conmonMs: Math.round(performance.now() - conmonStart) });
     return { pid: sync.data, conmonPid: Number.isInteger(conmonPid) ? conmonPid : 0 };
   }
@@ -272,12 +276,24 @@ export class ConmonRuntime implements Runtime {
     }
   }
 
+  /** Rotation beyond one file is berthd's (conmon only truncates, see logArgs). */
+  #rotate(id: string, bundleDir: string, logPath: string, log: LogFileOptions): void {
+    if (log.isDisabled || log.maxSizeBytes <= 0 || log.maxFiles < 2) return;
+    this.#logRotator.watch(id, logPath, log, () => askConmonToReopenLog(join(bundleDir, 'ctl')));
+  }
+
+  /** See Runtime.keepLogRotated. */
+  async keepLogRotated(id: string, logPath: string, log: LogFileOptions): Promise<void> {
+    this.#rotate(id, await this.#bundle(id), logPath, log);
+  }
+
   /**
    * See Runtime.delete. Also sweeps what the runtime leaves when a create failed part-way (cgroup
    * directories made before the failing controller) and conmon's per-container directory.
    */
   async delete(id: string): Promise<void> {
     this.#bundleDirs.delete(id);
+    this.#logRotator.unwatch(id);
     const result = await this.#runtime(['delete', '--force', id]);
     if (result.exitCode !== 0 && (await this.#rawState(id)) !== undefined) {
       throw new RuntimeError(`delete ${id}: ${runtimeMessage(result.stderr) || `exit status ${result.exitCode}`}`);
@@ -417,6 +433,18 @@ export class ConmonRuntime implements Runtime {
       await handle.close();
     }
   }
+}
+
+/**
+ * conmon's log arguments: no log at all, or its k8s-file. With one file and a size cap
+ * (json-file's max-file=1) conmon's own cap does what dockerd does, starting the file over;
+ * with more files berthd rotates (LogRotator) and conmon has no cap.
+ */
+function logArgs(logPath: string, log: LogFileOptions | undefined): string[] {
+  if (log?.isDisabled) return ['-l', 'none:'];
+  const args = ['-l', `k8s-file:${logPath}`];
+  if (log && log.maxSizeBytes > 0 && log.maxFiles < 2) args.push('--log-size-max', String(log.maxSizeBytes));
+  return args;
 }
 
 /** Parse a conmon exit file; undefined when it is missing or still empty. */

@@ -3,4 +3,5 @@
 export * from './conmon-runtime.js';
 export * from './exit-watcher.js';
 export * from './log-reader.js';
+export * from './log-rotation.js';
 export * from './conmon-exec.js';

@@ -2,9 +2,14 @@
  * Reading conmon's k8s-file logs (`<RFC3339Nano> <stdout|stderr> <P|F> <text>` per line) the way
  * `docker logs` needs them: filtered, tailed, partial records joined, optionally followed.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { watch } from 'node:fs';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { errnoOf } from '../../common/index.js';
+import { logFilesOf } from './log-rotation.js';
+
+const gunzipAsync = promisify(gunzip);
 
 /** One log entry: a full line with its trailing newline, or a final unterminated fragment. */
 export interface LogRecord {
@@ -144,16 +149,29 @@ function waitForChange(path: string, pollMs: number, signal: AbortSignal | undef
   });
 }
 
+/** The whole of a rotated log file, gunzipped when its name ends in .gz; empty when it went away meanwhile. */
+async function readRotated(path: string): Promise<Buffer> {
+  try {
+    const data = await readFile(path);
+    return path.endsWith('.gz') ? await gunzipAsync(data) : data;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  }
+}
+
 /**
- * Iterate the entries of the k8s-file log at `path`. A missing file reads as empty (and is
- * waited for when following). Without `follow` it ends at the end of the file; with it, it ends
- * once `isDone()` is true and the file is drained, or when `signal` aborts.
+ * Iterate the entries of the k8s-file log at `path`, its rotated files (`path.N[.gz]`, see
+ * log-rotation.ts) first. A missing file reads as empty (and is waited for when following).
+ * Without `follow` it ends at the end of the file; with it, it follows the file across
+ * rotations and ends once `isDone()` is true and the file is drained, or when `signal` aborts.
  */
 export async function* readLogs(path: string, options: ReadLogsOptions = {}): AsyncGenerator<LogRecord> {
   const keep = makeFilter(options);
   const parser = new K8sFileParser();
   const pollMs = options.pollMs ?? 250;
   let handle: FileHandle | undefined;
+  let handleInode = -1;
   let position = 0;
   let lastTimestamp = '';
   const chunk = Buffer.alloc(64 * 1024);
@@ -166,13 +184,38 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
         if (errnoOf(err) === 'ENOENT') return [];
         throw err;
       }
+      handleInode = (await handle.stat()).ino;
     }
     const records: LogRecord[] = [];
-    for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      for (const record of parser.feed(chunk.subarray(0, bytesRead))) {
+    const drain = async (from: FileHandle): Promise<void> => {
+      for (;;) {
+        const { bytesRead } = await from.read(chunk, 0, chunk.length, position);
+        if (bytesRead === 0) return;
+        position += bytesRead;
+        for (const record of parser.feed(chunk.subarray(0, bytesRead))) {
+          lastTimestamp = record.timestamp;
+          records.push(record);
+        }
+      }
+    };
+    await drain(handle);
+    // If the file was rotated (or truncated by conmon's size cap, which also makes a new file),
+    // conmon already writes the new one: drain the old file once more, then go on with the new.
+    const current = await stat(path).catch(() => undefined);
+    if (current && current.ino !== handleInode) {
+      await drain(handle);
+      await handle.close();
+      handle = undefined;
+      position = 0;
+      records.push(...(await readAvailable()));
+    }
+    return records;
+  };
+
+  const rotatedRecords = async (): Promise<LogRecord[]> => {
+    const records: LogRecord[] = [];
+    for (const file of (await logFilesOf(path)).slice(0, -1)) {
+      for (const record of parser.feed(await readRotated(file))) {
         lastTimestamp = record.timestamp;
         records.push(record);
       }
@@ -181,7 +224,7 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
   };
 
   try {
-    let initial = (await readAvailable()).filter(keep);
+    let initial = [...(await rotatedRecords()), ...(await readAvailable())].filter(keep);
     if (options.tailLines !== undefined && options.tailLines >= 0) initial = options.tailLines === 0 ? [] : initial.slice(-options.tailLines);
     yield* initial;
     if (!options.follow) {
