@@ -14,6 +14,7 @@ import {
 } from './defaults.js';
 import { resolveUser } from './resolve-user.js';
 import { hostHardLimits, toOciResources, toOciRlimits } from './resources.js';
+import { dockerDefaultSeccompProfile } from './docker-default-seccomp.js';
 import { hostSeccompTarget, loadSeccompProfile, toOciSeccomp, type MobySeccompProfile, InvalidSeccompProfileError } from './seccomp-profile.js';
 
 /** Host facts the builder needs; tests pass their own, the daemon takes the defaults. */
@@ -83,9 +84,9 @@ async function scanHostDevices(dir = '/dev'): Promise<LinuxDevice[]> {
 
 /** The real host. */
 export function defaultSpecHost(): SpecHost {
-  let cached: Promise<MobySeccompProfile> | undefined;
+  const builtin = dockerDefaultSeccompProfile();
   return {
-    loadDefaultSeccomp: () => (cached ??= loadSeccompProfile()),
+    loadDefaultSeccomp: () => Promise.resolve(builtin),
     loadSeccompFile: (path) => loadSeccompProfile(path),
     knownCapabilities: kernelCapabilities,
     hostDevices: () => scanHostDevices(),

@@ -1,15 +1,12 @@
 /**
- * Converting a seccomp profile in moby's format (the one containers-common ships as
- * /usr/share/containers/seccomp.json: archMap, includes/excludes by arch, caps and minKernel)
+ * Converting a seccomp profile in moby's format (docker's default, in docker-default-seccomp.ts, and
+ * what `--security-opt seccomp=<file>` names: archMap, includes/excludes by arch, caps and minKernel)
  * into the OCI spec's linux.seccomp for one host architecture and one capability set.
  */
 import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { BerthError, messageOf } from '../../common/index.js';
 import type { LinuxSeccomp, LinuxSeccompArg, LinuxSyscall, SeccompAction } from '../../oci/index.js';
-
-/** Where Debian's containers-common package installs the default profile. */
-export const DEFAULT_SECCOMP_PROFILE_PATH = '/usr/share/containers/seccomp.json';
 
 /** One rule of a moby-format profile. */
 export interface MobySeccompRule {
@@ -113,12 +110,19 @@ export function toOciSeccomp(profile: MobySeccompProfile, target: SeccompTarget)
 }
 
 /** Read and parse a moby-format profile; InvalidSeccompProfileError when unreadable or malformed. */
-export async function loadSeccompProfile(path: string = DEFAULT_SECCOMP_PROFILE_PATH): Promise<MobySeccompProfile> {
-  let parsed: unknown;
+export async function loadSeccompProfile(path: string): Promise<MobySeccompProfile> {
+  let text: string;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (err) {
     throw new InvalidSeccompProfileError(`opening seccomp profile (${path}) failed: ${messageOf(err)}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON.parse's message: it quotes the file's first bytes (`--security-opt seccomp=/etc/shadow`).
+    throw new InvalidSeccompProfileError(`decoding seccomp profile (${path}) failed: not a JSON profile`);
   }
   if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { defaultAction?: unknown }).defaultAction !== 'string') {
     throw new InvalidSeccompProfileError(`decoding seccomp profile (${path}) failed: no defaultAction`);
