@@ -16,6 +16,8 @@ const levels = {
   bin: 0,
   daemon: 1, cli: 1,
   api: 2, client: 2,
+  // The builder drives the engine (containers, the image store) and is driven by the API.
+  build: 2.5,
   engine: 3,
   image: 4, network: 4, volume: 4, runtime: 4, vm: 4,
   store: 5, snapshot: 5,

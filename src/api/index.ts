@@ -1,7 +1,8 @@
 // The Docker Engine API: the HTTP server, its routes and handlers, error mapping.
-// Imports engine/, api/wire, api/translate and common/.
+// Imports build/, engine/, api/wire, api/translate and common/.
 import type { Engine } from '../engine/index.js';
 import { addArchiveRoutes } from './handlers/archive.js';
+import { addBuildRoutes } from './handlers/build.js';
 import { addContainerRoutes } from './handlers/containers.js';
 import { addContainerControlRoutes } from './handlers/container-control.js';
 import { addEventRoutes } from './handlers/events.js';
@@ -35,5 +36,6 @@ export function buildRouter(engine: Engine): Router {
   addNetworkRoutes(router, engine);
   addImageTransferRoutes(router, engine);
   addSwarmRoutes(router);
+  addBuildRoutes(router, engine);
   return router;
 }

@@ -7,3 +7,4 @@ export * from './atomic-file.js';
 export * from './duration.js';
 export * from './detach-keys.js';
 export * from './crash-point.js';
+export * from './dockerignore.js';

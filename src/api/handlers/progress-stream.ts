@@ -31,15 +31,20 @@ export class ProgressStream {
     return this.#isStarted;
   }
 
+  /** Send an aux message (a build's image id); ignored once the client is gone. */
+  readonly sendAux = (aux: Record<string, unknown>): void => {
+    this.#write({ aux });
+  };
+
   /** Send one step; ignored once the client is gone. */
   readonly send = (step: ProgressStep): void => {
     this.#write(toJsonMessage(step));
   };
 
-  /** End the stream with an in-band error (the operation failed after progress began). */
-  fail(err: unknown): void {
+  /** End the stream with an in-band error (the operation failed after progress began); `code`: a build step's exit code. */
+  fail(err: unknown, code?: number): void {
     const message = messageOf(err);
-    this.#write({ errorDetail: { message }, error: message });
+    this.#write({ errorDetail: { ...(code !== undefined ? { code } : {}), message }, error: message });
     this.end();
   }
 

@@ -1,0 +1,192 @@
+/**
+ * `docker build` with the classic builder (DOCKER_BUILDKIT=0) against a private berthd: every
+ * Dockerfile instruction, the progress lines the CLI prints, the image config and history,
+ * RUN's changes as a layer (a deletion as a whiteout), `.dockerignore`, `-f` and a Dockerfile
+ * on stdin; and the failures: a syntax error (line number), COPY of a missing file or one
+ * outside the context, a failing RUN (its output, its exit code, nothing tagged, nothing
+ * left with --force-rm), and a hostile context tar (refused, nothing written outside).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
+
+const DOCKERFILE = `ARG BASE=busybox
+FROM \${BASE} AS base
+ENV GREETING="hello world" \\
+    OTHER=x
+LABEL a=b "c d"=e
+WORKDIR /app
+COPY hello.txt ./
+COPY sub /app/sub/
+COPY --chown=1000:1000 hello.txt /owned.txt
+COPY . /ctx/
+ADD archive.tar /unpacked/
+RUN echo "$GREETING from RUN" && cat /app/hello.txt && rm /bin/vi && echo made > /made.txt
+USER 1000:1000
+EXPOSE 8080 53/udp
+VOLUME /data
+STOPSIGNAL SIGINT
+ONBUILD RUN echo onbuild
+SHELL ["/bin/sh", "-c"]
+ENTRYPOINT ["/bin/echo"]
+CMD ["hi"]
+`;
+
+async function tarOf(entries: Array<{ name: string; body?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string }>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    if (e.type === 'directory') pack.entry({ name: e.name, type: 'directory', mode: 0o755 });
+    else if (e.type === 'symlink') pack.entry({ name: e.name, type: 'symlink', linkname: e.linkname ?? '' });
+    else pack.entry({ name: e.name, mode: 0o644 }, e.body ?? '');
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('docker build (classic builder)', { skip: hasDocker ? false : 'the docker CLI is not installed' }, () => {
+  let daemon: TestDaemon;
+  let scratch: string;
+  const docker = (args: string[], input?: string) =>
+    daemon.docker(args, { timeoutMs: 180_000, ...(input !== undefined ? { input } : {}) });
+  const withBuildkitOff = () => {
+    daemon.env['DOCKER_BUILDKIT'] = '0';
+  };
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'berth-build-'));
+    daemon = await startTestDaemon();
+    withBuildkitOff();
+  });
+  after(async () => {
+    await daemon?.cleanup();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  async function context(name: string, files: Record<string, string | Buffer>): Promise<string> {
+    const dir = join(scratch, name);
+    for (const [path, body] of Object.entries(files)) {
+      await mkdir(join(dir, path, '..'), { recursive: true });
+      await writeFile(join(dir, path), body);
+    }
+    return dir;
+  }
+
+  it('runs every instruction, prints docker\'s steps and stores config, history and layers', async () => {
+    const dir = await context('all', {
+      Dockerfile: DOCKERFILE,
+      'hello.txt': 'hi\n',
+      'sub/a': 'a\n',
+      'ignored.txt': 'secret\n',
+      '.dockerignore': 'ignored.txt\n',
+      'archive.tar': await tarOf([{ name: 'inner/', type: 'directory' }, { name: 'inner/f.txt', body: 'from tar\n' }]),
+    });
+    const built = await docker(['build', '-t', 'app:1', dir]);
+    assert.equal(built.exitCode, 0, built.stderr + built.stdout);
+    assert.match(built.stdout, /^Step 1\/19 : ARG BASE=busybox$/m);
+    assert.match(built.stdout, /^Step 2\/19 : FROM \$\{BASE\} AS base\n ---> [0-9a-f]{12}$/m);
+    assert.match(built.stdout, /^Step 11\/19 : RUN echo "\$GREETING from RUN".*\n ---> Running in [0-9a-f]{12}\nhello world from RUN\nhi\n ---> Removed intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}$/m);
+    const id = /^Successfully built ([0-9a-f]{12})$/m.exec(built.stdout)?.[1];
+    assert.ok(id, built.stdout);
+    assert.match(built.stdout, /^Successfully tagged app:1$/m);
+
+    const inspect = await docker(['image', 'inspect', '--format', '{{json .Config}}', 'app:1']);
+    const config = JSON.parse(inspect.stdout) as Record<string, unknown>;
+    assert.deepEqual(config['Env'], ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello world', 'OTHER=x']);
+    assert.equal(config['WorkingDir'], '/app');
+    assert.equal(config['User'], '1000:1000');
+    assert.deepEqual(config['ExposedPorts'], { '53/udp': {}, '8080/tcp': {} });
+    assert.deepEqual(config['Labels'], { a: 'b', 'c d': 'e' });
+    assert.deepEqual(config['Volumes'], { '/data': {} });
+    assert.equal(config['StopSignal'], 'SIGINT');
+    assert.deepEqual(config['Entrypoint'], ['/bin/echo']);
+    assert.deepEqual(config['Cmd'], ['hi']);
+    assert.deepEqual(config['OnBuild'], ['RUN echo onbuild']);
+    assert.equal((await docker(['image', 'inspect', '--format', '{{.Id}}', 'app:1'])).stdout.trim().slice(7, 19), id);
+
+    const history = await docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'app:1']);
+    assert.match(history.stdout, /^\/bin\/sh -c echo "\$GREETING from RUN"/m);
+    assert.match(history.stdout, /^\/bin\/sh -c #\(nop\)  ENV GREETING=hello world OTHER=x$/m);
+    assert.match(history.stdout, /^\/bin\/sh -c #\(nop\)  CMD \["hi"\]$/m);
+
+    const run = await docker(['run', '--rm', 'app:1']);
+    assert.equal(run.stdout, 'hi\n');
+    const files = await docker(['run', '--rm', '--user', '0', '--entrypoint', 'sh', 'app:1', '-c',
+      'cat /app/hello.txt /app/sub/a /made.txt /unpacked/inner/f.txt; stat -c "%u:%g %a" /app/hello.txt /owned.txt; ls /ctx; test -e /bin/vi || echo vi-gone']);
+    assert.equal(files.exitCode, 0, files.stderr);
+    assert.equal(files.stdout, 'hi\na\nmade\nfrom tar\n0:0 644\n1000:1000 644\nDockerfile\narchive.tar\nhello.txt\nsub\nvi-gone\n');
+    assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no build container is left');
+  });
+
+  it('takes -f from inside the context and a Dockerfile on stdin', async () => {
+    const dir = await context('dashf', { 'build/other.Dockerfile': 'FROM busybox\nRUN echo other > /which\n' });
+    const built = await docker(['build', '-q', '-t', 'other:1', '-f', join(dir, 'build/other.Dockerfile'), dir]);
+    assert.equal(built.exitCode, 0, built.stderr);
+    assert.match(built.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+    assert.equal((await docker(['run', '--rm', 'other:1', 'cat', '/which'])).stdout, 'other\n');
+    const piped = await docker(['build', '-t', 'piped:1', '-'], 'FROM busybox\nLABEL piped=yes\n');
+    assert.equal(piped.exitCode, 0, piped.stderr);
+    assert.equal((await docker(['image', 'inspect', '--format', '{{.Config.Labels.piped}}', 'piped:1'])).stdout, 'yes\n');
+  });
+
+  it('refuses a syntax error with its line number, before anything runs', async () => {
+    const dir = await context('syntax', { Dockerfile: 'FROM busybox\nFRUN echo x\n' });
+    const built = await docker(['build', '-t', 'bad:1', dir]);
+    assert.equal(built.exitCode, 1);
+    assert.match(built.stderr, /dockerfile parse error on line 2: unknown instruction: FRUN/);
+    assert.equal((await docker(['images', '-q', 'bad:1'])).stdout, '');
+  });
+
+  it('fails COPY of a missing file and of a path outside the context', async () => {
+    const missing = await context('missing', { Dockerfile: 'FROM busybox\nCOPY nosuch.txt /x\n' });
+    const m = await docker(['build', '-t', 'bad:2', missing]);
+    assert.equal(m.exitCode, 1);
+    assert.match(m.stderr, /COPY failed: file not found in build context or excluded by \.dockerignore: stat nosuch\.txt: file does not exist/);
+    const outside = await context('outside', { Dockerfile: 'FROM busybox\nCOPY ../secret /x\n' });
+    const o = await docker(['build', '-t', 'bad:3', outside]);
+    assert.equal(o.exitCode, 1);
+    assert.match(o.stderr, /COPY failed: forbidden path outside the build context: \.\.\/secret/);
+    assert.equal((await docker(['images', '-q', 'bad:2'])).stdout + (await docker(['images', '-q', 'bad:3'])).stdout, '');
+    assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY container is left');
+  });
+
+  it('fails with a RUN step\'s exit code and output, tags nothing, and leaves nothing with --force-rm', async () => {
+    const dir = await context('failing', { Dockerfile: 'FROM busybox\nRUN echo before-failing; exit 3\n' });
+    const built = await docker(['build', '--force-rm', '-t', 'failed:1', dir]);
+    assert.equal(built.exitCode, 3, built.stderr);
+    assert.match(built.stdout, /^before-failing$/m);
+    assert.match(built.stderr, /The command '\/bin\/sh -c echo before-failing; exit 3' returned a non-zero code: 3/);
+    assert.equal((await docker(['images', '-q', 'failed:1'])).stdout, '');
+    assert.equal((await docker(['ps', '-aq'])).stdout, '', 'the failed step\'s container is gone');
+    assert.deepEqual(await mountsUnder(daemon.root), [], 'no overlay stays mounted');
+    assert.deepEqual(await readdir(join(daemon.root, 'build')), [], 'no context directory stays');
+  });
+
+  it('refuses a context tar with a path leaving it, writing nothing outside', async () => {
+    const marker = `berth-build-escape-${process.pid}`;
+    const body = await tarOf([
+      { name: 'Dockerfile', body: 'FROM busybox\n' },
+      { name: `../../../../../../../../tmp/${marker}`, body: 'escaped\n' },
+    ]);
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request({ socketPath: daemon.socket, path: '/build?t=evil:1', method: 'POST', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(answer.status, 400, answer.text);
+    assert.match(answer.text, /outside of/);
+    await assert.rejects(readdir(join('/tmp', marker)), 'nothing was written outside');
+    assert.deepEqual(await readdir(join(daemon.root, 'build')), []);
+    assert.equal((await docker(['images', '-q', 'evil:1'])).stdout, '');
+  });
+});
