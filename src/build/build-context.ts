@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DockerignoreMatcher, InvalidArgumentError, parseDockerignore } from '../common/index.js';
+import { BerthError, DockerignoreMatcher, errnoOf, InvalidArgumentError, messageOf, parseDockerignore } from '../common/index.js';
 import {
   checkArchive, decompressed, fdPath, removeTree, RootedDir, RootedPathNotFoundError, unpackArchive, type RootedEntry,
 } from '../snapshot/index.js';
@@ -56,6 +56,9 @@ export class BuildContext {
     } catch (err) {
       await root?.close();
       await rm(dir, { recursive: true, force: true });
+      if (err instanceof BerthError) throw err;
+      // A body that is no tar (or a broken gzip) is the client's error, as docker answers it.
+      if (errnoOf(err) === undefined || errnoOf(err)!.startsWith('Z_')) throw new InvalidArgumentError(`failed to read the build context: ${messageOf(err)}`, { cause: err });
       throw err;
     } finally {
       await rm(spool, { force: true });

@@ -74,12 +74,13 @@ export function buildOptionsOf(req: ApiRequest): BuildOptions {
 }
 
 export function addBuildRoutes(router: Router, engine: Engine): void {
-  const builder = new Builder(engine);
-  const contextsDir = join(engine.facts.root, 'build');
+  // Made at the first build: routes are also listed with no engine behind them.
+  let builder: Builder | undefined;
 
   router.add('POST', '/build', async (req, res) => {
     const options = buildOptionsOf(req);
-    const context = await BuildContext.receive(req.raw, contextsDir);
+    builder ??= new Builder(engine);
+    const context = await BuildContext.receive(req.raw, join(engine.facts.root, 'build'));
     try {
       const text = await context.takeDockerfile(options.dockerfile);
       const prepared = prepareBuild(text, options);

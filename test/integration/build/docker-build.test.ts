@@ -174,17 +174,20 @@ describe('docker build (classic builder)', { skip: hasDocker ? false : 'the dock
       { name: 'Dockerfile', body: 'FROM busybox\n' },
       { name: `../../../../../../../../tmp/${marker}`, body: 'escaped\n' },
     ]);
-    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request({ socketPath: daemon.socket, path: '/build?t=evil:1', method: 'POST', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
+    const post = (path: string, payload: Buffer) => new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request({ socketPath: daemon.socket, path, method: 'POST', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       });
       req.on('error', reject);
-      req.end(body);
+      req.end(payload);
     });
+    const answer = await post('/build?t=evil:1', body);
     assert.equal(answer.status, 400, answer.text);
     assert.match(answer.text, /outside of/);
+    const broken = await post('/build', Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.from('not really gzip')]));
+    assert.equal(broken.status, 400, broken.text);
     await assert.rejects(readdir(join('/tmp', marker)), 'nothing was written outside');
     assert.deepEqual(await readdir(join(daemon.root, 'build')), []);
     assert.equal((await docker(['images', '-q', 'evil:1'])).stdout, '');
