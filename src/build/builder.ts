@@ -484,7 +484,7 @@ class BuildRun {
         mountRequests: [],
         tmpfs: {},
         volumesFrom: [],
-        logConfig: { type: 'k8s-file', config: {} },
+        logConfig: { type: 'json-file', config: {} },
         extraHosts: o.extraHosts,
         dns: [],
         dnsSearch: [],
@@ -524,9 +524,18 @@ class BuildRun {
     try {
       await containers.start(id);
       const controller = new AbortController();
-      const { entries } = containers.logs(id, { follow: true, tailLines: undefined, sinceNs: undefined, untilNs: undefined, stdout: true, stderr: true }, controller.signal);
-      for await (const entry of entries) this.#print(entry.data.toString('utf8'));
+      const read = { tailLines: undefined, sinceNs: undefined, untilNs: undefined, stdout: true, stderr: true };
+      let shown = 0;
+      for await (const entry of containers.logs(id, { ...read, follow: true }, controller.signal).entries) {
+        this.#print(entry.data.toString('utf8'));
+        shown++;
+      }
       const { statusCode } = await exited;
+      // Following stops shortly after the exit; whatever it had not reached yet is shown now.
+      let index = 0;
+      for await (const entry of containers.logs(id, { ...read, follow: false }, controller.signal).entries) {
+        if (index++ >= shown) this.#print(entry.data.toString('utf8'));
+      }
       if (this.#signal.aborted) throw new BuildStepError('Build cancelled');
       if (statusCode !== 0) throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${statusCode}`, statusCode);
     } finally {
