@@ -82,6 +82,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     void containers.handleExit(id, exitCode).catch((err: unknown) => logger.error('handling an exit failed', { id, error: messageOf(err) }));
   });
   await exits.start();
+  const stopWatchingMonitors = containers.watchMonitors();
 
   const facts = await readDaemonFacts(config, version, cgroups.mode === 'v2' ? '2' : '1');
   const engine = new Engine({
@@ -98,6 +99,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     engine,
     exits,
     async close() {
+      stopWatchingMonitors();
       await exits.stop();
       await networks.close();
     },

@@ -21,6 +21,7 @@ import { rename } from './container/names.js';
 import { pause, unpause } from './container/pause.js';
 import { prune } from './container/prune.js';
 import { recover } from './container/recover.js';
+import { watchMonitors } from './container/monitor-watch.js';
 import { remove, type RemoveOptions } from './container/remove.js';
 import { start } from './container/start.js';
 import { kill, restart, stop, type StopOptions } from './container/stop.js';
@@ -151,6 +152,11 @@ export class ContainerService {
   /** After a daemon start: reconcile every record with what the runtime and conmon's exit files say. */
   recover(): Promise<void> {
     return recover(this.#ctx);
+  }
+
+  /** Watch running containers' monitors (conmon); one that dies without reporting ends its container. Returns the stop. */
+  watchMonitors(): () => void {
+    return watchMonitors(this.#ctx);
   }
 
   /** Freeze a running container's processes (cgroup freezer). docker's 409s for the other states. */

@@ -261,9 +261,9 @@ export interface ImageTransferPort {
   login(serverAddress: string, credentials: TransferCredentials): Promise<{ identityToken?: string }>;
   /** Write one docker archive of `refs` to `out` and end it. */
   save(refs: readonly string[], out: Writable): Promise<void>;
-  load(source: Readable, options: { progress: TransferProgress }): Promise<Array<{ id: string; tags: string[] }>>;
+  load(source: Readable, options: { progress: TransferProgress; signal?: AbortSignal }): Promise<Array<{ id: string; tags: string[] }>>;
   /** A root filesystem tar as a one-layer image; `changes` are Dockerfile instructions (see oci/ applyChanges). */
-  importImage(source: Readable, options: { ref?: string; message?: string; changes?: string[]; progress: TransferProgress }): Promise<{ id: string }>;
+  importImage(source: Readable, options: { ref?: string; message?: string; changes?: string[]; progress: TransferProgress; signal?: AbortSignal }): Promise<{ id: string }>;
   diskUsage(): Promise<{ layersSizeBytes: number }>;
 }
 

@@ -220,8 +220,8 @@ export class ImageService implements LocalImages {
   }
 
   /** Store every image of a `docker save` archive or OCI layout read from `source`. */
-  load(source: Readable, options: { progress: ProgressSink }): Promise<LoadedImage[]> {
-    return loadImages(this, source, options.progress);
+  load(source: Readable, options: { progress: ProgressSink; signal?: AbortSignal }): Promise<LoadedImage[]> {
+    return loadImages(this, source, options.progress, options.signal);
   }
 
   /** `docker import`: a root filesystem tar as a one-layer image. */

@@ -6,7 +6,7 @@
  * nothing behind. Blobs are immutable once visible.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -27,6 +27,30 @@ export class NoSuchBlobError extends NotFoundError {
   }
 }
 
+/**
+ * The blob would fill the disk: a client can send a small gzip stream that expands without
+ * bound (`docker import` of a gzip bomb), so a write stops before the disk's last free space.
+ */
+export class NoSpaceForBlobError extends BerthError {
+  constructor(dir: string, roomBytes: number) {
+    super('invalid-argument', 'BERTH_NO_SPACE', `the content does not fit: more than ${Math.floor(roomBytes / (1024 * 1024))} MiB would leave ${dir} without free space; nothing was stored`);
+  }
+}
+
+/** The client that sent the content went away before it was stored. */
+export class BlobWriteAbortedError extends BerthError {
+  constructor() {
+    super('invalid-argument', 'BERTH_WRITE_ABORTED', 'the client went away; nothing was stored');
+  }
+}
+
+/** Free space a blob write always leaves: 5% of the filesystem, at most 1 GiB. */
+async function roomFor(dir: string): Promise<number> {
+  const fs = await statfs(dir);
+  const reserve = Math.min(1024 ** 3, (fs.blocks * fs.bsize) / 20);
+  return fs.bavail * fs.bsize - reserve;
+}
+
 /** Where a blob came from and how big it is. */
 export interface BlobInfo {
   digest: Digest;
@@ -37,6 +61,8 @@ export interface BlobInfo {
 export interface PutOptions {
   /** When given, the content must hash to this digest or nothing is stored. */
   expectedDigest?: string;
+  /** Aborts the write (nothing is stored) when the request behind it ends. */
+  signal?: AbortSignal;
 }
 
 /** A verified, content-addressed blob store on the local disk. Safe for concurrent puts of the same digest. */
@@ -78,14 +104,19 @@ export class ContentStore {
     const temp = join(this.#tmpDir, `blob-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let sizeBytes = 0;
+    const roomBytes = await roomFor(this.#tmpDir);
     const handle = await open(temp, 'wx', 0o644);
     try {
       try {
         const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = source instanceof Uint8Array ? [source] : source;
         for await (const chunk of chunks) {
+          if (options.signal?.aborted) throw new BlobWriteAbortedError();
           hash.update(chunk);
           sizeBytes += chunk.length;
-          await handle.write(chunk);
+          if (sizeBytes > roomBytes) throw new NoSpaceForBlobError(this.#tmpDir, roomBytes);
+          await handle.write(chunk).catch((err: unknown) => {
+            throw errnoOf(err) === 'ENOSPC' ? new NoSpaceForBlobError(this.#tmpDir, sizeBytes) : err;
+          });
         }
         await handle.sync();
       } finally {

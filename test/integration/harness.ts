@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -69,13 +69,19 @@ async function waitForPing(socket: string, timeoutMs: number): Promise<void> {
  * Start a private berthd for one test file. options.daemonEnv adds to its environment (which conmon hands on to the
  * runtimes: berth-vm's BERTH_VM_* knobs, for instance).
  */
-export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; rootSizeBytes?: number } = {}): Promise<TestDaemon> {
   const daemonEnv = options.daemonEnv ?? {};
   const dir = await mkdtemp(join(tmpdir(), 'berth-it-'));
   const root = join(dir, 'root');
   const execRoot = join(dir, 'run');
   const socket = join(dir, 'berth.sock');
   const logPath = join(dir, 'berthd.log');
+  if (options.rootSizeBytes !== undefined) {
+    // A small filesystem of its own under the root, to fill (cleanup unmounts what is below dir).
+    await mkdir(root, { recursive: true });
+    const mounted = await runCommand('mount', ['-t', 'tmpfs', '-o', `size=${options.rootSizeBytes}`, 'berth-test-root', root]);
+    if (mounted.exitCode !== 0) throw new Error(`mounting a small root: ${mounted.stderr}`);
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DOCKER_HOST: `unix://${socket}`,

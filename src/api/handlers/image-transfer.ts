@@ -54,7 +54,7 @@ export function addImageTransferRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/images/load', async (req, res) => {
     const quiet = req.bool('quiet');
     return streamed(res, async (progress) => {
-      const loaded = await engine.images.load(req.raw, { progress: quiet ? (step) => (step.stream !== undefined ? progress(step) : undefined) : progress });
+      const loaded = await engine.images.load(req.raw, { signal: req.signal, progress: quiet ? (step) => (step.stream !== undefined ? progress(step) : undefined) : progress });
       for (const image of loaded) engine.events.publish('image', 'load', image.id, { name: image.tags[0] ?? image.id });
     });
   });
@@ -103,6 +103,7 @@ async function importImage(engine: Engine, req: ApiRequest, res: ServerResponse,
   return streamed(res, async (progress) => {
     const image = await engine.images.importImage(req.raw, {
       progress,
+      signal: req.signal,
       ...(ref !== undefined ? { ref } : {}),
       ...(message !== undefined ? { message } : {}),
       ...(changes.length > 0 ? { changes } : {}),

@@ -20,6 +20,8 @@ export interface ImportOptions {
   message?: string;
   /** Dockerfile instructions applied to the config (`CMD ["sh"]`, `ENV A=b`). */
   changes?: string[];
+  /** The request's: when its client goes, the import stops and stores nothing. */
+  signal?: AbortSignal;
 }
 
 /** Import `source` as a new image; on failure nothing is left. */
@@ -27,7 +29,7 @@ export async function importImage(service: LocalImages, source: Readable, option
   // All changes are checked before the first byte is read: a bad one stores nothing.
   const runtime = applyChanges({}, options.changes ?? []);
   const tarStream = await uncompressed(source);
-  const blob = await service.content.put(tarStream);
+  const blob = await service.content.put(tarStream, options.signal !== undefined ? { signal: options.signal } : {});
   const created = new Date().toISOString();
   const comment = options.message || 'Imported from -';
   const config: ImageConfig = {

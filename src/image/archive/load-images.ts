@@ -44,10 +44,10 @@ interface ArchiveFiles {
 }
 
 /** Load every image of the archive `source` (plain or gzip tar); see the file comment. */
-export async function loadImages(service: LocalImages, source: Readable, progress: ProgressSink): Promise<LoadedImage[]> {
+export async function loadImages(service: LocalImages, source: Readable, progress: ProgressSink, signal?: AbortSignal): Promise<LoadedImage[]> {
   const added = new Set<Digest>();
   try {
-    const files = await readArchive(service, source, added);
+    const files = await readArchive(service, source, added, signal);
     const releaseClaims = service.claimBlobs([...added]);
     try {
       const loaded = files.small.has('manifest.json') ? await loadDockerArchive(service, files, progress) : await loadOciLayout(service, files, progress);
@@ -69,7 +69,7 @@ function normalise(name: string): string {
   return posix.normalize(name.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
 }
 
-async function readArchive(service: LocalImages, source: Readable, added: Set<Digest>): Promise<ArchiveFiles> {
+async function readArchive(service: LocalImages, source: Readable, added: Set<Digest>, signal: AbortSignal | undefined): Promise<ArchiveFiles> {
   const files: ArchiveFiles = { small: new Map(), blobs: new Map(), links: new Map() };
   let smallTotal = 0;
   const extract = tar.extract();
@@ -102,7 +102,7 @@ async function readArchive(service: LocalImages, source: Readable, added: Set<Di
         continue;
       }
       const expected = blobMatch ? (`sha256:${blobMatch[1]}` as Digest) : undefined;
-      const info = await service.content.put(entry as AsyncIterable<Uint8Array>, expected !== undefined ? { expectedDigest: expected } : {});
+      const info = await service.content.put(entry as AsyncIterable<Uint8Array>, { ...(expected !== undefined ? { expectedDigest: expected } : {}), ...(signal !== undefined ? { signal } : {}) });
       // A failed load discards these unless an image uses them (then they were there before).
       added.add(info.digest);
       files.blobs.set(name, info.digest);
