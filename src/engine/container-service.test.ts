@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { BerthError, silentLogger } from '../common/index.js';
 import { ContainerService, mergeEnv, mergeWithImage, normalizeSignal, type CreateContainerInput } from './container-service.js';
 import { EventBus } from './events.js';
+import { ManualClock } from './clock.js';
 import type { AttachSession, RuntimeExecHandle, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus } from './ports.js';
 
 const IMAGE: EngineImage = {
@@ -332,6 +333,148 @@ describe('ContainerService', () => {
     assert.deepEqual((await service.list({ all: true, limit: -1, filters: { status: ['created'] } })).map((r) => r.name), ['beta']);
     assert.deepEqual((await service.list({ all: true, limit: -1, filters: { name: ['bet'] } })).map((r) => r.name), ['beta']);
     await assert.rejects(service.list({ all: true, limit: -1, filters: { bogus: ['x'] } }), /invalid filter 'bogus'/);
+  });
+});
+
+describe('restart policies and kill, on an injected clock', () => {
+  let root: string;
+  let runtime: FakeRuntime;
+  let clock: ManualClock;
+  let service: ContainerService;
+
+  async function open(): Promise<ContainerService> {
+    return ContainerService.open({
+      root,
+      execRoot: join(root, 'run'),
+      defaultRuntime: 'crun',
+      knownRuntimes: ['crun'],
+      images: new FakeImages(),
+      rootfs: new FakeRootfs(),
+      runtimes: { crun: runtime },
+      events: new EventBus(),
+      logger: silentLogger,
+      clock,
+    });
+  }
+
+  /** Let the operations the clock set off (under the container's lock) finish: poll for `check`, then wait for the lock. */
+  async function until(id: string, check: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.ok(check(), what);
+    await service.withLock(id, async () => {});
+  }
+
+  function withPolicy(name: 'always' | 'unless-stopped' | 'on-failure', maximumRetryCount = 0): CreateContainerInput {
+    return createInput({ name: 'svc', host: { ...createInput().host, restartPolicy: { name, maximumRetryCount } } });
+  }
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-restart-'));
+    runtime = new FakeRuntime();
+    clock = new ManualClock();
+    service = await open();
+    // A killed process exits a moment later, as conmon reports it.
+    runtime.onKill = (id, signal) => {
+      if (signal === 'SIGKILL' || signal === 'SIGTERM') setImmediate(() => void service.handleExit(id, signal === 'SIGKILL' ? 137 : 143));
+    };
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('is restarting between runs, with a backoff of 100 ms doubling and reset after a 10 s run', async () => {
+    const { id } = await service.create(withPolicy('always'));
+    await service.start(id);
+    const delays: number[] = [];
+    for (let run = 1; run <= 4; run++) {
+      await service.handleExit(id, 1);
+      assert.equal(service.get(id).state.status, 'restarting');
+      delays.push(...clock.pendingDelays());
+      clock.advance(clock.pendingDelays()[0]!);
+      await until(id, () => service.get(id).state.status === 'running', `run ${run + 1} started`);
+    }
+    assert.deepEqual(delays, [100, 200, 400, 800]);
+    assert.equal(service.get(id).state.restartCount, 4);
+    // A run of 10 s starts the backoff over.
+    clock.advance(10_000);
+    await service.handleExit(id, 1);
+    assert.deepEqual(clock.pendingDelays(), [100]);
+  });
+
+  it('refuses rm of a restarting container with docker\'s message; stop and kill keep it down', async () => {
+    const { id } = await service.create(withPolicy('always'));
+    await service.start(id);
+    await service.handleExit(id, 1);
+    await assert.rejects(service.remove(id, { force: false, removeVolumes: false }), /cannot remove container "\/svc": container is restarting: stop the container before removing or force remove/);
+    await service.stop(id, {});
+    assert.equal(service.get(id).state.status, 'exited');
+    assert.deepEqual(clock.pendingDelays(), []);
+    await service.start(id);
+    await service.handleExit(id, 1);
+    assert.equal(service.get(id).state.status, 'restarting');
+    await service.kill(id);
+    assert.equal(service.get(id).state.status, 'exited');
+    assert.deepEqual(clock.pendingDelays(), []);
+    await service.remove(id, { force: false, removeVolumes: false });
+  });
+
+  it('counts on-failure:N restarts and never restarts a clean exit', async () => {
+    const { id } = await service.create(withPolicy('on-failure', 2));
+    await service.start(id);
+    for (let count = 1; count <= 2; count++) {
+      await service.handleExit(id, 3);
+      assert.equal(service.get(id).state.status, 'restarting');
+      clock.advance(clock.pendingDelays()[0]!);
+      await until(id, () => service.get(id).state.restartCount === count && service.get(id).state.status === 'running', `restart ${count}`);
+    }
+    await service.handleExit(id, 3);
+    assert.equal(service.get(id).state.status, 'exited');
+    assert.equal(service.get(id).state.restartCount, 2);
+    const clean = await service.create(createInput({ host: { ...createInput().host, restartPolicy: { name: 'on-failure', maximumRetryCount: 0 } } }));
+    await service.start(clean.id);
+    await service.handleExit(clean.id, 0);
+    assert.equal(service.get(clean.id).state.status, 'exited');
+  });
+
+  it('keeps an unless-stopped container down across a daemon restart once stopped; always comes back', async () => {
+    const unless = (await service.create(withPolicy('unless-stopped'))).id;
+    const always = (await service.create({ ...withPolicy('always'), name: 'svc2' })).id;
+    for (const id of [unless, always]) {
+      await service.start(id);
+      await service.stop(id, {});
+      assert.equal(service.get(id).state.status, 'exited');
+    }
+    // The new daemon has its own timers: the old one's pending restart must not fire into it.
+    clock = new ManualClock();
+    service = await open();
+    await service.recover();
+    assert.equal(service.get(unless).state.status, 'exited');
+    assert.equal(service.get(always).state.status, 'restarting');
+    clock.advance(0);
+    await until(always, () => service.get(always).state.status === 'running', 'always came back');
+  });
+
+  it('comes back restarting after a daemon restart that found it between runs', async () => {
+    const { id } = await service.create(withPolicy('always'));
+    await service.start(id);
+    await service.handleExit(id, 1);
+    // The new daemon has its own timers: the old one's pending restart must not fire into it.
+    clock = new ManualClock();
+    service = await open();
+    await service.recover();
+    assert.equal(service.get(id).state.status, 'restarting');
+    clock.advance(0);
+    await until(id, () => service.get(id).state.status === 'running', 'restarted');
+  });
+
+  it('returns from a SIGKILL only once the exit is recorded', async () => {
+    const { id } = await service.create(createInput());
+    await service.start(id);
+    await service.kill(id);
+    const state = service.get(id).state;
+    assert.equal(state.status, 'exited');
+    assert.equal(state.exitCode, 137);
   });
 });
 

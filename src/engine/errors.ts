@@ -18,11 +18,12 @@ export class NameInUseError extends ConflictError {
   }
 }
 
+/** docker's refusal to remove a container that runs, is paused or is between policy restarts. */
 export class ContainerRunningError extends ConflictError {
-  constructor(name: string) {
+  constructor(name: string, status: 'running' | 'paused' | 'restarting' = 'running') {
     super(
       'BERTH_CONTAINER_RUNNING',
-      `cannot remove container "/${name}": container is running: stop the container before removing or force remove`,
+      `cannot remove container "/${name}": container is ${status}: stop the container before removing or force remove`,
     );
   }
 }

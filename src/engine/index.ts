@@ -4,6 +4,7 @@ export * from './container.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './ports.js';
+export { ManualClock, systemClock, type ClockTimer, type EngineClock } from './clock.js';
 export { checkLogConfig, DEFAULT_LOG_DRIVER, logDriverName, LogsNotReadableError, parseRamSize, type LogDriverName, type LogPolicy } from './log-config.js';
 export * from './container-service.js';
 export * from './engine.js';

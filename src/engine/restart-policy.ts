@@ -4,6 +4,7 @@
  * doubles on each restart up to a minute, and starts over once a run lasted 10 seconds.
  * Only the backoff lives in memory; what must survive a daemon restart is in the record.
  */
+import { systemClock, type ClockTimer, type EngineClock } from './clock.js';
 import type { HostSettings } from './container.js';
 
 const FIRST_DELAY_MS = 100;
@@ -42,7 +43,12 @@ export function policyRestarts(facts: Omit<ExitFacts, 'ranMs'>): boolean {
 export class RestartTracker {
   readonly #backoffMs = new Map<string, number>();
   readonly #canceled = new Set<string>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Map<string, ClockTimer>();
+  readonly #clock: EngineClock;
+
+  constructor(clock: EngineClock = systemClock) {
+    this.#clock = clock;
+  }
 
   /** The next exit of `id` was asked for (stop, kill with the stop signal, remove): do not restart after it. */
   cancelNext(id: string): void {
@@ -69,11 +75,10 @@ export class RestartTracker {
   /** Run `restart` after `delayMs` unless cleared first. */
   schedule(id: string, delayMs: number, restart: () => void): void {
     this.clear(id);
-    const timer = setTimeout(() => {
+    const timer = this.#clock.schedule(delayMs, () => {
       this.#timers.delete(id);
       restart();
-    }, delayMs);
-    timer.unref();
+    });
     this.#timers.set(id, timer);
   }
 
@@ -81,7 +86,7 @@ export class RestartTracker {
   clear(id: string): boolean {
     const timer = this.#timers.get(id);
     if (!timer) return false;
-    clearTimeout(timer);
+    timer.cancel();
     this.#timers.delete(id);
     return true;
   }

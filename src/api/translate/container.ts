@@ -212,7 +212,8 @@ export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): C
     Args: record.args,
     State: {
       Status: state.status,
-      Running: state.status === 'running' || state.status === 'paused',
+      // As dockerd's: a container between policy restarts still counts as running.
+      Running: state.status === 'running' || state.status === 'paused' || state.status === 'restarting',
       Paused: state.status === 'paused',
       Restarting: state.status === 'restarting',
       OOMKilled: state.oomKilled,

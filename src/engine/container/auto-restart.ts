@@ -1,28 +1,7 @@
-/** Restart policies after an exit: mark the container restarting and start it again after the policy's delay. */
+/** Restart policies after an exit (exit.ts decides and marks the container restarting): start it again after the policy's delay. */
 import { messageOf } from '../../common/index.js';
 import type { ContainerContext } from './context.js';
 import { startLocked } from './start.js';
-
-/** After an exit: mark the container restarting and schedule its start when its policy says so. */
-export async function applyRestartPolicy(ctx: ContainerContext, id: string): Promise<void> {
-  if (!ctx.store.has(id)) return;
-  await ctx.lock.run(id, async () => {
-    if (!ctx.store.has(id)) return;
-    const record = ctx.current(id);
-    if (record.state.status !== 'exited') return;
-    const delayMs = ctx.restarts.decide(id, {
-      policy: record.host.restartPolicy,
-      exitCode: record.state.exitCode,
-      hasBeenManuallyStopped: record.state.hasBeenManuallyStopped ?? false,
-      restartCount: record.state.restartCount,
-      ranMs: Date.parse(record.state.finishedAt) - Date.parse(record.state.startedAt),
-    });
-    if (delayMs === undefined) return;
-    record.state = { ...record.state, status: 'restarting' };
-    await ctx.store.save(record);
-    scheduleRestart(ctx, id, delayMs);
-  });
-}
 
 /** Start `id` again after `delayMs`, unless a stop, kill or remove comes first. */
 export function scheduleRestart(ctx: ContainerContext, id: string, delayMs: number): void {

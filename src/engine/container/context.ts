@@ -13,6 +13,7 @@ import type { EventBus } from '../events.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { AttachSession, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from '../ports.js';
 import { RestartTracker } from '../restart-policy.js';
+import { systemClock, type EngineClock } from '../clock.js';
 
 export interface ContainerServiceOptions {
   root: string;
@@ -31,6 +32,8 @@ export interface ContainerServiceOptions {
   volumes?: VolumePort;
   /** The network service; without it every container gets a namespace with loopback only. */
   networks?: NetworkPort;
+  /** The time records carry and restart timers run on; the system's when absent (tests inject their own). */
+  clock?: EngineClock;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -82,11 +85,19 @@ export class ContainerContext {
   /** Containers whose runtime state and rootfs this process released after their last exit. */
   readonly released = new Set<string>();
   /** Restart-policy backoff and asked-for exits (stop, kill), per container. */
-  readonly restarts = new RestartTracker();
+  readonly restarts: RestartTracker;
+  readonly clock: EngineClock;
 
   constructor(options: ContainerServiceOptions, store: ContainerStore) {
     this.options = options;
     this.store = store;
+    this.clock = options.clock ?? systemClock;
+    this.restarts = new RestartTracker(this.clock);
+  }
+
+  /** Now as RFC 3339, for the times records carry. */
+  nowIso(): string {
+    return new Date(this.clock.now()).toISOString();
   }
 
   /** The record of `id` as stored now (throws NoSuchContainer once it is gone). */

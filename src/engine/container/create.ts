@@ -51,7 +51,7 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
     const record: ContainerRecord = {
       id,
       name,
-      created: new Date().toISOString(),
+      created: ctx.nowIso(),
       imageId: image.id,
       path: command[0]!,
       args: command.slice(1),

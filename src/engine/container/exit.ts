@@ -7,7 +7,7 @@ import { isRunningStatus } from '../container.js';
 import { refreshHostsFiles, tearDownNetwork } from '../container-networking.js';
 import { NoSuchContainerError } from '../errors.js';
 import { releaseVolumes } from '../volume-release.js';
-import { applyRestartPolicy } from './auto-restart.js';
+import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
 import { remove } from './remove.js';
 import { VM_ACCEL_ANNOTATION, VM_ERROR_ANNOTATION } from './vm-annotations.js';
@@ -35,7 +35,6 @@ export async function handleExit(ctx: ContainerContext, id: string, exitCode: nu
   } finally {
     if (ctx.exitCleanups.get(id) === cleanup) ctx.exitCleanups.delete(id);
   }
-  await applyRestartPolicy(ctx, id);
   const record = ctx.store.has(id) ? ctx.current(id) : undefined;
   if (record?.host.autoRemove) {
     await remove(ctx, id, { force: true, removeVolumes: true }).catch((err: unknown) => {
@@ -64,16 +63,26 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
   const vmError = vm[VM_ERROR_ANNOTATION];
   if (vmError) exitCode = 255;
   const vmAccelerator = vm[VM_ACCEL_ANNOTATION] || record.state.vmAccelerator;
+  const finishedAt = ctx.nowIso();
+  // The policy decides in the same step as the exit is recorded, as dockerd's does: a container
+  // its policy restarts is `restarting` from the first moment, never a stop's `exited` in between.
+  const restartDelayMs = ctx.restarts.decide(id, {
+    policy: record.host.restartPolicy,
+    exitCode,
+    hasBeenManuallyStopped: record.state.hasBeenManuallyStopped ?? false,
+    restartCount: record.state.restartCount,
+    ranMs: Date.parse(finishedAt) - Date.parse(record.state.startedAt),
+  });
   record.state = {
     ...record.state,
     ...(vmError ? { error: vmError } : {}),
     ...(vmAccelerator ? { vmAccelerator } : {}),
-    status: 'exited',
+    status: restartDelayMs === undefined ? 'exited' : 'restarting',
     exitCode,
     oomKilled,
     pid: 0,
     conmonPid: 0,
-    finishedAt: new Date().toISOString(),
+    finishedAt,
   };
   record.network = undefined;
   await ctx.store.save(record);
@@ -96,5 +105,7 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
     ),
   ]);
   ctx.released.add(id);
+  // The restart waits for this cleanup; a stop, kill or rm before it fires keeps the container down.
+  if (restartDelayMs !== undefined) scheduleRestart(ctx, id, restartDelayMs);
   options.logger.debug('exit handled', { id, exitCode, cleanupMs: Math.round(performance.now() - t0) });
 }

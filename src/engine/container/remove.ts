@@ -25,7 +25,7 @@ export async function remove(ctx: ContainerContext, ref: string, options: Remove
     const record = ctx.current(id);
     if (options.force) await cancelPendingRestart(ctx, record);
     if (isRunningStatus(record.state.status)) {
-      if (!options.force) throw new ContainerRunningError(record.name);
+      if (!options.force) throw new ContainerRunningError(record.name, record.state.status === 'paused' || record.state.status === 'restarting' ? record.state.status : 'running');
       const exited = waitExit(ctx, id);
       markManualStop(ctx, record);
       await ctx.runtimeOf(record).kill(id, 'SIGKILL').catch(() => {});

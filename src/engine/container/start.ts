@@ -97,7 +97,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     });
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
-    record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME };
+    record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: ctx.nowIso(), finishedAt: ZERO_TIME };
     // Persist before the process runs its command, so a crash right now still knows the container runs.
     await ctx.store.save(record);
     crashPoint('start.recorded');

@@ -62,7 +62,13 @@ async function stopLocked(ctx: ContainerContext, record: ContainerRecord, option
   }
 }
 
-/** Send a signal (default SIGKILL) to the container's main process. */
+/** How long a SIGKILL's kill waits for the exit to be recorded (dockerd waits 10 s too). */
+const KILL_WAIT_MS = 10_000;
+
+/**
+ * Send a signal (default SIGKILL) to the container's main process. A SIGKILL returns only once
+ * the exit is recorded, as dockerd's does: an inspect right after shows the container exited (137).
+ */
 export async function kill(ctx: ContainerContext, ref: string, signalInput = 'SIGKILL'): Promise<void> {
   const record = ctx.store.resolve(ref);
   const signal = normalizeSignal(signalInput);
@@ -72,14 +78,21 @@ export async function kill(ctx: ContainerContext, ref: string, signalInput = 'SI
     return;
   }
   if (!isRunningStatus(record.state.status)) throw new ContainerNotRunningError(record.id, 'kill');
-  // dockerd: without a custom stop signal any kill, else one with the stop signal, counts as a manual stop.
+  // dockerd (daemon/kill.go): SIGKILL, any signal without a custom stop signal, or the stop
+  // signal itself ends the run for good (no policy restart after it); every kill marks the
+  // container manually stopped, which keeps an `unless-stopped` one down.
   const stopSignal = record.settings.stopSignal;
-  const isStopLike = stopSignal === '' ? true : signal !== 'SIGKILL' && normalizeSignal(stopSignal) === signal;
+  const isStopLike = stopSignal === '' || signal === 'SIGKILL' || normalizeSignal(stopSignal) === signal;
   if (isStopLike) markManualStop(ctx, record);
+  else record.state = { ...record.state, hasBeenManuallyStopped: true };
+  const exited = signal === 'SIGKILL' ? waitExit(ctx, record.id) : undefined;
   await ctx.runtimeOf(record).kill(record.id, signal);
   // A frozen process only dies once thawed.
   if (isStopLike && record.state.status === 'paused') await ctx.withLock(record.id, () => resumeIfPaused(ctx, ctx.current(record.id)));
   ctx.publish(record, 'kill', { signal: String(SIGNALS[signal] ?? signal) });
+  if (exited && !(await withTimeout(exited, KILL_WAIT_MS))) {
+    ctx.options.logger.warn('kill: the container had not exited 10 s after SIGKILL', { id: record.id });
+  }
 }
 
 /** Stop the container if it runs, then start a new run (restart count and manual-stop mark reset). */
