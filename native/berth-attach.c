@@ -6,8 +6,12 @@
  * Each message conmon sends starts with one byte: 2 stdout, 3 stderr. Without --tty they are
  * written to stdout in Docker's multiplexed framing (stream byte, three zero bytes, 4-byte
  * big-endian length, payload); with --tty the payload is written raw. Bytes read from stdin are
- * sent to the socket as they are (conmon writes them to the container's stdin); stdin EOF shuts
- * down the socket's write side so conmon sees it. With --ready it writes "ready\n" to stderr once
+ * sent to the socket as they are (conmon writes them to the container's stdin), every one of
+ * them; stdin EOF shuts down the socket's write side, after the last byte, so conmon sees it.
+ * Both directions are relayed at once, without blocking either on the other: conmon blocks on a
+ * full attach socket, so a helper stuck sending stdin while conmon waits for it to read output
+ * would deadlock a container that echoes its input (cat). Each direction holds at most one
+ * message, and a full destination stops reading its source: back-pressure, not buffering. With --ready it writes "ready\n" to stderr once
  * connected, for callers that must not let the process start before (exec). With --watch-fd N it
  * also exits 0 once fd N (the API client's connection, inherited) is hung up at both ends: a client
  * that went away must not leave this process behind until the container next prints, while a
@@ -27,20 +31,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* conmon's messages to us: one byte of stream type and at most 8192 bytes of output. */
 #define CONMON_BUF 8192
-
-static int write_all(int fd, const unsigned char *buf, size_t len) {
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR) continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+/* Our messages to conmon: it receives each into a 32768-byte buffer less one (conn_sock.c's
+ * CONN_SOCK_BUF_SIZE - 1); a longer one would be cut. Fewer, larger messages for stdin. */
+#define STDIN_MESSAGE 32767
 
 /* The reader of our stdout went away: a detach, not an error. */
 static int is_detach_errno(int err) {
@@ -83,6 +78,41 @@ static int connect_attach(const char *path) {
 	return fd;
 }
 
+/* One conmon message waiting for stdout (framed), and one stdin read waiting for the socket. */
+struct relay {
+	unsigned char out[8 + CONMON_BUF + 1];
+	size_t out_len, out_off;
+	unsigned char in[STDIN_MESSAGE];
+	size_t in_len;
+};
+
+static int set_nonblocking(int fd) {
+	int flags = fcntl(fd, F_GETFL);
+	return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+/* Put one conmon message into r->out as stdout gets it; 0 when it carries nothing to relay. */
+static size_t frame_message(struct relay *r, const unsigned char *msg, size_t n, int tty) {
+	if (n < 2 || (msg[0] != 2 && msg[0] != 3)) return 0;
+	size_t len = n - 1;
+	if (tty) {
+		memcpy(r->out, msg + 1, len);
+		return len;
+	}
+	r->out[0] = msg[0] == 2 ? 1 : 2;
+	r->out[1] = r->out[2] = r->out[3] = 0;
+	r->out[4] = (unsigned char)(len >> 24);
+	r->out[5] = (unsigned char)(len >> 16);
+	r->out[6] = (unsigned char)(len >> 8);
+	r->out[7] = (unsigned char)len;
+	memcpy(r->out + 8, msg + 1, len);
+	return len + 8;
+}
+
+static int would_block(int err) {
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
 int main(int argc, char **argv) {
 	int tty = 0, use_stdin = 1, ready = 0, watch_fd = -1;
 	const char *path = NULL;
@@ -110,18 +140,25 @@ int main(int argc, char **argv) {
 		static const char message[] = "ready\n";
 		if (write(STDERR_FILENO, message, sizeof message - 1) < 0) return fail("write");
 	}
+	if (set_nonblocking(sock) < 0 || set_nonblocking(STDOUT_FILENO) < 0) return fail("fcntl");
+	if (use_stdin && set_nonblocking(STDIN_FILENO) < 0) return fail("fcntl");
 
-	unsigned char in[CONMON_BUF + 1];
-	unsigned char out[8 + CONMON_BUF + 1];
-	int stdin_open = use_stdin;
+	static struct relay r;
+	unsigned char msg[CONMON_BUF + 1];
+	int stdin_open = use_stdin, sock_open = 1;
 	for (;;) {
+		/* conmon closed the socket and everything it sent is out: done. */
+		if (!sock_open && r.out_len == 0) return 0;
 		struct pollfd fds[4];
+		/* Read the socket only when the last message is out, stdin only when the last read is sent. */
 		fds[0].fd = sock;
-		fds[0].events = POLLIN;
-		/* events 0 on stdout still reports POLLERR/POLLHUP when its reader is gone. */
+		fds[0].events = (sock_open && r.out_len == 0 ? POLLIN : 0) | (r.in_len > 0 ? POLLOUT : 0);
+		/* Not polled at all while nothing is wanted of it, or its hang-up would spin this loop. */
+		if (fds[0].events == 0) fds[0].fd = -1;
+		/* POLLERR/POLLHUP on stdout, asked for or not, mean its reader is gone: a detach. */
 		fds[1].fd = STDOUT_FILENO;
-		fds[1].events = 0;
-		fds[2].fd = stdin_open ? STDIN_FILENO : -1;
+		fds[1].events = r.out_len > 0 ? POLLOUT : 0;
+		fds[2].fd = stdin_open && r.in_len == 0 ? STDIN_FILENO : -1;
 		fds[2].events = POLLIN;
 		/* events 0: only POLLHUP/POLLERR, which a socket reports once both directions are shut
 		 * (the peer closed it), never for the peer's half-close. */
@@ -133,41 +170,45 @@ int main(int argc, char **argv) {
 		}
 		if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) return 0;
 		if (fds[3].revents & (POLLERR | POLLHUP | POLLNVAL)) return 0;
-		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = recv(sock, in, sizeof in, 0);
-			if (n < 0) {
-				if (errno == EINTR || errno == EAGAIN) continue;
-				return errno == ECONNRESET ? 0 : fail("recv");
-			}
-			if (n == 0) return 0;
-			unsigned char type = in[0];
-			size_t len = (size_t)n - 1;
-			if (len == 0 || (type != 2 && type != 3)) continue;
-			if (tty) {
-				if (write_all(STDOUT_FILENO, in + 1, len) < 0) return is_detach_errno(errno) ? 0 : fail("write");
-			} else {
-				out[0] = type == 2 ? 1 : 2;
-				out[1] = out[2] = out[3] = 0;
-				out[4] = (unsigned char)(len >> 24);
-				out[5] = (unsigned char)(len >> 16);
-				out[6] = (unsigned char)(len >> 8);
-				out[7] = (unsigned char)len;
-				memcpy(out + 8, in + 1, len);
-				if (write_all(STDOUT_FILENO, out, len + 8) < 0) return is_detach_errno(errno) ? 0 : fail("write");
+
+		if (r.out_len > 0 && (fds[1].revents & POLLOUT)) {
+			ssize_t n = write(STDOUT_FILENO, r.out + r.out_off, r.out_len - r.out_off);
+			if (n < 0 && !would_block(errno)) return is_detach_errno(errno) ? 0 : fail("write");
+			if (n > 0) r.out_off += (size_t)n;
+			if (r.out_off == r.out_len) r.out_len = r.out_off = 0;
+		}
+		if (sock_open && r.out_len == 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = recv(sock, msg, sizeof msg, 0);
+			if (n < 0 && !would_block(errno)) {
+				if (errno != ECONNRESET) return fail("recv");
+				sock_open = 0;
+			} else if (n == 0) {
+				sock_open = 0;
+			} else if (n > 0) {
+				r.out_len = frame_message(&r, msg, (size_t)n, tty);
+				r.out_off = 0;
 			}
 		}
-		if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t n = read(STDIN_FILENO, in, CONMON_BUF);
-			if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+		if (r.in_len > 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			/* One read is one message: conmon reads at most STDIN_MESSAGE per message. */
+			ssize_t n = send(sock, r.in, r.in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && !would_block(errno)) {
+				/* conmon is gone: what it sent may still be unread, the rest has nowhere to go. */
+				if (errno != EPIPE && errno != ECONNRESET) return fail("send");
+				stdin_open = 0;
+				r.in_len = 0;
+			} else if (n > 0) {
+				r.in_len = 0;
+			}
+		}
+		if (stdin_open && r.in_len == 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(STDIN_FILENO, r.in, sizeof r.in);
+			if (n < 0 && would_block(errno)) continue;
 			if (n <= 0) {
 				stdin_open = 0;
 				shutdown(sock, SHUT_WR);
-				continue;
-			}
-			/* conmon reads at most CONMON_BUF per message; larger input is never produced here. */
-			if (send(sock, in, (size_t)n, MSG_NOSIGNAL) < 0) {
-				if (errno == EPIPE || errno == ECONNRESET) return 0;
-				return fail("send");
+			} else {
+				r.in_len = (size_t)n;
 			}
 		}
 	}

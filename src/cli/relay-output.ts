@@ -14,7 +14,13 @@ export async function relayOutput(ctx: CliContext, connection: AttachConnection,
     connection.isMultiplexed && !isTty
       ? demuxStream(connection.socket, { stdout: ctx.out, stderr: ctx.err })
       : new Promise<void>((resolve, reject) => {
-          connection.socket.on('data', (chunk: Buffer) => ctx.out.write(chunk));
+          connection.socket.on('data', (chunk: Buffer) => {
+            // A slow reader of our stdout slows the container down instead of us buffering.
+            if (!ctx.out.write(chunk)) {
+              connection.socket.pause();
+              ctx.out.once('drain', () => connection.socket.resume());
+            }
+          });
           connection.socket.on('end', resolve);
           connection.socket.on('close', () => resolve());
           connection.socket.on('error', reject);

@@ -3,7 +3,7 @@
  * runtime, inspected for their exit code. Sessions live in memory, as dockerd's do: a daemon
  * restart forgets them (the processes themselves run on under conmon until they exit).
  */
-import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, newId, type Logger } from '../common/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, newId, type Logger } from '../common/index.js';
 import type { ContainerService } from './container-service.js';
 import type { RuntimeExecHandle } from './ports.js';
 
@@ -87,7 +87,7 @@ export class ExecService {
   /**
    * Start the session's process. Resolves once it runs with its stdio connected; the caller
    * relays `output`/`input` and awaits `exited`. A command that cannot be run rejects with the
-   * runtime's typed error, and the session records 127 or 126 as docker does.
+   * runtime's typed error, and the session records 126 as docker does.
    */
   async start(id: string, options: { tty?: boolean; consoleSize?: { height: number; width: number } }): Promise<RuntimeExecHandle> {
     const session = this.get(id);
@@ -115,7 +115,8 @@ export class ExecService {
         ...(consoleSize ? { consoleSize } : {}),
       });
     } catch (err) {
-      session.exitCode = exitCodeForExecError(err);
+      // As docker's daemon: 126 for every exec that could not start, a missing command included.
+      session.exitCode = 126;
       this.#forgetLater(id);
       throw err;
     }
@@ -144,12 +145,4 @@ export class ExecService {
   #forgetLater(id: string): void {
     setTimeout(() => this.#sessions.delete(id), KEEP_EXITED_MS).unref();
   }
-}
-
-function exitCodeForExecError(err: unknown): number {
-  if (err instanceof BerthError) {
-    if (err.code === 'BERTH_COMMAND_NOT_FOUND') return 127;
-    if (err.code === 'BERTH_CANNOT_INVOKE') return 126;
-  }
-  return 126;
 }

@@ -99,12 +99,17 @@ export async function attachWebSocket(engine: Engine, req: ApiRequest): Promise<
     let pending = req.hijack?.head ?? Buffer.alloc(0);
     const onFrame = (opcode: number, payload: Buffer): void => {
       if (opcode === OPCODE_CLOSE) {
+        // The client's stdin ends here, after every byte before it; the output goes on until the
+        // container's ends or the client closes the connection.
         active.input?.end();
-        resolve();
       } else if (opcode === OPCODE_PING) {
         if (!socket.destroyed) socket.write(encodeWebSocketFrame(0xa, payload));
-      } else if ((opcode === OPCODE_TEXT || opcode === OPCODE_BINARY || opcode === OPCODE_CONTINUATION) && wantsStdin) {
-        active.input?.write(payload);
+      } else if ((opcode === OPCODE_TEXT || opcode === OPCODE_BINARY || opcode === OPCODE_CONTINUATION) && wantsStdin && active.input) {
+        // A container slower than the client holds the client back instead of berthd buffering.
+        if (!active.input.write(payload)) {
+          socket.pause();
+          active.input.once('drain', () => socket.resume());
+        }
       }
     };
     pending = decodeWebSocketFrames(pending, onFrame);
@@ -115,7 +120,12 @@ export async function attachWebSocket(engine: Engine, req: ApiRequest): Promise<
     socket.resume();
     const output: NodeJS.ReadableStream = tty ? active.output : active.output.pipe(new FrameStreamFilter(keep, { payloadOnly: true }));
     output.on('data', (chunk: Buffer) => {
-      if (!socket.destroyed && (!tty || keep.includes(STREAM_STDOUT))) socket.write(encodeWebSocketFrame(messageOpcode, chunk));
+      if (socket.destroyed || (tty && !keep.includes(STREAM_STDOUT))) return;
+      // A slow client pauses the container's output instead of making berthd buffer it.
+      if (!socket.write(encodeWebSocketFrame(messageOpcode, chunk))) {
+        output.pause();
+        socket.once('drain', () => output.resume());
+      }
     });
     output.on('end', resolve);
     active.output.on('error', () => resolve());

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError, messageOf, DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
+import { InvalidArgumentError, messageOf, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../common/index.js';
 import type { AttachSession, Engine, WaitCondition } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
@@ -14,6 +14,7 @@ import { compareApiVersions } from '../version.js';
 import { containerInspectFor } from '../version-shapes.js';
 import { attachWebSocket } from './attach-websocket.js';
 import { FrameStreamFilter } from './frame-stream-filter.js';
+import { relayClientInput, relayOutputToClient } from './session-relay.js';
 import { frame, STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
@@ -155,14 +156,11 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
     return undefined;
   }
   const active = session;
-  let detached: Promise<void> = new Promise(() => {});
+  let detached: Promise<void> | undefined;
   if (req.hijack && active.input && wantsStdin) {
-    const socket = req.hijack.socket;
-    // The detach keys end this session only; the container keeps running.
-    const filter = new DetachKeyFilter(detachKeys);
-    detached = new Promise((resolve) => filter.once('detach', resolve));
-    if (req.hijack.head.length > 0) filter.write(req.hijack.head);
-    socket.pipe(filter).pipe(active.input as NodeJS.WritableStream & import('node:stream').Writable);
+    // The detach keys end this session only (the container keeps running), and only with a tty:
+    // without one, stdin is the container's data, byte for byte, as docker relays it.
+    detached = relayClientInput(req.hijack.socket, req.hijack.head, active.input, tty ? detachKeys : undefined);
   } else if (req.hijack) {
     // Read (and drop) what the client sends, so its close is seen and our end() closes the socket.
     req.hijack.socket.resume();
@@ -172,17 +170,11 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   let output: NodeJS.ReadableStream = active.output;
   const discardAll = tty ? !wantsStdout : !wantsStdout && !wantsStderr;
   if (!tty && !discardAll && !(wantsStdout && wantsStderr)) output = active.output.pipe(new FrameStreamFilter([wantsStdout ? STREAM_STDOUT : STREAM_STDERR]));
-  await new Promise<void>((resolve) => {
-    output.on('data', (chunk: Buffer) => {
-      if (!out.destroyed && !discardAll) out.write(chunk);
-    });
-    output.on('end', resolve);
-    active.output.on('error', () => resolve());
-    req.signal.addEventListener('abort', () => resolve(), { once: true });
-    void detached.then(resolve);
-  });
+  await relayOutputToClient(output, out, { signal: req.signal, discard: discardAll, ...(detached ? { stop: detached } : {}) });
   active.close();
   out.end();
+  // What the client still sends after the session is read and dropped, so its close is seen.
+  if (req.hijack && !req.hijack.socket.destroyed) req.hijack.socket.unpipe().resume();
   return undefined;
 }
 

@@ -3,13 +3,14 @@
  * inspect it for the exit code the CLI reports.
  */
 import type { ServerResponse } from 'node:http';
-import type { Duplex, Writable } from 'node:stream';
-import { messageOf, DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
+import type { Duplex } from 'node:stream';
+import { messageOf, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../common/index.js';
 import type { Engine, RuntimeExecHandle } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { execCreateRequestSchema, execStartRequestSchema } from '../wire/index.js';
 import { compareApiVersions } from '../version.js';
+import { relayClientInput, relayOutputToClient } from './session-relay.js';
 import { frame, STREAM_STDERR } from './stream-framing.js';
 
 export function addExecRoutes(router: Router, engine: Engine): void {
@@ -103,25 +104,19 @@ async function startExec(engine: Engine, req: ApiRequest, res: ServerResponse): 
     return undefined;
   }
 
-  const input = handle.input as (Writable & NodeJS.WritableStream) | null;
-  let detached: Promise<void> = new Promise(() => {});
-  if (req.hijack && input) {
-    const socket = req.hijack.socket;
-    const filter = new DetachKeyFilter(detachKeys);
-    detached = new Promise((resolve) => filter.once('detach', resolve));
-    socket.pipe(filter).pipe(input);
-    socket.resume();
+  let detached: Promise<void> | undefined;
+  if (req.hijack && handle.input) {
+    // Detach keys only with a tty, as docker: without one, stdin is relayed byte for byte.
+    detached = relayClientInput(req.hijack.socket, req.hijack.head, handle.input, tty ? detachKeys : undefined);
+  } else if (req.hijack) {
+    req.hijack.socket.resume();
   }
-  const finished = new Promise<void>((resolve) => {
-    handle.output.on('data', (chunk: Buffer) => {
-      if (!out.destroyed) out.write(chunk);
-    });
-    handle.output.on('end', resolve);
-    handle.output.on('error', () => resolve());
-  });
-  const gone = new Promise<void>((resolve) => req.signal.addEventListener('abort', () => resolve(), { once: true }));
-  const wasDetached = detached.then(() => true);
-  if (await Promise.race([finished.then(() => false), gone.then(() => true), wasDetached])) {
+  let wasDetached = false;
+  let isGone = false;
+  void detached?.then(() => (wasDetached = true));
+  req.signal.addEventListener('abort', () => (isGone = true), { once: true });
+  await relayOutputToClient(handle.output, out, { signal: req.signal, ...(detached ? { stop: detached } : {}) });
+  if (wasDetached || isGone || req.signal.aborted) {
     // The client left or pressed the detach keys: stop relaying, the process runs on.
     handle.detach();
     out.end();
@@ -130,5 +125,6 @@ async function startExec(engine: Engine, req: ApiRequest, res: ServerResponse): 
   // The CLI inspects the exec for its exit code right after the stream ends: record it first.
   await handle.exited;
   out.end();
+  if (req.hijack && !req.hijack.socket.destroyed) req.hijack.socket.unpipe().resume();
   return undefined;
 }

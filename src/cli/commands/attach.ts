@@ -6,8 +6,9 @@
 import { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { StatusError } from '../exit.js';
+import { relayInput } from '../relay-input.js';
 import { relayOutput } from '../relay-output.js';
-import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
+import { parseDetachKeys } from '../../common/index.js';
 import type { AttachConnection, EngineClient } from '../../client/index.js';
 
 interface AttachFlags {
@@ -100,28 +101,12 @@ export async function streamAttached(
   options: StreamAttachedOptions,
 ): Promise<'ended' | 'detached'> {
   const cleanups: Array<() => void> = [];
-  let output = relayOutput(ctx, connection, options.tty);
+  const output = relayOutput(ctx, connection, options.tty);
   let detached: Promise<void> = new Promise(() => {});
   if (options.stdin) {
-    const isRaw = options.tty && process.stdin.isTTY;
-    if (isRaw) process.stdin.setRawMode(true);
-    // The keys are caught here as well as in the daemon, so a detach never depends on the wire.
-    const filter = new DetachKeyFilter(parseDetachKeys(options.detachKeys || DEFAULT_DETACH_KEYS));
-    let isDetached = false;
-    detached = new Promise((resolve) => filter.once('detach', () => {
-      isDetached = true;
-      resolve();
-    }));
-    process.stdin.pipe(filter).pipe(connection.socket, { end: false });
-    // Our stdin at EOF half-closes the connection, so a container reading stdin sees EOF.
-    filter.on('end', () => {
-      if (!isDetached) connection.socket.end();
-    });
-    cleanups.push(() => {
-      process.stdin.unpipe(filter);
-      process.stdin.pause();
-      if (isRaw) process.stdin.setRawMode(false);
-    });
+    const input = relayInput(connection, { tty: options.tty, detachKeys: options.detachKeys });
+    detached = input.detached;
+    cleanups.push(() => input.stop());
   } else {
     connection.socket.end();
   }

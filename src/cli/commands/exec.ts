@@ -6,9 +6,9 @@
 import { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { StatusError, UsageError } from '../exit.js';
+import { relayInput } from '../relay-input.js';
 import { relayOutput } from '../relay-output.js';
 import { readEnvFile, resolveEnv } from '../run-options.js';
-import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
 
 interface ExecFlags {
   detach?: boolean;
@@ -75,18 +75,10 @@ export function build(ctx: CliContext): Command {
       let output = relayOutput(ctx, connection, tty);
       let detached: Promise<void> = new Promise(() => {});
       if (stdin) {
-        const isRaw = tty && process.stdin.isTTY;
-        if (isRaw) process.stdin.setRawMode(true);
-        const filter = new DetachKeyFilter(parseDetachKeys(flags.detachKeys || DEFAULT_DETACH_KEYS));
-        detached = new Promise((resolve) => filter.once('detach', resolve));
-        process.stdin.pipe(filter).pipe(connection.socket);
-        const stopInput = (): void => {
-          process.stdin.unpipe(filter);
-          process.stdin.pause();
-          if (isRaw) process.stdin.setRawMode(false);
-        };
-        output = output.finally(stopInput);
-        void detached.then(stopInput);
+        const input = relayInput(connection, { tty, detachKeys: flags.detachKeys });
+        detached = input.detached;
+        output = output.finally(() => input.stop());
+        void detached.then(() => input.stop());
       } else {
         connection.socket.end();
       }

@@ -6,9 +6,9 @@ import { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { write } from '../context.js';
 import { StatusError, runStartFailureCode } from '../exit.js';
+import { relayInput } from '../relay-input.js';
 import { relayOutput } from '../relay-output.js';
 import { addCreateOptions, toCreatePlan, type CreateFlags } from '../run-options.js';
-import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from '../../common/index.js';
 import { createContainer } from './create.js';
 
 /** Build the run command. */
@@ -50,18 +50,11 @@ export function build(ctx: CliContext): Command {
     if (connection) {
       output = relayOutput(ctx, connection, flags.tty === true);
       if (plan.attachStdin) {
-        const restoreTty = flags.tty && process.stdin.isTTY ? enterRawMode() : undefined;
-        // As docker's CLI: the detach keys end the session here, the container runs on.
-        const filter = new DetachKeyFilter(parseDetachKeys(flags.detachKeys || DEFAULT_DETACH_KEYS));
-        detached = new Promise((resolve) => filter.once('detach', () => resolve(true)));
-        process.stdin.pipe(filter).pipe(connection.socket);
-        const stopInput = (): void => {
-          process.stdin.unpipe(filter);
-          process.stdin.pause();
-          restoreTty?.();
-        };
-        output = output.finally(stopInput);
-        void detached.then(stopInput);
+        // As docker's CLI: with a tty the detach keys end the session here, the container runs on.
+        const input = relayInput(connection, { tty: flags.tty === true, detachKeys: flags.detachKeys });
+        detached = input.detached.then(() => true);
+        output = output.finally(() => input.stop());
+        void detached.then(() => input.stop());
       } else {
         // No stdin: tell the daemon at once so a container reading stdin sees EOF.
         connection.socket.end();
@@ -107,9 +100,4 @@ function proxySignals(forward: (signal: string) => void): () => void {
   return () => {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   };
-}
-
-function enterRawMode(): () => void {
-  process.stdin.setRawMode(true);
-  return () => process.stdin.setRawMode(false);
 }

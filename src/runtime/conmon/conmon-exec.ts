@@ -9,11 +9,11 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { messageOf } from '../../common/index.js';
 import type { RuntimeProcess, RuntimeSpec } from '../../oci/index.js';
 import { classifyRuntimeFailure, RuntimeError } from '../errors.js';
 import { resolveUser } from '../spec/index.js';
 import type { ExecProcess, ExecSettings } from '../types.js';
+import { startAttachHelper } from './attach-helper.js';
 
 /** Paths and binaries an exec needs. */
 export interface ExecEnvironment {
@@ -160,23 +160,8 @@ export async function startExec(settings: ExecSettings, environment: ExecEnviron
     startPipe.write('0');
     const ready = await attachReady.next();
     if (ready.data < 0) throw new RuntimeError(ready.message ?? 'conmon could not set up the exec attach socket');
-    const helperArgs = ['--ready', ...(settings.isTty ? ['--tty'] : []), ...(settings.isStdinOpen ? [] : ['--no-stdin']), join(dir, 'attach')];
-    const attached = spawn(environment.attachHelperPath, helperArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
-    helper = attached;
-    attached.stdin.on('error', () => {});
-    await new Promise<void>((resolve, reject) => {
-      let text = '';
-      const onData = (chunk: Buffer): void => {
-        text += chunk.toString('utf8');
-        if (text.includes('ready\n')) {
-          attached.stderr.off('data', onData);
-          resolve();
-        }
-      };
-      attached.stderr.on('data', onData);
-      attached.once('error', (err) => reject(new RuntimeError(`cannot run ${environment.attachHelperPath}: ${messageOf(err)}`)));
-      attached.once('exit', () => reject(new RuntimeError(`attach to exec failed: ${text.trim() || 'helper exited'}`)));
-    });
+    helper = await startAttachHelper(environment.attachHelperPath, { socketPath: join(dir, 'attach'), isTty: settings.isTty, isStdin: settings.isStdinOpen });
+    const attached = helper;
     // Second start message: now the runtime runs the command.
     startPipe.end('0');
 

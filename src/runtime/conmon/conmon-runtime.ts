@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Stream } from 'node:stream';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
 import { listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
@@ -16,6 +15,7 @@ import { defaultSpecHost, writeRuntimeSpec, type SpecHost } from '../spec/index.
 import { startExec } from './conmon-exec.js';
 import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
 import { askConmonToReopenLog, LogRotator } from './log-rotation.js';
+import { startAttachHelper } from './attach-helper.js';
 
 /** How to reach the binaries and where conmon keeps its files. */
 export interface ConmonRuntimeOptions {
@@ -382,22 +382,17 @@ export class ConmonRuntime implements Runtime {
     return state.bundle;
   }
 
-  /** See Runtime.attach. The helper exits when conmon closes the socket or its stdout is closed. */
+  /**
+   * See Runtime.attach. Resolves once the helper is connected, so a start that follows loses no
+   * output. The helper exits when conmon closes the socket or its stdout is closed.
+   */
   async attach(id: string, options: AttachOptions): Promise<AttachProcess> {
-    const socket = join(await this.#bundle(id), 'attach');
-    const args = [...(options.isTty ? ['--tty'] : []), ...(options.isStdin ? [] : ['--no-stdin'])];
-    // The client's socket becomes the helper's fd 3, which it watches for a hang-up.
-    if (options.client) args.push('--watch-fd', '3');
-    args.push(socket);
-    const stdio: Array<'pipe' | Stream> = ['pipe', 'pipe', 'pipe'];
-    if (options.client) stdio.push(options.client);
-    const child = spawn(this.#options.attachHelperPath, args, { stdio }) as AttachProcess;
-    child.stdin.on('error', () => {});
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', () => resolve());
-      child.once('error', (err) => reject(new RuntimeError(`cannot run ${this.#options.attachHelperPath}: ${messageOf(err)}`, { cause: err })));
+    return startAttachHelper(this.#options.attachHelperPath, {
+      socketPath: join(await this.#bundle(id), 'attach'),
+      isTty: options.isTty,
+      isStdin: options.isStdin,
+      ...(options.client ? { client: options.client } : {}),
     });
-    return child;
   }
 
   /** See Runtime.exec. */

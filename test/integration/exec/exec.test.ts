@@ -1,6 +1,6 @@
 /**
  * docker exec and berth exec: output, -e/-w/-u, stdin, tty, detached, exit codes
- * (the command's own, 127, 126), and refusals for stopped containers and unknown users.
+ * (the command's own, 126 for one that cannot start), and refusals for stopped containers and unknown users.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,9 +35,9 @@ describe('exec', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/do
     assert.match(unknown.stdout + unknown.stderr, /unable to find user nosuchuser/);
   });
 
-  it('gives 127 for a missing command and 126 for one that cannot run', async () => {
+  it('gives 126 for a missing command (as dockerd, for every exec that cannot start) and for one that cannot run', async () => {
     const missing = await daemon.docker(['exec', 'worker', 'nosuchcommand']);
-    assert.equal(missing.exitCode, 127);
+    assert.equal(missing.exitCode, 126);
     assert.match(missing.stdout + missing.stderr, /executable file not found/);
     const notExecutable = await daemon.docker(['exec', 'worker', '/etc/passwd']);
     assert.equal(notExecutable.exitCode, 126);
@@ -93,7 +93,7 @@ describe('exec', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/do
     assert.equal(result.exitCode, 3);
     const piped = await daemon.berth(['exec', '-i', 'worker', 'wc', '-c'], { input: 'abcd' });
     assert.equal(piped.stdout.trim(), '4');
-    assert.equal((await daemon.berth(['exec', 'worker', 'nosuchcommand'])).exitCode, 127);
+    assert.equal((await daemon.berth(['exec', 'worker', 'nosuchcommand'])).exitCode, 126);
     // One conmon for the container itself; exec monitors exit with their processes.
     for (let i = 0; i < 30 && (await countProcesses('conmon', daemon.execRoot)) > 1; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await countProcesses('conmon', daemon.execRoot), 1);

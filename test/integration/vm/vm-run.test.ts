@@ -106,7 +106,7 @@ describe('vm isolation', { skip: hasDocker ? false : 'no docker CLI at /usr/loca
     const piped = await daemon.docker(['exec', '-i', id, 'cat'], { input: 'piped\n' });
     assert.equal(piped.stdout, 'piped\n', piped.stderr);
     const missing = await daemon.docker(['exec', id, 'nosuchcommand']);
-    assert.equal(missing.exitCode, 127);
+    assert.equal(missing.exitCode, 126);
     assert.match(missing.stderr, /executable file not found/);
     assert.equal((await daemon.docker(['rm', '-f', id])).exitCode, 0);
   });
