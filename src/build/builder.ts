@@ -20,7 +20,8 @@ import { decompressed, packOverlayDiff, RootedDir, TarWriter } from '../snapshot
 import { familiarString, parseImageReference, withDefaultTag } from '../store/index.js';
 import type { BuildContext } from './build-context.js';
 import { BuildStepError, type BuildOptions, type BuildOutput } from './build-options.js';
-import { CopyFailedError, madeDirStats, matchSources, packSources, type CopySource } from './copy-sources.js';
+import { CopyFailedError, madeDirStats, matchSources, packSources, sourcesChecksum, type CopySource } from './copy-sources.js';
+import { BuildCache, cacheKey, type CacheKeyParts } from './build-cache.js';
 import { parseDockerfile, type DockerfileInstruction, type DockerfileStage, type ParsedDockerfile } from './dockerfile.js';
 import { envMap, processWord, processWords, rawWords, type WordEnv } from './shell-words.js';
 
@@ -97,15 +98,18 @@ const goQuoted = (list: readonly string[]): string => `[${list.map((s) => JSON.s
 export class Builder {
   readonly #engine: Engine;
   readonly #deps: ArchiveDeps;
+  readonly #cache: BuildCache;
 
-  constructor(engine: Engine) {
+  /** `stateDir`: where the cache index lives (a folder of the daemon's root). */
+  constructor(engine: Engine, stateDir: string) {
     this.#engine = engine;
     this.#deps = { containers: engine.containers, images: engine.images };
+    this.#cache = new BuildCache(stateDir);
   }
 
   /** Run a prepared build; returns the final image id. Throws BuildStepError (or a BerthError) on failure. */
   async build(prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal): Promise<string> {
-    const run = new BuildRun(this.#engine, this.#deps, prepared, context, options, out, signal);
+    const run = new BuildRun(this.#engine, this.#deps, this.#cache, prepared, context, options, out, signal);
     return run.execute();
   }
 }
@@ -114,6 +118,7 @@ export class Builder {
 class BuildRun {
   readonly #engine: Engine;
   readonly #deps: ArchiveDeps;
+  readonly #cache: BuildCache;
   readonly #prepared: PreparedBuild;
   readonly #context: BuildContext;
   readonly #options: BuildOptions;
@@ -127,9 +132,10 @@ class BuildRun {
   readonly #usedArgs = new Set<string>();
   #step = 0;
 
-  constructor(engine: Engine, deps: ArchiveDeps, prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal) {
+  constructor(engine: Engine, deps: ArchiveDeps, cache: BuildCache, prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal) {
     this.#engine = engine;
     this.#deps = deps;
+    this.#cache = cache;
     this.#prepared = prepared;
     this.#context = context;
     this.#options = options;
@@ -413,11 +419,39 @@ class BuildRun {
 
   /** A step that changes only the config: a new image with the same layers and an empty_layer history entry. */
   async #commitConfig(state: StageState, comment: string): Promise<void> {
-    await this.#commit(state, [...this.#shell(state), `#(nop) `, comment].join(' '), undefined);
+    const createdBy = [...this.#shell(state), `#(nop) `, comment].join(' ');
+    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run };
+    if (await this.#fromCache(state, parts)) return;
+    await this.#commit(state, createdBy, undefined, parts);
+  }
+
+  /**
+   * Take the step's image from the cache when an earlier build made it (docker's probeCache):
+   * prints ` ---> Using cache` and moves the stage onto it. Never with --no-cache.
+   */
+  async #fromCache(state: StageState, parts: CacheKeyParts): Promise<boolean> {
+    if (this.#options.noCache) return false;
+    const key = cacheKey(parts);
+    const imageId = await this.#cache.lookup(key);
+    if (imageId === undefined) return false;
+    let config: ImageConfig;
+    try {
+      config = (await this.#engine.images.get(imageId)).config as ImageConfig;
+    } catch {
+      await this.#cache.forget(key);
+      return false;
+    }
+    const cached = this.#stateOfImage(state.name, imageId, config);
+    state.imageId = cached.imageId;
+    state.image = cached.image;
+    state.layers = cached.layers;
+    state.run = cached.run;
+    this.#print(' ---> Using cache\n');
+    return true;
   }
 
   /** Store the stage's next image: its config, plus `layer` on top when the step made one. */
-  async #commit(state: StageState, createdBy: string, layer: { digest: `sha256:${string}` } | undefined): Promise<void> {
+  async #commit(state: StageState, createdBy: string, layer: { digest: `sha256:${string}` } | undefined, cacheParts: CacheKeyParts): Promise<void> {
     const created = new Date().toISOString();
     const isEmpty = layer === undefined || layer.digest === EMPTY_LAYER_DIFF_ID;
     const history: HistoryEntry = { created, created_by: createdBy, ...(isEmpty ? { empty_layer: true } : {}) };
@@ -435,6 +469,7 @@ class BuildRun {
     state.imageId = image.id;
     state.image = config;
     state.layers = layers;
+    await this.#cache.record(cacheKey(cacheParts), image.id);
   }
 
   /** A temporary container on the stage's image, running `cmd` when started. */
@@ -514,6 +549,8 @@ class BuildRun {
     // docker's history for RUN with build args: `|N K=V ... cmd` (predefined args only when declared).
     const recorded = argEnv.filter((e) => state.args.has(e.slice(0, e.indexOf('='))));
     const createdBy = recorded.length > 0 ? `|${recorded.length} ${recorded.join(' ')} ${cmd.join(' ')}` : cmd.join(' ');
+    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run };
+    if (await this.#fromCache(state, parts)) return;
     const id = await this.#createContainer(state, cmd, [...(state.run.Env ?? []), ...argEnv]);
     this.#temporary.add(id);
     this.#print(` ---> Running in ${shortId(id)}\n`);
@@ -542,20 +579,21 @@ class BuildRun {
       this.#signal.removeEventListener('abort', onAbort);
     }
     const layer = await this.#packChanges(id);
-    await this.#commit(state, createdBy, layer);
+    await this.#commit(state, createdBy, layer, parts);
   }
 
   /** WORKDIR: the directory is made in a layer when the image lacks it, as docker does. */
   async #workdir(state: StageState, dir: string): Promise<void> {
     const comment = `WORKDIR ${dir}`;
     if (state.imageId === undefined) return this.#commitConfig(state, comment);
+    const parts = { parentId: state.imageId, createdBy: [...this.#shell(state), '#(nop) ', comment].join(' '), config: state.run };
+    if (await this.#fromCache(state, parts)) return;
     const id = await this.#createContainer(state, [...this.#shell(state), `#(nop) ${comment}`], state.run.Env ?? []);
     try {
       const exists = await statContainerPath(this.#deps, id, dir).then(() => true, () => false);
-      if (exists) return await this.#commitConfig(state, comment);
-      await extractToContainer(this.#deps, id, '/', dirTar(dir), { noOverwriteDirNonDir: false, copyUidGid: false });
-      const layer = await this.#packChanges(id);
-      await this.#commit(state, [...this.#shell(state), '#(nop) ', comment].join(' '), layer);
+      if (!exists) await extractToContainer(this.#deps, id, '/', dirTar(dir), { noOverwriteDirNonDir: false, copyUidGid: false });
+      const layer = exists ? undefined : await this.#packChanges(id);
+      await this.#commit(state, parts.createdBy, layer, parts);
     } finally {
       await this.#engine.containers.remove(id, { force: true, removeVolumes: true }).catch(() => {});
     }
@@ -593,10 +631,13 @@ class BuildRun {
       const archives = command === 'ADD' ? await this.#localArchives(sources) : new Set<CopySource>();
       const plain = sources.filter((s) => !archives.has(s));
       const createdBy = [...this.#shell(state), `#(nop) ${command} ${i.flags['chown'] !== undefined ? `--chown=${i.flags['chown']} ` : ''}${sourceWords.join(' ')} in ${destWord} `].join(' ');
+      const contentSum = await sourcesChecksum(this.#context, sources, { dest, destIsDir: endsWithSlash, owner });
+      const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum };
+      if (await this.#fromCache(state, parts)) return;
       if (state.imageId === undefined) {
         if (archives.size > 0) throw new BuildStepError(`${command} of an archive into a stage FROM scratch is not supported yet (issue 16)`);
         const layer = await this.#engine.images.content.put(packSources(this.#context, plain, { dest, destIsDir: endsWithSlash || plain.length > 1 || plain.some((s) => s.entry.stats!.isDirectory()), owner, withParents: true }));
-        await this.#commit(state, createdBy, layer);
+        await this.#commit(state, createdBy, layer, parts);
         return;
       }
       const id = await this.#createContainer(state, [...this.#shell(state), `#(nop) ${command}`], state.run.Env ?? []);
@@ -614,7 +655,7 @@ class BuildRun {
           await extractToContainer(this.#deps, id, dest, await this.#archiveStream(archive), { noOverwriteDirNonDir: false, copyUidGid: false });
         }
         const layer = await this.#packChanges(id);
-        await this.#commit(state, createdBy, layer);
+        await this.#commit(state, createdBy, layer, parts);
       } finally {
         await this.#engine.containers.remove(id, { force: true, removeVolumes: true }).catch(() => {});
       }

@@ -5,6 +5,7 @@
  * rather than the directory itself, and every entry owned by the `--chown` ids (root by
  * default). The result is a tar whose names are the destination paths (relative to `/`).
  */
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Stats } from 'node:fs';
 import { InvalidArgumentError } from '../common/index.js';
@@ -84,13 +85,13 @@ export async function matchSources(context: BuildContext, sources: readonly stri
 }
 
 /** `stats` with its owner replaced (the tar writer reads uid and gid from it). */
-function ownedBy(stats: Stats, owner: { uid: number; gid: number }): Stats {
-  return Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { uid: owner.uid, gid: owner.gid });
+function ownedBy(stats: Stats, owner: { uid: number; gid: number }, isForChecksum = false): Stats {
+  return Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { uid: owner.uid, gid: owner.gid }, isForChecksum ? { mtime: new Date(0) } : {});
 }
 
 /** A directory entry's stats for a parent made here: root-owned, 0755, now. */
-export function madeDirStats(): Stats {
-  return Object.assign(Object.create(Stats.prototype) as Stats, { mode: 0o40755, uid: 0, gid: 0, mtime: new Date(), size: 0, nlink: 2 });
+export function madeDirStats(isForChecksum = false): Stats {
+  return Object.assign(Object.create(Stats.prototype) as Stats, { mode: 0o40755, uid: 0, gid: 0, mtime: isForChecksum ? new Date(0) : new Date(), size: 0, nlink: 2 });
 }
 
 /** Where each source lands: a file at `dest` (or `dest/<name>` for a directory destination), a directory's contents into `dest`. */
@@ -101,6 +102,8 @@ export interface CopyPlan {
   owner: { uid: number; gid: number };
   /** Parent directories to add as entries (for a layer built without a container: FROM scratch). */
   withParents?: boolean;
+  /** Every time set to the epoch: the tar as the cache checksums it (docker's leaves mtimes out). */
+  isForChecksum?: boolean;
 }
 
 /** The tar of the sources placed as the plan says, names relative to `/`. */
@@ -115,7 +118,7 @@ export function packSources(context: BuildContext, sources: readonly CopySource[
         const dir = parts.slice(0, i).join('/');
         if (madeParents.has(dir)) continue;
         madeParents.add(dir);
-        await writer.add(dir, madeDirStats(), { hostPath: '/' });
+        await writer.add(dir, madeDirStats(plan.isForChecksum), { hostPath: '/' });
       }
     };
     for (const source of sources) {
@@ -127,11 +130,11 @@ export function packSources(context: BuildContext, sources: readonly CopySource[
             await parentsOf(plan.dest);
             if (plan.withParents && !madeParents.has(rel(plan.dest))) {
               madeParents.add(rel(plan.dest));
-              await writer.add(rel(plan.dest), madeDirStats(), { hostPath: '/' });
+              await writer.add(rel(plan.dest), madeDirStats(plan.isForChecksum), { hostPath: '/' });
             }
           }
           await walkTree(context.root, dir, async (item) => {
-            await writer.add(posix.join(rel(plan.dest), item.rel), ownedBy(item.stats, plan.owner), item);
+            await writer.add(posix.join(rel(plan.dest), item.rel), ownedBy(item.stats, plan.owner, plan.isForChecksum), item);
             return true;
           });
         } finally {
@@ -141,7 +144,14 @@ export function packSources(context: BuildContext, sources: readonly CopySource[
       }
       const target = plan.destIsDir ? posix.join(plan.dest, posix.basename(source.path)) : plan.dest;
       await parentsOf(target);
-      await writer.add(rel(target), ownedBy(stats, plan.owner), source.entry);
+      await writer.add(rel(target), ownedBy(stats, plan.owner, plan.isForChecksum), source.entry);
     }
   });
+}
+
+/** The sources' checksum for the build cache: a sha256 of their tar with every time zeroed. */
+export async function sourcesChecksum(context: BuildContext, sources: readonly CopySource[], plan: CopyPlan): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of packSources(context, sources, { ...plan, isForChecksum: true })) hash.update(chunk);
+  return hash.digest('hex');
 }

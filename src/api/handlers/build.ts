@@ -48,7 +48,7 @@ export function buildOptionsOf(req: ApiRequest): BuildOptions {
   const ulimits = jsonParam(req, 'ulimits', (v): v is unknown[] => Array.isArray(v));
   if (ulimits !== undefined && ulimits.length > 0) throw new NotImplementedError('ulimits are not supported for builds');
   const cacheFrom = jsonParam(req, 'cachefrom', isStringList) ?? [];
-  if (cacheFrom.length > 0) throw new NotImplementedError('cache-from is not supported yet');
+  if (cacheFrom.length > 0) throw new NotImplementedError('cache-from is not supported yet: the cache is the images earlier builds on this daemon made');
   if (req.bool('nocache')) options.noCache = true;
   options.tags = req.query.getAll('t').filter((t) => t !== '');
   options.dockerfile = req.string('dockerfile') ?? '';
@@ -79,8 +79,8 @@ export function addBuildRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/build', async (req, res) => {
     const options = buildOptionsOf(req);
-    builder ??= new Builder(engine);
-    const context = await BuildContext.receive(req.raw, join(engine.facts.root, 'build'));
+    builder ??= new Builder(engine, join(engine.facts.root, 'build'));
+    const context = await BuildContext.receive(req.raw, join(engine.facts.root, 'build', 'contexts'));
     try {
       const text = await context.takeDockerfile(options.dockerfile);
       const prepared = prepareBuild(text, options);

@@ -124,6 +124,32 @@ describe('docker build (classic builder)', { skip: hasDocker ? false : 'the dock
     assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no build container is left');
   });
 
+  it('uses the cache for every step of a second build, rebuilds from a changed COPY on, and not at all with --no-cache', async () => {
+    const dockerfile = 'FROM busybox\nENV A=1\nRUN echo ran-first\nCOPY data.txt /data.txt\nRUN echo ran-second; cat /data.txt\nCMD ["cat", "/data.txt"]\n';
+    const dir = await context('cache', { Dockerfile: dockerfile, 'data.txt': 'one\n' });
+    const first = await docker(['build', '-t', 'cached:1', dir]);
+    assert.equal(first.exitCode, 0, first.stderr);
+    const firstId = /^Successfully built ([0-9a-f]{12})$/m.exec(first.stdout)?.[1];
+    const second = await docker(['build', '-t', 'cached:2', dir]);
+    assert.equal(second.exitCode, 0, second.stderr);
+    assert.equal((second.stdout.match(/^ ---> Using cache$/gm) ?? []).length, 5, second.stdout);
+    assert.doesNotMatch(second.stdout, /^ran-first$|^ran-second$|Running in/m);
+    assert.equal(/^Successfully built ([0-9a-f]{12})$/m.exec(second.stdout)?.[1], firstId);
+
+    await writeFile(join(dir, 'data.txt'), 'two\n');
+    const changed = await docker(['build', '-t', 'cached:3', dir]);
+    assert.equal(changed.exitCode, 0, changed.stderr);
+    assert.equal((changed.stdout.match(/^ ---> Using cache$/gm) ?? []).length, 2, changed.stdout);
+    assert.doesNotMatch(changed.stdout, /^ran-first$/m);
+    assert.match(changed.stdout, /^ran-second\ntwo$/m);
+    assert.equal((await docker(['run', '--rm', 'cached:3'])).stdout, 'two\n');
+
+    const uncached = await docker(['build', '--no-cache', '-t', 'cached:4', dir]);
+    assert.equal(uncached.exitCode, 0, uncached.stderr);
+    assert.doesNotMatch(uncached.stdout, /Using cache/);
+    assert.match(uncached.stdout, /^ran-first$/m);
+  });
+
   it('takes -f from inside the context and a Dockerfile on stdin', async () => {
     const dir = await context('dashf', { 'build/other.Dockerfile': 'FROM busybox\nRUN echo other > /which\n' });
     const built = await docker(['build', '-q', '-t', 'other:1', '-f', join(dir, 'build/other.Dockerfile'), dir]);
@@ -165,7 +191,7 @@ describe('docker build (classic builder)', { skip: hasDocker ? false : 'the dock
     assert.equal((await docker(['images', '-q', 'failed:1'])).stdout, '');
     assert.equal((await docker(['ps', '-aq'])).stdout, '', 'the failed step\'s container is gone');
     assert.deepEqual(await mountsUnder(daemon.root), [], 'no overlay stays mounted');
-    assert.deepEqual(await readdir(join(daemon.root, 'build')), [], 'no context directory stays');
+    assert.deepEqual(await readdir(join(daemon.root, 'build', 'contexts')), [], 'no context directory stays');
   });
 
   it('refuses a context tar with a path leaving it, writing nothing outside', async () => {
@@ -189,7 +215,7 @@ describe('docker build (classic builder)', { skip: hasDocker ? false : 'the dock
     const broken = await post('/build', Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.from('not really gzip')]));
     assert.equal(broken.status, 400, broken.text);
     await assert.rejects(readdir(join('/tmp', marker)), 'nothing was written outside');
-    assert.deepEqual(await readdir(join(daemon.root, 'build')), []);
+    assert.deepEqual(await readdir(join(daemon.root, 'build', 'contexts')), []);
     assert.equal((await docker(['images', '-q', 'evil:1'])).stdout, '');
   });
 });
