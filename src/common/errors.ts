@@ -82,3 +82,13 @@ export function errnoOf(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Content that does not fit on the disk Berth stores it on (a blob, an unpacked layer). A client
+ * can cause it (a gzip bomb), so it is the request's error, and nothing partial is kept.
+ */
+export class NoSpaceError extends BerthError {
+  constructor(message: string, options?: BerthErrorOptions) {
+    super('invalid-argument', 'BERTH_NO_SPACE', message, options);
+  }
+}

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { decompressed } from './decompress.js';
 import tar from 'tar-stream';
-import { BerthError, InternalError } from '../common/index.js';
+import { BerthError, errnoOf, InternalError, NoSpaceError } from '../common/index.js';
 import { type Digest } from '../oci/index.js';
 import { runCommand } from '../sys/index.js';
 
@@ -90,6 +90,10 @@ export async function extractLayer(source: Readable | AsyncIterable<Uint8Array>,
     extract.destroy();
     await feeding.catch(() => {});
     if (err instanceof BerthError) throw err;
+    // A full disk makes the parser close too: say what happened, not what followed from it.
+    if (errnoOf(err) === 'ENOSPC' || errnoOf(streamError) === 'ENOSPC') {
+      throw new NoSpaceError(`no space left on device while unpacking a layer into ${targetDir}; nothing of the layer is kept`, { cause: err });
+    }
     throw new UnsafeLayerError(`cannot read layer: ${(streamError ?? (err as Error)).message}`);
   }
   await state.finish();

@@ -10,7 +10,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, statfs, unlink } from
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BerthError, NotFoundError, errnoOf, syncDirectory } from '../common/index.js';
+import { BerthError, NoSpaceError, NotFoundError, errnoOf, syncDirectory } from '../common/index.js';
 import { type Digest, digestHex, isDigest, parseDigest } from '../oci/index.js';
 
 /** The bytes written do not hash to the digest the caller expected. */
@@ -31,9 +31,9 @@ export class NoSuchBlobError extends NotFoundError {
  * The blob would fill the disk: a client can send a small gzip stream that expands without
  * bound (`docker import` of a gzip bomb), so a write stops before the disk's last free space.
  */
-export class NoSpaceForBlobError extends BerthError {
+export class NoSpaceForBlobError extends NoSpaceError {
   constructor(dir: string, roomBytes: number) {
-    super('invalid-argument', 'BERTH_NO_SPACE', `the content does not fit: more than ${Math.floor(roomBytes / (1024 * 1024))} MiB would leave ${dir} without free space; nothing was stored`);
+    super(`the content does not fit: more than ${Math.floor(roomBytes / (1024 * 1024))} MiB would leave ${dir} without free space; nothing was stored`);
   }
 }
 
