@@ -1,6 +1,7 @@
 /**
- * The one place that turns errors into HTTP statuses and docker's `{"message": ...}` body.
- * Handlers throw; they never pick status codes.
+ * The one place that turns errors into HTTP statuses and docker's `{"message": ...}` body,
+ * with Berth's stable `"code"` beside it (docker clients ignore the extra field; Berth's client
+ * keeps it, and its CLI picks exit codes from it). Handlers throw; they never pick status codes.
  */
 import type { ServerResponse } from 'node:http';
 import { BerthError, messageOf, type ErrorKind, type Logger } from '../common/index.js';
@@ -22,6 +23,11 @@ export function statusOf(err: unknown): number {
   return err instanceof BerthError ? STATUS_OF_KIND[err.kind] : 500;
 }
 
+/** The body of an error answer: docker's message and Berth's code (BERTH_INTERNAL for a bug). */
+export function errorBodyOf(err: unknown): { message: string; code: string } {
+  return { message: messageOf(err), code: err instanceof BerthError ? err.code : 'BERTH_INTERNAL' };
+}
+
 /** Send an error as docker does. A 304 has no body. */
 export function sendError(res: ServerResponse, err: unknown, logger: Logger): void {
   const status = statusOf(err);
@@ -34,6 +40,6 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger): vo
     res.writeHead(304).end();
     return;
   }
-  const body = JSON.stringify({ message: messageOf(err) }) + '\n';
+  const body = JSON.stringify(errorBodyOf(err)) + '\n';
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
 }

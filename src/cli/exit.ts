@@ -1,8 +1,8 @@
 /**
  * The one place `berth` picks its exit code, as the docker CLI does: usage errors 125; for
- * run/create any failure before the container runs 125, or 126/127 when the daemon says the
- * command cannot be invoked / was not found; other commands 1 on a daemon error; run
- * otherwise returns the container's own code.
+ * run/create any failure before the container runs 125, or 126/127 when the daemon's error
+ * code says the command cannot be invoked / was not found; other commands 1 on a daemon
+ * error; run otherwise returns the container's own code. Codes decide, never message text.
  */
 import { BerthError } from '../common/index.js';
 
@@ -22,23 +22,34 @@ export class StatusError extends Error {
   }
 }
 
-/** Exit code for a usage error. */
+/** A command failed (a daemon error outside run/create, a refused local input). */
+export const EXIT_FAILURE = 1;
+/** Exit code for a usage error, and for run/create failing before the container runs. */
 export const EXIT_USAGE = 125;
+/** run/exec: the command exists but cannot be invoked. */
+export const EXIT_CANNOT_INVOKE = 126;
+/** run/exec: the command was not found. */
+export const EXIT_NOT_FOUND = 127;
 
 /**
- * The exit code docker's `run` gives when starting fails. The API has no field for
- * "cannot execute" or "not found", so, like docker/cli's container/run.go, the daemon's
- * message decides: not found 127, permission denied or a directory 126, anything else 125.
+ * Error codes with an exit code of their own when `run`, `create` or `start -a` fails on
+ * them (docker/cli's container/run.go gives 126 and 127). docs/errors.md lists the same
+ * table; src/cli/exit.test.ts keeps the two in step.
  */
-export function runStartFailureCode(message: string): number {
-  if (/executable file not found|no such file or directory|system cannot find the file specified/.test(message)) return 127;
-  if (/permission denied|is a directory/.test(message)) return 126;
-  return 125;
+export const EXIT_CODE_OF_ERROR: Readonly<Record<string, number>> = {
+  BERTH_CLI_USAGE: EXIT_USAGE,
+  BERTH_CANNOT_INVOKE: EXIT_CANNOT_INVOKE,
+  BERTH_COMMAND_NOT_FOUND: EXIT_NOT_FOUND,
+};
+
+/** The exit code `run` gives when the container could not be started: from the error's code, else 125. */
+export function startFailureExitCode(err: unknown): number {
+  return (err instanceof BerthError ? EXIT_CODE_OF_ERROR[err.code] : undefined) ?? EXIT_USAGE;
 }
 
 /** Exit code for an error escaping a command; `isRunLike` is true for run and create. */
 export function exitCodeFor(err: unknown, isRunLike: boolean): number {
   if (err instanceof StatusError) return err.exitCode;
   if (err instanceof UsageError) return EXIT_USAGE;
-  return isRunLike ? EXIT_USAGE : 1;
+  return isRunLike ? startFailureExitCode(err) : EXIT_FAILURE;
 }

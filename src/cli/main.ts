@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { BerthError } from '../common/index.js';
+import { ApiError } from '../client/index.js';
 import { createContext, write, type CliContext } from './context.js';
 import { EXIT_USAGE, StatusError, UsageError, exitCodeFor } from './exit.js';
 
@@ -251,6 +251,7 @@ async function reportError(err: Writable, error: unknown, commandPath: string, i
     return;
   }
   let message = error instanceof Error ? error.message : String(error);
-  if (error instanceof BerthError && /^BERTH_API_\d+$/.test(error.code)) message = `Error response from daemon: ${message}`;
+  // What the daemon answered reads as in docker's CLI; local failures (no daemon, bad input) do not.
+  if (error instanceof ApiError) message = `Error response from daemon: ${message}`;
   await write(err, isRunLike ? `berth: ${message}\n\nRun '${commandPath} --help' for more information\n` : `${message}\n`);
 }

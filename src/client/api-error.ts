@@ -1,6 +1,6 @@
 /**
- * Errors the Engine API client raises: the daemon's `{"message"}` answers with their HTTP
- * status, and a daemon that cannot be reached at all.
+ * Errors the Engine API client raises: the daemon's `{"message", "code"}` answers with their
+ * HTTP status and the daemon's own code, and a daemon that cannot be reached at all.
  */
 import { BerthError, type ErrorKind } from '../common/index.js';
 
@@ -18,11 +18,17 @@ export function kindForStatus(status: number): ErrorKind {
   }
 }
 
-/** An error answer from the daemon. `message` is docker's `message` field verbatim. */
+/** The code of an answer that carried none (a daemon other than berthd, or a body that is not JSON). */
+export const NO_DAEMON_CODE = 'BERTH_DAEMON_ERROR';
+
+/**
+ * An error answer from the daemon. `message` is docker's `message` field verbatim; `code` is
+ * the daemon's own (`BERTH_NO_SUCH_CONTAINER`...), or NO_DAEMON_CODE when it sent none.
+ */
 export class ApiError extends BerthError {
   readonly status: number;
-  constructor(status: number, message: string) {
-    super(kindForStatus(status), `BERTH_API_${status}`, message);
+  constructor(status: number, message: string, code: string = NO_DAEMON_CODE) {
+    super(kindForStatus(status), code, message);
     this.status = status;
   }
 }
@@ -35,19 +41,22 @@ export class DaemonUnreachableError extends BerthError {
 }
 
 /**
- * Build the ApiError for a failed answer from its raw body: docker's JSON `{"message"}`,
- * or the text itself when the body is not that shape.
+ * Build the ApiError for a failed answer from its raw body: docker's JSON `{"message"}` with
+ * berthd's `"code"` when present, or the text itself when the body is not that shape.
  */
 export function apiErrorFromBody(status: number, body: string): ApiError {
   let message = body.trim();
+  let code: string | undefined;
   try {
     const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') {
-      message = (parsed as { message: string }).message;
+    if (typeof parsed === 'object' && parsed !== null) {
+      const fields = parsed as { message?: unknown; code?: unknown };
+      if (typeof fields.message === 'string') message = fields.message;
+      if (typeof fields.code === 'string' && /^BERTH_[A-Z0-9_]+$/.test(fields.code)) code = fields.code;
     }
   } catch {
     // Not JSON: keep the text.
   }
   if (message === '') message = `request failed with status ${status}`;
-  return new ApiError(status, message);
+  return new ApiError(status, message, code);
 }

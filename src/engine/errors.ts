@@ -28,9 +28,22 @@ export class ContainerRunningError extends ConflictError {
   }
 }
 
+/**
+ * The one error for an operation that needs a running container (kill, pause, top, resize,
+ * exec): moby's errNotRunning, "Container <id> is not running", which kill prefixes with
+ * "Cannot kill container: <id>: " as dockerd does.
+ */
 export class ContainerNotRunningError extends ConflictError {
-  constructor(id: string, action: string) {
-    super('BERTH_CONTAINER_NOT_RUNNING', `Cannot ${action} container: ${id}: Container ${id} is not running`);
+  constructor(id: string, action?: 'kill') {
+    const reason = `Container ${id} is not running`;
+    super('BERTH_CONTAINER_NOT_RUNNING', action === undefined ? reason : `Cannot ${action} container: ${id}: ${reason}`);
+  }
+}
+
+/** A container needs volumes but this daemon has no volume store (HTTP 503, as every other unavailable service). */
+export class VolumesUnavailableError extends BerthError {
+  constructor() {
+    super('unavailable', 'BERTH_NO_VOLUME_SERVICE', 'volumes are not available on this daemon');
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { ConflictError, InvalidArgumentError, NotFoundError, newId, type Logger } from '../common/index.js';
 import type { ContainerService } from './container-service.js';
+import { ContainerNotRunningError } from './errors.js';
 import type { RuntimeExecHandle } from './ports.js';
 
 /** What `docker exec` asks for. */
@@ -65,7 +66,7 @@ export class ExecService {
     if (record.state.status === 'paused') {
       throw new ExecStateError(`Container ${record.id} is paused, unpause the container before exec`);
     }
-    if (record.state.status !== 'running') throw new ExecStateError(`container ${record.id} is not running`);
+    if (record.state.status !== 'running') throw new ContainerNotRunningError(record.id);
     if (options.cmd.length === 0) throw new InvalidArgumentError('No exec command specified');
     const id = newId();
     this.#sessions.set(id, { id, containerId: record.id, options, isRunning: false, hasStarted: false, exitCode: null, pid: 0 });
@@ -95,7 +96,7 @@ export class ExecService {
     if (session.hasStarted) throw new ExecStateError(`Error: Exec command ${id} has already run`);
     const record = this.#containers.get(session.containerId);
     if (record.state.status === 'paused') throw new ExecStateError(`Container ${record.id} is paused, unpause the container before exec`);
-    if (record.state.status !== 'running') throw new ExecStateError(`container ${record.id} is not running`);
+    if (record.state.status !== 'running') throw new ContainerNotRunningError(record.id);
     session.hasStarted = true;
     const tty = options.tty ?? session.options.tty;
     const consoleSize = options.consoleSize ?? session.options.consoleSize;

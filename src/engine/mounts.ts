@@ -9,6 +9,7 @@ import { lstat, mkdir, readdir, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { BerthError, InvalidArgumentError, messageOf } from '../common/index.js';
 import { runCommand } from '../sys/index.js';
+import { VolumesUnavailableError } from './errors.js';
 import type { RuntimeMountRequest, VolumePort } from './ports.js';
 
 /** One `--mount` entry as the user gave it (docker's `Mount`, camelCase). */
@@ -351,7 +352,7 @@ export async function resolveMounts(input: MountInput, deps: ResolveDeps): Promi
     }
   }
   const createdVolumes: string[] = [];
-  if (pending.length > 0 && !deps.volumes) throw new BerthError('unavailable', 'BERTH_NO_VOLUME_SERVICE', 'volumes are not available on this daemon');
+  if (pending.length > 0 && !deps.volumes) throw new VolumesUnavailableError();
   try {
     for (const { record, request } of pending) {
       const { volume, isNew } = await deps.volumes!.create(request);
@@ -391,7 +392,7 @@ export async function prepareMounts(
         break;
       }
       case 'volume': {
-        if (!deps.volumes || mount.name === undefined) throw new BerthError('unavailable', 'BERTH_NO_VOLUME_SERVICE', 'volumes are not available on this daemon');
+        if (!deps.volumes || mount.name === undefined) throw new VolumesUnavailableError();
         const dataDir = await deps.volumes.mount(mount.name);
         if (mount.copyUp) {
           await copyUp(deps.rootfsDir, mount.destination, dataDir);

@@ -16,8 +16,15 @@ export interface RunCommandOptions {
   input?: string | Uint8Array;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Kill the program after this long; the call then fails. */
+  /** Kill the program after this long; the call then fails with CommandTimeoutError. */
   timeoutMs?: number;
+}
+
+/** A host program that did not finish within its time limit (it was killed). */
+export class CommandTimeoutError extends BerthError {
+  constructor(program: string, timeoutMs: number) {
+    super('internal', 'BERTH_COMMAND_TIMEOUT', `${program}: did not finish within ${timeoutMs / 1000} s; killed`);
+  }
 }
 
 /** A host program that failed; carries its stderr's last line as the message. */
@@ -35,7 +42,7 @@ function lastLine(text: string): string {
   return (lines[lines.length - 1] ?? '').trim();
 }
 
-/** Run `program args`, resolving with its output whatever the exit code. */
+/** Run `program args`, resolving with its output whatever the exit code; rejects only when it cannot be spawned or times out. */
 export function runCommand(program: string, args: readonly string[], options: RunCommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
@@ -46,8 +53,13 @@ export function runCommand(program: string, args: readonly string[], options: Ru
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     if (options.timeoutMs !== undefined) {
-      timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+      const timeoutMs = options.timeoutMs;
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
     }
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
@@ -57,6 +69,10 @@ export function runCommand(program: string, args: readonly string[], options: Ru
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (timedOut) {
+        reject(new CommandTimeoutError(program, options.timeoutMs!));
+        return;
+      }
       resolve({
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),

@@ -2,7 +2,7 @@
  * Volume endpoints: create, list, inspect, remove, prune (moby's `/volumes` routes).
  */
 import { NotImplementedError } from '../../common/index.js';
-import type { Engine, VolumeManager } from '../../engine/index.js';
+import { VolumesUnavailableError, type Engine, type VolumeManager } from '../../engine/index.js';
 import type { Router } from '../router.js';
 import { toDockerVolume } from '../translate/index.js';
 import { volumeCreateSchema, type VolumeListResponse, type VolumePruneResponse } from '../wire/index.js';
@@ -10,7 +10,7 @@ import { compareApiVersions } from '../version.js';
 
 export function addVolumeRoutes(router: Router, engine: Engine): void {
   const volumes = (): VolumeManager => {
-    if (!engine.volumes) throw new NotImplementedError('volumes are not available on this daemon');
+    if (!engine.volumes) throw new VolumesUnavailableError();
     return engine.volumes;
   };
 

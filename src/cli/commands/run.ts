@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { write } from '../context.js';
-import { StatusError, runStartFailureCode } from '../exit.js';
+import { StatusError, startFailureExitCode } from '../exit.js';
 import { relayInput } from '../relay-input.js';
 import { relayOutput } from '../relay-output.js';
 import { addCreateOptions, toCreatePlan, type CreateFlags } from '../run-options.js';
@@ -30,7 +30,7 @@ export function build(ctx: CliContext): Command {
     const id = await createContainer(ctx, plan);
     if (flags.detach) {
       await client.containerStart(id).catch((err: unknown) => {
-        throw new StatusError(runStartFailureCode(String((err as Error).message)), `berth: Error response from daemon: ${(err as Error).message}`);
+        throw new StatusError(startFailureExitCode(err), `berth: Error response from daemon: ${(err as Error).message}`);
       });
       await write(ctx.out, `${id}\n`);
       return;
@@ -68,7 +68,7 @@ export function build(ctx: CliContext): Command {
     } catch (err) {
       connection?.socket.destroy();
       const message = (err as Error).message;
-      throw new StatusError(runStartFailureCode(message), `berth: Error response from daemon: ${message}`);
+      throw new StatusError(startFailureExitCode(err), `berth: Error response from daemon: ${message}`);
     }
     if (flags.tty && process.stdout.isTTY) {
       // As docker: size the container's terminal now, and again whenever ours changes.

@@ -57,6 +57,6 @@ export function dropPendingAttaches(ctx: ContainerContext, id: string): void {
 /** Resize the container's tty; docker answers a stopped container with 409. */
 export async function resize(ctx: ContainerContext, ref: string, height: number, width: number): Promise<void> {
   const record = ctx.store.resolve(ref);
-  if (!isRunningStatus(record.state.status)) throw new ContainerNotRunningError(record.id, 'resize');
+  if (!isRunningStatus(record.state.status)) throw new ContainerNotRunningError(record.id);
   await ctx.runtimeOf(record).resize(record.id, height, width);
 }

@@ -1,6 +1,7 @@
 /** Pause and unpause: the cgroup freezer, with docker's 409s for the other states. */
 import { ConflictError, crashPoint } from '../../common/index.js';
 import type { ContainerRecord } from '../container.js';
+import { ContainerNotRunningError } from '../errors.js';
 import type { ContainerContext } from './context.js';
 
 /** Freeze a running container's processes (cgroup freezer). docker's 409s for the other states. */
@@ -9,7 +10,7 @@ export async function pause(ctx: ContainerContext, ref: string): Promise<void> {
   await ctx.withLock(id, async () => {
     const record = ctx.current(id);
     if (record.state.status === 'paused') throw new ConflictError('BERTH_CONTAINER_PAUSED', `Container ${id} is already paused`);
-    if (record.state.status !== 'running') throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `Container ${id} is not running`);
+    if (record.state.status !== 'running') throw new ContainerNotRunningError(id);
     await ctx.runtimeOf(record).pause(id);
     crashPoint('pause.frozen');
     record.state = { ...record.state, status: 'paused' };

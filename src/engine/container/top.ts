@@ -1,14 +1,15 @@
 /** `docker top`: the container's processes as `ps` shows them, from the host or from a VM's guest. */
-import { BerthError, InvalidArgumentError } from '../../common/index.js';
+import { InvalidArgumentError } from '../../common/index.js';
 import { runCommand } from '../../sys/index.js';
 import { isRunningStatus } from '../container.js';
+import { ContainerNotRunningError } from '../errors.js';
 import type { ContainerContext } from './context.js';
 
 /** The container's processes as `ps` shows them, rows limited to the container's host PIDs. */
 export async function top(ctx: ContainerContext, ref: string, psArgs: string): Promise<{ titles: string[]; processes: string[][] }> {
   const record = ctx.store.resolve(ref);
   if (!isRunningStatus(record.state.status)) {
-    throw new BerthError('conflict', 'BERTH_CONTAINER_NOT_RUNNING', `container ${record.id} is not running`);
+    throw new ContainerNotRunningError(record.id);
   }
   const runtime = ctx.runtimeOf(record);
   const args = psArgs.trim() === '' ? ['-ef'] : psArgs.trim().split(/\s+/);

@@ -42,7 +42,8 @@ describe('Engine API', () => {
   it('uses docker error bodies and status codes', async () => {
     const missing = await daemon.api('GET', '/containers/nosuch/json');
     assert.equal(missing.status, 404);
-    assert.deepEqual(JSON.parse(missing.body), { message: 'No such container: nosuch' });
+    // docker's body with Berth's stable code beside it (docker clients ignore the extra field).
+    assert.deepEqual(JSON.parse(missing.body), { message: 'No such container: nosuch', code: 'BERTH_NO_SUCH_CONTAINER' });
     const malformed = await daemon.api('POST', '/containers/create', '{"Image": ');
     assert.equal(malformed.status, 400);
     assert.ok(JSON.parse(malformed.body).message);
