@@ -5,6 +5,8 @@ export * from './log.js';
 export * from './ids.js';
 export * from './atomic-file.js';
 export * from './duration.js';
+export * from './timestamp.js';
 export * from './detach-keys.js';
 export * from './crash-point.js';
 export * from './dockerignore.js';
+export * from './keyed-lock.js';

@@ -3,7 +3,7 @@
  * containers are on each network. `connect` and `disconnect` change a container's networks,
  * at once when it runs and at its next start otherwise.
  */
-import { BerthError, InvalidArgumentError } from '../common/index.js';
+import { BerthError, InvalidArgumentError, parseTimestampMs } from '../common/index.js';
 import { isRunningStatus } from './container.js';
 import { refreshHostsFiles, refreshResolvConf, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
 import type { ContainerService } from './container-service.js';
@@ -87,7 +87,7 @@ export class NetworkManager {
       if (network.isPredefined || this.#isReferenced(network)) continue;
       if (filters['label']?.length && !filters['label'].every((l) => matchesLabel(network.labels, l))) continue;
       const until = filters['until']?.[0];
-      if (until !== undefined && Date.parse(network.created) >= untilMs(until)) continue;
+      if (until !== undefined && Date.parse(network.created) >= parseTimestampMs(until)) continue;
       try {
         await this.remove(network.id);
         deleted.push(network.name);
@@ -168,14 +168,4 @@ export class NetworkManager {
   #context(): NetworkingContext {
     return { port: this.#port, get: (ref) => this.#containers.get(ref), all: () => this.#containers.all(), userdataOf: (id) => this.#containers.pathsOf(id).userdata };
   }
-}
-
-
-function untilMs(value: string): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const parsed = Date.parse(value);
-  if (!Number.isNaN(parsed)) return parsed;
-  const match = /^(\d+)([smh])$/.exec(value);
-  if (match) return Date.now() - Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
-  throw new InvalidArgumentError(`invalid filter 'until=${value}'`);
 }

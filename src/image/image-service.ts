@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { type Logger, NotFoundError, InvalidArgumentError, silentLogger, shortId } from '../common/index.js';
+import { KeyedLock, type Logger, NotFoundError, InvalidArgumentError, silentLogger, shortId } from '../common/index.js';
 import { type Digest, type ImageConfig, MediaType, chainIds, parseDigest } from '../oci/index.js';
 import {
   ContentStore, type ImageRecord, ImageRecordStore, type ImageReference, type ImageSource, InvalidReferenceError, type LayerRecord,
@@ -14,7 +14,6 @@ import {
 } from '../store/index.js';
 import { OverlaySnapshotter } from '../snapshot/index.js';
 import { HostMounter, type Mounter } from '../sys/index.js';
-import { AsyncLock } from './async-lock.js';
 import { BUILTIN_CREATED, DEFAULT_BUSYBOX_PATH, buildBusyboxImage } from './builtin-busybox.js';
 import { type Image, type ImageDeleteItem, type ImageHistoryItem, historyOf, toImage } from './image.js';
 import { NoSuchImageError } from './image-errors.js';
@@ -54,6 +53,8 @@ export interface TransferOptions {
   progress: ProgressSink;
 }
 
+/** The image store's one lock key. */
+const STORE_LOCK = 'images';
 const BUSYBOX_REF = 'busybox:latest';
 const BUILTIN_KIND = 'builtin-busybox';
 const HEX_PREFIX = /^(?:sha256:)?([0-9a-f]{1,64})$/;
@@ -67,7 +68,8 @@ export class ImageService implements LocalImages {
   readonly #snapshotter: OverlaySnapshotter;
   readonly #logger: Logger;
   readonly #busyboxPath: string;
-  readonly #lock = new AsyncLock();
+  /** Writes to the store run one at a time (one key: the whole store). */
+  readonly #lock = new KeyedLock();
   readonly #registry: RegistryOptions;
   /** Layer downloads in flight by blob digest, so concurrent pulls fetch each layer once. */
   readonly downloads = new Map<string, Promise<void>>();
@@ -142,7 +144,7 @@ export class ImageService implements LocalImages {
   /** Delete those of `digests` that no image references and no operation in progress claims (a failed pull's or load's). */
   discardBlobs(digests: readonly string[]): Promise<void> {
     if (digests.length === 0) return Promise.resolve();
-    return this.#lock.run(async () => {
+    return this.#lock.run(STORE_LOCK, async () => {
       const used = this.#usedBlobs();
       for (const digest of digests) if (!used.has(digest) && !this.#claims.has(digest)) await this.content.delete(digest);
     });
@@ -173,7 +175,7 @@ export class ImageService implements LocalImages {
   setDigestReference(reference: string, imageId: string): Promise<void> {
     const parsed = parseImageReference(reference);
     if (parsed.digest === undefined) throw new InvalidReferenceError('a digest reference needs a digest');
-    return this.#lock.run(() => this.#references.set({ domain: parsed.domain, path: parsed.path, digest: parsed.digest! }, imageId));
+    return this.#lock.run(STORE_LOCK, () => this.#references.set({ domain: parsed.domain, path: parsed.path, digest: parsed.digest! }, imageId));
   }
 
   /**
@@ -279,7 +281,7 @@ export class ImageService implements LocalImages {
    * points `tags` at it. Storing an image that exists only updates its tags and source.
    */
   addImage(input: AddImageInput, tags: readonly string[] = []): Promise<Image> {
-    return this.#lock.run(async () => {
+    return this.#lock.run(STORE_LOCK, async () => {
       const config = JSON.parse(Buffer.from(input.configBytes).toString('utf8')) as ImageConfig;
       const diffIds = (config.rootfs?.diff_ids ?? []).map((d) => parseDigest(d));
       if (diffIds.length !== input.layers.length) {
@@ -341,7 +343,7 @@ export class ImageService implements LocalImages {
 
   /** Point `repo:tag` (tag defaults to `latest`) at the image `sourceRef` names. Returns the familiar new reference. */
   tag(sourceRef: string, repo: string, tag?: string): Promise<string> {
-    return this.#lock.run(async () => {
+    return this.#lock.run(STORE_LOCK, async () => {
       const record = this.#resolve(sourceRef);
       let target = parseImageReference(repo);
       if (target.digest !== undefined) throw new InvalidReferenceError('refusing to create a tag with a digest reference');
@@ -361,7 +363,7 @@ export class ImageService implements LocalImages {
    * other repositories are docker's 409s. Layers and blobs no other image uses are deleted.
    */
   remove(ref: string, options: { force?: boolean; noPrune?: boolean }, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
-    return this.#lock.run(() => removeImage(this.#removalStores, this.#resolve(ref), ref, options.force === true, containersUsing));
+    return this.#lock.run(STORE_LOCK, () => removeImage(this.#removalStores, this.#resolve(ref), ref, options.force === true, containersUsing));
   }
 
   get #removalStores(): ImageRemovalStores {
@@ -376,7 +378,7 @@ export class ImageService implements LocalImages {
 
   /** `docker image prune`: remove dangling (or, with `all`, unused) images matching the filters. */
   prune(options: PruneOptions, containersUsing: ContainersUsing): Promise<PruneResult> {
-    return this.#lock.run(() => pruneImages(this.#removalStores, options, containersUsing));
+    return this.#lock.run(STORE_LOCK, () => pruneImages(this.#removalStores, options, containersUsing));
   }
 
   /**
@@ -387,7 +389,7 @@ export class ImageService implements LocalImages {
     const record = this.#resolve(imageId);
     const present = await Promise.all(record.layers.map((layer) => this.#snapshotter.hasLayer(layer.chainId)));
     if (present.includes(false)) {
-      await this.#lock.run(async () => {
+      await this.#lock.run(STORE_LOCK, async () => {
         for (const layer of record.layers) {
           if (await this.#snapshotter.hasLayer(layer.chainId)) continue;
           if (layer.blobDigest === undefined) throw new NotFoundError('BERTH_LAYER_MISSING', `layer ${layer.chainId} of image ${shortId(record.id)} is missing`);

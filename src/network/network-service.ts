@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, messageOf, newId, type Logger } from '../common/index.js';
+import { InvalidArgumentError, KeyedLock, messageOf, newId, type Logger } from '../common/index.js';
 import { BridgeDevices, hostRoutes } from './bridge-devices.js';
 import { CniRunner, DEFAULT_CNI_PATH, type CniInvocation, type CniResult } from './cni.js';
 import { cniNameOf, conflistFor, legacyConflist } from './conflist.js';
@@ -61,8 +61,8 @@ export class CniNetworkService {
   readonly #store: NetworkStore;
   readonly #bridges: BridgeDevices;
   readonly #dns: NetworkDns;
-  /** Network changes and endpoint changes run one at a time. */
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Network changes and endpoint changes run one at a time (one key: the whole service). */
+  readonly #lock = new KeyedLock();
   /** The steps of the set-up or tear-down under way with their wall ms, for the debug log (operations are serial). */
   #steps: string[] = [];
 
@@ -141,9 +141,7 @@ export class CniNetworkService {
   }
 
   #serial<T>(operation: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(operation, operation);
-    this.#queue = next.catch(() => {});
-    return next;
+    return this.#lock.run('networks', operation);
   }
 
   // ---- records ----------------------------------------------------------------

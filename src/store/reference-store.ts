@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, errnoOf, writeJsonAtomic } from '../common/index.js';
+import { InvalidArgumentError, KeyedLock, errnoOf, writeJsonAtomic } from '../common/index.js';
 import { type ImageReference, parseImageReference, referenceString } from './image-reference.js';
 
 interface ReferenceFile {
@@ -23,7 +23,8 @@ export interface ReferenceEntry {
 export class ReferenceStore {
   readonly #path: string;
   #references: Map<string, string>;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Changes run one at a time (one key: the references file). */
+  readonly #lock = new KeyedLock();
 
   private constructor(path: string, references: Map<string, string>) {
     this.#path = path;
@@ -87,9 +88,7 @@ export class ReferenceStore {
       await writeJsonAtomic(this.#path, file, 0o600);
       this.#references = next;
     };
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => {});
-    return result;
+    return this.#lock.run('references', run);
   }
 }
 

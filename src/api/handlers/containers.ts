@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError, messageOf, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../common/index.js';
+import { InvalidArgumentError, messageOf, parseTimestampNs, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../common/index.js';
 import type { AttachSession, Engine, WaitCondition } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
@@ -192,14 +192,10 @@ function writeSystemError(out: Duplex | ServerResponse, tty: boolean, message: s
   out.write(tty ? Buffer.from(message + '\n') : frame(3, Buffer.from(message + '\n')));
 }
 
-/** Parse docker's `since`/`until` (unix seconds with an optional fraction) into nanoseconds. */
+/** docker's logs `since`/`until` in nanoseconds (common/timestamp.ts; `0` or empty: none). */
 export function parseLogTime(value: string | undefined): bigint | undefined {
   if (value === undefined || value === '' || value === '0') return undefined;
-  const match = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
-  if (match) return BigInt(match[1]!) * 1_000_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError(`invalid value for since/until: ${value}`);
-  return BigInt(ms) * 1_000_000n;
+  return parseTimestampNs(value);
 }
 
 /** `GET /containers/{id}/logs`: conmon's log file, framed as docker frames it. */

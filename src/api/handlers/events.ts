@@ -4,7 +4,7 @@
  * filters as moby's. Without `until` the stream stays open until the client leaves.
  */
 import type { ServerResponse } from 'node:http';
-import { InvalidArgumentError } from '../../common/index.js';
+import { parseTimestampNs } from '../../common/index.js';
 import type { EngineEvent, Engine } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
@@ -17,21 +17,12 @@ export function addEventRoutes(router: Router, engine: Engine): void {
 }
 
 /**
- * docker's event time parameter in nanoseconds since the epoch: unix seconds with an
- * optional fraction (what the CLI sends), an RFC 3339 time, or a duration before now (`10m`).
+ * docker's event time parameter in nanoseconds since the epoch (common/timestamp.ts: unix
+ * seconds as the CLI sends them, an RFC 3339 time, or a Go duration before now); empty: none.
  */
 export function parseEventTime(value: string | undefined, nowMs = Date.now()): bigint | undefined {
   if (value === undefined || value === '') return undefined;
-  const seconds = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(value);
-  if (seconds) return BigInt(seconds[1]!) * 1_000_000_000n + BigInt((seconds[2] ?? '').padEnd(9, '0'));
-  const duration = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(value);
-  if (duration) {
-    const unitMs = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[duration[2] as 'ns' | 'us' | 'ms' | 's' | 'm' | 'h'];
-    return BigInt(Math.round(nowMs - Number(duration[1]) * unitMs)) * 1_000_000n;
-  }
-  const parsed = Date.parse(value);
-  if (!Number.isNaN(parsed)) return BigInt(parsed) * 1_000_000n;
-  throw new InvalidArgumentError(`invalid value for time: ${value}`);
+  return parseTimestampNs(value, nowMs);
 }
 
 async function events(engine: Engine, req: ApiRequest, res: ServerResponse): Promise<undefined> {

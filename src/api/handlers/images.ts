@@ -2,7 +2,7 @@
  * Image endpoints: list, inspect, tag, remove, history, prune. Transfers (pull, push, save,
  * load, import) are in image-transfer.ts.
  */
-import { InvalidArgumentError } from '../../common/index.js';
+import { InvalidArgumentError, parseTimestampMs } from '../../common/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { Router } from '../router.js';
 import { imageInspectFor } from '../version-shapes.js';
@@ -38,7 +38,7 @@ export function addImageRoutes(router: Router, engine: Engine): void {
     const until = filters['until']?.[0];
     const result = await engine.pruneImages({
       all,
-      ...(until !== undefined ? { untilMs: parseUntilMs(until) } : {}),
+      ...(until !== undefined ? { untilMs: parseTimestampMs(until) } : {}),
       ...(filters['label'] ? { labels: filters['label'] } : {}),
     });
     return {
@@ -74,11 +74,4 @@ function matchesReference(tag: string, pattern: string): boolean {
   // before the last slash is a registry port, not a tag).
   const hasTag = pattern.lastIndexOf(':') > pattern.lastIndexOf('/');
   return !hasTag && regex.test(tag.slice(0, tag.lastIndexOf(':')));
-}
-
-function parseUntilMs(value: string): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) throw new InvalidArgumentError(`invalid filter 'until=${value}'`);
-  return parsed;
 }

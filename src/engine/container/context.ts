@@ -5,12 +5,11 @@
  */
 import { join } from 'node:path';
 import type { Stream } from 'node:stream';
-import { BerthError, type Logger } from '../../common/index.js';
+import { BerthError, KeyedLock, type Logger } from '../../common/index.js';
 import type { ContainerRecord } from '../container.js';
 import type { ContainerStore } from '../container-store.js';
 import type { NetworkingContext } from '../container-networking.js';
 import type { EventBus } from '../events.js';
-import { KeyedLock } from '../keyed-lock.js';
 import type { AttachSession, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from '../ports.js';
 import { RestartTracker } from '../restart-policy.js';
 import { systemClock, type EngineClock } from '../clock.js';

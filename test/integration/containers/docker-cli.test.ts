@@ -199,6 +199,10 @@ describe('docker CLI against berthd', { skip: hasDocker ? false : 'no docker CLI
     // Dangling-only prune keeps tagged images.
     assert.equal((await daemon.docker(['image', 'prune', '-f'])).exitCode, 0);
     assert.match((await daemon.docker(['images', '--format', '{{.Repository}}'])).stdout, /spare/);
+    // `until` takes every format docker's does: a Go duration here.
+    const untilDuration = await daemon.docker(['image', 'prune', '-f', '--filter', 'until=24h']);
+    assert.equal(untilDuration.exitCode, 0, untilDuration.stderr);
+    assert.match((await daemon.docker(['images', '--format', '{{.Repository}}'])).stdout, /spare/);
     await daemon.docker(['create', '--name', 'keeper', 'busybox', 'true']);
     const prune = await daemon.docker(['image', 'prune', '-a', '-f']);
     assert.equal(prune.exitCode, 0, prune.stderr);
@@ -209,6 +213,10 @@ describe('docker CLI against berthd', { skip: hasDocker ? false : 'no docker CLI
 
   it('prunes stopped containers', async () => {
     await daemon.docker(['run', '--name', 'p1', 'busybox', 'true']);
+    // Created just now, so not before 24 hours ago: an `until=24h` prune keeps it.
+    const recent = await daemon.docker(['container', 'prune', '-f', '--filter', 'until=24h']);
+    assert.equal(recent.exitCode, 0, recent.stderr);
+    assert.notEqual((await daemon.docker(['ps', '-aq', '--filter', 'name=p1'])).stdout.trim(), '');
     const prune = await daemon.docker(['container', 'prune', '-f']);
     assert.equal(prune.exitCode, 0, prune.stderr);
     assert.equal((await daemon.docker(['ps', '-aq'])).stdout.trim(), '');

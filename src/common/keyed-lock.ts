@@ -1,10 +1,12 @@
 /**
- * Serialises operations per key (a container id): start, stop and remove of one container
- * never interleave, while different containers proceed in parallel.
+ * Berth's one lock: it serialises operations per key (a container id; one constant key for a
+ * store that takes one writer at a time). Operations on one key run one at a time, in call
+ * order, and a failing one does not block the next; different keys proceed in parallel.
  */
 export class KeyedLock {
   readonly #tails = new Map<string, Promise<void>>();
 
+  /** Run `operation` once every earlier operation on `key` has settled; settles as it does. */
   async run<T>(key: string, operation: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
     let release!: () => void;

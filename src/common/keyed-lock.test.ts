@@ -33,4 +33,19 @@ describe('KeyedLock', () => {
     await assert.rejects(lock.run('c', async () => Promise.reject(new Error('boom'))), /boom/);
     assert.equal(await lock.run('c', async () => 'after'), 'after');
   });
+
+  it('runs a single key\'s sections in call order whatever fails', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    const section = (name: string, fail = false) => lock.run('store', async () => {
+      log.push(`${name}>`);
+      await new Promise((resolve) => setImmediate(resolve));
+      log.push(`<${name}`);
+      if (fail) throw new Error(name);
+      return name;
+    });
+    const results = await Promise.allSettled([section('a'), section('b', true), section('c')]);
+    assert.deepEqual(log, ['a>', '<a', 'b>', '<b', 'c>', '<c']);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  });
 });
