@@ -35,6 +35,8 @@ export interface TestDaemon {
   restart(options?: { daemonEnv?: NodeJS.ProcessEnv }): Promise<void>;
   /** Resolves once the daemon process started last has exited (killed, or crashed at a crash point). */
   exited(): Promise<void>;
+  /** The PID of the daemon process started last. */
+  pid(): number;
   /** Remove every container, stop the daemon, unmount and delete everything under dir. */
   cleanup(): Promise<void>;
 }
@@ -125,6 +127,9 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; 
     async restart(restartOptions = {}) {
       child = spawnDaemon(root, execRoot, socket, logPath, restartOptions.daemonEnv ?? daemonEnv);
       await waitForPing(socket, 20_000);
+    },
+    pid() {
+      return child.pid ?? 0;
     },
     exited() {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
