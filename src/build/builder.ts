@@ -12,7 +12,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, InvalidArgumentError, messageOf } from '../common/index.js';
 import {
-  EMPTY_LAYER_DIFF_ID, extractToContainer, isRuntimePlaceholder, statContainerPath,
+  archiveContainerPath, EMPTY_LAYER_DIFF_ID, extractToContainer, isRuntimePlaceholder, statContainerPath,
   type ArchiveDeps, type CreateContainerInput, type Engine,
 } from '../engine/index.js';
 import { MediaType, type HistoryEntry, type ImageConfig, type ImageRuntimeConfig } from '../oci/index.js';
@@ -22,6 +22,7 @@ import type { BuildContext } from './build-context.js';
 import { BuildStepError, type BuildOptions, type BuildOutput } from './build-options.js';
 import { CopyFailedError, madeDirStats, matchSources, packSources, sourcesChecksum, type CopySource } from './copy-sources.js';
 import { BuildCache, cacheKey, type CacheKeyParts } from './build-cache.js';
+import { renameTar } from './rename-tar.js';
 import { parseDockerfile, type DockerfileInstruction, type DockerfileStage, type ParsedDockerfile } from './dockerfile.js';
 import { envMap, processWord, processWords, rawWords, type WordEnv } from './shell-words.js';
 
@@ -131,6 +132,7 @@ class BuildRun {
   readonly #metaArgs = new Map<string, string | undefined>();
   readonly #usedArgs = new Set<string>();
   #step = 0;
+  #stagesDone = 0;
 
   constructor(engine: Engine, deps: ArchiveDeps, cache: BuildCache, prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal) {
     this.#engine = engine;
@@ -204,7 +206,8 @@ class BuildRun {
     }
     if (state.imageId !== undefined) this.#out.aux({ ID: state.imageId });
     if (stage.name !== undefined) this.#stageResults.set(stage.name, state);
-    this.#stageResults.set(String(this.#stageResults.size), state);
+    // Stages are also named by their index (`COPY --from=0`).
+    this.#stageResults.set(String(this.#stagesDone++), state);
     return state;
   }
 
@@ -601,7 +604,7 @@ class BuildRun {
 
   async #copy(state: StageState, i: DockerfileInstruction, env: WordEnv): Promise<void> {
     const command = i.keyword;
-    if (i.flags['from'] !== undefined) throw new BuildStepError(`${command} --from is not supported yet (issue 16)`);
+    if (command === 'ADD' && i.flags['from'] !== undefined) throw new BuildStepError('ADD does not support --from');
     const words = (i.json ?? processWords(i.args, env, this.#escape)).map((w) => (i.json ? processWord(w, env, this.#escape) : w));
     const destWord = words.at(-1)!;
     const sourceWords = words.slice(0, -1);
@@ -611,12 +614,17 @@ class BuildRun {
         throw new BuildStepError(`ADD failed: ADD of a URL (${source}) is not supported: Berth builds assume no internet access; download the file into the build context and COPY it`);
       }
     }
-    const owner = await this.#owner(i.flags['chown'] !== undefined ? processWord(i.flags['chown'], env, this.#escape) : '');
+    const chown = i.flags['chown'] !== undefined ? processWord(i.flags['chown'], env, this.#escape) : '';
+    const owner = await this.#owner(chown);
     let dest = destWord;
     const endsWithSlash = dest.endsWith('/') || dest.endsWith('/.') || dest === '.';
     if (!dest.startsWith('/')) dest = posix.join('/', state.run.WorkingDir || '/', dest);
     dest = posix.normalize(dest);
     if (dest.length > 1 && dest.endsWith('/')) dest = dest.slice(0, -1);
+    if (i.flags['from'] !== undefined) {
+      const from = processWord(i.flags['from'], env, this.#escape);
+      return this.#copyFrom(state, from, sourceWords, destWord, dest, endsWithSlash, chown === '' ? undefined : owner);
+    }
     let sources: CopySource[];
     try {
       sources = await matchSources(this.#context, sourceWords, command);
@@ -661,6 +669,74 @@ class BuildRun {
       }
     } finally {
       for (const source of sources) await this.#context.root.release(source.entry.dir);
+    }
+  }
+
+  /**
+   * COPY --from=<stage|image>: each source read from a temporary container of that image (as
+   * `docker cp` reads it, ownership kept unless --chown) and written where the destination says.
+   */
+  async #copyFrom(state: StageState, from: string, sourceWords: readonly string[], destWord: string, dest: string, endsWithSlash: boolean, owner: { uid: number; gid: number } | undefined): Promise<void> {
+    if (sourceWords.length > 1 && !endsWithSlash) {
+      throw new BuildStepError('When using COPY with more than one source file, the destination must be a directory and end with a /');
+    }
+    if (sourceWords.some((w) => /[*?[]/.test(w))) throw new BuildStepError('COPY --from with wildcards is not supported by Berth\'s builder yet');
+    const stage = this.#stageResults.get(from.toLowerCase());
+    const sourceImage = stage !== undefined ? stage.imageId : await this.#baseImage(from).catch((err: unknown) => {
+      throw new BuildStepError(`invalid from flag value ${from}: ${messageOf(err)}`);
+    });
+    if (sourceImage === undefined) throw new BuildStepError(`invalid from flag value ${from}: the stage has no files`);
+    const createdBy = [...this.#shell(state), `#(nop) COPY --from=${from} ${owner ? `--chown=${owner.uid}:${owner.gid} ` : ''}${sourceWords.join(' ')} in ${destWord} `].join(' ');
+    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum: sourceImage };
+    if (await this.#fromCache(state, parts)) return;
+    const containers = this.#engine.containers;
+    const sourceId = await this.#createContainer({ ...state, imageId: sourceImage }, ['/bin/sh', '-c', '#(nop) COPY --from'], []);
+    let targetId: string | undefined;
+    try {
+      let destIsDir = endsWithSlash;
+      if (state.imageId !== undefined) {
+        targetId = await this.#createContainer(state, [...this.#shell(state), '#(nop) COPY'], state.run.Env ?? []);
+        if (!destIsDir) {
+          const stat = await statContainerPath(this.#deps, targetId, dest).catch(() => undefined);
+          destIsDir = stat !== undefined && (stat.mode & 0o170000) === 0o040000;
+        }
+      }
+      const layerParts: Array<AsyncIterable<Uint8Array>> = [];
+      for (const source of sourceWords) {
+        const path = posix.resolve('/', source);
+        await archiveContainerPath(this.#deps, sourceId, path, async (stat, tar) => {
+          const isDir = (stat.mode & 0o170000) === 0o040000;
+          const target = isDir || !destIsDir ? dest : posix.join(dest, posix.basename(path));
+          const to = target.replace(/^\/+/, '');
+          const base = path === '/' ? '.' : posix.basename(path);
+          if (targetId !== undefined) {
+            await extractToContainer(this.#deps, targetId, '/', renameTar(tar, { from: base, to: to === '' ? '.' : to, ...(owner ? { owner } : {}) }), { noOverwriteDirNonDir: false, copyUidGid: false });
+          } else {
+            const segments = to.split('/').filter((p) => p !== '');
+            const parents = segments.slice(0, -1).map((_, n) => segments.slice(0, n + 1).join('/'));
+            const chunks: Buffer[] = [];
+            for await (const chunk of renameTar(tar, { from: base, to, parents, ...(owner ? { owner } : {}) })) chunks.push(chunk);
+            layerParts.push((async function* () {
+              yield Buffer.concat(chunks);
+            })());
+          }
+        }).catch((err: unknown) => {
+          if (err instanceof BerthError && err.kind === 'not-found') throw new BuildStepError(`COPY failed: stat ${path}: file does not exist`);
+          throw err;
+        });
+      }
+      let layer: { digest: `sha256:${string}` };
+      if (targetId !== undefined) {
+        layer = await this.#packChanges(targetId);
+      } else {
+        if (layerParts.length !== 1) throw new BuildStepError('COPY --from into a stage FROM scratch takes one source at a time in Berth\'s builder');
+        // One renamed tar is a whole layer; its end-of-archive blocks are already there.
+        layer = await this.#engine.images.content.put(layerParts[0]!);
+      }
+      await this.#commit(state, createdBy, layer, parts);
+    } finally {
+      if (targetId !== undefined) await containers.remove(targetId, { force: true, removeVolumes: true }).catch(() => {});
+      await containers.remove(sourceId, { force: true, removeVolumes: true }).catch(() => {});
     }
   }
 

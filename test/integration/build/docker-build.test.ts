@@ -150,6 +150,39 @@ describe('docker build (classic builder)', { skip: hasDocker ? false : 'the dock
     assert.match(uncached.stdout, /^ran-first$/m);
   });
 
+  it('builds multi-stage: COPY --from a stage and an image, --target, intermediate stages untagged', async () => {
+    const dockerfile = [
+      'FROM busybox AS build',
+      'RUN mkdir -p /out/dir && echo built > /out/app && echo inner > /out/dir/f && chown 7:8 /out/app',
+      'FROM busybox AS test',
+      'RUN echo testing > /tested',
+      'FROM scratch',
+      'COPY --from=build /out/app /app',
+      'FROM busybox',
+      'COPY --from=build /out/app /out/dir /srv/',
+      'COPY --from=busybox /bin/busybox /copied-busybox',
+      'COPY --from=2 /app /from-index',
+      'CMD ["cat", "/srv/app", "/srv/f"]',
+    ].join('\n');
+    const dir = await context('multi', { Dockerfile: dockerfile });
+    const built = await docker(['build', '-t', 'multi:1', dir]);
+    assert.equal(built.exitCode, 0, built.stderr + built.stdout);
+    assert.equal((await docker(['run', '--rm', 'multi:1'])).stdout, 'built\ninner\n');
+    const owners = await docker(['run', '--rm', 'multi:1', 'sh', '-c', 'stat -c %u:%g /srv/app; cat /from-index; test -x /copied-busybox && echo exe']);
+    assert.equal(owners.stdout, '7:8\nbuilt\nexe\n', owners.stderr);
+    const images = await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.deepEqual(images.stdout.split('\n').filter((l) => l.startsWith('multi')), ['multi:1'], 'only the last stage is tagged');
+
+    const target = await docker(['build', '--target', 'test', '-t', 'multi:test', dir]);
+    assert.equal(target.exitCode, 0, target.stderr);
+    assert.match(target.stdout, /^Step 4\/4 : RUN echo testing > \/tested$/m);
+    assert.equal((await docker(['run', '--rm', 'multi:test', 'cat', '/tested'])).stdout, 'testing\n');
+    const missing = await docker(['build', '--target', 'nosuch', dir]);
+    assert.equal(missing.exitCode, 1);
+    assert.match(missing.stderr, /target stage "nosuch" could not be found/);
+    assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY --from container is left');
+  });
+
   it('takes -f from inside the context and a Dockerfile on stdin', async () => {
     const dir = await context('dashf', { 'build/other.Dockerfile': 'FROM busybox\nRUN echo other > /which\n' });
     const built = await docker(['build', '-q', '-t', 'other:1', '-f', join(dir, 'build/other.Dockerfile'), dir]);

@@ -1,0 +1,71 @@
+/**
+ * A tar re-written with its top entry renamed: what `COPY --from` needs to place a path read
+ * from another image (`docker cp`-style, named for its base name) at the destination it names.
+ * Parent directory entries may be put in front (a layer built without a container), and an
+ * owner may replace every entry's (`--chown`).
+ */
+import tar from 'tar-stream';
+
+export interface RenameOptions {
+  /** The archive's top name (the source's base name, or '.' for a root). */
+  from: string;
+  /** The new top name, relative to `/`. */
+  to: string;
+  owner?: { uid: number; gid: number };
+  /** Directory entries (relative to `/`) to emit first, root-owned 0755. */
+  parents?: readonly string[];
+}
+
+function renamed(name: string, from: string, to: string): string {
+  const clean = name.replace(/^\.\//, '');
+  if (from === '.' || from === '') return clean === '' || clean === '.' || clean === './' ? `${to}/` : `${to}/${clean}`;
+  if (clean === from || clean === `${from}/`) return clean.endsWith('/') ? `${to}/` : to;
+  if (clean.startsWith(`${from}/`)) return `${to}/${clean.slice(from.length + 1)}`;
+  return `${to}/${clean}`;
+}
+
+/** Stream `source` (a tar) with its names moved under `to`. */
+export async function* renameTar(source: AsyncIterable<Uint8Array>, options: RenameOptions): AsyncGenerator<Buffer> {
+  const extract = tar.extract();
+  const pack = tar.pack();
+  const feeding = (async () => {
+    for await (const chunk of source) {
+      if (!extract.write(chunk)) await new Promise<void>((resolve) => extract.once('drain', () => resolve()));
+    }
+    extract.end(null);
+  })();
+  const packing = (async () => {
+    for (const dir of options.parents ?? []) {
+      await new Promise<void>((resolve, reject) => pack.entry({ name: `${dir}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() }, (err) => (err ? reject(err) : resolve())));
+    }
+    for await (const entry of extract) {
+      const header = { ...entry.header, name: renamed(entry.header.name, options.from, options.to) };
+      if (header.type === 'link' && header.linkname) header.linkname = renamed(header.linkname, options.from, options.to);
+      if (options.owner) {
+        header.uid = options.owner.uid;
+        header.gid = options.owner.gid;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const done = (err?: Error | null): void => (err ? reject(err) : resolve());
+        if (header.type === 'file' || header.type === 'contiguous-file') {
+          entry.pipe(pack.entry(header, done));
+        } else {
+          entry.resume();
+          pack.entry(header, done);
+        }
+      });
+    }
+    pack.finalize();
+  })();
+  packing.catch((err: Error) => pack.destroy(err));
+  feeding.catch((err: Error) => extract.destroy(err));
+  try {
+    for await (const chunk of pack) yield chunk as Buffer;
+    await packing;
+    await feeding;
+  } finally {
+    extract.destroy();
+    pack.destroy();
+    await Promise.allSettled([packing, feeding]);
+  }
+}
