@@ -58,14 +58,10 @@
 #include "netns-batch.h"
 #include "read-file.h"
 
-enum {
-	F_READY = 1, F_START = 2, F_STDIN = 3, F_STDOUT = 4, F_STDERR = 5, F_STDIN_CLOSE = 6,
-	F_SIGNAL = 7, F_RESIZE = 8, F_EXIT = 9, F_ERROR = 10, F_EXEC = 11, F_POWEROFF = 12,
-	F_STARTED = 13, F_PS = 14, F_PS_LIST = 15,
-};
+#include "../guest/agent/protocol.h"
 
-#define HEADER 12
-#define MAX_PAYLOAD 65536
+#define HEADER FRAME_HEADER_BYTES
+#define MAX_PAYLOAD FRAME_MAX_PAYLOAD
 #define POWER_OFF_GRACE_MS 3000
 #define MAX_CLIENTS 64
 #define AGENT_SOCKET "agent.sock"
@@ -125,18 +121,77 @@ static uint32_t get_u32(const unsigned char *p) {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-/* Send one frame; data longer than a frame's limit goes as several frames of the same type. */
+/* One session's stdio on this side of the channel: output queued for a file descriptor that
+ * may be slow (conmon's pipe, a pty), written without blocking and acknowledged to the agent
+ * with WINDOW as it goes out; and how much of our stdin the agent has not acknowledged yet. */
+struct output_queue {
+	int fd;
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+struct stream {
+	struct output_queue out, err; /* with a tty both write to it */
+	size_t written_unacked;       /* output written since our last WINDOW */
+	size_t stdin_unacked;         /* STDIN sent that the agent has not acknowledged */
+};
+
+static void queue_output(struct output_queue *q, const unsigned char *data, size_t len) {
+	if (q->cap - q->len < len) {
+		size_t cap = q->cap ? q->cap : 65536;
+		while (cap - q->len < len) cap *= 2;
+		unsigned char *grown = realloc(q->buf, cap);
+		/* Bounded by the window (and a process's last two pipe buffers): failing here is out of memory. */
+		if (!grown) return;
+		q->buf = grown;
+		q->cap = cap;
+	}
+	memcpy(q->buf + q->len, data, len);
+	q->len += len;
+}
+
+/* Write what the fd takes now; returns the bytes written. A reader that went away drops the rest. */
+static size_t flush_output(struct output_queue *q) {
+	size_t total = 0;
+	while (q->len > 0) {
+		ssize_t n = write(q->fd, q->buf, q->len);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0 && errno == EAGAIN) break;
+		if (n <= 0) {
+			total += q->len;
+			q->len = 0;
+			break;
+		}
+		memmove(q->buf, q->buf + n, q->len - (size_t)n);
+		q->len -= (size_t)n;
+		total += (size_t)n;
+	}
+	return total;
+}
+
+/* Where frames to an fd are queued instead of written at once (the shim's channel to the agent
+ * and its exec clients: it must never block on either); NULL writes them directly. */
+static struct output_queue *(*frame_queue_of)(int fd);
+
+/* Send one frame. A payload over the frame limit is refused (EMSGSIZE), never split: a split
+ * control frame (START, EXEC) would reach the agent as two malformed ones. */
 static int send_frame(int fd, int type, uint32_t session, const void *payload, size_t len) {
-	const unsigned char *p = payload;
-	do {
-		size_t chunk = len > MAX_PAYLOAD ? MAX_PAYLOAD : len;
-		unsigned char header[HEADER] = { (unsigned char)type, 0, 0, 0 };
-		put_u32(header + 4, session);
-		put_u32(header + 8, (uint32_t)chunk);
-		if (fd < 0 || write_all(fd, header, HEADER) < 0 || (chunk && write_all(fd, p, chunk) < 0)) return -1;
-		p += chunk;
-		len -= chunk;
-	} while (len > 0);
+	if (len > MAX_PAYLOAD) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	unsigned char header[HEADER] = { (unsigned char)type, 0, 0, 0 };
+	put_u32(header + 4, session);
+	put_u32(header + 8, (uint32_t)len);
+	if (fd < 0) return -1;
+	struct output_queue *queue = frame_queue_of ? frame_queue_of(fd) : NULL;
+	if (queue) {
+		queue_output(queue, header, HEADER);
+		if (len) queue_output(queue, payload, len);
+		flush_output(queue);
+		return 0;
+	}
+	if (write_all(fd, header, HEADER) < 0 || (len && write_all(fd, payload, len) < 0)) return -1;
 	return 0;
 }
 
@@ -192,6 +247,47 @@ static int reader_next(struct reader *r, int *type, uint32_t *session, unsigned 
 static void reader_drop(struct reader *r, size_t n) {
 	memmove(r->buf, r->buf + n, r->len - n);
 	r->len -= n;
+}
+
+/* Flush both queues and tell the agent (on fd, as session) what went out: a WINDOW per 32 KiB,
+ * and one whenever the queues run dry. */
+static void flush_stream(struct stream *st, int fd, uint32_t session) {
+	st->written_unacked += flush_output(&st->out) + flush_output(&st->err);
+	if (st->written_unacked == 0) return;
+	if (st->written_unacked >= 32768 || (st->out.len == 0 && st->err.len == 0)) {
+		unsigned char payload[4];
+		put_u32(payload, (uint32_t)st->written_unacked);
+		send_frame(fd, F_WINDOW, session, payload, 4);
+		st->written_unacked = 0;
+	}
+}
+
+/* Before exiting: everything queued goes out, waiting for the reader as long as it takes. */
+static void drain_stream(struct stream *st) {
+	struct output_queue *queues[2] = { &st->out, &st->err };
+	for (int i = 0; i < 2; i++) {
+		if (queues[i]->len == 0) continue;
+		write_all(queues[i]->fd, queues[i]->buf, queues[i]->len);
+		queues[i]->len = 0;
+	}
+}
+
+/* How much stdin may be read now without going past the agent's window. */
+static size_t stdin_room(const struct stream *st, size_t buffer) {
+	if (st->stdin_unacked >= STREAM_WINDOW_BYTES) return 0;
+	size_t room = STREAM_WINDOW_BYTES - st->stdin_unacked;
+	return room < buffer ? room : buffer;
+}
+
+static void on_window(struct stream *st, const unsigned char *payload, uint32_t len) {
+	if (len < 4) return;
+	uint32_t n = get_u32(payload);
+	st->stdin_unacked = n > st->stdin_unacked ? 0 : st->stdin_unacked - n;
+}
+
+static void set_nonblocking(int fd) {
+	int flags = fcntl(fd, F_GETFL);
+	if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 static int listen_unix(const char *path) {
@@ -351,6 +447,7 @@ struct client {
 	int is_started;        /* C_EXEC: answered `ok` */
 	char error[512];       /* C_EXEC: the agent's ERROR text before its EXIT */
 	struct reader in;
+	struct output_queue out; /* C_EXEC: frames for the exec's helper, written without blocking */
 };
 
 static struct {
@@ -366,6 +463,8 @@ static struct {
 	struct client clients[MAX_CLIENTS];
 	int client_count;
 	uint32_t next_session;
+	struct stream main; /* session 0: the container's process */
+	struct output_queue to_agent; /* frames for the agent, written without blocking */
 } vm = { .agent = -1, .ctl_listen = -1, .sigfd = -1, .stdin_fd = -1, .tty = -1, .next_session = 1 };
 
 static void write_status(const char *state, long value, const char *error) {
@@ -378,6 +477,11 @@ static void write_status(const char *state, long value, const char *error) {
 }
 
 static void drop_client(int index) {
+	struct output_queue *out = &vm.clients[index].out;
+	/* The last frames of an exec (its EXIT) go out before the connection closes; its helper
+	 * always reads, so this waits for nothing but it. */
+	if (out->len > 0) write_all(vm.clients[index].fd, out->buf, out->len);
+	free(out->buf);
 	close(vm.clients[index].fd);
 	free(vm.clients[index].in.buf);
 	vm.clients[index] = vm.clients[--vm.client_count];
@@ -403,6 +507,8 @@ static int find_client(enum client_kind kind, uint32_t session) {
 /* Everything has been said: stop QEMU, undo the VM's network plumbing, leave the final state,
  * answer who waits, and exit. */
 static void __attribute__((noreturn)) end_shim(int code, const char *error) {
+	/* The container's last output is ours alone now: it goes out before conmon hears the exit. */
+	drain_stream(&vm.main);
 	if (vm.qemu > 0) {
 		kill(vm.qemu, SIGKILL);
 		waitpid(vm.qemu, NULL, 0);
@@ -479,10 +585,15 @@ static void handle_agent_frame(int type, uint32_t session, const unsigned char *
 	}
 	switch (type) {
 	case F_STDOUT:
-		write_all(vm.tty >= 0 ? vm.tty : 1, payload, len);
+		queue_output(&vm.main.out, payload, len);
+		flush_stream(&vm.main, vm.agent, 0);
 		break;
 	case F_STDERR:
-		write_all(vm.tty >= 0 ? vm.tty : 2, payload, len);
+		queue_output(&vm.main.err, payload, len);
+		flush_stream(&vm.main, vm.agent, 0);
+		break;
+	case F_WINDOW:
+		on_window(&vm.main, payload, len);
 		break;
 	case F_STARTED: {
 		log_line("started in %lld ms", now_ms() - vm.start_requested_ms);
@@ -532,6 +643,12 @@ static void handle_request(int index, char *line) {
 		char *spec = read_file("start.spec", &len);
 		if (!spec) {
 			reply(index, "error 1 cannot read start.spec: %s", strerror(errno));
+			drop_client(index);
+			return;
+		}
+		if (len > MAX_PAYLOAD) {
+			reply(index, "error 126 the container's process spec (arguments, environment, mounts) is %zu bytes, over the VM channel's limit of %d", len, MAX_PAYLOAD);
+			free(spec);
 			drop_client(index);
 			return;
 		}
@@ -589,6 +706,12 @@ static void handle_request(int index, char *line) {
 				bits -= 8;
 				spec[out_len++] = (unsigned char)(acc >> bits);
 			}
+		}
+		if (out_len > MAX_PAYLOAD) {
+			reply(index, "error 126 the exec's process spec (arguments, environment) is %zu bytes, over the VM channel's limit of %d", out_len, MAX_PAYLOAD);
+			free(spec);
+			drop_client(index);
+			return;
 		}
 		c->kind = C_EXEC;
 		c->session = vm.next_session++;
@@ -723,6 +846,14 @@ static void boot_failure(char *error, size_t error_len) {
 	snprintf(error, error_len, "QEMU exited during boot%s%s%s: %s", *accel_name ? " (accelerator " : "", accel_name, *accel_name ? ")" : "", *tail ? tail : "no message");
 }
 
+static struct output_queue *shim_queue_of(int fd) {
+	if (fd == vm.agent) return &vm.to_agent;
+	for (int i = 0; i < vm.client_count; i++) {
+		if (vm.clients[i].fd == fd && vm.clients[i].kind == C_EXEC) return &vm.clients[i].out;
+	}
+	return NULL;
+}
+
 static int run_shim(const char *dir) {
 	char error[1024] = "";
 	if (chdir(dir) < 0) {
@@ -838,16 +969,32 @@ static int run_shim(const char *dir) {
 
 	/* Running: frames from the agent, requests on the control socket, our stdin. */
 	vm.stdin_fd = vm.tty >= 0 ? vm.tty : 0;
+	vm.main.out.fd = vm.tty >= 0 ? vm.tty : 1;
+	vm.main.err.fd = vm.tty >= 0 ? vm.tty : 2;
+	/* A slow reader of the container's output holds back that output only, never the agent's
+	 * channel (exec sessions, signals, the exit). */
+	set_nonblocking(vm.main.out.fd);
+	set_nonblocking(vm.main.err.fd);
+	/* Nor on the agent or an exec's helper: each of them blocks writing to us while we write to
+	 * it, so we queue what they cannot take yet and always read. */
+	set_nonblocking(vm.agent);
+	vm.to_agent.fd = vm.agent;
+	frame_queue_of = shim_queue_of;
 	unsigned char stdin_buf[32768];
 	for (;;) {
-		struct pollfd pfds[4 + MAX_CLIENTS];
+		struct pollfd pfds[6 + MAX_CLIENTS];
 		int n = 0;
+		size_t room = stdin_room(&vm.main, sizeof stdin_buf);
 		pfds[n++] = (struct pollfd){ .fd = vm.sigfd, .events = POLLIN };
-		pfds[n++] = (struct pollfd){ .fd = vm.agent, .events = POLLIN };
+		pfds[n++] = (struct pollfd){ .fd = vm.agent, .events = POLLIN | (vm.to_agent.len > 0 ? POLLOUT : 0) };
 		pfds[n++] = (struct pollfd){ .fd = vm.ctl_listen, .events = POLLIN };
-		pfds[n++] = (struct pollfd){ .fd = vm.stdin_open && !vm.is_finishing ? vm.stdin_fd : -1, .events = POLLIN };
+		/* Stdin only while the agent's window is open: a process that does not read it stops us
+		 * reading, and conmon, berthd and the client feel it, not the other sessions. */
+		pfds[n++] = (struct pollfd){ .fd = vm.stdin_open && !vm.is_finishing && room > 0 ? vm.stdin_fd : -1, .events = POLLIN };
+		pfds[n++] = (struct pollfd){ .fd = vm.main.out.len > 0 ? vm.main.out.fd : -1, .events = POLLOUT };
+		pfds[n++] = (struct pollfd){ .fd = vm.main.err.len > 0 ? vm.main.err.fd : -1, .events = POLLOUT };
 		int first_client = n;
-		for (int i = 0; i < vm.client_count; i++) pfds[n++] = (struct pollfd){ .fd = vm.clients[i].fd, .events = POLLIN };
+		for (int i = 0; i < vm.client_count; i++) pfds[n++] = (struct pollfd){ .fd = vm.clients[i].fd, .events = POLLIN | (vm.clients[i].out.len > 0 ? POLLOUT : 0) };
 		int timeout = -1;
 		if (vm.is_finishing) {
 			long long left = vm.finish_deadline - now_ms();
@@ -865,7 +1012,8 @@ static int run_shim(const char *dir) {
 			if (is_resized && vm.tty >= 0 && vm.is_started) send_resize(vm.agent, 0, vm.tty);
 			if (vm.qemu > 0 && waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) on_qemu_exit();
 		}
-		if (pfds[1].revents) {
+		if (pfds[1].revents & POLLOUT) flush_output(&vm.to_agent);
+		if (pfds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (reader_fill(&agent_in, vm.agent) < 0) {
 				/* The channel closed: QEMU is ending; wait for it and say why. */
 				close(vm.agent);
@@ -883,9 +1031,11 @@ static int run_shim(const char *dir) {
 			}
 			if (got < 0) finish(255, "the guest agent broke the protocol");
 		}
+		if ((pfds[4].revents && pfds[4].fd >= 0) || (pfds[5].revents && pfds[5].fd >= 0)) flush_stream(&vm.main, vm.agent, 0);
 		if (pfds[3].revents && pfds[3].fd >= 0) {
-			ssize_t got = read(vm.stdin_fd, stdin_buf, sizeof stdin_buf);
+			ssize_t got = read(vm.stdin_fd, stdin_buf, room);
 			if (got > 0) {
+				vm.main.stdin_unacked += (size_t)got;
 				send_frame(vm.agent, F_STDIN, 0, stdin_buf, (size_t)got);
 			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
 				vm.stdin_open = 0;
@@ -895,12 +1045,14 @@ static int run_shim(const char *dir) {
 		/* Clients may be dropped while handling others: walk them from the end. */
 		int client_polls = n - first_client;
 		for (int i = client_polls - 1; i >= 0; i--) {
-			if (i < vm.client_count && pfds[first_client + i].revents && vm.clients[i].fd == pfds[first_client + i].fd) on_client_readable(i);
+			if (i >= vm.client_count || vm.clients[i].fd != pfds[first_client + i].fd) continue;
+			if (pfds[first_client + i].revents & POLLOUT) flush_output(&vm.clients[i].out);
+			if (pfds[first_client + i].revents & (POLLIN | POLLHUP | POLLERR)) on_client_readable(i);
 		}
 		if (pfds[2].revents) {
-			int fd = accept4(vm.ctl_listen, NULL, NULL, SOCK_CLOEXEC);
+			int fd = accept4(vm.ctl_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (fd >= 0 && vm.client_count < MAX_CLIENTS) {
-				vm.clients[vm.client_count++] = (struct client){ .fd = fd, .kind = C_REQUEST };
+				vm.clients[vm.client_count++] = (struct client){ .fd = fd, .kind = C_REQUEST, .out = { .fd = fd } };
 			} else if (fd >= 0) {
 				close(fd);
 			}
@@ -969,13 +1121,21 @@ static int run_exec(const char *dir, const char *spec_base64, const char *consol
 	if (tty >= 0) send_resize(sock, 0, tty);
 	struct reader frames = { 0 };
 	unsigned char buf[32768];
+	/* As the shim's session 0: output queued and written without blocking, so this process
+	 * always reads the shim's socket, and acknowledged with WINDOW as it goes out. */
+	struct stream st = { .out = { .fd = tty >= 0 ? tty : 1 }, .err = { .fd = tty >= 0 ? tty : 2 } };
+	set_nonblocking(st.out.fd);
+	set_nonblocking(st.err.fd);
 	for (;;) {
-		struct pollfd pfds[3] = {
+		size_t room = stdin_room(&st, sizeof buf);
+		struct pollfd pfds[5] = {
 			{ .fd = sigfd, .events = POLLIN },
 			{ .fd = sock, .events = POLLIN },
-			{ .fd = is_stdin_open ? in_fd : -1, .events = POLLIN },
+			{ .fd = is_stdin_open && room > 0 ? in_fd : -1, .events = POLLIN },
+			{ .fd = st.out.len > 0 ? st.out.fd : -1, .events = POLLOUT },
+			{ .fd = st.err.len > 0 ? st.err.fd : -1, .events = POLLOUT },
 		};
-		if (poll(pfds, 3, -1) < 0) {
+		if (poll(pfds, 5, -1) < 0) {
 			if (errno == EINTR) continue;
 			return 1;
 		}
@@ -997,19 +1157,24 @@ static int run_exec(const char *dir, const char *spec_base64, const char *consol
 			unsigned char *payload;
 			size_t consumed;
 			while ((got = reader_next(&frames, &type, &session, &payload, &len, &consumed)) > 0) {
-				if (type == F_STDOUT) write_all(tty >= 0 ? tty : 1, payload, len);
-				else if (type == F_STDERR) write_all(tty >= 0 ? tty : 2, payload, len);
+				if (type == F_STDOUT) queue_output(&st.out, payload, len);
+				else if (type == F_STDERR) queue_output(&st.err, payload, len);
+				else if (type == F_WINDOW) on_window(&st, payload, len);
 				else if (type == F_EXIT && len >= 4) {
+					drain_stream(&st);
 					if (tty >= 0) tcdrain(tty);
 					return (int)get_u32(payload);
 				}
 				reader_drop(&frames, consumed);
 			}
 			if (got < 0) return 1;
+			flush_stream(&st, sock, 0);
 		}
+		if ((pfds[3].revents && pfds[3].fd >= 0) || (pfds[4].revents && pfds[4].fd >= 0)) flush_stream(&st, sock, 0);
 		if (pfds[2].revents && pfds[2].fd >= 0) {
-			ssize_t got = read(in_fd, buf, sizeof buf);
+			ssize_t got = read(in_fd, buf, room);
 			if (got > 0) {
+				st.stdin_unacked += (size_t)got;
 				send_frame(sock, F_STDIN, 0, buf, (size_t)got);
 			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
 				is_stdin_open = 0;

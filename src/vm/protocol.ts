@@ -1,6 +1,7 @@
 /**
  * The host side of the guest agent's wire format (guest/agent/PROTOCOL.md): frame types,
- * an encoder, an incremental decoder and the process-spec payload.
+ * an encoder, an incremental decoder and the process-spec payload. The numbers mirror
+ * guest/agent/protocol.h, which the agent and the shim share; protocol.test.ts checks both agree.
  */
 
 /** Frame types; the numbers are the wire's. */
@@ -20,6 +21,7 @@ export const FrameType = {
   started: 13,
   ps: 14,
   psList: 15,
+  window: 16,
 } as const;
 
 /** One decoded frame. */
@@ -33,10 +35,19 @@ export interface Frame {
 export const FRAME_HEADER_BYTES = 12;
 /** The largest payload either side sends or accepts. */
 export const MAX_FRAME_PAYLOAD_BYTES = 65536;
+/** Per session and direction, the stdio bytes a sender may have in flight before a WINDOW. */
+export const STREAM_WINDOW_BYTES = 262144;
 
-/** Encode one frame; payloads above the limit must be split by the caller (see encodeData). */
+/** A control payload (a process spec) that does not fit one frame: refused, never split. */
+export class FrameTooLargeError extends RangeError {
+  constructor(what: string, sizeBytes: number) {
+    super(`${what} is ${sizeBytes} bytes, over the VM channel's limit of ${MAX_FRAME_PAYLOAD_BYTES} bytes for one message`);
+  }
+}
+
+/** Encode one frame; a payload above the limit is a FrameTooLargeError (data: see encodeData). */
 export function encodeFrame(type: number, sessionId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  if (payload.length > MAX_FRAME_PAYLOAD_BYTES) throw new RangeError(`frame payload of ${payload.length} bytes exceeds ${MAX_FRAME_PAYLOAD_BYTES}`);
+  if (payload.length > MAX_FRAME_PAYLOAD_BYTES) throw new FrameTooLargeError(`a frame's payload`, payload.length);
   const header = Buffer.alloc(FRAME_HEADER_BYTES);
   header.writeUInt8(type, 0);
   header.writeUInt32BE(sessionId, 4);
@@ -44,7 +55,7 @@ export function encodeFrame(type: number, sessionId: number, payload: Buffer = B
   return Buffer.concat([header, payload]);
 }
 
-/** Encode a data stream chunk of any size as as many frames as it needs. */
+/** Encode a data stream chunk (STDIN, STDOUT, STDERR) of any size as as many frames as it needs. */
 export function encodeData(type: number, sessionId: number, data: Buffer): Buffer {
   const frames: Buffer[] = [];
   for (let at = 0; at < data.length; at += MAX_FRAME_PAYLOAD_BYTES) {
@@ -96,6 +107,14 @@ export class FrameDecoder {
     this.#pending = this.#pending.subarray(at);
     return frames;
   }
+
+  /**
+   * Bytes of a frame not yet complete. Non-zero when the peer closes the channel means it
+   * closed mid-frame: the partial frame is lost, and the caller must say so.
+   */
+  get pendingBytes(): number {
+    return this.#pending.length;
+  }
 }
 
 /** What the agent runs for START and EXEC. */
@@ -117,8 +136,12 @@ export interface GuestProcessSpec {
   startFields?: string[];
 }
 
-/** Encode a process spec as NUL-terminated `key=value` fields. */
-export function encodeProcessSpec(spec: GuestProcessSpec): Buffer {
+/**
+ * Encode a process spec as NUL-terminated `key=value` fields. Any number of arguments and
+ * environment entries, as long as the whole fits one frame: a larger one is a
+ * FrameTooLargeError naming its size (START and EXEC are never split).
+ */
+export function encodeProcessSpec(spec: GuestProcessSpec, what = 'the process spec (arguments, environment)'): Buffer {
   if (spec.args.length === 0) throw new RangeError('a process spec needs at least one argument');
   const fields: string[] = [
     ...spec.args.map((a) => `arg=${a}`),
@@ -134,5 +157,9 @@ export function encodeProcessSpec(spec: GuestProcessSpec): Buffer {
   for (const field of fields) {
     if (field.includes('\0')) throw new RangeError('process spec fields cannot contain NUL bytes');
   }
-  return Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8');
+  const payload = Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8');
+  if (payload.length > MAX_FRAME_PAYLOAD_BYTES) {
+    throw new FrameTooLargeError(what, payload.length);
+  }
+  return payload;
 }

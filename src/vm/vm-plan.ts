@@ -142,7 +142,7 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
       ...(spec.linux?.readonlyPaths ?? []).map((path) => `rdonly=${path}`),
       ...(spec.root?.readonly ? ['readonly=1'] : []),
     ],
-  }));
+  }), "the container's process spec (arguments, environment, mounts)");
   const cgroupDirs = await cgroupDirsFor(vmCgroupsPath(spec.linux?.cgroupsPath, id)).catch(() => [] as string[]);
   for (const dir of cgroupDirs) await mkdir(dir, { recursive: true }).catch(() => {});
   const netns = network?.netnsPath;

@@ -167,7 +167,8 @@ export async function startExec(settings: ExecSettings, environment: ExecEnviron
 
     const started = await sync.next();
     if (started.data <= 0) {
-      const message = started.message ?? (await conmonStderr()) ?? '';
+      // berth-vm names itself on its messages; the user asked docker, not berth-vm.
+      const message = (started.message ?? (await conmonStderr()) ?? '').replace(/^berth-vm: /, '');
       throw classifyRuntimeFailure(settings.args[0] ?? '', message || `exec failed with status ${started.data}`);
     }
     const exited = sync.next().then(
