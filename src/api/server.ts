@@ -3,6 +3,7 @@
  * connection upgrades (the hijacked streams of attach and exec) handed to their handlers.
  */
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { chmod, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,6 +17,8 @@ export interface ApiServerOptions {
   router: Router;
   logger: Logger;
   serverVersion: string;
+  /** PEM contents for a TLS server that requires client certificates signed by `ca`. */
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer };
 }
 
 class NotFoundRouteError extends BerthError {
@@ -32,7 +35,12 @@ class MethodNotAllowedError extends BerthError {
 
 /** Build the HTTP server; `listen` puts it on a socket. */
 export function createApiServer(options: ApiServerOptions): Server {
-  const server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 });
+  const httpOptions = { keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 };
+  // With TLS every client must present a certificate the CA signed: the API is root on the host.
+  // allowHalfOpen keeps a hijacked stream writable after the client half-closes its stdin.
+  const server: Server = options.tls
+    ? createTlsServer({ ...httpOptions, ...options.tls, requestCert: true, rejectUnauthorized: true, allowHalfOpen: true })
+    : createServer(httpOptions);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     void dispatch(options, req, res, undefined);
   });
@@ -117,5 +125,16 @@ function isSocketAlive(path: string): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
+  });
+}
+
+/** Listen on a TCP address (a TLS server from createApiServer: berthd never serves plain TCP). */
+export async function listenOnTcp(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
 }

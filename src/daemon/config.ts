@@ -10,8 +10,16 @@ import { berthHome } from './version.js';
 export interface DaemonConfig {
   root: string;
   execRoot: string;
-  /** Path of the unix socket the API listens on. */
+  /** Path of the first unix socket the API listens on (the pid file's neighbour, what logs name). */
   socketPath: string;
+  /** Every unix socket the API listens on (`-H unix://...`, repeatable); socketPath is the first. */
+  unixSockets: string[];
+  /** TCP addresses the API listens on (`-H tcp://host:port`), only ever with mutual TLS. */
+  tcpAddresses: TcpAddress[];
+  /** The group the unix sockets belong to (`-G`); root's when absent. */
+  socketGroup?: string;
+  /** Mutual TLS for the TCP listeners (`--tlsverify --tlscacert --tlscert --tlskey`). */
+  tls?: TlsFiles;
   defaultRuntime: string;
   logLevel: LogLevel;
   pidFile: string;
@@ -25,14 +33,43 @@ export interface DaemonConfig {
   vmAccel?: 'kvm' | 'tcg';
 }
 
+/** A `-H tcp://host:port` listener. */
+export interface TcpAddress {
+  host: string;
+  port: number;
+}
+
+/** PEM files for a TLS listener that verifies its clients, as dockerd's flags name them. */
+export interface TlsFiles {
+  caPath: string;
+  certPath: string;
+  keyPath: string;
+}
+
+/** A berthd flag combination that would serve the API unsafely or not at all. */
+class DaemonUsageError extends Error {}
+
 /** OCI runtimes by name. berth-vm (VM isolation) is chosen by isolation, never as the default runtime. */
 export const KNOWN_RUNTIMES: Record<string, string> = { crun: '/usr/bin/crun', runc: '/usr/sbin/runc', 'berth-vm': join(berthHome(), 'build', 'berth-vm') };
 const VM_RUNTIME = 'berth-vm';
 
-function parseHost(value: string): string {
-  if (value.startsWith('unix://')) return value.slice('unix://'.length);
-  if (value.startsWith('/')) return value;
-  throw new CommanderInvalidArgument(`only unix:// hosts are supported: ${value}`);
+type Listener = { unix: string } | { tcp: TcpAddress };
+
+/** One `-H` value: `unix:///path` (or a bare path) or `tcp://host:port`, as dockerd takes them. */
+export function parseHost(value: string): Listener {
+  if (value.startsWith('unix://')) {
+    const path = value.slice('unix://'.length);
+    if (path === '') throw new CommanderInvalidArgument(`invalid host: ${value}`);
+    return { unix: path };
+  }
+  if (value.startsWith('/')) return { unix: value };
+  if (value.startsWith('tcp://')) {
+    const match = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):(\d{1,5})\/?$/.exec(value);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) throw new CommanderInvalidArgument(`invalid host: ${value}: tcp:// needs a host and a port (tcp://127.0.0.1:2376)`);
+    return { tcp: { host: match[1]!.replace(/^\[|\]$/g, ''), port } };
+  }
+  throw new CommanderInvalidArgument(`invalid host: ${value}: only unix:// and tcp:// hosts are supported`);
 }
 
 /** Parse berthd's arguments; exits with a usage error on bad input. */
@@ -42,7 +79,12 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     .version(version, '-v, --version')
     .option('--root <dir>', 'root of persistent state', '/var/lib/berth')
     .option('--exec-root <dir>', 'root of run-time state (sockets, exit files)', '/run/berth')
-    .option('-H, --host <unix://path>', 'socket to listen on (default <exec-root>/berth.sock)', parseHost)
+    .option('-H, --host <unix://path|tcp://host:port>', 'where to listen (repeatable; default unix://<exec-root>/berth.sock; tcp:// only with --tlsverify)', (value: string, previous: Listener[]) => [...previous, parseHost(value)], [] as Listener[])
+    .option('-G, --group <name>', 'group that may use the unix sockets (default: root only)')
+    .option('--tlsverify', 'serve tcp:// listeners with TLS and require client certificates signed by --tlscacert')
+    .option('--tlscacert <path>', 'CA that client certificates must be signed by')
+    .option('--tlscert <path>', "the daemon's TLS certificate")
+    .option('--tlskey <path>', "the daemon's TLS key")
     .option('--runtime <name>', `default OCI runtime (${Object.keys(KNOWN_RUNTIMES).filter((r) => r !== VM_RUNTIME).join(', ')})`, (value: string) => {
       if (!(value in KNOWN_RUNTIMES) || value === VM_RUNTIME) throw new CommanderInvalidArgument(`unknown runtime ${value}`);
       return value;
@@ -66,11 +108,25 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg' }>();
+  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg' }>();
+  const unixSockets = options.host.flatMap((listener) => ('unix' in listener ? [listener.unix] : []));
+  const tcpAddresses = options.host.flatMap((listener) => ('tcp' in listener ? [listener.tcp] : []));
+  if (options.host.length === 0) unixSockets.push(`${options.execRoot}/berth.sock`);
+  let tls: TlsFiles | undefined;
+  try {
+    tls = tlsFilesOf(options, tcpAddresses.length > 0);
+  } catch (err) {
+    if (err instanceof DaemonUsageError) program.error(`error: ${err.message}`);
+    throw err;
+  }
   return {
     root: options.root,
     execRoot: options.execRoot,
-    socketPath: options.host ?? `${options.execRoot}/berth.sock`,
+    socketPath: unixSockets[0]!,
+    unixSockets,
+    tcpAddresses,
+    ...(options.group !== undefined ? { socketGroup: options.group } : {}),
+    ...(tls !== undefined ? { tls } : {}),
     defaultRuntime: options.runtime,
     logLevel: options.logLevel,
     pidFile: options.pidfile ?? `${options.execRoot}/berthd.pid`,
@@ -79,4 +135,20 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     defaultIsolation: options.defaultIsolation,
     ...(options.vmAccel ? { vmAccel: options.vmAccel } : {}),
   };
+}
+
+/**
+ * The TLS files for tcp:// listeners. berthd serves TCP only with mutual TLS: anyone who reaches
+ * the API owns the host, so a listener without client verification is refused, not warned about.
+ */
+function tlsFilesOf(options: { tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }, hasTcp: boolean): TlsFiles | undefined {
+  const given = options.tlsverify === true || options.tlscacert !== undefined || options.tlscert !== undefined || options.tlskey !== undefined;
+  if (!hasTcp) {
+    if (given) throw new DaemonUsageError('--tlsverify, --tlscacert, --tlscert and --tlskey apply to tcp:// listeners, and no -H tcp:// was given');
+    return undefined;
+  }
+  if (options.tlsverify !== true || options.tlscacert === undefined || options.tlscert === undefined || options.tlskey === undefined) {
+    throw new DaemonUsageError('a tcp:// listener needs --tlsverify with --tlscacert, --tlscert and --tlskey: berthd never serves the API over TCP without verifying its clients');
+  }
+  return { caPath: options.tlscacert, certPath: options.tlscert, keyPath: options.tlskey };
 }

@@ -3,18 +3,20 @@
  * that ran or exited while no daemon was up, serve the API, and on SIGTERM stop serving
  * (containers keep running under conmon).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createLogger, messageOf, type Logger } from '../common/index.js';
-import { buildRouter, createApiServer, listenOnUnixSocket } from '../api/index.js';
+import { buildRouter, createApiServer, listenOnTcp, listenOnUnixSocket } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { buildServices, type Services } from './builtins.js';
 import { claimPidFile, releasePidFile } from './pid-file.js';
+import { grantSocketsToGroup, resolveGroupId } from './socket-group.js';
 import { berthVersion } from './version.js';
 
 export interface RunningDaemon {
   services: Services;
-  server: Server;
+  /** One per listener: each unix socket, then each TCP address. */
+  servers: Server[];
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -25,28 +27,47 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   const version = berthVersion();
   await mkdir(config.root, { recursive: true, mode: 0o700 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
+  const socketGid = config.socketGroup !== undefined ? await resolveGroupId(config.socketGroup) : undefined;
   await claimPidFile(config.pidFile);
   let services: Services | undefined;
+  const servers: Server[] = [];
   try {
     services = await buildServices(config, version, logger);
-    const server = createApiServer({ router: buildRouter(services.engine), logger, serverVersion: version });
-    await listenOnUnixSocket(server, config.socketPath);
-    logger.info('berthd is serving', { socket: config.socketPath, root: config.root, version });
+    const router = buildRouter(services.engine);
+    for (const path of config.unixSockets) {
+      const server = createApiServer({ router, logger, serverVersion: version });
+      servers.push(server);
+      await listenOnUnixSocket(server, path);
+    }
+    if (socketGid !== undefined) await grantSocketsToGroup(config.unixSockets, socketGid);
+    if (config.tls) {
+      const tls = { ca: await readFile(config.tls.caPath), cert: await readFile(config.tls.certPath), key: await readFile(config.tls.keyPath) };
+      for (const address of config.tcpAddresses) {
+        const server = createApiServer({ router, logger, serverVersion: version, tls });
+        servers.push(server);
+        await listenOnTcp(server, address.host, address.port);
+      }
+    }
+    logger.info('berthd is serving', {
+      socket: config.unixSockets.join(' '),
+      ...(config.tcpAddresses.length > 0 ? { tcp: config.tcpAddresses.map((a) => `${a.host}:${a.port}`).join(' ') } : {}),
+      ...(config.socketGroup !== undefined ? { group: config.socketGroup } : {}),
+      root: config.root,
+      version,
+    });
     const running = services;
     return {
       services: running,
-      server,
+      servers,
       logger,
       async stop() {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await closeServers(servers);
         await running.close();
         await releasePidFile(config.pidFile);
       },
     };
   } catch (err) {
+    await closeServers(servers);
     await services?.close().catch(() => {});
     await releasePidFile(config.pidFile);
     throw err;
@@ -68,4 +89,18 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Stop listening and end every connection, hijacked streams included. */
+async function closeServers(servers: readonly Server[]): Promise<void> {
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    ),
+  );
 }

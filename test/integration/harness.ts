@@ -41,8 +41,8 @@ export interface TestDaemon {
   cleanup(): Promise<void>;
 }
 
-function spawnDaemon(root: string, execRoot: string, socket: string, logPath: string, daemonEnv: NodeJS.ProcessEnv): ChildProcess {
-  const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--log-level', 'debug', '--no-default-registry'];
+function spawnDaemon(root: string, execRoot: string, socket: string, logPath: string, daemonEnv: NodeJS.ProcessEnv, daemonArgs: readonly string[] = []): ChildProcess {
+  const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--log-level', 'debug', '--no-default-registry', ...daemonArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false, env: { ...process.env, ...daemonEnv } });
   child.stderr?.on('data', (chunk: Buffer) => {
     void import('node:fs').then((fs) => fs.appendFileSync(logPath, chunk));
@@ -71,7 +71,7 @@ async function waitForPing(socket: string, timeoutMs: number): Promise<void> {
  * Start a private berthd for one test file. options.daemonEnv adds to its environment (which conmon hands on to the
  * runtimes: berth-vm's BERTH_VM_* knobs, for instance).
  */
-export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; rootSizeBytes?: number } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; rootSizeBytes?: number; daemonArgs?: string[] } = {}): Promise<TestDaemon> {
   const daemonEnv = options.daemonEnv ?? {};
   const dir = await mkdtemp(join(tmpdir(), 'berth-it-'));
   const root = join(dir, 'root');
@@ -91,7 +91,8 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; 
     DOCKER_CONFIG: join(dir, 'docker-config'),
     DOCKER_CLI_HINTS: 'false',
   };
-  let child = spawnDaemon(root, execRoot, socket, logPath, daemonEnv);
+  const daemonArgs = options.daemonArgs ?? [];
+  let child = spawnDaemon(root, execRoot, socket, logPath, daemonEnv, daemonArgs);
   try {
     await waitForPing(socket, 20_000);
   } catch (err) {
@@ -125,7 +126,7 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; 
       await exited;
     },
     async restart(restartOptions = {}) {
-      child = spawnDaemon(root, execRoot, socket, logPath, restartOptions.daemonEnv ?? daemonEnv);
+      child = spawnDaemon(root, execRoot, socket, logPath, restartOptions.daemonEnv ?? daemonEnv, daemonArgs);
       await waitForPing(socket, 20_000);
     },
     pid() {

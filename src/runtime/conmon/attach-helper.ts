@@ -3,6 +3,8 @@
  * socket and a Node stream pair, and waiting until it is connected.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Readable, Stream, Writable } from 'node:stream';
 import { messageOf } from '../../common/index.js';
 import { RuntimeError } from '../errors.js';
@@ -23,11 +25,22 @@ export interface AttachHelperOptions {
  */
 export async function startAttachHelper(helperPath: string, options: AttachHelperOptions): Promise<ChildProcessByStdio<Writable, Readable, Readable>> {
   const args = ['--ready', ...(options.isTty ? ['--tty'] : []), ...(options.isStdin ? [] : ['--no-stdin'])];
-  if (options.client) args.push('--watch-fd', '3');
+  // A plain socket's fd is shared so the helper sees the hang-up itself; a TLS connection has no
+  // fd carrying the stream (the bytes on it are encrypted), so its close is watched here instead.
+  const sharedClient = options.client instanceof Socket && !(options.client instanceof TLSSocket) ? options.client : undefined;
+  if (sharedClient) args.push('--watch-fd', '3');
   args.push(options.socketPath);
   const stdio: Array<'pipe' | Stream> = ['pipe', 'pipe', 'pipe'];
-  if (options.client) stdio.push(options.client);
+  if (sharedClient) stdio.push(sharedClient);
   const child = spawn(helperPath, args, { stdio }) as ChildProcessByStdio<Writable, Readable, Readable>;
+  if (options.client && !sharedClient) {
+    const client = options.client;
+    const onClose = (): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    };
+    client.once('close', onClose);
+    child.once('exit', () => client.off('close', onClose));
+  }
   // A helper that exited (the container ended) makes writes fail; the session's end says the rest.
   child.stdin.on('error', () => {});
   try {
