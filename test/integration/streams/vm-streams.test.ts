@@ -3,7 +3,7 @@
  * through the docker and berth CLIs (sizes smaller than the process test's: on build machines
  * without KVM the VMs run under TCG emulation), a container that never reads its stdin holding
  * back only its own stream (another exec session of the same VM keeps working, `docker kill`
- * still ends it), argument lists past 1023 entries, and a process spec over the channel's frame
+ * still ends it), a slow reader of an exec's output with the shims' memory sampled, argument lists past 1023 entries, and a process spec over the channel's frame
  * limit refused with its size.
  */
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { open, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCommand } from '../../../src/sys/index.js';
 import { DOCKER, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 import { DIRECTIONS, KiB, MiB, makePayload, plan, RoundTripper, type Payload, type RoundTrip } from './round-trips.js';
 
@@ -89,6 +90,36 @@ describe('stream round trips (vm isolation)', { skip: !hasDocker ? 'no docker CL
       await file.close();
       await daemon.docker(['rm', '-f', name]);
     }
+  });
+
+  it("an exec's 16 MiB output read slowly: every byte arrives and the VM's shims stay small", { timeout: 600_000 }, async () => {
+    const shimRssKiB = async (): Promise<number> => {
+      // Every berth-vm-shim of this daemon (the VM's and the exec's), by its state directory.
+      const ps = await runCommand('ps', ['-eo', 'rss=,args=']);
+      return ps.stdout.split('\n').filter((line) => line.includes('berth-vm-shim') && line.includes(daemon.dir)).reduce((max, line) => Math.max(max, Number(line.trim().split(/\s+/)[0])), 0);
+    };
+    const totalBytes = 16 * MiB;
+    const reader = spawn(DOCKER, ['exec', worker, 'head', '-c', String(totalBytes), '/dev/zero'], { env: daemon.env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let peakKiB = 0;
+    const sampler = setInterval(() => void shimRssKiB().then((kib) => (peakKiB = Math.max(peakKiB, kib)), () => {}), 200);
+    try {
+      const received = await new Promise<number>((resolve) => {
+        let count = 0;
+        reader.stdout.on('data', (chunk: Buffer) => {
+          count += chunk.length;
+          // A slow reader (about 2 MB/s, slower than the guest writes): a pause after every chunk.
+          reader.stdout.pause();
+          setTimeout(() => reader.stdout.resume(), Math.ceil(chunk.length / 2048));
+        });
+        reader.stdout.on('end', () => resolve(count));
+      });
+      assert.equal(received, totalBytes);
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(peakKiB > 0, 'the shims were sampled');
+    // Generous: each queue is bounded by the window (256 KiB); unbounded buffering would be 16 MiB.
+    assert.ok(peakKiB < 12 * 1024, `a berth-vm-shim reached ${peakKiB} KiB relaying 16 MiB to a slow reader`);
   });
 
   it('takes more than 1023 arguments, and refuses a process spec over the frame limit with its size', { timeout: 600_000 }, async () => {
