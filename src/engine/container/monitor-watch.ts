@@ -3,7 +3,8 @@
  * exit would never be reported, and the container would stay "running" with `stop` hanging.
  * This watch notices a dead monitor, ends the unwatched container, and records why.
  */
-import { errnoOf, messageOf } from '../../common/index.js';
+import { messageOf } from '../../common/index.js';
+import { isProcessAlive } from '../../sys/index.js';
 import { isRunningStatus } from '../container.js';
 import type { ContainerContext } from './context.js';
 import { handleExit } from './exit.js';
@@ -14,22 +15,13 @@ const WATCH_INTERVAL_MS = 1000;
 /** Why a container ended when its monitor died under it. */
 export const MONITOR_LOST_ERROR = "the container's monitor (conmon) died without reporting the exit; the container was killed";
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoOf(err) === 'EPERM';
-  }
-}
-
 /** Start watching; the returned function stops it. */
 export function watchMonitors(ctx: ContainerContext): () => void {
   const checking = new Set<string>();
   const timer = setInterval(() => {
     for (const record of ctx.store.all()) {
       const { conmonPid } = record.state;
-      if (!isRunningStatus(record.state.status) || !conmonPid || isAlive(conmonPid) || checking.has(record.id)) continue;
+      if (!isRunningStatus(record.state.status) || !conmonPid || isProcessAlive(conmonPid) || checking.has(record.id)) continue;
       checking.add(record.id);
       void monitorLost(ctx, record.id, conmonPid)
         .catch((err: unknown) => ctx.options.logger.warn('handling a lost monitor failed', { id: record.id, error: messageOf(err) }))

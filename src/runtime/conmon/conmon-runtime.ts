@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
-import { listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
+import { isProcessAlive, listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, LogFileOptions, Runtime } from '../runtime.js';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
@@ -52,14 +52,6 @@ function defaultCgroupsPath(id: string): string {
   return `/berth/${id}`;
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoOf(err) === 'EPERM';
-  }
-}
 
 function lastLines(text: string): string {
   return text.trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join('; ');
