@@ -4,7 +4,7 @@
  * removes every container, mount and file the test made.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,8 +14,37 @@ import { runCommand, type CommandResult } from '../../src/sys/index.js';
 
 /** The repository's top directory (this file runs from dist/test/integration). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const DOCKER = '/usr/local/bin/docker';
+/** The docker CLI the tests drive: the first `docker` on PATH (Debian's is /usr/bin/docker), else /usr/local/bin/docker. */
+export const DOCKER = findOnPath('docker') ?? '/usr/local/bin/docker';
 export const hasDocker = existsSync(DOCKER);
+/** The reason given when no docker CLI was found. */
+export const NO_DOCKER = 'no docker CLI on PATH (scripts/test-deps installs one)';
+
+/** The first executable `name` in PATH's directories, if any. */
+export function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(':')) {
+    if (dir === '') continue;
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // Not here: the next directory.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a test cannot run here, as a `skip` value: false when it can. Under CI=true a test may
+ * not pass by skipping (STYLE.md, Tests): it throws instead, so the test (or its whole file)
+ * fails with the reason.
+ */
+export function cannotRun(reason: string | false | null | undefined): string | false {
+  if (!reason) return false;
+  if (process.env['CI'] === 'true') throw new Error(`cannot run: ${reason} (under CI=true a test may not skip; scripts/test-deps installs what the tests need)`);
+  return reason;
+}
 
 export interface TestDaemon {
   dir: string;

@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { runCommand } from '../../../src/sys/index.js';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 async function makeTar(entries: Array<Partial<tar.Header> & { name: string; data?: string }>): Promise<Buffer> {
   const pack = tar.pack();
@@ -44,7 +44,7 @@ function putArchive(socket: string, container: string, path: string, body: Buffe
   });
 }
 
-describe('cp, diff, export and commit', { skip: !hasDocker }, () => {
+describe('cp, diff, export and commit', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let local: string;
 

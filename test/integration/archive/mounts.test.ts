@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, readdir, symlink, writeFile } from 'node:fs/p
 import { request } from 'node:http';
 import { join } from 'node:path';
 import tar from 'tar-stream';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 async function makeTar(entries: Array<{ name: string; data: string }>): Promise<Buffer> {
   const pack = tar.pack();
@@ -39,7 +39,7 @@ function putArchive(socket: string, container: string, path: string, body: Buffe
   });
 }
 
-describe('cp through volumes and bind mounts', { skip: !hasDocker ? 'no docker CLI' : false }, () => {
+describe('cp through volumes and bind mounts', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let local: string;
   let bindDir: string;

@@ -4,12 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** The docker CLI sends whole seconds: an until a moment ahead keeps the current second's events. */
 const untilSoon = (): string => String(Math.floor(Date.now() / 1000) + 2);
 
-describe('events as clients read them', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('events as clients read them', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();

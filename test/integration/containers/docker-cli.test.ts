@@ -4,9 +4,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { countProcesses, hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, countProcesses, hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
 
-describe('docker CLI against berthd', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('docker CLI against berthd', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();

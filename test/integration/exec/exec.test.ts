@@ -4,9 +4,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { countProcesses, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, countProcesses, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
-describe('exec', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('exec', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();

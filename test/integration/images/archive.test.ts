@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from '../../../src/sys/index.js';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 async function blobCount(daemon: TestDaemon): Promise<number> {
   return (await readdir(join(daemon.root, 'image', 'blobs', 'sha256'))).length;
 }
 
-describe('save, load, import', { skip: hasDocker ? undefined : 'the docker CLI is not installed' }, () => {
+describe('save, load, import', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let work: string;
   before(async () => {

@@ -10,10 +10,10 @@ import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, type CommandResult } from '../../../src/sys/index.js';
-import { REPO, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, REPO, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 import { type RunningRegistry, htpasswdSkipReason, registrySkipReason, startRegistry } from './registries.js';
 
-const skip = !hasDocker ? 'the docker CLI is not installed' : registrySkipReason;
+const skip = cannotRun(!hasDocker ? NO_DOCKER : registrySkipReason);
 
 describe('berth image commands', { skip }, () => {
   let daemon: TestDaemon;
@@ -156,7 +156,7 @@ describe('berth image commands', { skip }, () => {
 
   it('logs in to an htpasswd registry, stores credentials as docker does, pushes with them, logs out', async (t) => {
     const reason = await htpasswdSkipReason();
-    if (reason !== undefined) return t.skip(reason);
+    if (reason !== undefined) return t.skip(cannotRun(reason) || undefined);
     const secured = await startRegistry({ kind: 'htpasswd', username: 'cu', password: 'cp' });
     try {
       const ref = `${secured.host}/cli/x:1`;

@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runCommand } from '../../../src/sys/index.js';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 import { type FakeRegistry, type RunningRegistry, htpasswdSkipReason, registrySkipReason, startFakeRegistry, startRegistry, startTokenServer } from './registries.js';
 
-const skip = !hasDocker ? 'the docker CLI is not installed' : registrySkipReason;
+const skip = cannotRun(!hasDocker ? NO_DOCKER : registrySkipReason);
 
 function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -138,7 +138,7 @@ describe('registries with authentication', { skip }, () => {
 
   it('logs in to an htpasswd registry with docker login, then pushes and pulls', async (t) => {
     const reason = await htpasswdSkipReason();
-    if (reason !== undefined) return t.skip(reason);
+    if (reason !== undefined) return t.skip(cannotRun(reason) || undefined);
     const registry = await startRegistry({ kind: 'htpasswd', username: 'u', password: 'p' });
     try {
       const ref = `${registry.host}/x:1`;
@@ -188,7 +188,7 @@ describe('registries with authentication', { skip }, () => {
   });
 });
 
-describe('pull integrity', { skip: hasDocker ? undefined : 'the docker CLI is not installed' }, () => {
+describe('pull integrity', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let fake: FakeRegistry;
   before(async () => {

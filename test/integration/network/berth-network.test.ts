@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** An A query for `name` (id 0x4242, recursion desired), as DNS-over-TCP framed bytes. */
 function tcpQuery(name: string): Buffer {
@@ -33,7 +33,7 @@ function askTcp(address: string, name: string): Promise<Buffer> {
   });
 }
 
-describe('berth network and berth port', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('berth network and berth port', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   const ok = async (tool: 'docker' | 'berth', args: string[]): Promise<string> => {
     const result = await daemon[tool](args);

@@ -8,14 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { DNS_RCODE, DNS_TYPE, encodeDnsResponse, parseDnsQuery } from '../../../src/network/index.js';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** The test's own upstream address, the one name it knows and that name's address. */
 const UPSTREAM = '127.0.0.153';
 const OUTSIDE = 'outside.example.test';
 const MARKER = '192.0.2.55';
 
-describe('--dns on user-defined networks', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('--dns on user-defined networks', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let upstream: Socket;
   const asked: string[] = [];

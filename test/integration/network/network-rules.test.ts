@@ -17,7 +17,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from '../../../src/sys/index.js';
 import { BridgeRules, chainNamesOf, type EndpointFile } from '../../../src/network/index.js';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 interface NetworkInspect {
   Id: string;
@@ -25,7 +25,7 @@ interface NetworkInspect {
   Options: Record<string, string>;
 }
 
-describe('per-network iptables rules', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('per-network iptables rules', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   /** Network id → bridge name, for every network the test used. */
   const bridges = new Map<string, string>();

@@ -12,7 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chainNamesOf } from '../../../src/network/index.js';
 import { runCommand } from '../../../src/sys/index.js';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 interface NetworkInspect {
   Name: string;
@@ -23,7 +23,7 @@ interface NetworkInspect {
   Options: Record<string, string>;
 }
 
-describe('networking', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('networking', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let bridgeName = '';
   /** Every network id the test inspected: none may keep an iptables rule after the daemon's cleanup. */

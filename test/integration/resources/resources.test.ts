@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** Poll `check` until it returns a value (not undefined) or give up after `limitMs`. */
 
@@ -21,7 +21,7 @@ async function cgroupFile(controller: string, id: string, file: string): Promise
   return (await readFile(`/sys/fs/cgroup/${controller}/berth/${id}/${file}`, 'utf8')).trim();
 }
 
-describe('resources, stats, events and restart policies', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('resources, stats, events and restart policies', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   const inspect = async (name: string, format: string): Promise<string> => (await daemon.docker(['inspect', '-f', format, name])).stdout.trim();
 

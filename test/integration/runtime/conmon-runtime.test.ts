@@ -12,6 +12,7 @@ import { cgroupDirsFor, ensureRuntimeCgroups, runCommand } from '../../../src/sy
 import {
   CannotInvokeError, CommandNotFoundError, ConmonRuntime, ExitWatcher, readLogs, type AttachProcess, type ContainerRuntimeSettings,
 } from '../../../src/runtime/index.js';
+import { cannotRun } from '../harness.js';
 import { ATTACH_HELPER, CONMON, CRUN, RUNC, makeScratch, missingBinary, settingsFor, waitFor, type Scratch } from './fixture.js';
 
 let scratch: Scratch;
@@ -59,7 +60,7 @@ function demux(buffer: Buffer): [number, string][] {
 
 for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
   describe(`conmon + ${name}`, async () => {
-    const skip = await missingBinary(runtimePath, CONMON, ATTACH_HELPER);
+    const skip = cannotRun(await missingBinary(runtimePath, CONMON, ATTACH_HELPER));
     let runtime: ConmonRuntime;
     const files = (s: ContainerRuntimeSettings): { logPath: string; conmonPidFile: string } => ({
       logPath: join(s.bundleDir, 'ctr.log'), conmonPidFile: join(s.bundleDir, 'conmon.pid'),

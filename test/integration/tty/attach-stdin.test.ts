@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DOCKER, countProcesses, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, DOCKER, countProcesses, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** Poll (bounded) until check() holds; a condition never reached fails the test. */
 
@@ -66,7 +66,7 @@ function clientFrame(text: string): Buffer {
   return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]);
 }
 
-describe('attach and stdin', { skip: !hasDocker ? 'no docker CLI' : false }, () => {
+describe('attach and stdin', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DOCKER, REPO, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, DOCKER, REPO, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** A program on a pty, driven like expect: wait for output, then type. */
 class Terminal {
@@ -59,7 +59,7 @@ class Terminal {
 
 const hasScript = existsSync('/usr/bin/script');
 
-describe('interactive terminals', { skip: !hasDocker ? 'no docker CLI' : !hasScript ? 'no script(1)' : false }, () => {
+describe('interactive terminals', { skip: cannotRun(!hasDocker ? NO_DOCKER : !hasScript && 'no script(1)') }, () => {
   let daemon: TestDaemon;
   const terminals: Terminal[] = [];
   before(async () => {

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, readdir, rm, symlink, mkdir, copyFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const run = promisify(execFile);
 const VM_TIMEOUT_MS = 120_000;
@@ -47,7 +47,7 @@ async function assertNothingLeft(daemon: TestDaemon): Promise<void> {
   assert.deepEqual((await mountsUnder(daemon.dir)).filter((m) => m.includes('/containers/')), [], 'no container mount left');
 }
 
-describe('vm isolation: failures', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('vm isolation: failures', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let scratch: string;
   const daemons: TestDaemon[] = [];
   before(async () => {
@@ -78,7 +78,7 @@ describe('vm isolation: failures', { skip: hasDocker ? false : 'no docker CLI at
     // Only where KVM cannot boot the guest (the probe's cached answer is tcg, as on PVM hosts).
     const probes = await readdir('/var/cache/berth').catch(() => [] as string[]);
     const answers = await Promise.all(probes.filter((f) => f.startsWith('vm-accel-')).map((f) => readFile(join('/var/cache/berth', f), 'utf8').catch(() => '')));
-    if (!answers.some((a) => a.trim() === 'tcg') || answers.some((a) => a.trim() === 'kvm')) return t.skip('KVM works on this host');
+    if (!answers.some((a) => a.trim() === 'tcg') || answers.some((a) => a.trim() === 'kvm')) return t.skip(cannotRun('KVM works on this host, so the software-emulation fallback cannot be tested') || undefined);
     const daemon = await daemonWith({ BERTH_VM_ACCEL: 'kvm', BERTH_VM_BOOT_TIMEOUT_MS: '8000' });
     const result = await daemon.docker(['run', '--rm', '--isolation=vm', 'busybox', 'true'], { timeoutMs: VM_TIMEOUT_MS });
     assert.equal(result.exitCode, 125);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const VM_TIMEOUT_MS = 120_000;
 
@@ -23,7 +23,7 @@ async function waitForUp(daemon: TestDaemon, name: string, count: number): Promi
   assert.fail(`${name} never said up ${count} time(s)`);
 }
 
-describe('vm isolation: run flags and container commands', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('vm isolation: run flags and container commands', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let scratch: string;
   before(async () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'node:http';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 import { runCommand } from '../../../src/sys/index.js';
 
 const VM_TIMEOUT_MS = 120_000;
@@ -60,7 +60,7 @@ async function netnsDevices(path: string): Promise<{ links: string; qdiscs: stri
   return { links: links.stdout, qdiscs: qdiscs.stdout };
 }
 
-describe('vm isolation: networking', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('vm isolation: networking', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();

@@ -11,14 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO, hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, REPO, hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const run = promisify(execFile);
 const PODMAN = '/usr/bin/podman';
 const BERTH_VM = join(REPO, 'build', 'berth-vm');
 const VM_TIMEOUT_MS = 120_000;
 
-const skip = !hasDocker ? 'no docker CLI' : !existsSync(PODMAN) ? 'podman is not installed' : false;
+const skip = cannotRun(!hasDocker ? NO_DOCKER : !existsSync(PODMAN) && 'podman is not installed (scripts/test-deps installs it)');
 
 describe('berth-vm driven by podman', { skip }, () => {
   let daemon: TestDaemon;

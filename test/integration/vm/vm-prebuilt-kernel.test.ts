@@ -12,7 +12,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const CACHE = '/var/cache/berth';
 const VM_TIMEOUT_MS = 180_000;
@@ -25,7 +25,7 @@ async function prebuiltKernel(): Promise<string | undefined> {
 }
 
 const kernel = await prebuiltKernel();
-const skip = !hasDocker ? 'no docker CLI at /usr/local/bin/docker' : !kernel ? 'no prebuilt kernel in /var/cache/berth (scripts/setup-guest-kernel --prebuilt-kernel)' : false;
+const skip = cannotRun(!hasDocker ? NO_DOCKER : !kernel && 'no prebuilt kernel in /var/cache/berth (scripts/setup-guest-kernel --prebuilt-kernel)');
 
 describe("vm isolation on Debian's prebuilt kernel", { skip }, () => {
   let daemon: TestDaemon;

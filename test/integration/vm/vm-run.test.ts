@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { release } from 'node:os';
-import { eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const KERNEL_DIR = '/var/cache/berth/guest';
 const VM_TIMEOUT_MS = 120_000;
@@ -26,7 +26,7 @@ async function hostProcesses(): Promise<string[]> {
 }
 
 
-describe('vm isolation', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('vm isolation', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();

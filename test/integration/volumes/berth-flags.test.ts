@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 interface MountPoint {
   Type: string;
@@ -27,7 +27,7 @@ async function isMounted(path: string): Promise<boolean> {
   return info.split('\n').some((line) => line.split(' ')[4] === path);
 }
 
-describe('berth volume flags and volume release', { skip: hasDocker ? false : 'no docker CLI' }, () => {
+describe('berth volume flags and volume release', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   const ok = async (args: string[]): Promise<string> => {
     const result = await daemon.berth(args);

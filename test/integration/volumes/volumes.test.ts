@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 interface MountPoint {
   Type: string;
@@ -22,7 +22,7 @@ interface MountPoint {
   Propagation: string;
 }
 
-describe('volumes and mounts', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('volumes and mounts', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   const volumeNames = async (): Promise<string[]> => (await daemon.docker(['volume', 'ls', '-q'])).stdout.split('\n').filter((l) => l !== '');
   const mountsOf = async (name: string): Promise<MountPoint[]> => JSON.parse((await daemon.docker(['inspect', '-f', '{{json .Mounts}}', name])).stdout) as MountPoint[];
