@@ -13,7 +13,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tar from 'tar-stream';
-import { hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const DOCKERFILE = `ARG BASE=busybox
 FROM \${BASE} AS base
@@ -50,7 +50,7 @@ async function tarOf(entries: Array<{ name: string; body?: string; type?: 'file'
   return Buffer.concat(chunks);
 }
 
-describe('docker build (classic builder)', { skip: hasDocker ? false : 'the docker CLI is not installed' }, () => {
+describe('docker build (classic builder)', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let scratch: string;
   const docker = (args: string[], input?: string) =>

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** A container that writes `count` numbered lines of about 60 bytes, slowly enough to be rotated between them, then idles. */
 function writer(count: number): string[] {
@@ -24,7 +24,7 @@ function assertContiguousTail(output: string, last: number): number[] {
   return numbers;
 }
 
-describe('log drivers', { skip: hasDocker ? false : 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('log drivers', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();
