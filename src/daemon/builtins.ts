@@ -9,7 +9,8 @@ import { CniNetworkService, defaultBridgeNameFor } from '../network/index.js';
 import { ImageService } from '../image/index.js';
 import { VolumeService } from '../volume/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
-import { ensureRuntimeCgroups, HostMounter } from '../sys/index.js';
+import { OverlaySnapshotter } from '../snapshot/index.js';
+import { ensureRuntimeCgroups, HostMounter, SystemHostTools } from '../sys/index.js';
 import type { DaemonConfig } from './config.js';
 import { KNOWN_RUNTIMES } from './config.js';
 import { readDaemonFacts } from './facts.js';
@@ -29,10 +30,11 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   for (const problem of cgroups.problems) logger.warn(problem);
   if (cgroups.mounted.length > 0) logger.info('mounted cgroup hierarchies the runtime needs', { mounted: cgroups.mounted });
 
+  const snapshotter = await OverlaySnapshotter.open({ root: config.root, mounter: new HostMounter(), logger });
   const images = await ImageService.open({
     root: config.root,
     logger,
-    mounter: new HostMounter(),
+    snapshotter,
     registry: { insecureRegistries: config.insecureRegistries, isDefaultRegistryDisabled: config.isDefaultRegistryDisabled },
   });
   try {
@@ -68,12 +70,13 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     knownRuntimes: Object.keys(KNOWN_RUNTIMES),
     defaultIsolation: config.defaultIsolation,
     images,
-    rootfs: images.snapshotter,
+    rootfs: snapshotter,
     runtimes,
     events,
     logger,
     volumes,
     networks,
+    hostTools: new SystemHostTools(),
   });
   await containers.recover();
   // After recovery handled the exits that happened while berthd was down: what is left belongs to no running container.

@@ -4,6 +4,7 @@ import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, silentLogger } from '../common/index.js';
+import { FakeHostTools } from '../sys/index.js';
 import { ContainerService, mergeEnv, mergeWithImage, normalizeSignal, type CreateContainerInput } from './container-service.js';
 import { EventBus } from './events.js';
 import { ManualClock } from './clock.js';
@@ -158,6 +159,7 @@ describe('ContainerService', () => {
   let rootfs: FakeRootfs;
   let service: ContainerService;
   let events: EventBus;
+  let hostTools: FakeHostTools;
 
   async function open(): Promise<ContainerService> {
     return ContainerService.open({
@@ -170,6 +172,7 @@ describe('ContainerService', () => {
       runtimes: { crun: runtime, runc: runtime },
       events,
       logger: silentLogger,
+      hostTools,
     });
   }
 
@@ -178,6 +181,7 @@ describe('ContainerService', () => {
     runtime = new FakeRuntime();
     rootfs = new FakeRootfs();
     events = new EventBus();
+    hostTools = new FakeHostTools();
     service = await open();
   });
   afterEach(async () => {
@@ -204,6 +208,27 @@ describe('ContainerService', () => {
     await assert.rejects(service.create(createInput({ imageRef: 'nosuch' })), /No such image: nosuch/);
     await assert.rejects(service.create(createInput({ host: { ...createInput().host, isolation: 'bogus' } })), /invalid isolation 'bogus'/);
     assert.equal((await readdir(join(root, 'containers'))).length, 1);
+  });
+
+  it('top shows the host ps rows of the container\'s processes only, the command kept whole', async () => {
+    const { id } = await service.create(createInput({ cmd: ['sleep', '1000'] }));
+    await assert.rejects(service.top(id, ''), (err: BerthError) => err.code === 'BERTH_CONTAINER_NOT_RUNNING' && err.message === `Container ${id} is not running`);
+    await service.start(id);
+    hostTools.psOutput = 'UID PID PPID C STIME TTY TIME CMD\nroot 4242 4241 0 10:00 ? 00:00:00 sleep 1000\nroot 99 1 0 10:00 ? 00:00:00 other process\n';
+    const top = await service.top(id, '');
+    assert.deepEqual(hostTools.psCalls, [['-ef']]);
+    assert.deepEqual(top.titles, ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
+    assert.deepEqual(top.processes, [['root', '4242', '4241', '0', '10:00', '?', '00:00:00', 'sleep 1000']]);
+    hostTools.psOutput = 'no pid column\n';
+    await assert.rejects(service.top(id, 'x'), /Couldn't find PID field in ps output/);
+    await service.handleExit(id, 0);
+  });
+
+  it('prune removes stopped containers and counts their upper dirs through du', async () => {
+    const { id } = await service.create(createInput({ cmd: ['true'] }));
+    hostTools.sizes.set(service.pathsOf(id).upper, 4096);
+    const pruned = await service.prune({});
+    assert.deepEqual(pruned, { deleted: [id], spaceReclaimedBytes: 4096 });
   });
 
   it('starts, records the exit, wakes waiters and cleans up', async () => {
@@ -235,6 +260,7 @@ describe('ContainerService', () => {
       runtimes: { crun: runtime, runc: runtime, 'berth-vm': runtime },
       events,
       logger: silentLogger,
+      hostTools,
     });
     const { id } = await vmService.create(createInput({ cmd: ['sleep', '9'], host: { ...createInput().host, isolation: 'vm' } }));
     runtime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg' });

@@ -8,7 +8,7 @@
 import { lstat, mkdir, readdir, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { BerthError, InvalidArgumentError, messageOf } from '../common/index.js';
-import { runCommand } from '../sys/index.js';
+import type { HostTools } from '../sys/index.js';
 import { VolumesUnavailableError } from './errors.js';
 import type { RuntimeMountRequest, VolumePort } from './ports.js';
 
@@ -377,7 +377,7 @@ export async function resolveMounts(input: MountInput, deps: ResolveDeps): Promi
  */
 export async function prepareMounts(
   mounts: ContainerMountRecord[],
-  deps: { volumes: VolumePort | undefined; rootfsDir: string },
+  deps: { volumes: VolumePort | undefined; rootfsDir: string; hostTools: HostTools },
 ): Promise<RuntimeMountRequest[]> {
   const ordered = [...mounts].sort((a, b) => depth(a.destination) - depth(b.destination));
   const result: RuntimeMountRequest[] = [];
@@ -395,7 +395,7 @@ export async function prepareMounts(
         if (!deps.volumes || mount.name === undefined) throw new VolumesUnavailableError();
         const dataDir = await deps.volumes.mount(mount.name);
         if (mount.copyUp) {
-          await copyUp(deps.rootfsDir, mount.destination, dataDir);
+          await copyUp(deps.hostTools, deps.rootfsDir, mount.destination, dataDir);
           mount.copyUp = false;
         }
         let source = dataDir;
@@ -419,13 +419,13 @@ function depth(path: string): number {
 }
 
 /** Copy the image's directory at `destination` into an empty volume, keeping owners, modes and links. */
-async function copyUp(rootfsDir: string, destination: string, dataDir: string): Promise<void> {
+async function copyUp(hostTools: HostTools, rootfsDir: string, destination: string, dataDir: string): Promise<void> {
   const source = await resolveInRoot(rootfsDir, destination);
   if (source === undefined) return;
   const info = await lstat(source).catch(() => undefined);
   if (!info?.isDirectory()) return;
   if ((await readdir(dataDir)).length > 0) return;
-  const result = await runCommand('cp', ['-a', '--', `${source}/.`, `${dataDir}/`]);
+  const result = await hostTools.copyTree(source, dataDir);
   if (result.exitCode !== 0) {
     throw new BerthError('internal', 'BERTH_VOLUME_COPY_FAILED', `copying image content into volume at ${destination}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
   }

@@ -6,11 +6,19 @@ import { join } from 'node:path';
 import tar from 'tar-stream';
 import { silentLogger } from '../common/index.js';
 import { MediaType, sha256Digest } from '../oci/index.js';
+import { OverlaySnapshotter } from '../snapshot/index.js';
 import { InvalidReferenceError } from '../store/index.js';
+import { HostMounter } from '../sys/index.js';
 import { ImageConflictError, ImageService, NoSuchImageError } from './image-service.js';
 
 const isRoot = process.getuid?.() === 0;
 const none = () => [];
+
+/** The service as daemon/builtins.ts builds it: the snapshotter is given to it. */
+async function openImages(options: { root: string; busyboxPath?: string }): Promise<ImageService> {
+  const snapshotter = await OverlaySnapshotter.open({ root: options.root, mounter: new HostMounter(), logger: silentLogger });
+  return ImageService.open({ ...options, logger: silentLogger, snapshotter });
+}
 
 async function tarOf(files: Record<string, string>): Promise<Buffer> {
   const pack = tar.pack();
@@ -27,7 +35,7 @@ async function tarOf(files: Record<string, string>): Promise<Buffer> {
 async function withService(fn: (images: ImageService, root: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'berth-images-test-'));
   try {
-    await fn(await ImageService.open({ root, logger: silentLogger }), root);
+    await fn(await openImages({ root }), root);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -51,7 +59,7 @@ test('the built-in busybox is a deterministic, idempotent image', { skip: !isRoo
   try {
     const busyboxPath = join(scratch, 'busybox');
     await copyFile('/bin/busybox', busyboxPath);
-    const first = await ImageService.open({ root: join(scratch, 'a'), busyboxPath });
+    const first = await openImages({ root: join(scratch, 'a'), busyboxPath });
     const image = await first.ensureBuiltinBusybox();
     assert.deepEqual(image.repoTags, ['busybox:latest']);
     assert.deepEqual(image.config.config?.Cmd, ['sh']);
@@ -67,7 +75,7 @@ test('the built-in busybox is a deterministic, idempotent image', { skip: !isRoo
     assert.deepEqual(await first.ensureBuiltinBusybox(), image);
     assert.equal((await stat(recordPath)).mtimeMs, before, 'nothing rewritten when up to date');
 
-    const other = await ImageService.open({ root: join(scratch, 'b'), busyboxPath });
+    const other = await openImages({ root: join(scratch, 'b'), busyboxPath });
     assert.equal((await other.ensureBuiltinBusybox()).id, image.id, 'same binary, same id');
     // A touched binary is re-read, and still gives the same image.
     await utimes(busyboxPath, new Date(), new Date(2_000_000_000_000));
@@ -80,7 +88,7 @@ test('the built-in busybox is a deterministic, idempotent image', { skip: !isRoo
     const passwd = await import('node:fs/promises').then((fs) => fs.readFile(join(lower!, 'etc/passwd'), 'utf8'));
     assert.match(passwd, /^root:x:0:0:root:\/root:\/bin\/sh$/m);
     assert.match(passwd, /^nobody:x:65534:65534:/m);
-    const reopened = await ImageService.open({ root: join(scratch, 'a'), busyboxPath });
+    const reopened = await openImages({ root: join(scratch, 'a'), busyboxPath });
     assert.deepEqual(await reopened.get('busybox'), await first.get('busybox'));
   } finally {
     await rm(scratch, { recursive: true, force: true });

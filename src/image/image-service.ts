@@ -12,8 +12,7 @@ import {
   ContentStore, type ImageRecord, ImageRecordStore, type ImageReference, type ImageSource, InvalidReferenceError, type LayerRecord,
   ReferenceStore, familiarName, familiarString, isValidTag, parseImageReference, referenceName, withDefaultTag,
 } from '../store/index.js';
-import { OverlaySnapshotter } from '../snapshot/index.js';
-import { HostMounter, type Mounter } from '../sys/index.js';
+import type { OverlaySnapshotter } from '../snapshot/index.js';
 import { BUILTIN_CREATED, DEFAULT_BUSYBOX_PATH, buildBusyboxImage } from './builtin-busybox.js';
 import { type Image, type ImageDeleteItem, type ImageHistoryItem, historyOf, toImage } from './image.js';
 import { NoSuchImageError } from './image-errors.js';
@@ -36,12 +35,10 @@ export type { AddImageInput, AddImageLayer, LocalImages } from './local-images.j
 export interface ImageServiceOptions {
   root: string;
   logger?: Logger;
-  /** Defaults to the host's mount(8); tests may pass a fake. */
-  mounter?: Mounter;
+  /** Where layers are unpacked and container root filesystems mounted (built by daemon/builtins.ts). */
+  snapshotter: OverlaySnapshotter;
   /** The static busybox the built-in image is made from. */
   busyboxPath?: string;
-  /** Passed to the layer extractor; defaults to running as root. */
-  isPrivileged?: boolean;
   /** How registries are reached (insecure hosts, the default registry switched off). */
   registry?: RegistryOptions;
 }
@@ -89,17 +86,11 @@ export class ImageService implements LocalImages {
   /** Open the store under `root`, reloading every record and reference from disk. */
   static async open(options: ImageServiceOptions): Promise<ImageService> {
     const logger = options.logger ?? silentLogger;
-    const snapshotter = await OverlaySnapshotter.open({
-      root: options.root,
-      mounter: options.mounter ?? new HostMounter(),
-      logger,
-      ...(options.isPrivileged === undefined ? {} : { isPrivileged: options.isPrivileged }),
-    });
     const service = new ImageService(
       await ContentStore.open(options.root),
       await ReferenceStore.open(options.root),
       await ImageRecordStore.open(options.root),
-      snapshotter,
+      options.snapshotter,
       logger,
       options.busyboxPath ?? DEFAULT_BUSYBOX_PATH,
       options.registry ?? {},

@@ -4,3 +4,4 @@ export * from './run-command.js';
 export * from './cgroups.js';
 export * from './mount.js';
 export * from './process-alive.js';
+export * from './host-tools.js';

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { Stream } from 'node:stream';
 import { BerthError, KeyedLock, type Logger } from '../../common/index.js';
+import type { HostTools } from '../../sys/index.js';
 import type { ContainerRecord } from '../container.js';
 import type { ContainerStore } from '../container-store.js';
 import type { NetworkingContext } from '../container-networking.js';
@@ -33,6 +34,8 @@ export interface ContainerServiceOptions {
   networks?: NetworkPort;
   /** The time records carry and restart timers run on; the system's when absent (tests inject their own). */
   clock?: EngineClock;
+  /** The host programs top, prune and volume copy-up run (ps, du, cp). */
+  hostTools: HostTools;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';

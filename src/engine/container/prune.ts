@@ -1,7 +1,5 @@
 /** `docker container prune`: remove every stopped container the filters match, and say how much space that freed. */
-import { stat } from 'node:fs/promises';
 import { messageOf, parseTimestampMs } from '../../common/index.js';
-import { runCommand } from '../../sys/index.js';
 import { isRunningStatus } from '../container.js';
 import type { ContainerContext } from './context.js';
 import { matchesLabelFilters } from './list.js';
@@ -16,22 +14,11 @@ export async function prune(ctx: ContainerContext, filters: Record<string, strin
     if (!matchesLabelFilters(record.settings.labels, filters['label'] ?? [])) continue;
     const until = filters['until']?.[0];
     if (until !== undefined && Date.parse(record.created) >= parseTimestampMs(until)) continue;
-    space += await directorySize(ctx.pathsOf(record.id).upper);
+    space += await ctx.options.hostTools.diskUsageBytes(ctx.pathsOf(record.id).upper);
     await remove(ctx, record.id, { force: false, removeVolumes: false }).then(
       () => deleted.push(record.id),
       (err: unknown) => ctx.options.logger.warn('prune: remove failed', { id: record.id, error: messageOf(err) }),
     );
   }
   return { deleted, spaceReclaimedBytes: space };
-}
-
-async function directorySize(dir: string): Promise<number> {
-  const result = await runCommand('du', ['-sb', dir]);
-  const bytes = Number(result.stdout.split(/\s/)[0]);
-  if (Number.isFinite(bytes)) return bytes;
-  try {
-    return (await stat(dir)).size;
-  } catch {
-    return 0;
-  }
 }

@@ -58,7 +58,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
     mounted = true;
     crashPoint('start.mounted');
-    const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: ctx.options.volumes, rootfsDir: paths.merged });
+    const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: ctx.options.volumes, rootfsDir: paths.merged, hostTools: ctx.options.hostTools });
     const tMounted = performance.now();
     networked = true;
     const networkNamespace = await setUpNetwork(record, ctx.networking);

@@ -1,6 +1,5 @@
 /** `docker top`: the container's processes as `ps` shows them, from the host or from a VM's guest. */
 import { InvalidArgumentError } from '../../common/index.js';
-import { runCommand } from '../../sys/index.js';
 import { isRunningStatus } from '../container.js';
 import { ContainerNotRunningError } from '../errors.js';
 import type { ContainerContext } from './context.js';
@@ -16,7 +15,7 @@ export async function top(ctx: ContainerContext, ref: string, psArgs: string): P
   // A VM container's processes run in its guest: the host sees only the shim and QEMU.
   const isGuest = record.host.isolation === 'vm' && runtime.guestProcesses !== undefined;
   const pids = new Set(isGuest ? [] : (await runtime.listPids(record.id)).map(String));
-  const result = isGuest ? await runtime.guestProcesses!(record.id, args) : await runCommand('ps', args);
+  const result = isGuest ? await runtime.guestProcesses!(record.id, args) : await ctx.options.hostTools.ps(args);
   if (result.exitCode !== 0) throw new InvalidArgumentError(`ps: ${result.stderr.trim() || 'failed'}`);
   const lines = result.stdout.split('\n').filter((l) => l.trim() !== '');
   const header = lines[0] ?? '';
