@@ -121,9 +121,19 @@ const unplacedRules = topFolders.filter((f) => !(f in levels)).map((f) => ({
   to: { path: '^src/' },
 }));
 
+// No import cycles, type-only ones included (the mirror keeps `import type` lines): a cycle
+// means two rooms that cannot be understood, tested or replaced apart.
+const cycleRules = [{
+  name: 'no-cycles',
+  comment: 'imports may not form a cycle, type-only ones included (issue 13)',
+  severity: 'error',
+  from: { path: '^src/' },
+  to: { circular: true },
+}];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
-  forbidden: [...layerRules, ...narrowRules, ...indexRules, ...unplacedRules],
+  forbidden: [...layerRules, ...narrowRules, ...indexRules, ...unplacedRules, ...cycleRules],
   options: {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: 'node_modules' },

@@ -3,7 +3,7 @@
  * list, wait and top. Field names are docker's; optional fields may be absent or null
  * because older clients and docker itself send both.
  */
-import type { HostConfig } from './host-config.js';
+import type { HostConfig, PortMap } from './host-config.js';
 
 /** A label map as docker sends it. */
 export type Labels = Record<string, string>;
@@ -139,15 +139,6 @@ export interface MountPoint {
   RW: boolean;
   Propagation: string;
 }
-
-/** `PortBinding`: one host side of a published port. */
-export interface PortBinding {
-  HostIp?: string;
-  HostPort?: string;
-}
-
-/** `PortMap`: `port/proto` to its host bindings (null when exposed but not published). */
-export type PortMap = Record<string, PortBinding[] | null>;
 
 /** `NetworkSettings` in inspect. The deprecated top-level address fields are still sent for the default bridge. */
 export interface NetworkSettings {

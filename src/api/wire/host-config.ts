@@ -2,7 +2,15 @@
  * Docker's `HostConfig` (moby api/swagger.yaml, API 1.51): the non-portable settings of a
  * container, as `docker run` sends them in the create body and inspect returns them.
  */
-import type { PortMap } from './container.js';
+
+/** `PortBinding`: one host side of a published port. */
+export interface PortBinding {
+  HostIp?: string;
+  HostPort?: string;
+}
+
+/** `PortMap`: `port/proto` to its host bindings (null when exposed but not published). */
+export type PortMap = Record<string, PortBinding[] | null>;
 
 /** `RestartPolicy`. An empty Name means `no`. */
 export interface RestartPolicy {
