@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { messageOf, type Logger } from '../common/index.js';
-import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type RuntimePort } from '../engine/index.js';
+import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type RuntimePort, type RuntimeTraits } from '../engine/index.js';
 import { CniNetworkService, defaultBridgeNameFor } from '../network/index.js';
 import { ImageService } from '../image/index.js';
 import { VolumeService } from '../volume/index.js';
@@ -17,6 +17,23 @@ import { readDaemonFacts } from './facts.js';
 import { RuntimePortAdapter } from './runtime-port.js';
 import { checkSystem } from './system-check.js';
 import { berthHome } from './version.js';
+
+/** crun and runc: the container's processes on the host's kernel, in namespaces the engine may share. */
+const PROCESS_TRAITS: RuntimeTraits = { sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
+
+/**
+ * berth-vm: a microVM per container. Its network stack is inside the guest (its namespace's eth0
+ * is redirected into the VM), its devices are fixed at boot, its processes are listed by the
+ * guest agent, and its state says why a VM ended without the container's status and which
+ * accelerator it ran with.
+ */
+const VM_TRAITS: RuntimeTraits = {
+  sharesNetworkNamespace: false,
+  hotPlugsNetworks: false,
+  listsProcesses: true,
+  exitReasonAnnotation: 'io.berth.vm.error',
+  acceleratorAnnotation: 'io.berth.vm.accel',
+};
 
 export interface Services {
   engine: Engine;
@@ -57,7 +74,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
       attachHelperPath: join(berthHome(), 'build', 'berth-attach'),
       logger,
     });
-    runtimes[name] = new RuntimePortAdapter(runtime, exits);
+    runtimes[name] = new RuntimePortAdapter(runtime, exits, name === 'berth-vm' ? VM_TRAITS : PROCESS_TRAITS);
   }
 
   const events = new EventBus();

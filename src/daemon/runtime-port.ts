@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Stream } from 'node:stream';
-import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus } from '../engine/index.js';
+import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from '../engine/index.js';
 import type { LogPolicy, ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
 import { readLogs, type ExitWatcher, type LogFileOptions, type Runtime, type RuntimeResources } from '../runtime/index.js';
 
@@ -25,10 +25,12 @@ function toRuntimeResources(limits: ResourceLimits): RuntimeResources {
 export class RuntimePortAdapter implements RuntimePort {
   readonly #runtime: Runtime;
   readonly #exits: ExitWatcher;
+  readonly traits: RuntimeTraits;
 
-  constructor(runtime: Runtime, exits: ExitWatcher) {
+  constructor(runtime: Runtime, exits: ExitWatcher, traits: RuntimeTraits) {
     this.#runtime = runtime;
     this.#exits = exits;
+    this.traits = traits;
   }
 
   create(request: RuntimeCreateRequest): Promise<{ pid: number; conmonPid: number }> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../common/index.js';
 import { isRunningStatus, type ContainerRecord, type HostSettings } from './container.js';
 import { buildHosts, buildResolvConf, readHostResolvConf } from './etc-files.js';
-import type { NetworkAttachRequest, NetworkPort, NetworkPortMapping } from './ports.js';
+import type { NetworkAttachRequest, NetworkPort, NetworkPortMapping, RuntimeTraits } from './ports.js';
 
 /** What the helpers need from the container service. */
 export interface NetworkingContext {
@@ -18,6 +18,8 @@ export interface NetworkingContext {
   get(ref: string): ContainerRecord;
   all(): ContainerRecord[];
   userdataOf(id: string): string;
+  /** What the runtime of `record` allows (sharing its network namespace...). */
+  traitsOf(record: ContainerRecord): RuntimeTraits;
 }
 
 /** Per-network settings a create or connect asks for. */
@@ -132,7 +134,7 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
       throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `cannot join network namespace of a non running container: ${target.id}`);
     }
     if (target.host.networkMode === 'host') return 'host';
-    if (target.host.isolation === 'vm') {
+    if (!ctx.traitsOf(target).sharesNetworkNamespace) {
       // Its namespace's eth0 is redirected into the VM: a process there would see an interface that never receives.
       throw new InvalidArgumentError(`cannot join the network namespace of VM container ${target.id}: its network stack is inside the VM`, { code: 'BERTH_VM_NETWORK_MODE' });
     }

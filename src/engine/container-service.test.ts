@@ -8,7 +8,10 @@ import { FakeHostTools } from '../sys/index.js';
 import { ContainerService, mergeEnv, mergeWithImage, normalizeSignal, type CreateContainerInput } from './container-service.js';
 import { EventBus } from './events.js';
 import { ManualClock } from './clock.js';
-import type { AttachSession, RuntimeExecHandle, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus } from './ports.js';
+import type { AttachSession, RuntimeExecHandle, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from './ports.js';
+
+const PROCESS_TRAITS: RuntimeTraits = { sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
+const VM_TRAITS: RuntimeTraits = { sharesNetworkNamespace: false, hotPlugsNetworks: false, listsProcesses: true, exitReasonAnnotation: 'io.berth.vm.error', acceleratorAnnotation: 'io.berth.vm.accel' };
 
 const IMAGE: EngineImage = {
   id: 'sha256:' + 'a'.repeat(64),
@@ -38,6 +41,13 @@ class FakeRootfs implements RootfsPort {
 
 /** A runtime whose processes run until the test says they exit. */
 class FakeRuntime implements RuntimePort {
+  readonly traits: RuntimeTraits;
+  constructor(traits: RuntimeTraits = PROCESS_TRAITS) {
+    this.traits = traits;
+  }
+  async guestProcesses(): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    return { exitCode: 1, stdout: '', stderr: 'no guest' };
+  }
   created = new Map<string, RuntimeCreateRequest>();
   states = new Map<string, RuntimeStatus>();
   exitCodes = new Map<string, number>();
@@ -250,6 +260,7 @@ describe('ContainerService', () => {
   });
 
   it("a VM container's run records its accelerator, and a VM that ended without an exit status is Exited (255) with the reason", async () => {
+    const vmRuntime = new FakeRuntime(VM_TRAITS);
     const vmService = await ContainerService.open({
       root,
       execRoot: join(root, 'run'),
@@ -257,18 +268,18 @@ describe('ContainerService', () => {
       knownRuntimes: ['crun', 'runc', 'berth-vm'],
       images: new FakeImages(),
       rootfs,
-      runtimes: { crun: runtime, runc: runtime, 'berth-vm': runtime },
+      runtimes: { crun: runtime, runc: runtime, 'berth-vm': vmRuntime },
       events,
       logger: silentLogger,
       hostTools,
     });
     const { id } = await vmService.create(createInput({ cmd: ['sleep', '9'], host: { ...createInput().host, isolation: 'vm' } }));
-    runtime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg' });
+    vmRuntime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg' });
     await vmService.start(id);
     // Noted a second after the start.
     for (let i = 0; i < 400 && vmService.get(id).state.vmAccelerator === undefined; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(vmService.get(id).state.vmAccelerator, 'tcg');
-    runtime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg', 'io.berth.vm.error': "the VM ended without the container's exit status: Kernel panic" });
+    vmRuntime.vmAnnotations.set(id, { 'io.berth.vm.accel': 'tcg', 'io.berth.vm.error': "the VM ended without the container's exit status: Kernel panic" });
     // berth-vm's status when its VM ended without the container's.
     await vmService.handleExit(id, 255);
     const state = vmService.get(id).state;
@@ -285,7 +296,7 @@ describe('ContainerService', () => {
     assert.equal(vmService.get(plain.id).state.exitCode, 0);
     // A VM container that is done at once gets its accelerator from the exit.
     const quick = await vmService.create(createInput({ cmd: ['true'], host: { ...createInput().host, isolation: 'vm' } }));
-    runtime.vmAnnotations.set(quick.id, { 'io.berth.vm.accel': 'kvm' });
+    vmRuntime.vmAnnotations.set(quick.id, { 'io.berth.vm.accel': 'kvm' });
     await vmService.start(quick.id);
     await vmService.handleExit(quick.id, 0);
     assert.equal(vmService.get(quick.id).state.vmAccelerator, 'kvm');

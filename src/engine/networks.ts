@@ -112,7 +112,7 @@ export class NetworkManager {
       if (networks[network.name] !== undefined) {
         throw new BerthError('forbidden', 'BERTH_ENDPOINT_EXISTS', `endpoint with name ${record.name} already exists in network ${network.name}`);
       }
-      if (record.host.isolation === 'vm' && isRunningStatus(record.state.status)) {
+      if (!this.#containers.runtimeFor(record).traits.hotPlugsNetworks && isRunningStatus(record.state.status)) {
         // The VM's devices are fixed at boot (no hot-plug on microvm): the network joins at the next start.
         throw new BerthError('conflict', 'BERTH_VM_NETWORK_HOTPLUG', `cannot connect running VM container ${record.name} to network ${network.name}: stop it first (it joins at its next start)`);
       }
@@ -166,6 +166,12 @@ export class NetworkManager {
   }
 
   #context(): NetworkingContext {
-    return { port: this.#port, get: (ref) => this.#containers.get(ref), all: () => this.#containers.all(), userdataOf: (id) => this.#containers.pathsOf(id).userdata };
+    return {
+      port: this.#port,
+      get: (ref) => this.#containers.get(ref),
+      all: () => this.#containers.all(),
+      userdataOf: (id) => this.#containers.pathsOf(id).userdata,
+      traitsOf: (record) => this.#containers.runtimeFor(record).traits,
+    };
   }
 }

@@ -162,8 +162,27 @@ export interface RuntimeExecHandle {
   cleanup(): Promise<void>;
 }
 
+/**
+ * What a runtime's isolation lets the engine do, declared for each runtime by
+ * daemon/builtins.ts. The engine asks these traits; it never names an isolation level or a runtime.
+ */
+export interface RuntimeTraits {
+  /** Its containers may use the host's network namespace or another container's, and others may join theirs (false for a VM: its network stack is in the guest). */
+  sharesNetworkNamespace: boolean;
+  /** A running container can join another network (false for a VM: its devices are fixed at boot). */
+  hotPlugsNetworks: boolean;
+  /** `top` lists the container's processes through guestProcesses: they run where the host's ps cannot see them. */
+  listsProcesses: boolean;
+  /** The state annotation that explains an exit without the container's status (a guest panic), if the runtime has one. */
+  exitReasonAnnotation?: string;
+  /** The state annotation naming the accelerator a run got, read shortly after its start, if the runtime has one. */
+  acceleratorAnnotation?: string;
+}
+
 /** An OCI runtime driven through conmon, as the engine uses it. */
 export interface RuntimePort {
+  /** What this runtime's isolation allows (see RuntimeTraits). */
+  readonly traits: RuntimeTraits;
   create(request: RuntimeCreateRequest): Promise<{ pid: number; conmonPid: number }>;
   start(id: string): Promise<void>;
   kill(id: string, signal: string): Promise<void>;
@@ -174,15 +193,16 @@ export interface RuntimePort {
    * the container). berth-vm reports `io.berth.vm.accel` (what the VM ran with) and, when the VM
    * ended without the container's exit status, `io.berth.vm.error`. Read before `delete`.
    */
-  annotations?(id: string): Promise<Record<string, string>>;
+  annotations(id: string): Promise<Record<string, string>>;
   exitCode(id: string): Promise<number | undefined>;
   clearExit(id: string): Promise<void>;
   listPids(id: string): Promise<number[]>;
   /**
-   * A VM container's processes, which run in its guest: `ps <psArgs>`'s output there (header
-   * line, then one line per process). Absent for runtimes without a guest.
+   * The container's processes as the runtime sees them, for a runtime whose traits say it
+   * `listsProcesses` (a VM's guest): `ps <psArgs>`'s output there (header line, then one line
+   * per process). Other runtimes answer with a failed result.
    */
-  guestProcesses?(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  guestProcesses(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** `client`, the caller's connection, ends the session as soon as it is closed (not half-closed). */
   attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream }): Promise<AttachSession>;
   exec(request: RuntimeExecRequest): Promise<RuntimeExecHandle>;

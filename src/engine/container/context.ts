@@ -134,7 +134,13 @@ export class ContainerContext {
   }
 
   get networking(): NetworkingContext {
-    return { port: this.options.networks, get: (ref) => this.store.resolve(ref), all: () => this.store.all(), userdataOf: (id) => this.pathsOf(id).userdata };
+    return {
+      port: this.options.networks,
+      get: (ref) => this.store.resolve(ref),
+      all: () => this.store.all(),
+      userdataOf: (id) => this.pathsOf(id).userdata,
+      traitsOf: (record) => this.runtimeOf(record).traits,
+    };
   }
 
   /** Run `operation` under the container's lock, after any exit cleanup under way. */

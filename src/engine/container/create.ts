@@ -138,9 +138,10 @@ function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host'])
   if (!options.knownRuntimes.includes(runtime)) {
     throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime}`);
   }
-  // A VM has its own kernel: it cannot share the host's stack, nor a namespace whose interface
-  // another container (or another VM) uses; its eth0 is the tap-redirected one of its own.
-  if (isolation === 'vm' && (host.networkMode === 'host' || host.networkMode.startsWith('container:'))) {
+  // A runtime whose network stack is its own (a VM has its own kernel) cannot share the host's
+  // stack, nor a namespace whose interface another container uses; its eth0 is the tap-redirected one of its own.
+  const sharesNetworkNamespace = options.runtimes[runtime]?.traits.sharesNetworkNamespace ?? true;
+  if (!sharesNetworkNamespace && (host.networkMode === 'host' || host.networkMode.startsWith('container:'))) {
     const mode = host.networkMode === 'host' ? 'host' : 'container:<id>';
     throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=vm: a VM container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
   }

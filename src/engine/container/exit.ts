@@ -10,7 +10,6 @@ import { releaseVolumes } from '../volume-release.js';
 import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
 import { remove } from './remove.js';
-import { VM_ACCEL_ANNOTATION, VM_ERROR_ANNOTATION } from './vm-annotations.js';
 import { wake } from './wait.js';
 
 /**
@@ -54,15 +53,17 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
   }
   // conmon's oom file says the kernel killed a process of this run for memory.
   const oomKilled = await runtime.wasOomKilled(id).catch(() => false);
-  // A VM that ended without the container's exit status (guest panic, QEMU killed) says why in
-  // berth-vm's state, which is still there until the delete below; berth-vm's exit status is
-  // then 255, so only that status costs the question (and a run too short to have had its
-  // accelerator noted, unless --rm leaves nothing to inspect).
-  const asksVm = record.host.isolation === 'vm' && (exitCode === 255 || (!record.state.vmAccelerator && !record.host.autoRemove));
-  const vm = asksVm ? ((await runtime.annotations?.(id).catch(() => undefined)) ?? {}) : {};
-  const vmError = vm[VM_ERROR_ANNOTATION];
+  // A run that ended without the container's exit status (a VM's guest panic, QEMU killed) says
+  // why in the runtime's state, which is still there until the delete below; the runtime's exit
+  // status is then 255, so only that status costs the question (and a run too short to have had
+  // its accelerator noted, unless --rm leaves nothing to inspect).
+  const { exitReasonAnnotation, acceleratorAnnotation } = runtime.traits;
+  const hasFacts = exitReasonAnnotation !== undefined || acceleratorAnnotation !== undefined;
+  const asks = hasFacts && (exitCode === 255 || (!record.state.vmAccelerator && !record.host.autoRemove));
+  const facts = asks ? ((await runtime.annotations(id).catch(() => undefined)) ?? {}) : {};
+  const vmError = exitReasonAnnotation !== undefined ? facts[exitReasonAnnotation] : undefined;
   if (vmError) exitCode = 255;
-  const vmAccelerator = vm[VM_ACCEL_ANNOTATION] || record.state.vmAccelerator;
+  const vmAccelerator = (acceleratorAnnotation !== undefined ? facts[acceleratorAnnotation] : undefined) || record.state.vmAccelerator;
   const finishedAt = ctx.nowIso();
   // The policy decides in the same step as the exit is recorded, as dockerd's does: a container
   // its policy restarts is `restarting` from the first moment, never a stop's `exited` in between.

@@ -13,11 +13,10 @@ import { limitsOf } from '../resources.js';
 import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
 import type { ContainerContext } from './context.js';
 import { remove } from './remove.js';
-import { VM_ACCEL_ANNOTATION } from './vm-annotations.js';
 import { logPolicyOf } from '../log-config.js';
 
-/** How long after its start a VM container's accelerator is asked for. */
-const VM_FACTS_DELAY_MS = 1000;
+/** How long after its start a run's accelerator is asked for. */
+const ACCELERATOR_DELAY_MS = 1000;
 
 /** Start a created or exited container. A running one answers NotModified (HTTP 304). */
 export async function start(ctx: ContainerContext, ref: string): Promise<void> {
@@ -124,22 +123,23 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     throw err;
   }
   ctx.publish(record, 'start');
-  // Asking berth-vm costs a process start: not on the start's path, and not at all for a
-  // container that is done within a second (its exit reads it, when anyone can still inspect it).
-  if (record.host.isolation === 'vm') {
+  // Asking the runtime (berth-vm) costs a process start: not on the start's path, and not at all
+  // for a container that is done within a second (its exit reads it, when anyone can still inspect it).
+  const annotation = runtime.traits.acceleratorAnnotation;
+  if (annotation !== undefined) {
     const startedAt = record.state.startedAt;
-    setTimeout(() => void noteVmAccelerator(ctx, record.id, startedAt), VM_FACTS_DELAY_MS).unref();
+    setTimeout(() => void noteAccelerator(ctx, record.id, startedAt, annotation), ACCELERATOR_DELAY_MS).unref();
   }
 }
 
-/** Record what a VM container's run got from berth-vm (its accelerator), if that run still goes on. */
-async function noteVmAccelerator(ctx: ContainerContext, id: string, startedAt: string): Promise<void> {
+/** Record the accelerator a run got (the runtime's `annotation`), if that run still goes on. */
+async function noteAccelerator(ctx: ContainerContext, id: string, startedAt: string, annotation: string): Promise<void> {
   if (!ctx.store.has(id)) return;
   const before = ctx.current(id);
   if (before.state.startedAt !== startedAt || !isRunningStatus(before.state.status)) return;
   const runtime = ctx.runtimeOf(before);
-  const annotations = await runtime.annotations?.(id).catch(() => undefined);
-  const accelerator = annotations?.[VM_ACCEL_ANNOTATION];
+  const annotations = await runtime.annotations(id).catch(() => undefined);
+  const accelerator = annotations?.[annotation];
   if (!accelerator) return;
   await ctx.lock.run(id, async () => {
     if (!ctx.store.has(id)) return;

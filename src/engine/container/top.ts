@@ -12,10 +12,10 @@ export async function top(ctx: ContainerContext, ref: string, psArgs: string): P
   }
   const runtime = ctx.runtimeOf(record);
   const args = psArgs.trim() === '' ? ['-ef'] : psArgs.trim().split(/\s+/);
-  // A VM container's processes run in its guest: the host sees only the shim and QEMU.
-  const isGuest = record.host.isolation === 'vm' && runtime.guestProcesses !== undefined;
+  // Where the runtime lists the processes (a VM's guest), the host's ps would see only its monitor.
+  const isGuest = runtime.traits.listsProcesses;
   const pids = new Set(isGuest ? [] : (await runtime.listPids(record.id)).map(String));
-  const result = isGuest ? await runtime.guestProcesses!(record.id, args) : await ctx.options.hostTools.ps(args);
+  const result = isGuest ? await runtime.guestProcesses(record.id, args) : await ctx.options.hostTools.ps(args);
   if (result.exitCode !== 0) throw new InvalidArgumentError(`ps: ${result.stderr.trim() || 'failed'}`);
   const lines = result.stdout.split('\n').filter((l) => l.trim() !== '');
   const header = lines[0] ?? '';
