@@ -150,6 +150,7 @@ export class ApiConnection {
 /** The constructor a resource's calls are layered on (TypeScript's mixin pattern needs `any[]` here). */
 export type ConnectionClass = new (...args: any[]) => ApiConnection;
 
+/** Whether a request body is a stream (sent as is) rather than a value (sent as JSON). */
 export function isReadable(value: unknown): value is Readable {
   return typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function';
 }
