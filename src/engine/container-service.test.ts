@@ -391,6 +391,7 @@ describe('restart policies and kill, on an injected clock', () => {
       events: new EventBus(),
       logger: silentLogger,
       clock,
+      hostTools: new FakeHostTools(),
     });
   }
 
