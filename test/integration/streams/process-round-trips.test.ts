@@ -8,14 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 import { KiB, MiB, makePayload, plan, RoundTripper, type Cli, type Path, type Payload } from './round-trips.js';
 
 const PATHS: readonly Path[] = ['run', 'start', 'attach', 'exec'];
 const CLIS: readonly Cli[] = ['docker', 'berth'];
 const REPEATS = 5;
 
-describe('stream round trips (process isolation)', { skip: !hasDocker ? 'no docker CLI' : false }, () => {
+describe('stream round trips (process isolation)', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let dir: string;
   let payloads: { small: Payload[]; large: Payload[] };

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /** Random bytes holding Ctrl-P Ctrl-Q pairs: data, never a detach, without a tty. */
 function payloadOf(sizeBytes: number): Buffer {
@@ -106,7 +106,7 @@ async function rssKiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
-describe('streams through raw API clients', { skip: !hasDocker ? 'no docker CLI' : false }, () => {
+describe('streams through raw API clients', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();
