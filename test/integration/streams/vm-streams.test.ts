@@ -13,12 +13,12 @@ import { open, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../../src/sys/index.js';
-import { DOCKER, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
+import { NO_DOCKER, cannotRun, DOCKER, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 import { DIRECTIONS, KiB, MiB, makePayload, plan, RoundTripper, type Payload, type RoundTrip } from './round-trips.js';
 
 const VM_TIMEOUT_MS = 180_000;
 
-describe('stream round trips (vm isolation)', { skip: !hasDocker ? 'no docker CLI' : false }, () => {
+describe('stream round trips (vm isolation)', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let dir: string;
   let small: Payload[];
