@@ -61,6 +61,7 @@ const IMAGE: Record<string, Entry> = {
   save: { summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)', load: () => import('./commands/save.js') },
   load: { summary: 'Load an image from a tar archive or STDIN', load: () => import('./commands/load.js') },
   import: { summary: 'Import the contents from a tarball to create a filesystem image', load: () => import('./commands/import.js') },
+  build: { summary: 'Build an image from a Dockerfile', load: () => import('./commands/build.js') },
 };
 
 const VOLUME: Record<string, Entry> = {
@@ -116,6 +117,7 @@ const TOP_LEVEL: Record<string, Entry> = {
   save: IMAGE['save']!,
   load: IMAGE['load']!,
   import: IMAGE['import']!,
+  build: IMAGE['build']!,
   login: { summary: 'Authenticate to a registry', load: () => import('./commands/login.js') },
   logout: { summary: 'Log out from a registry', load: () => import('./commands/logout.js') },
   version: { summary: 'Show the Berth version information', load: () => import('./commands/version.js') },

@@ -1,4 +1,4 @@
-/** The image calls of the Engine API client: list, inspect, history, tag, remove, prune, pull, push, save, load, import, and registry login. */
+/** The image calls of the Engine API client: list, inspect, history, tag, remove, prune, pull, push, save, load, import, build, and registry login. */
 import type { Readable } from 'node:stream';
 import type { HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, JsonMessage } from '../api/wire/index.js';
 import { encodeQuery, filtersQuery, type ConnectionClass, type Filters } from './api-connection.js';
@@ -97,6 +97,20 @@ export function withImageCalls<Base extends ConnectionClass>(Base: Base) {
       // `changes` repeats, one per --change, as the docker CLI sends it.
       const changes = (options.changes ?? []).map((c) => `&changes=${encodeURIComponent(c)}`).join('');
       const response = await this.request('POST', `/images/create${query}${changes}`, { body: source, headers: { 'content-type': 'application/x-tar' } });
+      yield* readJsonLines<JsonMessage>(response.body);
+    }
+
+    /**
+     * `POST /build` (the classic builder): send the context tar; yields the progress messages.
+     * `query` holds docker's parameters; arrays repeat the parameter (`t`, `extrahosts`).
+     */
+    async *imageBuild(context: Readable, query: Record<string, string | string[] | undefined>): AsyncGenerator<JsonMessage> {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) {
+        if (value === undefined) continue;
+        for (const item of Array.isArray(value) ? value : [value]) params.append(key, item);
+      }
+      const response = await this.request('POST', `/build?${params.toString()}`, { body: context, headers: { 'content-type': 'application/x-tar' } });
       yield* readJsonLines<JsonMessage>(response.body);
     }
 

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,6 +181,26 @@ describe('docker build (classic builder)', { skip: cannotRun(!hasDocker && NO_DO
     assert.equal(missing.exitCode, 1);
     assert.match(missing.stderr, /target stage "nosuch" could not be found/);
     assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY --from container is left');
+  });
+
+  it('builds through berth build: build args, a Dockerfile outside the context, .dockerignore, -q, --iidfile, a failing step\'s code', async () => {
+    const dir = await context('berth', { 'in.txt': 'in\n', 'skip.txt': 'skip\n', '.dockerignore': 'skip.txt\n' });
+    const outside = join(scratch, 'berth.Dockerfile');
+    await writeFile(outside, 'FROM busybox\nARG V=default\nCOPY . /ctx/\nRUN echo "v=$V" > /v\n');
+    const built = await daemon.berth(['build', '-t', 'berth-built:1', '--build-arg', 'V=given', '-f', outside, dir], { timeoutMs: 180_000 });
+    assert.equal(built.exitCode, 0, built.stderr);
+    assert.match(built.stdout, /^Step 4\/4 : RUN echo "v=\$V" > \/v$/m);
+    assert.match(built.stdout, /^Successfully tagged berth-built:1$/m);
+    const files = await docker(['run', '--rm', 'berth-built:1', 'sh', '-c', 'cat /v; ls -A /ctx']);
+    assert.equal(files.stdout, 'v=given\n.dockerignore\nin.txt\n');
+    const iidfile = join(scratch, 'iid');
+    const quiet = await daemon.berth(['build', '-q', '--iidfile', iidfile, '-f', outside, dir], { timeoutMs: 180_000 });
+    assert.equal(quiet.exitCode, 0, quiet.stderr);
+    assert.match(quiet.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    assert.equal(await readFile(iidfile, 'utf8'), quiet.stdout.trim());
+    const failing = await daemon.berth(['build', '--force-rm', '-'], { input: 'FROM busybox\nRUN exit 7\n', timeoutMs: 180_000 });
+    assert.equal(failing.exitCode, 7);
+    assert.match(failing.stderr, /returned a non-zero code: 7/);
   });
 
   it('takes -f from inside the context and a Dockerfile on stdin', async () => {
