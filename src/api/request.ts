@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { z } from 'zod';
-import { InvalidArgumentError } from '../common/index.js';
+import { InvalidArgumentError, parseFilters, type Filters } from '../common/index.js';
 import { describeIssue } from './wire/index.js';
 
 /** A hijacked connection: set when the client asked to upgrade (attach, exec start). */
@@ -67,24 +67,9 @@ export class ApiRequest {
     return number;
   }
 
-  /** docker's `filters` query: JSON of `{key: [values]}` or the old `{key: {value: true}}`. */
-  filters(): Record<string, string[]> {
-    const text = this.query.get('filters');
-    if (!text) return {};
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new InvalidArgumentError(`invalid filter: ${text}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('invalid filter: not an object');
-    const result: Record<string, string[]> = {};
-    for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-      if (Array.isArray(value)) result[key] = value.map(String);
-      else if (typeof value === 'object' && value !== null) result[key] = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]);
-      else throw new InvalidArgumentError(`invalid filter '${key}'`);
-    }
-    return result;
+  /** docker's `filters` query in either JSON encoding (common/filters.ts). */
+  filters(): Filters {
+    return parseFilters(this.query.get('filters'));
   }
 
   /**

@@ -10,3 +10,4 @@ export * from './detach-keys.js';
 export * from './crash-point.js';
 export * from './dockerignore.js';
 export * from './keyed-lock.js';
+export * from './filters.js';

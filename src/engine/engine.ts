@@ -92,7 +92,7 @@ export class Engine {
     return result;
   }
 
-  async pruneImages(options: { all: boolean; untilMs?: number; labels?: string[] }): Promise<{ deleted: Array<{ untagged?: string; deleted?: string }>; spaceReclaimedBytes: number }> {
+  async pruneImages(options: { all: boolean; untilMs?: number; labels?: string[]; excludeLabels?: string[] }): Promise<{ deleted: Array<{ untagged?: string; deleted?: string }>; spaceReclaimedBytes: number }> {
     return this.images.prune(options, this.containersUsing);
   }
 }

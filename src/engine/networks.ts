@@ -3,7 +3,7 @@
  * containers are on each network. `connect` and `disconnect` change a container's networks,
  * at once when it runs and at its next start otherwise.
  */
-import { BerthError, InvalidArgumentError, parseTimestampMs } from '../common/index.js';
+import { BerthError, boolFilter, checkFilterKeys, filterValues, idMatches, InvalidArgumentError, InvalidFilterError, labelsMatch, nameMatches, timeFilterMs, type Filters } from '../common/index.js';
 import { isRunningStatus } from './container.js';
 import { refreshHostsFiles, refreshResolvConf, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
 import type { ContainerService } from './container-service.js';
@@ -16,13 +16,8 @@ export interface NetworkUsage {
   containers: Array<{ id: string; endpoint: NetworkEndpoint }>;
 }
 
-const LIST_FILTERS = new Set(['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling']);
-
-function matchesLabel(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}
+const LIST_FILTERS = ['driver', 'id', 'label', 'label!', 'name', 'scope', 'type', 'dangling'];
+const PRUNE_FILTERS = ['label', 'label!', 'until'];
 
 /** The engine's network operations. */
 export class NetworkManager {
@@ -46,19 +41,20 @@ export class NetworkManager {
   }
 
   /** `GET /networks` with docker's filters. */
-  list(filters: Record<string, string[]>): NetworkUsage[] {
-    for (const key of Object.keys(filters)) if (!LIST_FILTERS.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
+  list(filters: Filters): NetworkUsage[] {
+    checkFilterKeys(filters, LIST_FILTERS);
+    const dangling = boolFilter(filters, 'dangling');
+    for (const type of filterValues(filters, 'type')) if (type !== 'builtin' && type !== 'custom') throw new InvalidFilterError('type', [type]);
     return this.#port
       .list()
       .filter((n) => {
         if (filters['driver']?.length && !filters['driver'].includes(n.driver)) return false;
-        if (filters['id']?.length && !filters['id'].some((id) => n.id.startsWith(id))) return false;
-        if (filters['name']?.length && !filters['name'].some((name) => n.name.includes(name))) return false;
+        if (!idMatches(n.id, filterValues(filters, 'id'))) return false;
+        if (!nameMatches(n.name, filterValues(filters, 'name'))) return false;
         if (filters['scope']?.length && !filters['scope'].includes('local')) return false;
         if (filters['type']?.length && !filters['type'].includes(n.isPredefined ? 'builtin' : 'custom')) return false;
-        if (filters['label']?.length && !filters['label'].every((l) => matchesLabel(n.labels, l))) return false;
-        const dangling = filters['dangling']?.[0];
-        if (dangling !== undefined && (dangling === 'true' || dangling === '1') === (n.isPredefined || this.#isReferenced(n))) return false;
+        if (!labelsMatch(n.labels, filters)) return false;
+        if (dangling !== undefined && dangling === (n.isPredefined || this.#isReferenced(n))) return false;
         return true;
       })
       .map((n) => this.#usage(n));
@@ -81,13 +77,14 @@ export class NetworkManager {
   }
 
   /** Remove every user-defined network no container refers to (matching `label` and `until`). */
-  async prune(filters: Record<string, string[]>): Promise<string[]> {
+  async prune(filters: Filters): Promise<string[]> {
+    checkFilterKeys(filters, PRUNE_FILTERS);
+    const untilMs = timeFilterMs(filters, 'until');
     const deleted: string[] = [];
     for (const network of this.#port.list()) {
       if (network.isPredefined || this.#isReferenced(network)) continue;
-      if (filters['label']?.length && !filters['label'].every((l) => matchesLabel(network.labels, l))) continue;
-      const until = filters['until']?.[0];
-      if (until !== undefined && Date.parse(network.created) >= parseTimestampMs(until)) continue;
+      if (!labelsMatch(network.labels, filters)) continue;
+      if (untilMs !== undefined && Date.parse(network.created) >= untilMs) continue;
       try {
         await this.remove(network.id);
         deleted.push(network.name);

@@ -295,7 +295,7 @@ export interface ImageStorePort extends ImagePort, ImageCommitPort, ImageTransfe
   tag(sourceRef: string, repo: string, tag?: string): Promise<string>;
   remove(ref: string, options: { force: boolean; noPrune: boolean }, containersUsing: ContainersUsing): Promise<Array<{ untagged?: string; deleted?: string }>>;
   history(ref: string): Promise<ImageHistoryEntry[]>;
-  prune(options: { all: boolean; untilMs?: number; labels?: string[] }, containersUsing: ContainersUsing): Promise<{ deleted: Array<{ untagged?: string; deleted?: string }>; spaceReclaimedBytes: number }>;
+  prune(options: { all: boolean; untilMs?: number; labels?: string[]; excludeLabels?: string[] }, containersUsing: ContainersUsing): Promise<{ deleted: Array<{ untagged?: string; deleted?: string }>; spaceReclaimedBytes: number }>;
 }
 
 /** One mount for the runtime: a bind of a host path, or a tmpfs. */

@@ -3,7 +3,7 @@
  * containers use each volume. A volume any container refers to (running or not) cannot be
  * removed or pruned, as in docker.
  */
-import { ConflictError, InvalidArgumentError } from '../common/index.js';
+import { boolFilter, checkFilterKeys, ConflictError, filterValues, labelsMatch, nameMatches, type Filters } from '../common/index.js';
 import type { ContainerService } from './container-service.js';
 import type { EventBus } from './events.js';
 import { ANONYMOUS_LABEL, volumeNamesOf } from './mounts.js';
@@ -22,20 +22,8 @@ export interface VolumeUsage {
   containerIds: string[];
 }
 
-const LIST_FILTERS = new Set(['dangling', 'driver', 'label', 'name']);
-const PRUNE_FILTERS = new Set(['label', 'label!', 'all']);
-
-function parseBoolFilter(key: string, value: string): boolean {
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw new InvalidArgumentError(`invalid filter '${key}=${value}'`);
-}
-
-function matchesLabel(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}
+const LIST_FILTERS = ['dangling', 'driver', 'label', 'label!', 'name'];
+const PRUNE_FILTERS = ['label', 'label!', 'all'];
 
 /** The engine's volume operations. */
 export class VolumeManager {
@@ -63,22 +51,19 @@ export class VolumeManager {
   }
 
   /** Volumes matching docker's list filters (`dangling`, `driver`, `label`, `name`). */
-  list(filters: Record<string, string[]>): VolumeUsage[] {
-    for (const key of Object.keys(filters)) {
-      if (!LIST_FILTERS.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-    }
-    const dangling = (filters['dangling'] ?? []).map((v) => parseBoolFilter('dangling', v));
+  list(filters: Filters): VolumeUsage[] {
+    checkFilterKeys(filters, LIST_FILTERS);
+    const dangling = boolFilter(filters, 'dangling');
     const usage = this.#usage();
     return this.#port
       .list()
       .map((volume) => ({ volume, containerIds: usage.get(volume.name) ?? [] }))
       .filter(({ volume, containerIds }) => {
-        if (dangling.length > 0 && !dangling.includes(containerIds.length === 0)) return false;
-        const drivers = filters['driver'] ?? [];
+        if (dangling !== undefined && dangling !== (containerIds.length === 0)) return false;
+        const drivers = filterValues(filters, 'driver');
         if (drivers.length > 0 && !drivers.includes(volume.driver)) return false;
-        const names = filters['name'] ?? [];
-        if (names.length > 0 && !names.some((n) => volume.name.includes(n))) return false;
-        return (filters['label'] ?? []).every((l) => matchesLabel(volume.labels, l));
+        if (!nameMatches(volume.name, filterValues(filters, 'name'))) return false;
+        return labelsMatch(volume.labels, filters);
       });
   }
 
@@ -112,20 +97,16 @@ export class VolumeManager {
    * Remove the volumes no container uses: only anonymous ones unless `all` (API 1.42 and
    * later; older clients expect all), filtered by `label` / `label!`.
    */
-  async prune(filters: Record<string, string[]>, options: { allByDefault: boolean }): Promise<{ deleted: string[]; spaceReclaimedBytes: number }> {
-    for (const key of Object.keys(filters)) {
-      if (!PRUNE_FILTERS.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-    }
-    const allValues = (filters['all'] ?? []).map((v) => parseBoolFilter('all', v));
-    const all = allValues.length > 0 ? allValues.includes(true) : options.allByDefault;
+  async prune(filters: Filters, options: { allByDefault: boolean }): Promise<{ deleted: string[]; spaceReclaimedBytes: number }> {
+    checkFilterKeys(filters, PRUNE_FILTERS);
+    const all = boolFilter(filters, 'all') ?? options.allByDefault;
     const usage = this.#usage();
     const deleted: string[] = [];
     let space = 0;
     for (const volume of this.#port.list()) {
       if ((usage.get(volume.name) ?? []).length > 0) continue;
       if (!all && !(ANONYMOUS_LABEL in volume.labels)) continue;
-      if (!(filters['label'] ?? []).every((l) => matchesLabel(volume.labels, l))) continue;
-      if ((filters['label!'] ?? []).some((l) => matchesLabel(volume.labels, l))) continue;
+      if (!labelsMatch(volume.labels, filters)) continue;
       const size = await this.#port.sizeBytes(volume.name);
       try {
         await this.remove(volume.name, { force: false });

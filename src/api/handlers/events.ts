@@ -16,18 +16,16 @@ export function addEventRoutes(router: Router, engine: Engine): void {
   router.add('GET', '/events', async (req, res) => events(engine, req, res));
 }
 
-/**
- * docker's event time parameter in nanoseconds since the epoch (common/timestamp.ts: unix
- * seconds as the CLI sends them, an RFC 3339 time, or a Go duration before now); empty: none.
- */
-export function parseEventTime(value: string | undefined, nowMs = Date.now()): bigint | undefined {
+/** An events `since`/`until` parameter in nanoseconds (every format docker takes), undefined when absent. */
+function eventTimeNs(req: ApiRequest, name: string): bigint | undefined {
+  const value = req.string(name);
   if (value === undefined || value === '') return undefined;
-  return parseTimestampNs(value, nowMs);
+  return parseTimestampNs(value);
 }
 
 async function events(engine: Engine, req: ApiRequest, res: ServerResponse): Promise<undefined> {
-  const sinceNs = parseEventTime(req.string('since'));
-  const untilNs = parseEventTime(req.string('until'));
+  const sinceNs = eventTimeNs(req, 'since');
+  const untilNs = eventTimeNs(req, 'until');
   const filters = req.filters();
   checkEventFilters(filters);
   const nowNs = BigInt(Date.now()) * 1_000_000n;

@@ -2,7 +2,7 @@
  * Image endpoints: list, inspect, tag, remove, history, prune. Transfers (pull, push, save,
  * load, import) are in image-transfer.ts.
  */
-import { InvalidArgumentError, parseTimestampMs } from '../../common/index.js';
+import { boolFilter, checkFilterKeys, filterValues, InvalidArgumentError, labelsMatch, referenceMatches, timeFilterMs } from '../../common/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { Router } from '../router.js';
 import { imageInspectFor } from '../version-shapes.js';
@@ -11,35 +11,47 @@ import { toDockerHistory, toDockerImageInspect, toDockerImageSummary } from '../
 export function addImageRoutes(router: Router, engine: Engine): void {
   router.add('GET', '/images/json', async (req) => {
     const filters = req.filters();
-    let images = await engine.images.list();
-    const dangling = filters['dangling']?.[0];
-    if (dangling !== undefined) images = images.filter((i) => (i.repoTags.length === 0) === (dangling === 'true' || dangling === '1'));
-    for (const label of filters['label'] ?? []) {
-      const [key = '', value] = label.split('=', 2);
-      images = images.filter((i) => {
-        const labels = i.config.config?.Labels ?? {};
-        return value === undefined ? key in labels : labels[key] === value;
-      });
-    }
-    const references = filters['reference'] ?? [];
-    if (references.length > 0) {
-      images = images.filter((i) => i.repoTags.some((tag) => references.some((pattern) => matchesReference(tag, pattern))));
-    }
+    checkFilterKeys(filters, ['before', 'dangling', 'label', 'label!', 'reference', 'since', 'until']);
+    const dangling = boolFilter(filters, 'dangling');
+    const untilMs = timeFilterMs(filters, 'until');
+    // before/since name an image: the list keeps those created before or after it.
+    const createdMsOf = async (key: string): Promise<number | undefined> => {
+      const ref = filterValues(filters, key)[0];
+      return ref === undefined ? undefined : Date.parse((await engine.images.get(ref)).created);
+    };
+    const beforeMs = await createdMsOf('before');
+    const sinceMs = await createdMsOf('since');
+    const references = filterValues(filters, 'reference');
+    const images = (await engine.images.list()).filter((image) => {
+      const createdMs = Date.parse(image.created);
+      if (dangling !== undefined && (image.repoTags.length === 0) !== dangling) return false;
+      if (!labelsMatch(image.config.config?.Labels, filters)) return false;
+      if (untilMs !== undefined && !(createdMs < untilMs)) return false;
+      if (beforeMs !== undefined && !(createdMs < beforeMs)) return false;
+      if (sinceMs !== undefined && !(createdMs > sinceMs)) return false;
+      return references.length === 0 || image.repoTags.some((tag) => references.some((pattern) => referenceMatches(tag, pattern)));
+    });
     const body = images
       .sort((a, b) => Date.parse(b.created) - Date.parse(a.created))
-      .map((image) => toDockerImageSummary(image, engine.containersUsing(image.id).length));
+      .map((image) => {
+        const summary = toDockerImageSummary(image, engine.containersUsing(image.id).length);
+        // With a reference filter docker lists only the tags that match it.
+        return references.length === 0 ? summary : { ...summary, RepoTags: summary.RepoTags.filter((tag) => references.some((pattern) => referenceMatches(tag, pattern))) };
+      });
     return { body };
   });
 
   router.add('POST', '/images/prune', async (req) => {
     const filters = req.filters();
-    const dangling = filters['dangling']?.[0];
-    const all = dangling === 'false' || dangling === '0';
-    const until = filters['until']?.[0];
+    checkFilterKeys(filters, ['dangling', 'label', 'label!', 'until']);
+    // dangling=false prunes every unused image (`image prune -a`); dangling=true, the default, only untagged ones.
+    const all = boolFilter(filters, 'dangling') === false;
+    const untilMs = timeFilterMs(filters, 'until');
     const result = await engine.pruneImages({
       all,
-      ...(until !== undefined ? { untilMs: parseTimestampMs(until) } : {}),
+      ...(untilMs !== undefined ? { untilMs } : {}),
       ...(filters['label'] ? { labels: filters['label'] } : {}),
+      ...(filters['label!'] ? { excludeLabels: filters['label!'] } : {}),
     });
     return {
       body: {
@@ -65,13 +77,4 @@ export function addImageRoutes(router: Router, engine: Engine): void {
     const result = await engine.removeImage(req.param('name'), { force: req.bool('force'), noPrune: req.bool('noprune') });
     return { body: result.map((item) => (item.deleted ? { Deleted: item.deleted } : { Untagged: item.untagged })) };
   });
-}
-
-function matchesReference(tag: string, pattern: string): boolean {
-  const regex = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.') + '$');
-  if (regex.test(tag)) return true;
-  // A pattern without a tag matches every tag of that repository, as docker's does (a colon
-  // before the last slash is a registry port, not a tag).
-  const hasTag = pattern.lastIndexOf(':') > pattern.lastIndexOf('/');
-  return !hasTag && regex.test(tag.slice(0, tag.lastIndexOf(':')));
 }

@@ -2,11 +2,11 @@
  * Engine events as docker's `EventMessage`, and docker's `GET /events` filters (moby
  * daemon/events/filter.go): values of one key are ORed, keys are ANDed, labels all must match.
  */
-import { InvalidArgumentError } from '../../common/index.js';
+import { checkFilterKeys, labelsMatch, type Filters } from '../../common/index.js';
 import type { EngineEvent } from '../../engine/index.js';
 import type { EventMessage } from '../wire/index.js';
 
-const FILTER_KEYS = new Set(['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume']);
+const FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
 
 /** docker's event JSON; the legacy `status`/`id`/`from` fields are kept for old clients (compose 1.x). */
 export function toDockerEvent(event: EngineEvent): EventMessage {
@@ -37,10 +37,8 @@ export function eventJsonLine(event: EngineEvent, shape: (message: EventMessage)
 }
 
 /** Throw docker's error for a filter key `GET /events` does not know. */
-export function checkEventFilters(filters: Record<string, string[]>): void {
-  for (const key of Object.keys(filters)) {
-    if (!FILTER_KEYS.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-  }
+export function checkEventFilters(filters: Filters): void {
+  checkFilterKeys(filters, FILTER_KEYS);
 }
 
 function stripTag(image: string): string {
@@ -76,9 +74,5 @@ export function matchesEventFilters(event: EngineEvent, filters: Record<string, 
   const imageName = event.type === 'image' ? name : event.attributes['image'];
   const imageCandidates = [event.id, imageName, stripTag(event.id), imageName === undefined ? undefined : stripTag(imageName)];
   if (!exact('image', ...imageCandidates)) return false;
-  for (const label of filters['label'] ?? []) {
-    const eq = label.indexOf('=');
-    if (eq < 0 ? !(label in event.attributes) : event.attributes[label.slice(0, eq)] !== label.slice(eq + 1)) return false;
-  }
-  return true;
+  return labelsMatch(event.attributes, filters);
 }
