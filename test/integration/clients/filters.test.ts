@@ -81,6 +81,48 @@ describe('filters as clients send them', { skip: hasDocker ? false : 'no docker 
     await ok(['volume', 'rm', 'flt-keep']);
   });
 
+  it('containers: every ps filter docker has, checked before anything is listed or pruned', async () => {
+    await ok(['network', 'create', 'flt-cnet']);
+    await ok(['volume', 'create', 'flt-cvol']);
+    await ok(['create', '--name', 'flt-c1', '--label', 'tier=web', '-p', '127.0.0.1::8080', '--expose', '9000/udp', '--network', 'flt-cnet', 'busybox', 'true']);
+    await ok(['create', '--name', 'flt-c2', '--label', 'tier=db', '-v', 'flt-cvol:/data', 'busybox', 'true']);
+    await ok(['create', '--name', 'flt-c10', 'busybox', 'true']);
+    const names = async (...filter: string[]): Promise<string[]> => lines(await ok(['ps', '-a', '--format', '{{.Names}}', ...filter.flatMap((f) => ['--filter', f])]));
+    assert.deepEqual(await names('name=^flt-c1$'), ['flt-c1']);
+    assert.deepEqual(await names('name=^/flt-c1$'), ['flt-c1']);
+    assert.deepEqual(await names('name=flt-c1'), ['flt-c1', 'flt-c10']);
+    assert.deepEqual(await names('label=tier'), ['flt-c1', 'flt-c2']);
+    assert.deepEqual(await names('label=tier=db'), ['flt-c2']);
+    assert.deepEqual(await names('network=flt-cnet'), ['flt-c1']);
+    assert.deepEqual(await names('volume=flt-cvol'), ['flt-c2']);
+    assert.deepEqual(await names('volume=/data'), ['flt-c2']);
+    assert.deepEqual(await names('publish=8080'), ['flt-c1']);
+    assert.deepEqual(await names('expose=9000/udp'), ['flt-c1']);
+    assert.deepEqual(await names('expose=9000'), []);
+    assert.deepEqual(await names('before=flt-c10', 'name=flt-'), ['flt-c1', 'flt-c2']);
+    assert.deepEqual(await names('since=flt-c1', 'name=flt-'), ['flt-c10', 'flt-c2']);
+    assert.deepEqual(await names('status=created', 'name=flt-'), ['flt-c1', 'flt-c10', 'flt-c2']);
+    assert.deepEqual(await names('health=none', 'name=flt-'), ['flt-c1', 'flt-c10', 'flt-c2']);
+    assert.deepEqual(await names('health=healthy', 'name=flt-'), []);
+    const byMap = await daemon.api('GET', `/containers/json?all=1&${q({ label: { 'tier=web': true } })}`);
+    assert.deepEqual((JSON.parse(byMap.body) as Array<{ Names: string[] }>).map((c) => c.Names), [['/flt-c1']]);
+    for (const bad of [{ status: ['sleeping'] }, { exited: ['x'] }, { health: ['fine'] }, { publish: ['http'] }, { 'is-task': ['maybe'] }, { nosuch: ['x'] }]) {
+      const answer = await daemon.api('GET', `/containers/json?all=1&${q(bad)}`);
+      assert.equal(answer.status, 400, JSON.stringify(bad));
+    }
+    for (const bad of [{ until: ['whenever'] }, { until: ['1h', '2h'] }, { status: ['exited'] }]) {
+      const answer = await daemon.api('POST', `/containers/prune?${q(bad)}`);
+      assert.equal(answer.status, 400, JSON.stringify(bad));
+    }
+    assert.deepEqual(await names('name=flt-'), ['flt-c1', 'flt-c10', 'flt-c2'], 'a refused prune removed nothing');
+    const pruned = JSON.parse((await daemon.api('POST', `/containers/prune?${q({ 'label!': ['tier'], until: ['-1h'] })}`)).body) as { ContainersDeleted: string[] };
+    assert.equal(pruned.ContainersDeleted.length, 1);
+    assert.deepEqual(await names('name=flt-'), ['flt-c1', 'flt-c2']);
+    await ok(['rm', 'flt-c1', 'flt-c2']);
+    await ok(['network', 'rm', 'flt-cnet']);
+    await ok(['volume', 'rm', 'flt-cvol']);
+  });
+
   it('events: since and until in docker formats, labels in the map form', async () => {
     await ok(['create', '--name', 'flt-ev', '--label', 'ev=1', 'busybox', 'true']);
     const until = String(Math.floor(Date.now() / 1000) + 1);
