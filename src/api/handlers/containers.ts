@@ -128,6 +128,8 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   const detachKeys = parseDetachKeys(req.string('detachKeys') || DEFAULT_DETACH_KEYS);
   const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   let out: Duplex | ServerResponse;
+  // dockerode sends its options as a JSON body; dockerd drops an attach's body, and it must not reach stdin.
+  if (req.hijack) await req.body();
   if (req.hijack) {
     const socket = req.hijack.socket;
     let head = 'HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n';
