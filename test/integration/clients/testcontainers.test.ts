@@ -1,0 +1,94 @@
+/**
+ * testcontainers-node (npm devDependency) against a private berthd, as its users write tests:
+ * GenericContainer with exposed ports and each wait strategy Berth can serve (log, listening
+ * ports, HTTP, shell command), files copied in with copyUIDGID, a user network with aliases,
+ * exec, commit. Ryuk is off: its image comes from a public registry, which tests never reach.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { get } from 'node:http';
+import { startTestDaemon, type TestDaemon } from '../harness.js';
+
+function fetchText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    }).on('error', reject);
+  });
+}
+
+/**
+ * testcontainers, loaded by name at run time: the build then does not need the package (a
+ * checkout without `npm ci` still compiles), so its objects are untyped here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the package's types are not a build dependency
+type Testcontainers = any;
+const TESTCONTAINERS: string = 'testcontainers';
+
+describe('testcontainers', () => {
+  let daemon: TestDaemon;
+  let tc: Testcontainers;
+  before(async () => {
+    daemon = await startTestDaemon();
+    // testcontainers reads its settings from the environment when it is first loaded.
+    process.env['DOCKER_HOST'] = `unix://${daemon.socket}`;
+    process.env['TESTCONTAINERS_RYUK_DISABLED'] = 'true';
+    process.env['TESTCONTAINERS_HOST_OVERRIDE'] = '127.0.0.1';
+    tc = await import(TESTCONTAINERS);
+  });
+  after(async () => {
+    await daemon?.cleanup();
+  });
+
+  const httpd = (): Testcontainers =>
+    new tc.GenericContainer('busybox')
+      .withCommand(['sh', '-c', 'mkdir -p /www && echo served > /www/index.html && echo "web ready" && exec httpd -f -p 8080 -h /www'])
+      .withExposedPorts(8080);
+
+  it('waits for a log line, listening ports, HTTP and a shell command, and maps the port', async () => {
+    for (const strategy of [tc.Wait.forLogMessage('web ready'), tc.Wait.forListeningPorts(), tc.Wait.forHttp('/', 8080), tc.Wait.forSuccessfulCommand('test -f /www/index.html')]) {
+      const container = await httpd().withWaitStrategy(strategy).start();
+      try {
+        assert.equal(await fetchText(`http://${container.getHost()}:${container.getMappedPort(8080)}/`), 'served\n');
+      } finally {
+        await container.stop();
+      }
+    }
+  });
+
+  it('copies content with copyUIDGID, execs, and commits', async () => {
+    const container = await new tc.GenericContainer('busybox')
+      .withCommand(['sleep', '1000'])
+      .withUser('1234:5678')
+      .withCopyContentToContainer([{ content: 'copied\n', target: '/tmp/copied.txt', mode: 0o644 }])
+      .withCopyToContainerOptions({ copyUIDGID: true })
+      .start();
+    try {
+      const cat = await container.exec(['cat', '/tmp/copied.txt']);
+      assert.equal(cat.exitCode, 0);
+      assert.equal(cat.output, 'copied\n');
+      const owner = await container.exec(['stat', '-c', '%u:%g', '/tmp/copied.txt']);
+      assert.equal(owner.output.trim(), '1234:5678');
+      const image = await container.commit({ repo: 'tc-committed', tag: '1' });
+      assert.match(image, /^sha256:/);
+    } finally {
+      await container.stop();
+    }
+  });
+
+  it('joins a network where containers reach each other by alias', async () => {
+    const network = await new tc.Network().start();
+    const web = await httpd().withNetwork(network).withNetworkAliases('web-alias').withWaitStrategy(tc.Wait.forLogMessage('web ready')).start();
+    const client = await new tc.GenericContainer('busybox').withCommand(['sleep', '1000']).withNetwork(network).start();
+    try {
+      const fetched = await client.exec(['wget', '-qO-', 'http://web-alias:8080/']);
+      assert.equal(fetched.output, 'served\n');
+    } finally {
+      await client.stop();
+      await web.stop();
+      await network.stop();
+    }
+  });
+});
