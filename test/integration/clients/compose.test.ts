@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { runCommand, type CommandResult } from '../../../src/sys/index.js';
-import { REPO, startTestDaemon, type TestDaemon } from '../harness.js';
+import { cannotRun, REPO, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const COMPOSE = '/usr/bin/docker-compose';
 const PROJECT_DIR = join(REPO, 'test/integration/clients/compose');
@@ -26,7 +26,7 @@ function fetchText(url: string): Promise<string> {
   });
 }
 
-describe('docker-compose 1.29', { skip: existsSync(COMPOSE) ? false : 'docker-compose is not installed (scripts/test-deps installs it)' }, () => {
+describe('docker-compose 1.29', { skip: cannotRun(existsSync(COMPOSE) ? false : 'docker-compose is not installed (scripts/test-deps installs it)') }, () => {
   let daemon: TestDaemon;
   const compose = (args: string[]): Promise<CommandResult> =>
     runCommand(COMPOSE, ['-p', 'cmp', '-f', join(PROJECT_DIR, 'docker-compose.yml'), ...args], { env: daemon.env, timeoutMs: 120_000 });

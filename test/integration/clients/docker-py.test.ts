@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../../src/sys/index.js';
-import { REPO, startTestDaemon, type TestDaemon } from '../harness.js';
+import { cannotRun, REPO, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(REPO, 'test/integration/clients/docker-py/scenarios.py');
 const hasDockerPy = existsSync(PYTHON) && (await runCommand(PYTHON, ['-c', 'import docker'])).exitCode === 0;
 
-describe('docker-py', { skip: hasDockerPy ? false : 'python3-docker is not installed (scripts/test-deps installs it)' }, () => {
+describe('docker-py', { skip: cannotRun(hasDockerPy ? false : 'python3-docker is not installed (scripts/test-deps installs it)') }, () => {
   let daemon: TestDaemon;
   before(async () => {
     daemon = await startTestDaemon();
