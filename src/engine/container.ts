@@ -85,6 +85,20 @@ export interface HostSettings {
   dnsSearch: string[];
   dnsOptions: string[];
   init: boolean;
+  /** `--group-add`: groups (names or ids) added to the process's supplementary groups. */
+  groupAdd?: string[];
+  /** `--oom-score-adj`. */
+  oomScoreAdj?: number;
+  /** `--sysctl`: namespaced kernel parameters. */
+  sysctls?: Record<string, string>;
+  /** `--pid`, `--ipc`, `--uts`, `--cgroupns`: 'host' shares the host's namespace ('' or private: its own). */
+  pidMode?: string;
+  ipcMode?: string;
+  utsMode?: string;
+  cgroupnsMode?: string;
+  /** `--cpu-quota` and `--cpu-period` in microseconds (0: unset). */
+  cpuQuota?: number;
+  cpuPeriod?: number;
 }
 
 /** Where the container is in its life. Times are RFC 3339 strings; docker's zero time when unset. */

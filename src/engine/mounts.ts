@@ -253,6 +253,7 @@ async function parseMountRequest(request: MountRequest): Promise<{ record: Conta
       const tmpfsOptions: string[] = [];
       if (request.readOnly) tmpfsOptions.push('ro');
       if (opts.mode) tmpfsOptions.push(`mode=${opts.mode.toString(8)}`);
+      if (opts.sizeBytes !== undefined && opts.sizeBytes < 0) throw wrap(`invalid tmpfs size ${opts.sizeBytes}: it must not be negative`);
       if (opts.sizeBytes) tmpfsOptions.push(`size=${sizeWithSuffix(opts.sizeBytes)}`);
       for (const option of opts.options ?? []) {
         if (option.length < 1 || option.length > 2) throw wrap('invalid option array length');
@@ -268,6 +269,33 @@ async function parseMountRequest(request: MountRequest): Promise<{ record: Conta
     default:
       throw wrap('mount type unknown');
   }
+}
+
+// Mount flags a tmpfs takes (mount(8)), and tmpfs's own data options with their value forms.
+const TMPFS_FLAGS = new Set([
+  'ro', 'rw', 'suid', 'nosuid', 'dev', 'nodev', 'exec', 'noexec', 'sync', 'async', 'dirsync', 'mand', 'nomand',
+  'atime', 'noatime', 'diratime', 'nodiratime', 'relatime', 'norelatime', 'strictatime', 'nostrictatime',
+  'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable', 'tmpcopyup',
+]);
+const TMPFS_DATA: Record<string, RegExp> = {
+  size: /^\d+[kmgtpe]?%?$/i,
+  nr_blocks: /^\d+[kmgtpe]?$/i,
+  nr_inodes: /^\d+[kmgtpe]?$/i,
+  mode: /^[0-7]{1,4}$/,
+  uid: /^\d+$/,
+  gid: /^\d+$/,
+  huge: /^(never|always|within_size|advise|deny|force)$/,
+  mpol: /^(default|prefer|bind|interleave|local)(:[\d,-]+)?$/,
+};
+
+/** `--tmpfs` options as a tmpfs mount takes them; anything else is refused at create, not at start. */
+export function checkTmpfsOptions(destination: string, options: string[]): string[] {
+  for (const option of options) {
+    const [key = '', value] = option.split('=', 2) as [string?, string?];
+    const valid = value === undefined ? TMPFS_FLAGS.has(key) : TMPFS_DATA[key]?.test(value) === true;
+    if (!valid) throw new InvalidMountError(`invalid tmpfs option "${option}" for ${destination}`);
+  }
+  return options;
 }
 
 /** Bytes as the largest unit that divides them evenly (moby writes tmpfs sizes so). */
@@ -328,7 +356,7 @@ export async function resolveMounts(input: MountInput, deps: ResolveDeps): Promi
     if (byDestination.get(destination)?.origin === 'user' || tmpfsTargets.has(destination)) throw new InvalidMountError(`Duplicate mount point: ${destination}`);
     tmpfsTargets.add(destination);
     byDestination.set(destination, {
-      record: { type: 'tmpfs', destination, source: '', mode: '', isReadOnly: false, propagation: '', tmpfsOptions: options.split(',').filter((o) => o !== '') },
+      record: { type: 'tmpfs', destination, source: '', mode: '', isReadOnly: false, propagation: '', tmpfsOptions: checkTmpfsOptions(destination, options.split(',').filter((o) => o !== '')) },
       origin: 'user',
     });
   }

@@ -80,6 +80,14 @@ export interface RuntimeCreateRequest {
   mounts?: RuntimeMountRequest[];
   /** The network namespace: a new one (loopback only, the default), the host's, or a prepared handle. */
   networkNamespace?: 'new' | 'host' | { path: string };
+  /** `Config.Domainname`. */
+  domainname?: string;
+  /** `--group-add` entries (names or ids, resolved in the container's /etc/group). */
+  groupAdd?: string[];
+  oomScoreAdj?: number;
+  sysctls?: Record<string, string>;
+  /** Namespaces shared with the host (`--pid host`, `--ipc host`, `--uts host`, `--cgroupns host`). */
+  hostNamespaces?: Array<'pid' | 'ipc' | 'uts' | 'cgroup'>;
   /** How the log is kept (from the container's log driver and options). */
   log?: LogPolicy;
 }
@@ -95,6 +103,9 @@ export interface ResourceLimits {
   memoryReservationBytes?: number;
   nanoCpus?: number;
   cpuShares?: number;
+  /** `--cpu-quota`/`--cpu-period` in microseconds. */
+  cpuQuota?: number;
+  cpuPeriod?: number;
   cpusetCpus?: string;
   pidsLimit?: number;
 }

@@ -16,7 +16,7 @@ const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 const ULIMIT_NAMES = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
 
 /** The limit fields of HostSettings. */
-export type HostResources = Pick<HostSettings, 'memoryBytes' | 'memorySwapBytes' | 'nanoCpus' | 'cpuShares' | 'pidsLimit' | 'memoryReservationBytes' | 'cpusetCpus' | 'oomKillDisable' | 'ulimits'>;
+export type HostResources = Pick<HostSettings, 'memoryBytes' | 'memorySwapBytes' | 'nanoCpus' | 'cpuShares' | 'pidsLimit' | 'memoryReservationBytes' | 'cpusetCpus' | 'oomKillDisable' | 'ulimits' | 'cpuQuota' | 'cpuPeriod'>;
 
 /** The CPUs this host has online, as numbers (from /sys, else the count Node sees). */
 export function onlineCpus(): number[] {
@@ -63,6 +63,7 @@ export function checkCreateResources(resources: HostResources, online: readonly 
   // dockerd: by default memory plus swap is twice the memory.
   if (out.memoryBytes > 0 && out.memorySwapBytes === 0) out.memorySwapBytes = out.memoryBytes * 2;
   checkCpus(out, online);
+  checkCfs(out);
   if (out.pidsLimit !== null && out.pidsLimit <= 0) out.pidsLimit = null;
   for (const ulimit of out.ulimits ?? []) {
     if (!ULIMIT_NAMES.has(ulimit.name)) throw new InvalidArgumentError(`invalid ulimit type: ${ulimit.name}`);
@@ -71,6 +72,16 @@ export function checkCreateResources(resources: HostResources, online: readonly 
     }
   }
   return out;
+}
+
+/** dockerd's bounds for `--cpu-period`/`--cpu-quota` (daemon/daemon_unix.go). */
+function checkCfs(resources: Pick<HostResources, 'nanoCpus' | 'cpuQuota' | 'cpuPeriod'>): void {
+  const period = resources.cpuPeriod ?? 0;
+  const quota = resources.cpuQuota ?? 0;
+  if (resources.nanoCpus > 0 && period > 0) throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (resources.nanoCpus > 0 && quota > 0) throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+  if (period !== 0 && (period < 1000 || period > 1_000_000)) throw new InvalidArgumentError('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+  if (quota !== 0 && quota !== -1 && quota < 1000) throw new InvalidArgumentError('CPU cfs quota can not be less than 1ms (i.e. 1000)');
 }
 
 function checkCpus(resources: Pick<HostResources, 'nanoCpus' | 'cpusetCpus'>, online: readonly number[]): void {
@@ -180,6 +191,8 @@ export function limitsOf(host: HostResources): ResourceLimits {
   if ((host.memoryReservationBytes ?? 0) > 0) limits.memoryReservationBytes = host.memoryReservationBytes!;
   if (host.nanoCpus > 0) limits.nanoCpus = host.nanoCpus;
   if (host.cpuShares > 0) limits.cpuShares = host.cpuShares;
+  if ((host.cpuQuota ?? 0) > 0) limits.cpuQuota = host.cpuQuota!;
+  if ((host.cpuPeriod ?? 0) > 0) limits.cpuPeriod = host.cpuPeriod!;
   if ((host.cpusetCpus ?? '') !== '') limits.cpusetCpus = host.cpusetCpus!;
   if (host.pidsLimit !== null && host.pidsLimit > 0) limits.pidsLimit = host.pidsLimit;
   return limits;

@@ -10,6 +10,7 @@ export interface RuntimeSpec {
   process?: RuntimeProcess;
   root?: { path: string; readonly?: boolean };
   hostname?: string;
+  domainname?: string;
   mounts?: RuntimeMount[];
   annotations?: Record<string, string>;
   linux?: LinuxConfig;

@@ -83,6 +83,14 @@ export interface ContainerRuntimeSettings {
   ulimits?: Ulimit[];
   /** `--sysctl` key/values. */
   sysctls?: Record<string, string>;
+  /** `Config.Domainname`. */
+  domainname?: string;
+  /** `--group-add`: group names or ids, resolved in the rootfs's /etc/group. */
+  groupAdd?: string[];
+  /** `--oom-score-adj`. */
+  oomScoreAdj?: number;
+  /** Namespaces shared with the host instead of new ones. */
+  hostNamespaces?: Array<'pid' | 'ipc' | 'uts' | 'cgroup'>;
   /** `--init`-free process: initial terminal size when isTty. */
   consoleSize?: { height: number; width: number };
 }
@@ -151,6 +159,9 @@ export interface RuntimeResources {
   memoryReservationBytes?: number;
   nanoCpus?: number;
   cpuShares?: number;
+  /** `--cpu-quota`/`--cpu-period` in microseconds. */
+  cpuQuota?: number;
+  cpuPeriod?: number;
   cpusetCpus?: string;
   pidsLimit?: number;
 }

@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from '../../common/index.js';
 import type { Engine, RestartPolicyName } from '../../engine/index.js';
 import type { Router } from '../router.js';
+import { refuseUnsupportedUpdateSettings } from '../translate/index.js';
 import { containerUpdateRequestSchema, type ContainerUpdateResponse } from '../wire/index.js';
 
 /** Register pause, unpause, rename and update. */
@@ -27,6 +28,7 @@ export function addContainerControlRoutes(router: Router, engine: Engine): void 
 
   router.add('POST', '/containers/{id}/update', async (req) => {
     const body = await req.json(containerUpdateRequestSchema);
+    refuseUnsupportedUpdateSettings(body);
     const policy = body.RestartPolicy;
     const retries = policy?.MaximumRetryCount ?? 0;
     if (retries < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');

@@ -5,7 +5,7 @@
 import { NotImplementedError } from '../../common/index.js';
 import type { Engine, NetworkManager } from '../../engine/index.js';
 import type { Router } from '../router.js';
-import { fromDockerEndpointConfig, fromDockerNetworkCreate, toDockerNetwork } from '../translate/index.js';
+import { fromDockerEndpointConfig, fromDockerNetworkCreate, refuseUnsupportedEndpointSettings, toDockerNetwork } from '../translate/index.js';
 import { networkConnectSchema, networkCreateSchema, networkDisconnectSchema, type NetworkCreateResponse, type NetworkPruneResponse } from '../wire/index.js';
 
 export function addNetworkRoutes(router: Router, engine: Engine): void {
@@ -50,6 +50,7 @@ export function addNetworkRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/networks/{id}/connect', async (req) => {
     const body = await req.json(networkConnectSchema);
+    refuseUnsupportedEndpointSettings(body.EndpointConfig);
     await networks().connect(req.param('id'), body.Container, fromDockerEndpointConfig(body.EndpointConfig));
     return { status: 200 };
   });

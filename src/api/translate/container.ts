@@ -12,6 +12,7 @@ import type {
   ValidContainerCreateRequest,
 } from '../wire/index.js';
 import { fromDockerMount, toDockerMount, toDockerMounts } from './volume.js';
+import { refuseUnsupportedCreateSettings } from './unsupported-settings.js';
 import { fromDockerEndpointsConfig, toDockerNetworks, toDockerNetworkSettings, toDockerPorts } from './network.js';
 
 function asList(value: string[] | string | null | undefined): string[] | null {
@@ -22,6 +23,7 @@ function asList(value: string[] | string | null | undefined): string[] | null {
 /** The engine's create input from docker's create body and `?name=`. */
 export function fromDockerCreate(body: ValidContainerCreateRequest, name: string | undefined): CreateContainerInput {
   if (!body.Image) throw new InvalidArgumentError('config cannot be empty in order to create a container');
+  refuseUnsupportedCreateSettings(body);
   const host = body.HostConfig ?? {};
   const restartName = (host.RestartPolicy?.Name || 'no') as RestartPolicyName;
   const timeout = body.StopTimeout;
@@ -80,6 +82,15 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
       dnsSearch: host.DnsSearch ?? [],
       dnsOptions: host.DnsOptions ?? [],
       init: host.Init ?? false,
+      groupAdd: host.GroupAdd ?? [],
+      oomScoreAdj: host.OomScoreAdj ?? 0,
+      sysctls: host.Sysctls ?? {},
+      pidMode: host.PidMode ?? '',
+      ipcMode: host.IpcMode ?? '',
+      utsMode: host.UTSMode ?? '',
+      cgroupnsMode: host.CgroupnsMode ?? '',
+      cpuQuota: host.CpuQuota ?? 0,
+      cpuPeriod: host.CpuPeriod ?? 0,
     },
     endpoints: fromDockerEndpointsConfig(body.NetworkingConfig?.EndpointsConfig, host.NetworkMode ?? '', body.MacAddress ?? ''),
   };
@@ -129,24 +140,25 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     ConsoleSize: [0, 0],
     CapAdd: h.capAdd.length > 0 ? h.capAdd : null,
     CapDrop: h.capDrop.length > 0 ? h.capDrop : null,
-    CgroupnsMode: 'private',
+    CgroupnsMode: h.cgroupnsMode === 'host' ? 'host' : 'private',
     Dns: h.dns,
     DnsOptions: h.dnsOptions,
     DnsSearch: h.dnsSearch,
     ExtraHosts: h.extraHosts.length > 0 ? h.extraHosts : null,
-    GroupAdd: null,
-    IpcMode: 'private',
+    GroupAdd: h.groupAdd?.length ? h.groupAdd : null,
+    IpcMode: h.ipcMode || 'private',
     Cgroup: '',
     Links: null,
-    OomScoreAdj: 0,
-    PidMode: '',
+    OomScoreAdj: h.oomScoreAdj ?? 0,
+    PidMode: h.pidMode ?? '',
     Privileged: h.privileged,
     PublishAllPorts: h.publishAllPorts ?? false,
     ReadonlyRootfs: h.readonlyRootfs,
     SecurityOpt: h.securityOpt.length > 0 ? h.securityOpt : null,
-    UTSMode: '',
+    UTSMode: h.utsMode ?? '',
     UsernsMode: '',
     ShmSize: h.shmSizeBytes,
+    ...(h.sysctls && Object.keys(h.sysctls).length > 0 ? { Sysctls: h.sysctls } : {}),
     Runtime: h.runtime,
     Isolation: h.isolation,
     CpuShares: h.cpuShares,
@@ -176,8 +188,8 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     MemoryReservation: h.memoryReservationBytes ?? 0,
     CpusetCpus: h.cpusetCpus ?? '',
     CpusetMems: '',
-    CpuPeriod: 0,
-    CpuQuota: 0,
+    CpuPeriod: h.cpuPeriod ?? 0,
+    CpuQuota: h.cpuQuota ?? 0,
     OomKillDisable: h.oomKillDisable ?? false,
     Ulimits: (h.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
     Init: h.init ? true : null,

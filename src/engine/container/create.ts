@@ -11,6 +11,7 @@ import { mountInputOf, resolveMounts } from '../mounts.js';
 import type { EngineImage } from '../ports.js';
 import { checkCreateResources } from '../resources.js';
 import { checkLogConfig } from '../log-config.js';
+import { checkProcessSettings } from '../process-settings.js';
 import type { ContainerContext } from './context.js';
 import { claimName } from './names.js';
 
@@ -43,6 +44,7 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
     const command = [...(settings.entrypoint ?? []), ...settings.cmd];
     if (command.length === 0) throw new InvalidArgumentError('No command specified');
     const host = hostSettings(ctx, input.host);
+    checkProcessSettings(host, settings.hostname, settings.domainname);
     resolveNetworksAtCreate(host, input.endpoints ?? {}, ctx.networking);
     const { mounts, createdVolumes } = await resolveMounts(mountInputOf(host, settings.volumes), { volumes: options.volumes, mountsOf: (ref) => ctx.store.resolve(ref).host.mounts ?? [] });
     host.mounts = mounts;

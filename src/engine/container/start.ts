@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { BerthError, crashPoint, messageOf } from '../../common/index.js';
-import { isRunningStatus, ZERO_TIME, type ContainerRecord } from '../container.js';
+import { isRunningStatus, ZERO_TIME, type ContainerRecord, type HostSettings } from '../container.js';
 import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
 import { NotModifiedError } from '../errors.js';
 import { prepareMounts } from '../mounts.js';
@@ -93,6 +93,11 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       oomKillDisable: record.host.oomKillDisable ?? false,
       ulimits: record.host.ulimits ?? [],
       log: logPolicyOf(record.host.logConfig),
+      domainname: record.settings.domainname,
+      groupAdd: record.host.groupAdd ?? [],
+      oomScoreAdj: record.host.oomScoreAdj ?? 0,
+      sysctls: record.host.sysctls ?? {},
+      hostNamespaces: hostNamespacesOf(record.host),
     });
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
@@ -157,4 +162,14 @@ function exitCodeForStartError(err: unknown): number {
     if (err.code === 'BERTH_CANNOT_INVOKE') return 126;
   }
   return 128;
+}
+
+/** The namespaces a container shares with the host (`--pid host`, `--ipc host`, `--uts host`, `--cgroupns host`). */
+function hostNamespacesOf(host: HostSettings): Array<'pid' | 'ipc' | 'uts' | 'cgroup'> {
+  const shared: Array<'pid' | 'ipc' | 'uts' | 'cgroup'> = [];
+  if (host.pidMode === 'host') shared.push('pid');
+  if (host.ipcMode === 'host') shared.push('ipc');
+  if (host.utsMode === 'host') shared.push('uts');
+  if (host.cgroupnsMode === 'host') shared.push('cgroup');
+  return shared;
 }

@@ -2,9 +2,9 @@
  * The OCI runtime commands that act on a live container's cgroup (pause, resume, update) and
  * the readers `stats` and the OOM flag need. ConmonRuntime's methods delegate here.
  */
-import { access, writeFile, rm } from 'node:fs/promises';
+import { access, open, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCgroupStats, readHostCpu, readNetworkCounters, type CommandResult } from '../../sys/index.js';
+import { cgroupDirsFor, readCgroupStats, readHostCpu, readNetworkCounters, type CommandResult } from '../../sys/index.js';
 import { NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
 import { toOciResources } from '../spec/index.js';
 import type { RuntimeResources, RuntimeStats } from '../types.js';
@@ -40,7 +40,25 @@ export async function freeze(run: RuntimeInvoker, id: string, verb: 'pause' | 'r
  * resources file is written to `scratchDir` and removed afterwards.
  */
 export async function updateResources(run: RuntimeInvoker, id: string, resources: RuntimeResources, scratchDir: string): Promise<void> {
-  const oci = toOciResources(resources);
+  // crun 1.8 writes an unlimited pids limit (-1) into pids.max as it is, which the kernel
+  // refuses: "max" is written here instead, into the container's cgroup (the spec's default path).
+  const isPidsUnlimited = resources.pidsLimit !== undefined && resources.pidsLimit < 0;
+  const oci = toOciResources(isPidsUnlimited ? { ...resources, pidsLimit: undefined } : resources);
+  if (isPidsUnlimited) {
+    for (const dir of await cgroupDirsFor(`/berth/${id}`)) {
+      const file = join(dir, 'pids.max');
+      // Only the pids hierarchy (or the unified one) has the file; 'r+' never creates one elsewhere.
+      const handle = await open(file, 'r+').catch(() => undefined);
+      if (!handle) continue;
+      try {
+        await handle.writeFile('max');
+      } catch (err) {
+        throw new RuntimeError(`update ${id}: writing pids.max: ${(err as Error).message}`);
+      } finally {
+        await handle.close();
+      }
+    }
+  }
   if (Object.keys(oci).length === 0) return;
   const file = join(scratchDir, 'update-resources.json');
   await writeFile(file, JSON.stringify(oci), { mode: 0o600 });

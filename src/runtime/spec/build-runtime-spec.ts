@@ -12,7 +12,7 @@ import {
   ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS,
   DEFAULT_SHM_SIZE_BYTES, defaultDeviceRules, defaultMounts,
 } from './defaults.js';
-import { resolveUser } from './resolve-user.js';
+import { resolveGroups, resolveUser } from './resolve-user.js';
 import { hostHardLimits, toOciResources, toOciRlimits } from './resources.js';
 import { dockerDefaultSeccompProfile } from './docker-default-seccomp.js';
 import { hostSeccompTarget, loadSeccompProfile, toOciSeccomp, type MobySeccompProfile, InvalidSeccompProfileError } from './seccomp-profile.js';
@@ -158,7 +158,8 @@ function withDefaultEnv(env: readonly string[], hostname: string, home: string, 
 }
 
 function namespaces(settings: ContainerRuntimeSettings): LinuxNamespace[] {
-  const list: LinuxNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
+  const shared = new Set(settings.hostNamespaces ?? []);
+  const list: LinuxNamespace[] = (['pid', 'ipc', 'uts', 'mount', 'cgroup'] as const).filter((type) => !shared.has(type as 'pid')).map((type) => ({ type }));
   const net = settings.networkNamespace;
   if (net === 'new') list.push({ type: 'network' });
   else if (net !== 'host') list.push({ type: 'network', path: net.path });
@@ -197,6 +198,9 @@ function userMounts(settings: ContainerRuntimeSettings): RuntimeMount[] {
  */
 export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host: SpecHost = defaultSpecHost()): Promise<RuntimeSpec> {
   const user = await resolveUser(settings.rootfsDir, settings.user);
+  const addedGids = await resolveGroups(settings.rootfsDir, settings.groupAdd ?? []);
+  const gids = [...new Set([...user.additionalGids, ...addedGids])];
+  const sharesUts = (settings.hostNamespaces ?? []).includes('uts');
   const security = parseSecurityOpts(settings.securityOpt);
   const known = await host.knownCapabilities();
   const capabilities = settings.isPrivileged ? known : computeCapabilities(settings.capAdd, settings.capDrop, known);
@@ -213,7 +217,7 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
     ociVersion: '1.0.2',
     process: {
       terminal: settings.isTty,
-      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? { additionalGids: user.additionalGids } : {}) },
+      user: { uid: user.uid, gid: user.gid, ...(gids.length > 0 ? { additionalGids: gids } : {}) },
       args: [...settings.args],
       env: withDefaultEnv(settings.env, settings.hostname, user.home, settings.isTty),
       cwd: settings.cwd === '' ? '/' : settings.cwd,
@@ -224,7 +228,8 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
       noNewPrivileges: security.isNoNewPrivileges,
     },
     root: { path: settings.rootfsDir, readonly: settings.isReadonlyRootfs },
-    hostname: settings.hostname,
+    // With the host's UTS namespace the container has the host's names (a runtime refuses to set them).
+    ...(sharesUts ? {} : { hostname: settings.hostname, ...(settings.domainname ? { domainname: settings.domainname } : {}) }),
     mounts,
     annotations: { ...(settings.annotations ?? {}) },
     linux: {
@@ -234,6 +239,7 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
     },
   };
   if (settings.isTty && settings.consoleSize) spec.process!.consoleSize = { ...settings.consoleSize };
+  if (settings.oomScoreAdj !== undefined && settings.oomScoreAdj !== 0) spec.process!.oomScoreAdj = settings.oomScoreAdj;
   const linux = spec.linux!;
   const resources = linux.resources!;
   Object.assign(resources, toOciResources(settings));

@@ -120,3 +120,20 @@ export async function resolveUser(rootfsDir: string, spec: string): Promise<Reso
   }
   return { uid, gid, additionalGids, home };
 }
+
+/**
+ * docker's `--group-add` values as gids: numbers as they are, names looked up in the rootfs's
+ * /etc/group (NoSuchUserError when absent, with docker's words).
+ */
+export async function resolveGroups(rootfsDir: string, wanted: readonly string[]): Promise<number[]> {
+  if (wanted.length === 0) return [];
+  const groupText = await readOptional(join(rootfsDir, 'etc', 'group'));
+  const groups = groupText === undefined ? [] : parseGroup(groupText);
+  return wanted.map((name) => {
+    const gid = numericId(name);
+    if (gid !== undefined) return gid;
+    const group = groups.find((g) => g.name === name);
+    if (group === undefined) throw new NoSuchUserError(`Unable to find group ${name}: no matching entries in group file`);
+    return group.gid;
+  });
+}

@@ -38,6 +38,8 @@ export function toOciResources(resources: RuntimeResources & { isOomKillDisabled
     cpu.period = CPU_PERIOD_US;
     cpu.quota = Math.round((resources.nanoCpus * CPU_PERIOD_US) / 1e9);
   }
+  if (resources.cpuPeriod !== undefined && resources.cpuPeriod > 0) cpu.period = resources.cpuPeriod;
+  if (resources.cpuQuota !== undefined && resources.cpuQuota !== 0) cpu.quota = resources.cpuQuota;
   if (resources.cpusetCpus !== undefined && resources.cpusetCpus !== '') cpu.cpus = resources.cpusetCpus;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
   // docker: 0 and -1 both mean unlimited; the OCI spec says unlimited with -1.

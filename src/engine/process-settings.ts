@@ -1,0 +1,80 @@
+/**
+ * Checks of the process and namespace settings a create asks for, the way dockerd and the
+ * OCI runtimes check them, so a value that cannot work is a 400 at create instead of a failed
+ * start: `--sysctl` (namespaced ones only), `--pid`/`--ipc`/`--uts`/`--cgroupns` modes, a
+ * hostname the kernel takes, `--shm-size`, `--memory-swap`; and which of them a VM container
+ * refuses (its guest kernel is not the host's).
+ */
+import { InvalidArgumentError } from '../common/index.js';
+import type { HostSettings } from './container.js';
+
+/** Longest hostname the kernel takes (HOST_NAME_MAX). */
+const HOST_NAME_MAX = 64;
+
+/** sysctls that live in the container's IPC namespace (runc's validator and dockerd agree on these). */
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+
+function refuse(message: string): never {
+  throw new InvalidArgumentError(message, { code: 'BERTH_INVALID_SETTING' });
+}
+
+/** Refuse a sysctl that is not namespaced, or whose namespace the container shares with the host. */
+export function checkSysctls(sysctls: Record<string, string>, host: Pick<HostSettings, 'ipcMode' | 'utsMode' | 'networkMode'>): void {
+  for (const key of Object.keys(sysctls)) {
+    if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) {
+      if (host.ipcMode === 'host') refuse(`sysctl "${key}" not allowed in host IPC namespace`);
+      continue;
+    }
+    if (key.startsWith('net.')) {
+      if (host.networkMode === 'host') refuse(`sysctl "${key}" not allowed in host network namespace`);
+      continue;
+    }
+    if (key === 'kernel.domainname' || key === 'kernel.hostname') {
+      if (host.utsMode === 'host') refuse(`sysctl "${key}" not allowed in host UTS namespace`);
+      refuse(`sysctl "${key}" is not allowed: use --hostname or --domainname`);
+    }
+    refuse(`sysctl "${key}" is not in a separate kernel namespace`);
+  }
+}
+
+/** A namespace mode: '' or private (its own), host; anything else refused with the flag's name. */
+function checkMode(flag: string, value: string, extra: readonly string[] = []): void {
+  if (value === '' || value === 'private' || value === 'host' || extra.includes(value)) return;
+  if (value.startsWith('container:')) refuse(`${flag} ${value} is not supported by berth yet: use host or private`);
+  refuse(`invalid ${flag} mode: ${value}`);
+}
+
+/**
+ * Check what a create asks of the process and its namespaces. Throws BERTH_INVALID_SETTING
+ * (400) for a value no container could start with, BERTH_UNSUPPORTED_SETTING for one a VM
+ * container cannot have.
+ */
+export function checkProcessSettings(host: HostSettings, hostname: string, domainname: string): void {
+  if (hostname.length > HOST_NAME_MAX) refuse(`invalid hostname: "${hostname.slice(0, 20)}..." is longer than ${HOST_NAME_MAX} characters`);
+  if (domainname.length > HOST_NAME_MAX) refuse(`invalid domainname: longer than ${HOST_NAME_MAX} characters`);
+  if (host.shmSizeBytes < 0) refuse('SHM size can not be less than 0');
+  if (host.memorySwapBytes < -1) refuse(`invalid memory swap ${host.memorySwapBytes}: use -1 for unlimited swap`);
+  checkMode('--pid', host.pidMode ?? '');
+  checkMode('--ipc', host.ipcMode ?? '', ['shareable', 'none']);
+  checkMode('--uts', host.utsMode ?? '');
+  if (host.ipcMode === 'none') refuse('--ipc none is not supported by berth yet: use host, private or shareable');
+  const oom = host.oomScoreAdj ?? 0;
+  if (oom < -1000 || oom > 1000) refuse(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
+  checkSysctls(host.sysctls ?? {}, host);
+  if (host.isolation === 'vm') {
+    const asked: Array<[boolean, string]> = [
+      [host.pidMode === 'host', '--pid host'],
+      [host.ipcMode === 'host', '--ipc host'],
+      [host.utsMode === 'host', '--uts host'],
+      [host.cgroupnsMode === 'host', '--cgroupns host'],
+      [(host.groupAdd ?? []).length > 0, '--group-add'],
+      [Object.keys(host.sysctls ?? {}).length > 0, '--sysctl'],
+      [oom !== 0, '--oom-score-adj'],
+      [(host.cpuQuota ?? 0) !== 0 || (host.cpuPeriod ?? 0) !== 0, '--cpu-quota/--cpu-period'],
+      [domainname !== '', '--domainname'],
+    ];
+    for (const [isSet, flag] of asked) {
+      if (isSet) throw new InvalidArgumentError(`${flag} is not supported with --isolation=vm: the container runs on the VM's own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+    }
+  }
+}
