@@ -57,7 +57,6 @@ export const UNSUPPORTED_CREATE_SETTINGS: readonly UnsupportedSetting[] = [
   ...resourceFields.map((field) => ({ ...field, path: `HostConfig.${field.path}` })),
   { path: 'HostConfig.Annotations', flag: '--annotation' },
   { path: 'HostConfig.Cgroup', flag: '--cgroup' },
-  { path: 'HostConfig.Links', flag: '--link' },
   { path: 'HostConfig.StorageOpt', flag: '--storage-opt' },
   { path: 'HostConfig.UsernsMode', flag: '--userns', isSet: (value) => isSetValue(value) && value !== 'host' },
   { path: 'HostConfig.MaskedPaths', flag: 'MaskedPaths' },
@@ -75,7 +74,6 @@ export const UNSUPPORTED_UPDATE_SETTINGS: readonly UnsupportedSetting[] = [
 
 /** Per-network endpoint fields (NetworkingConfig.EndpointsConfig.<net>.X and network connect's EndpointConfig.X) Berth refuses. */
 export const UNSUPPORTED_ENDPOINT_SETTINGS: readonly UnsupportedSetting[] = [
-  { path: 'Links', flag: '--link' },
   { path: 'DriverOpts', flag: '--driver-opt' },
   { path: 'GwPriority', flag: '--gw-priority' },
   { path: 'IPAMConfig.IPv6Address', flag: '--ip6' },
