@@ -843,7 +843,7 @@ static void boot_failure(char *error, size_t error_len) {
 	char tail[768];
 	file_tail("qemu.log", 2, tail, sizeof tail);
 	if (!*tail) console_reason(tail, sizeof tail);
-	snprintf(error, error_len, "QEMU exited during boot%s%s%s: %s", *accel_name ? " (accelerator " : "", accel_name, *accel_name ? ")" : "", *tail ? tail : "no message");
+	snprintf(error, error_len, "QEMU exited during boot%s%s%s: %s", *accel_name ? " (accelerator " : "", accel_name, *accel_name ? ")" : "", *tail ? tail : "the guest printed nothing (it ended before its console was up: a kernel panic early in boot, or an initramfs without an init)");
 }
 
 static struct output_queue *shim_queue_of(int fd) {

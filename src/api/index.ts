@@ -16,7 +16,7 @@ import { addVolumeRoutes } from './handlers/volumes.js';
 import { addNetworkRoutes } from './handlers/networks.js';
 import { Router } from './router.js';
 
-export { createApiServer, listenOnTcp, listenOnUnixSocket } from './server.js';
+export { closeApiServer, createApiServer, listenOnTcp, listenOnUnixSocket } from './server.js';
 export { MAX_API_VERSION, MIN_API_VERSION } from './version.js';
 export { statusOf } from './errors.js';
 export { Router } from './router.js';

@@ -33,6 +33,22 @@ class MethodNotAllowedError extends BerthError {
   }
 }
 
+/** Upgraded (hijacked) connections by server: the HTTP server no longer tracks them, yet they keep it from closing. */
+const hijackedSockets = new WeakMap<Server, Set<Duplex>>();
+
+/**
+ * Stop listening and end every connection, hijacked attach and exec streams included (left
+ * open, they would keep the server, and so berthd's SIGTERM shutdown, waiting for ever).
+ */
+export function closeApiServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+    for (const socket of hijackedSockets.get(server) ?? []) socket.destroy();
+  });
+}
+
 /** Build the HTTP server; `listen` puts it on a socket. */
 export function createApiServer(options: ApiServerOptions): Server {
   const httpOptions = { keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 };
@@ -44,7 +60,11 @@ export function createApiServer(options: ApiServerOptions): Server {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     void dispatch(options, req, res, undefined);
   });
+  const hijacked = new Set<Duplex>();
+  hijackedSockets.set(server, hijacked);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    hijacked.add(socket);
+    socket.once('close', () => hijacked.delete(socket));
     // Hijack-aware handlers write to the socket themselves; every other route still
     // answers through a normal response bound to the same socket.
     const res = new ServerResponse(req);

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createLogger, messageOf, type Logger } from '../common/index.js';
-import { buildRouter, createApiServer, listenOnTcp, listenOnUnixSocket } from '../api/index.js';
+import { buildRouter, closeApiServer, createApiServer, listenOnTcp, listenOnUnixSocket } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { buildServices, type Services } from './builtins.js';
 import { claimPidFile, releasePidFile } from './pid-file.js';
@@ -93,14 +93,5 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
 
 /** Stop listening and end every connection, hijacked streams included. */
 async function closeServers(servers: readonly Server[]): Promise<void> {
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          if (!server.listening) return resolve();
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    ),
-  );
+  await Promise.all(servers.map((server) => closeApiServer(server)));
 }
