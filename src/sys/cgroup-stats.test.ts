@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cgroupDirsFromProcFile, parseFlatKeyed, parseNetDev, parseProcStat, parseV1Blkio, parseV2IoStat } from './cgroups.js';
+import { cgroupDirsFromProcFile, parseFlatKeyed, parseNetDev, parseProcStat, parseV1Blkio, parseV2IoStat } from './cgroup-stats.js';
 
 test('cgroupDirsFromProcFile maps v1 controllers (co-mounted too) and the unified one', () => {
   const dirs = cgroupDirsFromProcFile('5:cpu,cpuacct:/berth/a\n4:memory:/berth/a\n0::/berth/a\n', '/sys/fs/cgroup', false);

@@ -5,3 +5,4 @@ export * from './cgroups.js';
 export * from './mount.js';
 export * from './process-alive.js';
 export * from './host-tools.js';
+export * from './cgroup-stats.js';
