@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Stream } from 'node:stream';
 import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from '../engine/index.js';
 import type { LogPolicy, ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
+import { berthCgroupsPath } from '../sys/index.js';
 import { readLogs, type ExitWatcher, type LogFileOptions, type Runtime, type RuntimeResources } from '../runtime/index.js';
 
 function toLogFileOptions(log: LogPolicy): LogFileOptions {
@@ -53,7 +54,7 @@ export class RuntimePortAdapter implements RuntimePort {
         capDrop: request.capDrop,
         isReadonlyRootfs: request.readonlyRootfs,
         securityOpt: request.securityOpt,
-        cgroupsPath: `/berth/${request.id}`,
+        cgroupsPath: berthCgroupsPath(request.id),
         annotations: { 'io.berth.container.name': request.name },
         networkNamespace: request.networkNamespace ?? 'new',
         shmSizeBytes: request.shmSizeBytes,

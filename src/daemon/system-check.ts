@@ -9,7 +9,7 @@ import { isFullId, messageOf } from '../common/index.js';
 import { isRunningStatus, type ContainerService, type SystemCheckProblem, type SystemCheckReport } from '../engine/index.js';
 import type { ImageService } from '../image/index.js';
 import type { CniNetworkService } from '../network/index.js';
-import { cgroupDirsFor, readMountInfo } from '../sys/index.js';
+import { berthCgroupsPath, cgroupDirsFor, readMountInfo } from '../sys/index.js';
 
 
 export interface SystemCheckDeps {
@@ -63,7 +63,7 @@ export async function checkSystem(deps: SystemCheckDeps): Promise<SystemCheckRep
   }
   for (const record of records) {
     if (isRunning(record.id)) continue;
-    for (const dir of await cgroupDirsFor(`/berth/${record.id}`).catch(() => [] as string[])) {
+    for (const dir of await cgroupDirsFor(berthCgroupsPath(record.id)).catch(() => [] as string[])) {
       if (await exists(dir)) problem('cgroup', record.id, `cgroup ${dir} of a container that is not running`);
     }
   }
@@ -80,7 +80,8 @@ export async function checkSystem(deps: SystemCheckDeps): Promise<SystemCheckRep
 
   // Every image's config, manifest and layers (unpacked, or a blob to unpack from).
   const snapshotter = deps.images.snapshotter;
-  for (const image of await deps.images.list()) {
+  const images = await deps.images.list();
+  for (const image of images) {
     try {
       const record = deps.images.recordOf(image.id);
       for (const digest of [record.id, ...(record.manifestDigest ? [record.manifestDigest] : [])]) {
@@ -94,5 +95,5 @@ export async function checkSystem(deps: SystemCheckDeps): Promise<SystemCheckRep
       problem('image', image.id, `cannot be read: ${messageOf(err)}`);
     }
   }
-  return { containersChecked: records.length, imagesChecked: (await deps.images.list()).length, problems };
+  return { containersChecked: records.length, imagesChecked: images.length, problems };
 }

@@ -4,11 +4,11 @@
  * and QEMU) exactly where they look for a process container's, and nothing else.
  */
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
-import { cgroupDirsFor } from '../sys/index.js';
+import { berthCgroupsPath, cgroupDirsFor } from '../sys/index.js';
 
 /** The cgroupsPath the spec asks for, or `/berth/<id>` as the spec builder makes it. */
 export function vmCgroupsPath(cgroupsPath: string | undefined, id: string): string {
-  return cgroupsPath && cgroupsPath.startsWith('/') ? cgroupsPath : `/berth/${id}`;
+  return cgroupsPath && cgroupsPath.startsWith('/') ? cgroupsPath : berthCgroupsPath(id);
 }
 
 /**

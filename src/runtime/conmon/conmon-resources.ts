@@ -4,7 +4,7 @@
  */
 import { access, open, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cgroupDirsFor, readCgroupStats, readHostCpu, readNetworkCounters, type CommandResult } from '../../sys/index.js';
+import { berthCgroupsPath, cgroupDirsFor, readCgroupStats, readHostCpu, readNetworkCounters, type CommandResult } from '../../sys/index.js';
 import { NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
 import { toOciResources } from '../spec/index.js';
 import type { RuntimeResources, RuntimeStats } from '../types.js';
@@ -45,7 +45,7 @@ export async function updateResources(run: RuntimeInvoker, id: string, resources
   const isPidsUnlimited = resources.pidsLimit !== undefined && resources.pidsLimit < 0;
   const oci = toOciResources(isPidsUnlimited ? { ...resources, pidsLimit: undefined } : resources);
   if (isPidsUnlimited) {
-    for (const dir of await cgroupDirsFor(`/berth/${id}`)) {
+    for (const dir of await cgroupDirsFor(berthCgroupsPath(id))) {
       const file = join(dir, 'pids.max');
       // Only the pids hierarchy (or the unified one) has the file; 'r+' never creates one elsewhere.
       const handle = await open(file, 'r+').catch(() => undefined);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
-import { isProcessAlive, listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
+import { berthCgroupsPath, isProcessAlive, listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, LogFileOptions, Runtime } from '../runtime.js';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
@@ -47,10 +47,6 @@ const RUNTIME_TIMEOUT_MS = 30_000;
 
 /** The file in a container's persist dir naming its cgroupsPath. */
 const CGROUPS_PATH_FILE = 'cgroups-path';
-
-function defaultCgroupsPath(id: string): string {
-  return `/berth/${id}`;
-}
 
 
 function lastLines(text: string): string {
@@ -111,7 +107,7 @@ export class ConmonRuntime implements Runtime {
     await rm(join(persist, 'oom'), { force: true });
     // Kept beside conmon's files so a delete (or recovery after a crash) can sweep cgroups the
     // runtime left behind, without the spec, which may be gone by then.
-    await writeFile(join(persist, CGROUPS_PATH_FILE), settings.cgroupsPath ?? defaultCgroupsPath(id));
+    await writeFile(join(persist, CGROUPS_PATH_FILE), settings.cgroupsPath ?? berthCgroupsPath(id));
     const specStart = performance.now();
     await writeRuntimeSpec(settings, this.#options.specHost);
     const specMs = Math.round(performance.now() - specStart);
@@ -291,7 +287,7 @@ export class ConmonRuntime implements Runtime {
       throw new RuntimeError(`delete ${id}: ${runtimeMessage(result.stderr) || `exit status ${result.exitCode}`}`);
     }
     const persist = this.#persistDir(id);
-    const cgroupsPath = (await readFile(join(persist, CGROUPS_PATH_FILE), 'utf8').catch(() => '')).trim() || defaultCgroupsPath(id);
+    const cgroupsPath = (await readFile(join(persist, CGROUPS_PATH_FILE), 'utf8').catch(() => '')).trim() || berthCgroupsPath(id);
     const left = await removeCgroupDirs(cgroupsPath);
     if (left.length > 0) this.#options.logger.warn('cgroups left after delete', { id, dirs: left.join(' ') });
     await rm(persist, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { release } from 'node:os';
 import { InvalidArgumentError, writeJsonAtomic } from '../../common/index.js';
 import type { LinuxDevice, LinuxNamespace, RuntimeMount, RuntimeSpec } from '../../oci/index.js';
+import { berthCgroupsPath } from '../../sys/index.js';
 import type { ContainerRuntimeSettings } from '../types.js';
 import {
   ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS,
@@ -234,7 +235,7 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
     annotations: { ...(settings.annotations ?? {}) },
     linux: {
       namespaces: namespaces(settings),
-      cgroupsPath: settings.cgroupsPath ?? `/berth/${settings.id}`,
+      cgroupsPath: settings.cgroupsPath ?? berthCgroupsPath(settings.id),
       resources: { devices: settings.isPrivileged ? [{ allow: true, access: 'rwm' }] : defaultDeviceRules() },
     },
   };
