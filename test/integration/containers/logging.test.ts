@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NO_DOCKER, cannotRun, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
@@ -36,6 +36,29 @@ describe('log drivers', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   const logFiles = async (id: string): Promise<string[]> =>
     (await readdir(join(daemon.root, 'containers', id))).filter((name) => name.startsWith('ctr.log')).sort();
 
+  /**
+   * `docker logs` once the writer has printed `line <last>` and no rotation is under way (the same
+   * files twice in a row, no gzip in progress). Reading while a rotation renames or compresses a
+   * file can miss or repeat lines: a known defect of the reader (issue 14's note), not what these
+   * tests are about.
+   */
+  async function settledLogs(id: string, last: number, options: { maxSizeBytes: number; isCompressed: boolean }): Promise<string> {
+    await eventually(async () => (await daemon.docker(['logs', id])).stdout.includes(`line ${last} `), 'the last line in docker logs');
+    let previous = '';
+    await eventually(async () => {
+      const files = await logFiles(id);
+      const names = files.join(' ');
+      // Settled: nothing left to rotate (the current file under max-size), no compression pending
+      // or running, and the same files as at the last look.
+      const currentBytes = (await stat(join(daemon.root, 'containers', id, 'ctr.log'))).size;
+      const isPending = currentBytes >= options.maxSizeBytes || names.includes('.tmp') || (options.isCompressed && files.some((name) => /^ctr\.log\.\d+$/.test(name)));
+      const isSettled = !isPending && names === previous;
+      previous = names;
+      return isSettled;
+    }, 'the rotation to settle');
+    return (await daemon.docker(['logs', id])).stdout;
+  }
+
   it('names the default driver json-file in inspect and info', async () => {
     const info = await daemon.docker(['info', '-f', '{{.LoggingDriver}}']);
     assert.equal(info.stdout.trim(), 'json-file', info.stderr);
@@ -52,10 +75,7 @@ describe('log drivers', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     const run = await daemon.docker(['run', '-d', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=3', 'busybox', ...writer(300)]);
     assert.equal(run.exitCode, 0, run.stderr);
     const id = run.stdout.trim();
-    const logs = await eventually(async () => {
-      const result = await daemon.docker(['logs', id]);
-      return result.stdout.includes('line 300 ') ? result.stdout : undefined;
-    }, 'the last line in docker logs');
+    const logs = await settledLogs(id, 300, { maxSizeBytes: 1024, isCompressed: false });
     const kept = assertContiguousTail(logs, 300);
     assert.ok(kept.length < 300, 'the oldest lines were rotated away');
     // The rotated files are read too: more lines than the current file alone holds.
@@ -70,10 +90,7 @@ describe('log drivers', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     const run = await daemon.docker(['run', '-d', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=3', '--log-opt', 'compress=true', 'busybox', ...writer(200)]);
     assert.equal(run.exitCode, 0, run.stderr);
     const id = run.stdout.trim();
-    const logs = await eventually(async () => {
-      const result = await daemon.docker(['logs', id]);
-      return result.stdout.includes('line 200 ') ? result.stdout : undefined;
-    }, 'the last line in docker logs');
+    const logs = await settledLogs(id, 200, { maxSizeBytes: 1024, isCompressed: true });
     assertContiguousTail(logs, 200);
     const files = await eventually(async () => {
       const names = await logFiles(id);
