@@ -1,9 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, appendFile, rm } from 'node:fs/promises';
+import { mkdtemp, writeFile, appendFile, rm, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { readLogs, timestampToNs, type LogRecord, type ReadLogsOptions } from './log-reader.js';
+import { rotateLogFile } from './log-rotation.js';
 
 let dir: string;
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'berth-logs-')); });
@@ -78,4 +79,35 @@ test('follow stops when the signal aborts', async () => {
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 50);
   assert.deepEqual(await collect(path, { follow: true, signal: controller.signal, pollMs: 10 }), []);
+});
+
+test('reads while rotations rename and compress the files: no line missed or repeated', async () => {
+  const path = join(dir, 'rotating.log');
+  const policy = { maxSizeBytes: 1024, maxFiles: 3, compress: true };
+  // The writer stands in for conmon: it appends to its open file until told to reopen.
+  let writer = await open(path, 'a');
+  const reopen = async (): Promise<void> => {
+    const old = writer;
+    writer = await open(path, 'a');
+    await old.close();
+  };
+  let isWriting = true;
+  const writing = (async () => {
+    for (let line = 1; line <= 1500; line++) {
+      await writer.write(`2026-11-23T04:05:53.${String(line).padStart(9, '0')}Z stdout F line ${line}\n`);
+      if (line % 8 === 0 && (await stat(path)).size >= policy.maxSizeBytes) await rotateLogFile(path, policy, reopen);
+    }
+    isWriting = false;
+  })();
+  let reads = 0;
+  while (isWriting) {
+    const lines = (await collect(path)).map((record) => Number(/line (\d+)/.exec(record.data.toString())?.[1]));
+    for (let index = 1; index < lines.length; index++) {
+      assert.equal(lines[index], lines[index - 1]! + 1, `read ${reads}: contiguous lines, got ${lines.slice(Math.max(0, index - 2), index + 2).join(',')}`);
+    }
+    reads++;
+  }
+  await writing;
+  await writer.close();
+  assert.ok(reads > 10, `the reader ran during the rotations (${reads} reads)`);
 });

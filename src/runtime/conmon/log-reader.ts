@@ -2,7 +2,7 @@
  * Reading conmon's k8s-file logs (`<RFC3339Nano> <stdout|stderr> <P|F> <text>` per line) the way
  * `docker logs` needs them: filtered, tailed, partial records joined, optionally followed.
  */
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -149,15 +149,90 @@ function waitForChange(path: string, pollMs: number, signal: AbortSignal | undef
   });
 }
 
-/** The whole of a rotated log file, gunzipped when its name ends in .gz; empty when it went away meanwhile. */
-async function readRotated(path: string): Promise<Buffer> {
-  try {
-    const data = await readFile(path);
-    return path.endsWith('.gz') ? await gunzipAsync(data) : data;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return Buffer.alloc(0);
-    throw err;
+/** One file of a log snapshot: opened, so a rename or removal by a rotation cannot take it away. */
+interface SnapshotFile {
+  path: string;
+  handle: FileHandle;
+  inode: number;
+}
+
+/** The log's files, oldest first, each opened; `current` is `path` itself when it exists. */
+interface LogSnapshot {
+  rotated: SnapshotFile[];
+  current: SnapshotFile | undefined;
+}
+
+async function closeAll(files: SnapshotFile[]): Promise<void> {
+  await Promise.all(files.map((file) => file.handle.close().catch(() => {})));
+}
+
+/** The names and inodes of `path`'s files now, oldest first, or undefined when one vanished while looking. */
+async function listInodes(path: string): Promise<{ path: string; inode: number }[] | undefined> {
+  const listed: { path: string; inode: number }[] = [];
+  for (const file of await logFilesOf(path)) {
+    const info = await stat(file).catch((err: unknown) => (errnoOf(err) === 'ENOENT' ? undefined : Promise.reject(err)));
+    if (info) listed.push({ path: file, inode: info.ino });
+    else if (file !== path) return undefined;
   }
+  return listed;
+}
+
+/** How many times a snapshot is retried while rotations keep moving the files under it. */
+const SNAPSHOT_ATTEMPTS = 50;
+
+/**
+ * Open every file of the log at once, so that a rotation running meanwhile (renaming `.1` to
+ * `.2`, gzipping `.1`, moving the current file to `.1`) cannot make a file vanish between
+ * listing and reading: open file handles keep their content whatever is renamed. The set is
+ * consistent when listing again finds the same names on the same inodes; otherwise it is taken
+ * again. After many tries under constant rotation the last set is used as it is.
+ */
+async function openLogSnapshot(path: string): Promise<LogSnapshot> {
+  let opened: SnapshotFile[] = [];
+  for (let attempt = 1; ; attempt++) {
+    await closeAll(opened);
+    opened = [];
+    const listed = await listInodes(path);
+    if (!listed) continue;
+    let isComplete = true;
+    for (const file of listed) {
+      try {
+        const handle = await open(file.path, 'r');
+        opened.push({ path: file.path, handle, inode: (await handle.stat()).ino });
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') {
+          await closeAll(opened);
+          throw err;
+        }
+        isComplete = false;
+        break;
+      }
+    }
+    const again = isComplete ? await listInodes(path) : undefined;
+    const isStable =
+      again !== undefined &&
+      again.length === opened.length &&
+      again.every((file, index) => file.path === opened[index]?.path && file.inode === opened[index]?.inode);
+    if (isStable || (isComplete && attempt >= SNAPSHOT_ATTEMPTS)) {
+      const last = opened.at(-1);
+      // Between a rotation's rename and conmon's reopen there is no current file, and conmon
+      // still appends to `.1`: that file is then read as the current one, and left for the new
+      // file once it appears.
+      const isStillWritten = last !== undefined && last.path !== path && !last.path.endsWith('.gz') && last.path === `${path}.1`;
+      const current = last?.path === path || isStillWritten ? last : undefined;
+      return { rotated: current ? opened.slice(0, -1) : opened, current };
+    }
+    if (attempt >= SNAPSHOT_ATTEMPTS * 2) {
+      await closeAll(opened);
+      return { rotated: [], current: undefined };
+    }
+  }
+}
+
+/** The whole of a rotated log file, gunzipped when its name ends in .gz. */
+async function readRotated(file: SnapshotFile): Promise<Buffer> {
+  const data = await file.handle.readFile();
+  return file.path.endsWith('.gz') ? await gunzipAsync(data) : data;
 }
 
 /**
@@ -212,13 +287,25 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
     return records;
   };
 
+  // The rotated files and the current one are opened together (see openLogSnapshot): reading
+  // the rotated ones first and opening the current file afterwards could miss the records a
+  // rotation moved in between.
+  const snapshot = await openLogSnapshot(path);
+  if (snapshot.current) {
+    handle = snapshot.current.handle;
+    handleInode = snapshot.current.inode;
+  }
   const rotatedRecords = async (): Promise<LogRecord[]> => {
     const records: LogRecord[] = [];
-    for (const file of (await logFilesOf(path)).slice(0, -1)) {
-      for (const record of parser.feed(await readRotated(file))) {
-        lastTimestamp = record.timestamp;
-        records.push(record);
+    try {
+      for (const file of snapshot.rotated) {
+        for (const record of parser.feed(await readRotated(file))) {
+          lastTimestamp = record.timestamp;
+          records.push(record);
+        }
       }
+    } finally {
+      await closeAll(snapshot.rotated);
     }
     return records;
   };

@@ -38,9 +38,8 @@ describe('log drivers', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
 
   /**
    * `docker logs` once the writer has printed `line <last>` and no rotation is under way (the same
-   * files twice in a row, no gzip in progress). Reading while a rotation renames or compresses a
-   * file can miss or repeat lines: a known defect of the reader (issue 14's note), not what these
-   * tests are about.
+   * files twice in a row, no gzip in progress), so the files asserted on below are final. Reading
+   * while rotations run is log-reader.test.ts's 'reads while rotations rename and compress'.
    */
   async function settledLogs(id: string, last: number, options: { maxSizeBytes: number; isCompressed: boolean }): Promise<string> {
     await eventually(async () => (await daemon.docker(['logs', id])).stdout.includes(`line ${last} `), 'the last line in docker logs');
