@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EventMessage, ImageInspect } from './wire/index.js';
-import { eventFor, imageInspectFor } from './version-shapes.js';
+import type { ImageInspect } from './wire/index.js';
+import { imageInspectFor } from './version-shapes.js';
 
 const image: ImageInspect = {
   Id: 'sha256:1', RepoTags: [], RepoDigests: [], Parent: '', Comment: '', Created: '2024-01-01T00:00:00Z', DockerVersion: '', Author: '',
@@ -25,9 +25,4 @@ describe('version-gated shapes', () => {
     assert.equal(image.Config.User, '');
   });
 
-  it('events: the legacy fields go from 1.52', () => {
-    const event: EventMessage = { Type: 'container', Action: 'start', Actor: { ID: 'c', Attributes: {} }, scope: 'local', time: 1, timeNano: 1, status: 'start', id: 'c', from: 'busybox' };
-    assert.equal(eventFor('1.51', event).status, 'start');
-    assert.deepEqual(Object.keys(eventFor('1.52', event)).sort(), ['Action', 'Actor', 'Type', 'scope', 'time', 'timeNano']);
-  });
 });

@@ -3,7 +3,7 @@
  * for the API version the client negotiated, so a client keeps the fields of its version
  * (moby api/docs/CHANGELOG.md, "vN API changes"). Each gate names the version that changed.
  */
-import type { ContainerInspectResponse, ContainerStatsResponse, EventMessage, ImageInspect } from './wire/index.js';
+import type { ContainerInspectResponse, ContainerStatsResponse, ImageInspect } from './wire/index.js';
 import { compareApiVersions } from './version.js';
 
 const isBefore = (version: string, than: string): boolean => compareApiVersions(version, than) < 0;
@@ -45,13 +45,6 @@ export function imageInspectFor(version: string, inspect: ImageInspect): ImageIn
     for (const key of ['Parent', 'Comment', 'DockerVersion', 'Author']) if (top[key] === '') delete top[key];
   }
   return shaped;
-}
-
-/** An event for `version`: 1.52 no longer sends the legacy `status`, `id` and `from`. */
-export function eventFor(version: string, event: EventMessage): EventMessage {
-  if (isBefore(version, '1.52')) return event;
-  const { status: _status, id: _id, from: _from, ...current } = event;
-  return current;
 }
 
 /** A stats object for `version`: 1.52 adds `os_type`. */

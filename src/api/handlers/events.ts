@@ -8,7 +8,6 @@ import { parseTimestampNs } from '../../common/index.js';
 import type { EngineEvent, Engine } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
-import { eventFor } from '../version-shapes.js';
 import { checkEventFilters, eventJsonLine, matchesEventFilters } from '../translate/index.js';
 
 /** Register the events endpoint. */
@@ -34,7 +33,7 @@ async function events(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   const send = (event: EngineEvent): void => {
     if (res.destroyed) return;
     if (untilNs !== undefined && event.timeNano > untilNs) return;
-    if (matchesEventFilters(event, filters)) res.write(eventJsonLine(event, (message) => eventFor(req.version, message)));
+    if (matchesEventFilters(event, filters)) res.write(eventJsonLine(event));
   };
   // Replay and subscribe in the same tick: publishing is synchronous, so no event falls between.
   if (sinceNs !== undefined) {

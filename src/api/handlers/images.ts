@@ -22,7 +22,13 @@ export function addImageRoutes(router: Router, engine: Engine): void {
     const beforeMs = await createdMsOf('before');
     const sinceMs = await createdMsOf('since');
     const references = filterValues(filters, 'reference');
-    const images = (await engine.images.list()).filter((image) => {
+    const stored = await engine.images.list();
+    // Without `all`, docker hides intermediate images: untagged ones that are the parent of
+    // another image (a classic build's steps); dangling images (no children) stay listed.
+    const showAll = req.bool('all');
+    const parents = new Set(stored.map((image) => image.parent).filter((parent) => parent !== ''));
+    const images = stored.filter((image) => {
+      if (!showAll && image.repoTags.length === 0 && image.repoDigests.length === 0 && parents.has(image.id)) return false;
       const createdMs = Date.parse(image.created);
       if (dangling !== undefined && (image.repoTags.length === 0) !== dangling) return false;
       if (!labelsMatch(image.config.config?.Labels, filters)) return false;

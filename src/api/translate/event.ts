@@ -8,7 +8,11 @@ import type { EventMessage } from '../wire/index.js';
 
 const FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
 
-/** docker's event JSON; the legacy `status`/`id`/`from` fields are kept for old clients (compose 1.x). */
+/**
+ * docker's event JSON. The legacy `status`/`id`/`from` fields are kept at every API version:
+ * dockerd drops them from 1.52, and Debian's docker-compose 1.29 (docker-py 5 negotiates 1.52)
+ * then fails in `up` with KeyError 'id'. Extra fields break no client.
+ */
 export function toDockerEvent(event: EngineEvent): EventMessage {
   const message: EventMessage = {
     Type: event.type,
@@ -28,10 +32,10 @@ export function toDockerEvent(event: EngineEvent): EventMessage {
 
 /**
  * One event as a JSON line. timeNano is written with all its digits: a JS number would round
- * the nanoseconds (docker sends an int64). `shape` adjusts the message to the client's API version.
+ * the nanoseconds (docker sends an int64).
  */
-export function eventJsonLine(event: EngineEvent, shape: (message: EventMessage) => EventMessage = (m) => m): string {
-  const message = shape(toDockerEvent(event));
+export function eventJsonLine(event: EngineEvent): string {
+  const message = toDockerEvent(event);
   message.timeNano = 0;
   return JSON.stringify(message).replace('"timeNano":0', `"timeNano":${event.timeNano.toString()}`) + '\n';
 }
