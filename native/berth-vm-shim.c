@@ -46,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -628,6 +629,32 @@ static void handle_agent_frame(int type, uint32_t session, const unsigned char *
 	}
 }
 
+/* START's fields that are made when it is sent (guest/agent/PROTOCOL.md): random bytes for the
+ * guest's RNG and the wall clock. A guest restored from a template has the template's RNG state
+ * and clock until it takes them; a cold boot's RNG is ready at once. NULL on failure. */
+static char *append_fresh_fields(char *spec, size_t *len) {
+	unsigned char seed[32];
+	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
+		free(spec);
+		return NULL;
+	}
+	char fields[160];
+	int at = snprintf(fields, sizeof fields, "seed=");
+	for (size_t i = 0; i < sizeof seed; i++) at += snprintf(fields + at, sizeof fields - (size_t)at, "%02x", seed[i]);
+	explicit_bzero(seed, sizeof seed);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	at += 1 + snprintf(fields + at + 1, sizeof fields - (size_t)at - 1, "time=%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+	char *grown = realloc(spec, *len + (size_t)at + 1);
+	if (!grown) {
+		free(spec);
+		return NULL;
+	}
+	memcpy(grown + *len, fields, (size_t)at + 1);
+	*len += (size_t)at + 1;
+	return grown;
+}
+
 /* One request line from a control connection (see the top of the file). */
 static void handle_request(int index, char *line) {
 	struct client *c = &vm.clients[index];
@@ -641,7 +668,7 @@ static void handle_request(int index, char *line) {
 		}
 		size_t len;
 		char *spec = read_file("start.spec", &len);
-		if (!spec) {
+		if (!spec || !(spec = append_fresh_fields(spec, &len))) {
 			reply(index, "error 1 cannot read start.spec: %s", strerror(errno));
 			drop_client(index);
 			return;

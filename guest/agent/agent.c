@@ -57,6 +57,10 @@ static void handle_frame(int type, uint32_t id, unsigned char *payload, uint32_t
   case F_PS:
     send_process_list(id);
     break;
+  case F_HELLO:
+    /* A host that did not see our READY (it restored this guest from a template) asks again. */
+    send_frame(F_READY, 0, NULL, 0);
+    break;
   default:
     break;
   }
@@ -109,8 +113,10 @@ int main(void) {
 
   send_frame(F_READY, 0, NULL, 0);
   /* The host takes a while to send START (create returns, the engine runs start): mount the
-   * container's root meanwhile, off the start's path. A failure is retried, and reported, then. */
-  mount_root();
+   * container's root meanwhile, off the start's path. A failure is retried, and reported, then.
+   * Not in a template (berth.template): QEMU cannot save a guest with a 9p share mounted, and
+   * each clone's root is another directory; its START mounts it. */
+  if (!strstr(cmdline, "berth.template")) mount_root();
 
   static unsigned char buf[HEADER + MAX_PAYLOAD + 16384];
   size_t have = 0;

@@ -89,6 +89,8 @@ struct spec {
   int nmounts;
   char *ifaces[8], *addrs[32], *routes[32];
   int nifaces, naddrs, nroutes;
+  const char *seed; /* START only: hex bytes for the kernel's RNG (fresh.c) */
+  const char *time; /* START only: the host's wall clock, `<seconds>.<nanoseconds>` */
 };
 
 
@@ -105,6 +107,10 @@ void send_error(uint32_t session, const char *fmt, ...);
 void send_frame(int type, uint32_t session, const void *payload, uint32_t len);
 void send_u32(int type, uint32_t session, uint32_t value);
 int write_all(int fd, const void *buf, size_t len);
+
+/* fresh.c */
+int apply_seed(const char *hex);
+int apply_time(const char *value);
 
 /* mounts.c */
 void mount_or_log(const char *src, const char *dst, const char *type, unsigned long flags, const char *data);

@@ -39,18 +39,29 @@ int configure_network(struct spec *s, const char **what) {
   struct ifreq ifr;
   char *ifnames[8];
   for (int i = 0; i < s->nifaces; i++) {
-    char *p[3];
+    char *p[4];
     *what = s->ifaces[i];
-    if (split_slash(s->ifaces[i], p, 3) != 3) { errno = EINVAL; goto fail; }
+    int nparts = split_slash(s->ifaces[i], p, 4);
+    if (nparts < 3) { errno = EINVAL; goto fail; }
     *what = ifnames[i] = p[1];
-    unsigned char mac[6];
+    /* The device is found by the MAC it has now: the container's, or in a clone of a template
+     * the template's (the 4th part), which then takes the container's. */
+    unsigned char mac[6], current[6];
     if (sscanf(p[0], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6) { errno = EINVAL; goto fail; }
+    memcpy(current, mac, 6);
+    if (nparts == 4 && sscanf(p[3], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &current[0], &current[1], &current[2], &current[3], &current[4], &current[5]) != 6) { errno = EINVAL; goto fail; }
     struct if_nameindex *names = if_nameindex(), *found = NULL;
     for (struct if_nameindex *n = names; n && n->if_index; n++) {
       memset(&ifr, 0, sizeof ifr);
-      if (ifreq_ioctl(fd, SIOCGIFHWADDR, &ifr, n->if_name) == 0 && !memcmp(ifr.ifr_hwaddr.sa_data, mac, 6)) { found = n; break; }
+      if (ifreq_ioctl(fd, SIOCGIFHWADDR, &ifr, n->if_name) == 0 && !memcmp(ifr.ifr_hwaddr.sa_data, current, 6)) { found = n; break; }
     }
     if (!found) { if (names) if_freenameindex(names); errno = ENODEV; goto fail; }
+    if (memcmp(current, mac, 6)) {
+      memset(&ifr, 0, sizeof ifr);
+      ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+      memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+      if (ifreq_ioctl(fd, SIOCSIFHWADDR, &ifr, found->if_name) < 0) { if_freenameindex(names); goto fail; }
+    }
     if (strcmp(found->if_name, p[1])) {
       memset(&ifr, 0, sizeof ifr);
       snprintf(ifr.ifr_newname, IFNAMSIZ, "%s", p[1]);

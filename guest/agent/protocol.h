@@ -23,6 +23,7 @@ enum frame_type {
 	F_PS = 14,
 	F_PS_LIST = 15,
 	F_WINDOW = 16,
+	F_HELLO = 17,
 };
 
 /* Type, three reserved zero bytes, session id, payload length (both big-endian). */

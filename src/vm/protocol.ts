@@ -22,6 +22,7 @@ export const FrameType = {
   ps: 14,
   psList: 15,
   window: 16,
+  hello: 17,
 } as const;
 
 /** One decoded frame. */
