@@ -16,6 +16,8 @@ const levels = {
   bin: 0,
   daemon: 1, cli: 1,
   api: 2, client: 2,
+  // The CRI (gRPC for a kubelet) is a second front door beside the Docker API, on the same engine.
+  cri: 2,
   // The builder drives the engine (containers, the image store) and is driven by the API.
   build: 2.5,
   engine: 3,

@@ -4,9 +4,10 @@
  */
 import { join } from 'node:path';
 import { messageOf, type Logger } from '../common/index.js';
-import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type RuntimePort, type RuntimeTraits } from '../engine/index.js';
+import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type NetworkPort, type RuntimePort, type RuntimeTraits } from '../engine/index.js';
 import { CniNetworkService, defaultBridgeNameFor } from '../network/index.js';
 import { ImageService } from '../image/index.js';
+import { readySandboxIds } from '../cri/index.js';
 import { VolumeService } from '../volume/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshot/index.js';
@@ -37,6 +38,8 @@ const VM_TRAITS: RuntimeTraits = {
 
 export interface Services {
   engine: Engine;
+  /** The network service, which the CRI's pods join networks through. */
+  networks: NetworkPort;
   exits: ExitWatcher;
   close(): Promise<void>;
 }
@@ -97,7 +100,9 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   });
   await containers.recover();
   // After recovery handled the exits that happened while berthd was down: what is left belongs to no running container.
-  await networks.recover(new Set(containers.all().filter((c) => isRunningStatus(c.state.status)).map((c) => c.id)));
+  // Ready pod sandboxes (the CRI's) hold network namespaces of their own under their ids.
+  const inUse = [...containers.all().filter((c) => isRunningStatus(c.state.status)).map((c) => c.id), ...(await readySandboxIds(config.root))];
+  await networks.recover(new Set(inUse));
   exits.on('exit', (id, exitCode) => {
     void containers.handleExit(id, exitCode).catch((err: unknown) => logger.error('handling an exit failed', { id, error: messageOf(err) }));
   });
@@ -117,6 +122,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   });
   return {
     engine,
+    networks,
     exits,
     async close() {
       stopWatchingMonitors();

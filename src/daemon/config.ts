@@ -31,6 +31,8 @@ export interface DaemonConfig {
   defaultIsolation: 'process' | 'vm';
   /** The accelerator of VM containers (`--vm-accel kvm|tcg`); undefined: berth-vm probes. */
   vmAccel?: 'kvm' | 'tcg';
+  /** Where the Kubernetes CRI (gRPC) listens (`--cri-socket`; default <exec-root>/cri.sock). */
+  criSocket: string;
 }
 
 /** A `-H tcp://host:port` listener. */
@@ -105,10 +107,15 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
       if (value === 'kvm' || value === 'tcg') return value;
       throw new CommanderInvalidArgument(`invalid accelerator '${value}': use kvm or tcg`);
     })
+    .option('--cri-socket <path>', 'unix socket of the Kubernetes CRI (gRPC RuntimeService and ImageService), root only (default <exec-root>/cri.sock)', (value: string) => {
+      const path = value.startsWith('unix://') ? value.slice('unix://'.length) : value;
+      if (!path.startsWith('/')) throw new CommanderInvalidArgument(`invalid CRI socket ${value}: give an absolute path or unix:///path`);
+      return path;
+    })
     .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg' }>();
+  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg'; criSocket?: string }>();
   const unixSockets = options.host.flatMap((listener) => ('unix' in listener ? [listener.unix] : []));
   const tcpAddresses = options.host.flatMap((listener) => ('tcp' in listener ? [listener.tcp] : []));
   if (options.host.length === 0) unixSockets.push(`${options.execRoot}/berth.sock`);
@@ -134,6 +141,7 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     isDefaultRegistryDisabled: !options.defaultRegistry,
     defaultIsolation: options.defaultIsolation,
     ...(options.vmAccel ? { vmAccel: options.vmAccel } : {}),
+    criSocket: options.criSocket ?? `${options.execRoot}/cri.sock`,
   };
 }
 

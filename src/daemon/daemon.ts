@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { createLogger, messageOf, type Logger } from '../common/index.js';
 import { buildRouter, closeApiServer, createApiServer, listenOnTcp, listenOnUnixSocket } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
+import { startCri, type CriServer } from '../cri/index.js';
 import { buildServices, type Services } from './builtins.js';
 import { claimPidFile, releasePidFile } from './pid-file.js';
 import { grantSocketsToGroup, resolveGroupId } from './socket-group.js';
@@ -56,12 +57,24 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       version,
     });
     const running = services;
+    // The CRI's gRPC stack takes a few hundred milliseconds to load: the Docker API does not wait for it.
+    const runningCri: Promise<CriServer | undefined> = startCri({ engine: running.engine, networks: running.networks, socketPath: config.criSocket, logger }).then(
+      (server) => {
+        logger.info('serving the CRI', { socket: config.criSocket });
+        return server;
+      },
+      (err: unknown) => {
+        logger.error('the CRI could not be served', { socket: config.criSocket, error: messageOf(err) });
+        return undefined;
+      },
+    );
     return {
       services: running,
       servers,
       logger,
       async stop() {
         await closeServers(servers);
+        await (await runningCri)?.close();
         await running.close();
         await releasePidFile(config.pidFile);
       },

@@ -8,7 +8,7 @@ import type { Stream } from 'node:stream';
 import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from '../engine/index.js';
 import type { LogPolicy, ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
 import { berthCgroupsPath } from '../sys/index.js';
-import { readLogs, type ExitWatcher, type LogFileOptions, type Runtime, type RuntimeResources } from '../runtime/index.js';
+import { readLogs, RuntimeError, type ExitWatcher, type LogFileOptions, type Runtime, type RuntimeResources } from '../runtime/index.js';
 
 function toLogFileOptions(log: LogPolicy): LogFileOptions {
   return { isDisabled: log.driver === 'none', maxSizeBytes: log.maxSizeBytes, maxFiles: log.maxFiles, compress: log.compress };
@@ -54,7 +54,8 @@ export class RuntimePortAdapter implements RuntimePort {
         capDrop: request.capDrop,
         isReadonlyRootfs: request.readonlyRootfs,
         securityOpt: request.securityOpt,
-        cgroupsPath: berthCgroupsPath(request.id),
+        // A pod's containers go below the pod's cgroup; the rest below Berth's own.
+        cgroupsPath: request.cgroupParent ? `${request.cgroupParent.replace(/\/+$/, '')}/${request.id}` : berthCgroupsPath(request.id),
         annotations: { 'io.berth.container.name': request.name },
         networkNamespace: request.networkNamespace ?? 'new',
         shmSizeBytes: request.shmSizeBytes,
@@ -66,6 +67,7 @@ export class RuntimePortAdapter implements RuntimePort {
         ...(request.oomScoreAdj ? { oomScoreAdj: request.oomScoreAdj } : {}),
         ...(request.sysctls && Object.keys(request.sysctls).length > 0 ? { sysctls: request.sysctls } : {}),
         ...(request.hostNamespaces?.length ? { hostNamespaces: request.hostNamespaces } : {}),
+        ...(request.ipcNamespacePath ? { ipcNamespacePath: request.ipcNamespacePath } : {}),
         ulimits: request.ulimits,
       },
       { logPath: request.logPath, conmonPidFile: join(request.bundleDir, 'conmon.pid'), ...(request.log ? { log: toLogFileOptions(request.log) } : {}) },
@@ -170,6 +172,11 @@ export class RuntimePortAdapter implements RuntimePort {
 
   wasOomKilled(id: string): Promise<boolean> {
     return this.#runtime.wasOomKilled(id);
+  }
+
+  async reopenLog(id: string): Promise<void> {
+    if (!this.#runtime.reopenLog) throw new RuntimeError(`reopening the log of ${id}: this runtime cannot`);
+    await this.#runtime.reopenLog(id);
   }
 
   async keepLogRotated(id: string, logPath: string, log: LogPolicy): Promise<void> {

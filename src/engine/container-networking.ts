@@ -31,6 +31,14 @@ export interface EndpointSettingsInput {
 
 const NO_ENDPOINT: EndpointSettingsInput = { aliases: [], ipv4Address: '', macAddress: '' };
 
+/**
+ * `pod:<id>` mode's holder: a namespace the network service set up under that id for a pod
+ * sandbox (the CRI's), which the container joins. Undefined for any other mode.
+ */
+export function podModeId(networkMode: string): string | undefined {
+  return networkMode.startsWith('pod:') ? networkMode.slice('pod:'.length) : undefined;
+}
+
 /** `container:<ref>` mode's reference, or undefined for any other mode. */
 export function containerModeRef(networkMode: string): string | undefined {
   return networkMode.startsWith('container:') ? networkMode.slice('container:'.length) : undefined;
@@ -56,6 +64,12 @@ export function resolveNetworksAtCreate(host: HostSettings, endpoints: Record<st
   const sharedRef = containerModeRef(mode);
   if (sharedRef !== undefined) {
     ctx.get(sharedRef);
+    host.networks = {};
+    return;
+  }
+  const podId = podModeId(mode);
+  if (podId !== undefined) {
+    if (port.namespaceOf(podId) === undefined) throw new InvalidArgumentError(`network mode ${mode}: no pod network namespace ${podId}`);
     host.networks = {};
     return;
   }
@@ -139,6 +153,12 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
       throw new InvalidArgumentError(`cannot join the network namespace of VM container ${target.id}: its network stack is inside the VM`, { code: 'BERTH_VM_NETWORK_MODE' });
     }
     return { path: port.namespaceOf(target.id) ?? `/proc/${target.state.pid}/ns/net` };
+  }
+  const podId = podModeId(mode);
+  if (podId !== undefined) {
+    const path = port.namespaceOf(podId);
+    if (path === undefined) throw new ConflictError('BERTH_POD_NETWORK_GONE', `cannot join the network namespace of pod ${podId}: it is stopped or removed`);
+    return { path };
   }
   if (mode === 'host') return 'host';
   if (mode === 'none') return 'new';

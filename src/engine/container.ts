@@ -99,6 +99,12 @@ export interface HostSettings {
   /** `--cpu-quota` and `--cpu-period` in microseconds (0: unset). */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** The container's log file when its creator names one (a kubelet, through the CRI); else `ctr.log` in its directory. */
+  logPath?: string;
+  /** The cgroup its own cgroup goes below (a pod's, through the CRI); else Berth's `/berth`. */
+  cgroupParent?: string;
+  /** An IPC namespace to join (a pod's handle, through the CRI) instead of a new one. */
+  ipcNamespacePath?: string;
 }
 
 /** Where the container is in its life. Times are RFC 3339 strings; docker's zero time when unset. */

@@ -90,6 +90,10 @@ export interface RuntimeCreateRequest {
   hostNamespaces?: Array<'pid' | 'ipc' | 'uts' | 'cgroup'>;
   /** How the log is kept (from the container's log driver and options). */
   log?: LogPolicy;
+  /** The cgroup the container's own cgroup goes below (a pod's); Berth's default when absent. */
+  cgroupParent?: string;
+  /** An IPC namespace to join (a handle on the host) instead of a new one. */
+  ipcNamespacePath?: string;
 }
 
 /**
@@ -221,6 +225,8 @@ export interface RuntimePort {
   readLogs(logPath: string, options: LogReadOptions): AsyncIterable<LogEntry>;
   /** Keep a running container's log rotated by `log` again, after a daemon restart (create starts it itself). */
   keepLogRotated?(id: string, logPath: string, log: LogPolicy): Promise<void>;
+  /** Have the monitor reopen the container's log file (after its owner rotated it away). */
+  reopenLog?(id: string): Promise<void>;
   /** Freeze / thaw the container's processes (cgroup freezer). */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

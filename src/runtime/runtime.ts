@@ -105,4 +105,6 @@ export interface Runtime {
    * starts it itself). Stops at `delete`.
    */
   keepLogRotated?(id: string, logPath: string, log: LogFileOptions): Promise<void>;
+  /** Have the monitor reopen the log file (its owner, a kubelet, rotated it away). */
+  reopenLog?(id: string): Promise<void>;
 }

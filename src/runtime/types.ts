@@ -91,6 +91,8 @@ export interface ContainerRuntimeSettings {
   oomScoreAdj?: number;
   /** Namespaces shared with the host instead of new ones. */
   hostNamespaces?: Array<'pid' | 'ipc' | 'uts' | 'cgroup'>;
+  /** An IPC namespace to join (a pod's handle) instead of a new one. */
+  ipcNamespacePath?: string;
   /** `--init`-free process: initial terminal size when isTty. */
   consoleSize?: { height: number; width: number };
 }

@@ -51,6 +51,8 @@ export interface TestDaemon {
   root: string;
   execRoot: string;
   socket: string;
+  /** The daemon's CRI (gRPC) socket, given with --cri-socket. */
+  criSocket: string;
   env: NodeJS.ProcessEnv;
   /** Run the real docker CLI against this daemon. */
   docker(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
@@ -71,7 +73,8 @@ export interface TestDaemon {
 }
 
 function spawnDaemon(root: string, execRoot: string, socket: string, logPath: string, daemonEnv: NodeJS.ProcessEnv, daemonArgs: readonly string[] = []): ChildProcess {
-  const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--log-level', 'debug', '--no-default-registry', ...daemonArgs];
+  const criSocket = join(dirname(socket), 'cri.sock');
+  const args = [join(REPO, 'dist/src/bin/berthd.js'), '--root', root, '--exec-root', execRoot, '--host', `unix://${socket}`, '--cri-socket', criSocket, '--log-level', 'debug', '--no-default-registry', ...daemonArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false, env: { ...process.env, ...daemonEnv } });
   child.stderr?.on('data', (chunk: Buffer) => {
     void import('node:fs').then((fs) => fs.appendFileSync(logPath, chunk));
@@ -135,6 +138,7 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; 
     root,
     execRoot,
     socket,
+    criSocket: join(dir, 'cri.sock'),
     env,
     docker: (args, options = {}) => runCommand(DOCKER, args, { env, timeoutMs: options.timeoutMs ?? 60_000, ...(options.input !== undefined ? { input: options.input } : {}) }),
     berth: (args, options = {}) =>

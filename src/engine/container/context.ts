@@ -109,9 +109,10 @@ export class ContainerContext {
 
   pathsOf(id: string): ContainerPaths {
     const dir = this.store.dirOf(id);
+    const namedLogPath = this.store.has(id) ? this.store.resolve(id).host.logPath : undefined;
     return {
       dir,
-      logPath: join(dir, 'ctr.log'),
+      logPath: namedLogPath ?? join(dir, 'ctr.log'),
       userdata: join(dir, 'userdata'),
       upper: join(dir, 'upper'),
       work: join(dir, 'work'),

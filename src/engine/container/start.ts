@@ -98,6 +98,8 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       oomScoreAdj: record.host.oomScoreAdj ?? 0,
       sysctls: record.host.sysctls ?? {},
       hostNamespaces: hostNamespacesOf(record.host),
+      ...(record.host.cgroupParent ? { cgroupParent: record.host.cgroupParent } : {}),
+      ...(record.host.ipcNamespacePath ? { ipcNamespacePath: record.host.ipcNamespacePath } : {}),
     });
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;

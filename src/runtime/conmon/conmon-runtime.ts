@@ -275,6 +275,11 @@ export class ConmonRuntime implements Runtime {
     this.#rotate(id, await this.#bundle(id), logPath, log);
   }
 
+  /** See Runtime.reopenLog. */
+  async reopenLog(id: string): Promise<void> {
+    await askConmonToReopenLog(join(await this.#bundle(id), 'ctl'));
+  }
+
   /**
    * See Runtime.delete. Also sweeps what the runtime leaves when a create failed part-way (cgroup
    * directories made before the failing controller) and conmon's per-container directory.

@@ -122,6 +122,11 @@ test('network namespace: host omits it, a path joins it', async () => {
   assert.deepEqual(joined.linux!.namespaces!.find((n) => n.type === 'network'), { type: 'network', path: '/run/berth/netns/x' });
 });
 
+test('ipc namespace: a path (a pod\'s handle) joins it', async () => {
+  const joined = await buildRuntimeSpec(settings({ ipcNamespacePath: '/run/berth/cri/ipc/x' }), host);
+  assert.deepEqual(joined.linux!.namespaces!.filter((n) => n.type === 'ipc'), [{ type: 'ipc', path: '/run/berth/cri/ipc/x' }]);
+});
+
 test('etc files, binds, tty, read-only rootfs, shm size and limits', async () => {
   const spec = await buildRuntimeSpec(settings({
     isTty: true, isReadonlyRootfs: true, shmSizeBytes: 1024, memoryLimitBytes: 1 << 26, pidsLimit: 50,

@@ -160,7 +160,9 @@ function withDefaultEnv(env: readonly string[], hostname: string, home: string, 
 
 function namespaces(settings: ContainerRuntimeSettings): LinuxNamespace[] {
   const shared = new Set(settings.hostNamespaces ?? []);
-  const list: LinuxNamespace[] = (['pid', 'ipc', 'uts', 'mount', 'cgroup'] as const).filter((type) => !shared.has(type as 'pid')).map((type) => ({ type }));
+  const list: LinuxNamespace[] = (['pid', 'ipc', 'uts', 'mount', 'cgroup'] as const)
+    .filter((type) => !shared.has(type as 'pid'))
+    .map((type) => (type === 'ipc' && settings.ipcNamespacePath ? { type, path: settings.ipcNamespacePath } : { type }));
   const net = settings.networkNamespace;
   if (net === 'new') list.push({ type: 'network' });
   else if (net !== 'host') list.push({ type: 'network', path: net.path });

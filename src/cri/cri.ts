@@ -1,0 +1,61 @@
+/**
+ * The CRI put together: the sandbox and container services over the engine, each RPC a call of
+ * theirs, served on one socket. gRPC is loaded only here, when the server starts.
+ */
+import type { Logger } from '../common/index.js';
+import type { Engine, NetworkPort } from '../engine/index.js';
+import { Containers } from './containers.js';
+import { imageHandlers } from './image-service.js';
+import { runtimeConfig, status, version } from './runtime-info.js';
+import { Sandboxes } from './sandboxes.js';
+import { SandboxStore } from './sandbox-store.js';
+import type { CriHandler, CriServer } from './server.js';
+
+export type { CriServer } from './server.js';
+
+export interface CriDependencies {
+  engine: Engine;
+  /** The network service the Docker side uses: pods join the default bridge through it. */
+  networks: NetworkPort | undefined;
+  socketPath: string;
+  logger: Logger;
+}
+
+/** Ids of the pod sandboxes under `root` whose network namespaces are in use (kept by network recovery). */
+export function readySandboxIds(root: string): Promise<string[]> {
+  return SandboxStore.readyIds(root);
+}
+
+/** Serve the CRI on `deps.socketPath`. */
+export async function startCri(deps: CriDependencies): Promise<CriServer> {
+  const { engine, networks, logger } = deps;
+  const store = await SandboxStore.open(engine.facts.root, logger);
+  const sandboxes = new Sandboxes({ engine, networks, store, logger });
+  const containers = new Containers({ engine, sandboxes: store, logger });
+  const handlers = {
+    Version: () => version(engine),
+    Status: () => status(networks),
+    RuntimeConfig: () => runtimeConfig(),
+    RunPodSandbox: (r: Parameters<Sandboxes['run']>[0]) => sandboxes.run(r),
+    StopPodSandbox: (r: Parameters<Sandboxes['stop']>[0]) => sandboxes.stop(r),
+    RemovePodSandbox: (r: Parameters<Sandboxes['remove']>[0]) => sandboxes.remove(r),
+    PodSandboxStatus: (r: Parameters<Sandboxes['status']>[0]) => sandboxes.status(r, (c) => containers.statusOf(c)),
+    ListPodSandbox: (r: Parameters<Sandboxes['list']>[0]) => sandboxes.list(r),
+    CreateContainer: (r: Parameters<Containers['create']>[0]) => containers.create(r),
+    StartContainer: (r: Parameters<Containers['start']>[0]) => containers.start(r),
+    StopContainer: (r: Parameters<Containers['stop']>[0]) => containers.stop(r),
+    RemoveContainer: (r: Parameters<Containers['remove']>[0]) => containers.remove(r),
+    ListContainers: (r: Parameters<Containers['list']>[0]) => containers.list(r),
+    ContainerStatus: (r: Parameters<Containers['status']>[0]) => containers.status(r),
+    ReopenContainerLog: (r: Parameters<Containers['reopenLog']>[0]) => containers.reopenLog(r),
+    ExecSync: (r: Parameters<Containers['execSync']>[0]) => containers.execSync(r),
+    UpdateContainerResources: (r: Parameters<Containers['updateResources']>[0]) => containers.updateResources(r),
+  };
+  const { serveCri } = await import('./server.js');
+  return serveCri({
+    socketPath: deps.socketPath,
+    runtime: handlers as unknown as Record<string, CriHandler>,
+    image: imageHandlers(engine) as unknown as Record<string, CriHandler>,
+    logger,
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * A pod's IPC namespace without a pause process: a new namespace bound onto a file (as network
+ * namespace handles are), which the pod's containers join by path and which lives until removed.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InternalError } from '../common/index.js';
+import { runCommand } from '../sys/index.js';
+
+/** Make the handle `<dir>/<id>` of a new IPC namespace; returns its path. */
+export async function createIpcHandle(dir: string, id: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, id);
+  await writeFile(path, '', { mode: 0o600 });
+  const made = await runCommand('unshare', [`--ipc=${path}`, 'true']);
+  if (made.exitCode !== 0) {
+    await rm(path, { force: true });
+    throw new InternalError(`making the pod's IPC namespace: ${made.stderr.trim().split('\n').pop() ?? `unshare exited ${made.exitCode}`}`);
+  }
+  return path;
+}
+
+/** Unbind and delete a handle; a missing one is not an error. */
+export async function removeIpcHandle(path: string): Promise<void> {
+  await runCommand('umount', ['-l', path]);
+  await rm(path, { force: true });
+}

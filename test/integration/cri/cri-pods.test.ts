@@ -1,0 +1,227 @@
+/**
+ * Pods over the CRI against a private berthd: a pod sandbox with its own network namespace on the
+ * default bridge, two containers sharing its localhost, logs in the kubelet's format at the path
+ * it names, ExecSync, a failing container's status, refusals by field, and cleanup that leaves no
+ * namespace, mount or cgroup behind.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { cannotRun, eventually, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
+import { criClient, rejection, type CriClient } from './cri-client.js';
+
+const skip = cannotRun(!existsSync('/usr/lib/cni/bridge') && 'no CNI plugins in /usr/lib/cni');
+
+/** A pod config as the kubelet sends one (cgroupfs driver, its own pod cgroup left to Berth). */
+function podConfig(name: string, logDirectory: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    metadata: { name, uid: `uid-${name}`, namespace: 'default', attempt: 0 },
+    hostname: name,
+    log_directory: logDirectory,
+    labels: { app: name, 'io.kubernetes.pod.name': name },
+    annotations: { 'example.com/note': `pod ${name}` },
+    linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+    ...overrides,
+  };
+}
+
+function containerConfig(name: string, command: string[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    metadata: { name, attempt: 0 },
+    image: { image: 'busybox' },
+    command,
+    log_path: `${name}/0.log`,
+    labels: { container: name },
+    annotations: { 'example.com/container': name },
+    linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+    ...overrides,
+  };
+}
+
+interface ContainerStatusView {
+  state: string;
+  exit_code: number;
+  reason: string;
+  finished_at: string;
+  started_at: string;
+  log_path: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  metadata: { name: string; attempt: number };
+}
+
+describe('CRI: pods and their containers', { skip }, () => {
+  let daemon: TestDaemon;
+  let cri: CriClient;
+  let logDir: string;
+  before(async () => {
+    daemon = await startTestDaemon();
+    cri = await criClient(daemon.criSocket);
+    logDir = await mkdtemp(join(tmpdir(), 'berth-cri-logs-'));
+  });
+  after(async () => {
+    cri?.close();
+    await daemon?.cleanup();
+    if (logDir) await rm(logDir, { recursive: true, force: true });
+  });
+
+  const containerStatus = async (id: string): Promise<ContainerStatusView> => (await cri.runtime.ContainerStatus!({ container_id: id }))['status'] as ContainerStatusView;
+
+  it('runs a pod whose two containers share localhost, with logs in the kubelet format, exec and cleanup', async () => {
+    const podLogs = join(logDir, 'default_web_uid-web');
+    const config = podConfig('web', podLogs);
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    assert.match(podId, /^[0-9a-f]{64}$/);
+
+    const podStatus = (await cri.runtime.PodSandboxStatus!({ pod_sandbox_id: podId }))['status'] as { state: string; network: { ip: string }; labels: Record<string, string>; annotations: Record<string, string>; metadata: { name: string }; created_at: string };
+    assert.equal(podStatus.state, 'SANDBOX_READY');
+    assert.match(podStatus.network.ip, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.deepEqual(podStatus.labels, config['labels']);
+    assert.deepEqual(podStatus.annotations, config['annotations']);
+    assert.ok(BigInt(podStatus.created_at) > 0n);
+    const listed = (await cri.runtime.ListPodSandbox!({ filter: { label_selector: { app: 'web' } } }))['items'] as Array<{ id: string }>;
+    assert.deepEqual(listed.map((p) => p.id), [podId]);
+
+    const server = String((await cri.runtime.CreateContainer!({
+      pod_sandbox_id: podId,
+      sandbox_config: config,
+      config: containerConfig('server', ['sh', '-c', 'echo hello-from-server > /tmp/index.html; echo serving; echo oops >&2; exec httpd -f -p 127.0.0.1:8080 -h /tmp']),
+    }))['container_id']);
+    const client = String((await cri.runtime.CreateContainer!({
+      pod_sandbox_id: podId,
+      sandbox_config: config,
+      config: containerConfig('client', ['sleep', '1000']),
+    }))['container_id']);
+    assert.equal((await containerStatus(server)).state, 'CONTAINER_CREATED');
+    await cri.runtime.StartContainer!({ container_id: server });
+    await cri.runtime.StartContainer!({ container_id: client });
+    const running = await containerStatus(server);
+    assert.equal(running.state, 'CONTAINER_RUNNING');
+    assert.deepEqual(running.labels, { container: 'server' });
+    assert.deepEqual(running.annotations, { 'example.com/container': 'server' });
+    assert.deepEqual(running.metadata, { name: 'server', attempt: 0 });
+
+    // The client container reaches the server on the pod's localhost.
+    const fetched = await eventually(async () => {
+      const answer = await cri.runtime.ExecSync!({ container_id: client, cmd: ['wget', '-qO-', 'http://127.0.0.1:8080/index.html'], timeout: 10 });
+      return answer['exit_code'] === 0 ? Buffer.from(answer['stdout'] as Uint8Array).toString() : undefined;
+    }, 'the client container reaches the server on localhost');
+    assert.equal(fetched, 'hello-from-server\n');
+
+    // One IPC namespace for the pod (its own, not the node's), and the pod's cgroup as the containers' parent.
+    const ipcOf = async (id: string): Promise<string> => Buffer.from((await cri.runtime.ExecSync!({ container_id: id, cmd: ['readlink', '/proc/self/ns/ipc'], timeout: 10 }))['stdout'] as Uint8Array).toString().trim();
+    const serverIpc = await ipcOf(server);
+    assert.match(serverIpc, /^ipc:\[\d+\]$/);
+    assert.equal(await ipcOf(client), serverIpc);
+    assert.notEqual(await readlink('/proc/self/ns/ipc'), serverIpc);
+    const verbose = await cri.runtime.ContainerStatus!({ container_id: server, verbose: true });
+    const pid = (JSON.parse((verbose['info'] as Record<string, string>)['info']!) as { pid: number }).pid;
+    assert.match(await readFile(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`/berth-pods/${podId}/${server}`));
+    const inspect = await daemon.docker(['inspect', server]);
+    assert.equal(inspect.exitCode, 0, inspect.stderr);
+
+    // ExecSync keeps the streams apart and reports the exit code.
+    const exec = await cri.runtime.ExecSync!({ container_id: client, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], timeout: 0 });
+    assert.equal(Buffer.from(exec['stdout'] as Uint8Array).toString(), 'out\n');
+    assert.equal(Buffer.from(exec['stderr'] as Uint8Array).toString(), 'err\n');
+    assert.equal(exec['exit_code'], 3);
+
+    // Logs: the kubelet's format, at log_directory/log_path.
+    const logPath = join(podLogs, 'server', '0.log');
+    assert.equal(running.log_path, logPath);
+    const lines = await eventually(async () => {
+      const text = await readFile(logPath, 'utf8').catch(() => '');
+      const all = text.split('\n').filter((l) => l !== '');
+      return all.length >= 2 ? all : undefined;
+    }, 'the server container logged two lines');
+    const line = /^(\S+) (stdout|stderr) (F|P) (.*)$/;
+    const parsed = lines.map((l) => line.exec(l));
+    assert.ok(parsed.every((m) => m !== null), lines.join('\n'));
+    assert.ok(parsed.some((m) => m![2] === 'stdout' && m![3] === 'F' && m![4] === 'serving'), lines.join('\n'));
+    assert.ok(parsed.some((m) => m![2] === 'stderr' && m![4] === 'oops'), lines.join('\n'));
+    assert.match(parsed[0]![1]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d)$/);
+
+    // After the kubelet rotates the file away, ReopenContainerLog starts a new one at the same path.
+    await rename(logPath, `${logPath}.1`);
+    await cri.runtime.ReopenContainerLog!({ container_id: server });
+    await cri.runtime.ExecSync!({ container_id: server, cmd: ['sh', '-c', 'echo after-reopen > /proc/1/fd/1'], timeout: 10 });
+    await eventually(async () => (await readFile(logPath, 'utf8').catch(() => '')).includes(' stdout F after-reopen'), 'a line in the reopened log');
+
+    // docker sees the pod's containers, marked as such.
+    const ps = await daemon.docker(['ps', '--filter', `label=io.kubernetes.sandbox.id=${podId}`, '--format', '{{.Names}}']);
+    assert.deepEqual(ps.stdout.trim().split('\n').sort(), ['k8s_client_web_default_uid-web_0', 'k8s_server_web_default_uid-web_0']);
+
+    const listedContainers = (await cri.runtime.ListContainers!({ filter: { pod_sandbox_id: podId, state: { state: 'CONTAINER_RUNNING' } } }))['containers'] as Array<{ id: string }>;
+    assert.deepEqual(listedContainers.map((c) => c.id).sort(), [client, server].sort());
+
+    await cri.runtime.StopContainer!({ container_id: client, timeout: 0 });
+    assert.equal((await containerStatus(client)).state, 'CONTAINER_EXITED');
+    await cri.runtime.StopPodSandbox!({ pod_sandbox_id: podId });
+    const stopped = (await cri.runtime.PodSandboxStatus!({ pod_sandbox_id: podId }))['status'] as { state: string };
+    assert.equal(stopped.state, 'SANDBOX_NOTREADY');
+    assert.equal((await containerStatus(server)).state, 'CONTAINER_EXITED');
+    // Stopping again is no error.
+    await cri.runtime.StopPodSandbox!({ pod_sandbox_id: podId });
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+    const gone = await rejection(cri.runtime.PodSandboxStatus!({ pod_sandbox_id: podId }));
+    assert.equal(gone.code, status.NOT_FOUND);
+    assert.deepEqual((await cri.runtime.ListContainers!({}))['containers'], []);
+
+    // Nothing left: no namespace handle, no mount, no cgroup of the pod.
+    assert.deepEqual(await readdir(join(daemon.execRoot, 'netns')).catch(() => []), []);
+    assert.deepEqual(await readdir(join(daemon.execRoot, 'cri', 'ipc')).catch(() => []), []);
+    assert.deepEqual((await mountsUnder(daemon.execRoot)).filter((m) => m.includes(podId)), []);
+    assert.deepEqual((await mountsUnder(daemon.root)).filter((m) => m.includes('/containers/')), []);
+    for (const hierarchy of ['', 'memory', 'pids', 'cpu,cpuacct']) {
+      const cgroupDirs = await readdir(join('/sys/fs/cgroup', hierarchy, 'berth-pods')).catch(() => [] as string[]);
+      assert.ok(!cgroupDirs.includes(podId), `the pod cgroup is removed from ${hierarchy || 'the unified hierarchy'}`);
+    }
+  });
+
+  it('reports a failing container with its exit code and reason', async () => {
+    const config = podConfig('failing', join(logDir, 'failing'));
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('fails', ['sh', '-c', 'echo dying; exit 7']) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: id });
+    const exited = await eventually(async () => {
+      const s = await containerStatus(id);
+      return s.state === 'CONTAINER_EXITED' ? s : undefined;
+    }, 'the failing container exits');
+    assert.equal(exited.exit_code, 7);
+    assert.equal(exited.reason, 'Error');
+    assert.ok(BigInt(exited.finished_at) >= BigInt(exited.started_at) && BigInt(exited.started_at) > 0n);
+    const notFound = await rejection(cri.runtime.ContainerStatus!({ container_id: 'f'.repeat(64) }));
+    assert.equal(notFound.code, status.NOT_FOUND);
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+
+  it('refuses what it cannot honour by field, and leaves nothing behind', async () => {
+    const before = ((await cri.runtime.ListPodSandbox!({}))['items'] as unknown[]).length;
+    const config = podConfig('refused', join(logDir, 'refused'));
+    const selinux = await rejection(cri.runtime.RunPodSandbox!({ config: { ...config, linux: { security_context: { selinux_options: { type: 'spc_t' } } } } }));
+    assert.equal(selinux.code, status.UNIMPLEMENTED);
+    assert.match(selinux.details, /^config\.linux\.security_context\.selinux_options: /);
+    const handler = await rejection(cri.runtime.RunPodSandbox!({ config, runtime_handler: 'kata' }));
+    assert.equal(handler.code, status.UNIMPLEMENTED);
+    assert.match(handler.details, /^runtime_handler: /);
+    assert.equal(((await cri.runtime.ListPodSandbox!({}))['items'] as unknown[]).length, before);
+
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const devices = await rejection(cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('dev', ['true'], { devices: [{ container_path: '/dev/x', host_path: '/dev/null', permissions: 'rwm' }] }) }));
+    assert.equal(devices.code, status.UNIMPLEMENTED);
+    assert.match(devices.details, /^config\.devices: /);
+    const sharedPid = await rejection(cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('pid', ['true'], { linux: { security_context: { namespace_options: { network: 'POD', pid: 'POD', ipc: 'POD' } } } }) }));
+    assert.equal(sharedPid.code, status.UNIMPLEMENTED);
+    assert.match(sharedPid.details, /namespace_options\.pid: /);
+    const groupOnly = await rejection(cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('group', ['true'], { linux: { security_context: { run_as_group: { value: 5 } } } }) }));
+    assert.equal(groupOnly.code, status.INVALID_ARGUMENT);
+    assert.match(groupOnly.details, /run_as_group/);
+    assert.deepEqual((await cri.runtime.ListContainers!({ filter: { pod_sandbox_id: podId } }))['containers'], []);
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+});
