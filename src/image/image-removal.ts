@@ -50,7 +50,8 @@ const SOFT = REFERENCED | STOPPED;
  * reference); an id deletes the image with all its references. Conflicts with containers and
  * other repositories are docker's 409s. Layers and blobs no other image uses are deleted.
  */
-export async function removeImage(stores: ImageRemovalStores, record: ImageRecord, ref: string, force: boolean, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
+export async function removeImage(stores: ImageRemovalStores, record: ImageRecord, ref: string, options: { force: boolean; noPrune: boolean }, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
+  const { force } = options;
   const { references } = stores;
   const id = record.id;
   const items: ImageDeleteItem[] = [];
@@ -79,14 +80,14 @@ export async function removeImage(stores: ImageRemovalStores, record: ImageRecor
     if (repoRefs.length > 0) return items;
     quiet = true;
   } else if (isSingleReference(repoRefs)) {
-    const conflict = findConflict(references, id, users, force ? HARD : HARD | STOPPED);
+    const conflict = findConflict(stores, id, users, force ? HARD : HARD | STOPPED);
     if (conflict !== undefined) throw conflict;
     for (const r of repoRefs) {
       await references.delete(r);
       items.push({ untagged: familiarString(r) });
     }
   }
-  const conflict = findConflict(references, id, users, force ? HARD : HARD | SOFT);
+  const conflict = findConflict(stores, id, users, force ? HARD : HARD | SOFT);
   if (conflict !== undefined) {
     // After untagging by name, an image still in use just stays, dangling, as docker leaves it.
     if (quiet) return items;
@@ -97,7 +98,28 @@ export async function removeImage(stores: ImageRemovalStores, record: ImageRecor
     items.push({ untagged: familiarString(r) });
   }
   items.push(...(await deleteImage(stores, record, users.length > 0)));
+  if (!options.noPrune) items.push(...(await deleteUntaggedParents(stores, record, containersUsing)));
   return items;
+}
+
+/**
+ * After an image is deleted, its parents go too while they are untagged, have no other child and
+ * no container uses them (moby's imageDeleteHelper without noprune): a classic build's
+ * intermediate images leave with the image built on them.
+ */
+async function deleteUntaggedParents(stores: ImageRemovalStores, deleted: ImageRecord, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
+  const items: ImageDeleteItem[] = [];
+  for (let parentId = deleted.config.parent; parentId !== undefined && parentId !== ''; ) {
+    const parent = stores.records.get(parentId);
+    if (parent === undefined || stores.references.referencesTo(parentId).length > 0 || containersUsing(parentId).length > 0 || hasChildren(stores, parentId)) break;
+    items.push(...(await deleteImage(stores, parent, false)));
+    parentId = parent.config.parent;
+  }
+  return items;
+}
+
+function hasChildren(stores: ImageRemovalStores, id: string): boolean {
+  return stores.records.all().some((record) => record.config.parent === id);
 }
 
 /** `docker image prune`: remove dangling (or, with `all`, unused) images matching the filters. */
@@ -105,7 +127,10 @@ export async function pruneImages(stores: ImageRemovalStores, options: PruneOpti
   const { references, records } = stores;
   const deleted: ImageDeleteItem[] = [];
   let spaceReclaimedBytes = 0;
+  const layerBytes = new Map(records.all().flatMap((record) => record.layers.map((layer) => [layer.chainId as string, layer.sizeBytes] as const)));
   for (const record of records.all()) {
+    // Gone with a child pruned before it, or a parent still needed (docker prunes from the heads).
+    if (records.get(record.id) === undefined || hasChildren(stores, record.id)) continue;
     const refs = references.referencesTo(record.id);
     if (!options.all && refs.some((r) => r.digest === undefined)) continue;
     if (containersUsing(record.id).length > 0) continue;
@@ -117,17 +142,18 @@ export async function pruneImages(stores: ImageRemovalStores, options: PruneOpti
       await references.delete(r);
       deleted.push({ untagged: familiarString(r) });
     }
-    const items = await deleteImage(stores, record, false);
-    const removedChains = new Set(items.map((item) => item.deleted));
-    spaceReclaimedBytes += record.layers.filter((layer) => removedChains.has(layer.chainId)).reduce((sum, layer) => sum + layer.sizeBytes, 0);
+    const items = [...(await deleteImage(stores, record, false)), ...(await deleteUntaggedParents(stores, record, containersUsing))];
+    for (const item of items) spaceReclaimedBytes += (item.deleted !== undefined ? layerBytes.get(item.deleted) : undefined) ?? 0;
     deleted.push(...items);
   }
   return { deleted, spaceReclaimedBytes };
 }
 
-// docker's checkImageDeleteConflict: running containers and child images are hard conflicts,
+// docker's checkImageDeleteConflict: child images and running containers are hard conflicts,
 // other references and stopped containers soft ones that force overrides.
-function findConflict(references: ReferenceStore, id: string, users: Array<{ id: string; isRunning: boolean }>, mask: number): ImageConflictError | undefined {
+function findConflict(stores: ImageRemovalStores, id: string, users: Array<{ id: string; isRunning: boolean }>, mask: number): ImageConflictError | undefined {
+  const { references } = stores;
+  if (mask & HARD && hasChildren(stores, id)) return deleteConflict(id, true, 'image has dependent child images');
   const running = users.find((user) => user.isRunning);
   if (mask & RUNNING && running !== undefined) return deleteConflict(id, true, `image is being used by running container ${shortId(running.id)}`);
   if (mask & REFERENCED && references.referencesTo(id).length > 0) return deleteConflict(id, false, 'image is referenced in multiple repositories');

@@ -42,11 +42,11 @@ async function withService(fn: (images: ImageService, root: string) => Promise<v
 }
 
 /** A one-layer image on top of nothing, with the given labels and creation time. */
-async function addSmall(images: ImageService, content: string, tags: string[], extra: { labels?: Record<string, string>; created?: string } = {}) {
+async function addSmall(images: ImageService, content: string, tags: string[], extra: { labels?: Record<string, string>; created?: string; parent?: string } = {}) {
   const layer = await tarOf({ [`file-${content}`]: content });
   const { digest } = await images.content.put(layer);
   const config = {
-    architecture: 'amd64', os: 'linux', created: extra.created ?? '2025-01-01T00:00:00Z',
+    architecture: 'amd64', os: 'linux', created: extra.created ?? '2025-01-01T00:00:00Z', ...(extra.parent ? { parent: extra.parent } : {}),
     config: { Cmd: ['true'], Labels: extra.labels ?? {} },
     rootfs: { type: 'layers', diff_ids: [digest] },
     history: [{ created: '2025-01-01T00:00:00Z', created_by: 'ADD x' }, { created_by: 'CMD', empty_layer: true }],
@@ -187,6 +187,28 @@ test('prune removes dangling images, or unused ones with all, honouring filters'
     const third = await images.prune({ all: true, labels: ['keep=yes'] }, usedBy);
     assert.ok(third.deleted.some((i) => i.deleted === kept.id));
     assert.deepEqual((await images.list()).map((i) => i.id), [used.id]);
+  }));
+
+test('a build\'s untagged parents go with the image built on them, unless noprune; children block deletion', () =>
+  withService(async (images) => {
+    const base = await addSmall(images, 'b', ['base:1']);
+    const mid = await addSmall(images, 'm', [], { parent: base.id });
+    const top = await addSmall(images, 't', ['top:1'], { parent: mid.id });
+    await assert.rejects(images.remove(mid.id, { force: true }, none), {
+      message: `conflict: unable to delete ${mid.id.slice(7, 19)} (cannot be forced) - image has dependent child images`,
+    });
+    // Dangling-only prune starts from the heads: the intermediate image stays while its child does.
+    assert.deepEqual((await images.prune({ all: false }, none)).deleted, []);
+    const removed = await images.remove('top:1', {}, none);
+    assert.deepEqual(removed.filter((i) => i.deleted?.startsWith('sha256:') && [top.id, mid.id, base.id].includes(i.deleted as never)).map((i) => i.deleted), [top.id, mid.id]);
+    assert.deepEqual((await images.list()).map((i) => i.id), [base.id]);
+
+    const mid2 = await addSmall(images, 'm2', [], { parent: base.id });
+    const top2 = await addSmall(images, 't2', ['top:2'], { parent: mid2.id });
+    const kept = await images.remove('top:2', { noPrune: true }, none);
+    assert.ok(kept.some((i) => i.deleted === top2.id) && !kept.some((i) => i.deleted === mid2.id));
+    // Now a head and dangling, prune takes it.
+    assert.ok((await images.prune({ all: false }, none)).deleted.some((i) => i.deleted === mid2.id));
   }));
 
 test('history lists steps newest first; lowerDirs re-unpacks a missing layer', () =>

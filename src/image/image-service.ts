@@ -354,7 +354,7 @@ export class ImageService implements LocalImages {
    * other repositories are docker's 409s. Layers and blobs no other image uses are deleted.
    */
   remove(ref: string, options: { force?: boolean; noPrune?: boolean }, containersUsing: ContainersUsing): Promise<ImageDeleteItem[]> {
-    return this.#lock.run(STORE_LOCK, () => removeImage(this.#removalStores, this.#resolve(ref), ref, options.force === true, containersUsing));
+    return this.#lock.run(STORE_LOCK, () => removeImage(this.#removalStores, this.#resolve(ref), ref, { force: options.force === true, noPrune: options.noPrune === true }, containersUsing));
   }
 
   get #removalStores(): ImageRemovalStores {

@@ -215,6 +215,7 @@ def events():
 
 def build():
     """images.build as its users call it: a context folder, build args, labels, a target, tags."""
+    images_before = {i.id for i in client.images.list(all=True)}
     with tempfile.TemporaryDirectory() as context:
         with open(os.path.join(context, 'Dockerfile'), 'w') as dockerfile:
             dockerfile.write('FROM busybox AS base\nARG WORD=default\nRUN echo "$WORD" > /word\n'
@@ -251,6 +252,9 @@ def build():
             check(err.status_code == 400, err)
     for tag in ('dpy-build:1', 'dpy-build:base'):
         client.images.remove(tag)
+    # Removing the tagged images took their untagged parents (the build's steps) with them.
+    images_after = {i.id for i in client.images.list(all=True)}
+    check(images_after <= images_before, images_after - images_before)
 
 
 if __name__ == '__main__':
