@@ -1,7 +1,8 @@
 /**
  * `docker load`: read a tar in docker's archive format (`manifest.json`, with layers either as
- * `blobs/sha256/<hex>` or the older `<id>/layer.tar`, symlinks between those included) or an
- * OCI image layout (`index.json`), and store every image in it with its tags. Blobs stream into
+ * `blobs/sha256/<hex>` or the older `<id>/layer.tar`, symlinks between those included), docker
+ * 1.9's legacy format (`repositories` and `<id>/json` per layer), or an OCI image layout
+ * (`index.json`), and store every image in it with its tags. Blobs stream into
  * the content store as the tar is read: those named by digest are verified against it, the rest
  * hashed; nothing from the archive is ever written by its own path name, so hostile names
  * cannot escape. A failure leaves no blob this load added that no image uses.
@@ -9,7 +10,7 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { BerthError, InvalidArgumentError } from '../../common/index.js';
+import { BerthError, InvalidArgumentError, crashPoint } from '../../common/index.js';
 import { type Descriptor, type Digest, type ImageIndex, type ImageManifest, MediaType, isDigest, isIndexMediaType, parseDigest } from '../../oci/index.js';
 import { familiarString, parseImageReference, withDefaultTag } from '../../store/index.js';
 import { decompressed } from '../../snapshot/index.js';
@@ -48,9 +49,14 @@ export async function loadImages(service: LocalImages, source: Readable, progres
   const added = new Set<Digest>();
   try {
     const files = await readArchive(service, source, added, signal);
+    crashPoint('load.blobs-stored');
     const releaseClaims = service.claimBlobs([...added]);
     try {
-      const loaded = files.small.has('manifest.json') ? await loadDockerArchive(service, files, progress) : await loadOciLayout(service, files, progress);
+      const loaded = files.small.has('manifest.json')
+        ? await loadDockerArchive(service, files, progress)
+        : files.small.has('index.json') || !files.small.has('repositories')
+          ? await loadOciLayout(service, files, progress)
+          : await loadLegacyArchive(service, files, progress);
       if (loaded.length === 0) throw new InvalidArchiveError('it holds no image');
       releaseClaims();
       // Indexes and anything else no image uses need not stay.
@@ -168,6 +174,80 @@ async function loadDockerArchive(service: LocalImages, files: ArchiveFiles, prog
     }
     const tags = (entry.RepoTags ?? []).filter((t) => typeof t === 'string');
     loaded.push(await store(service, configBytes, layers, tags, progress));
+  }
+  return loaded;
+}
+
+/** One layer's `<id>/json` in docker's pre-1.10 archives (what `docker save` wrote before manifest.json). */
+interface LegacyLayerJson {
+  id?: string;
+  parent?: string;
+  created?: string;
+  author?: string;
+  comment?: string;
+  architecture?: string;
+  os?: string;
+  config?: Record<string, unknown>;
+  container_config?: { Cmd?: string[] | null };
+  docker_version?: string;
+}
+
+const LEGACY_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * docker 1.9's archive: `repositories` (`{"name": {"tag": "<top layer id>"}}`) and one folder
+ * per layer with `json` (its v1 image, naming its parent), `VERSION` and `layer.tar`. Each named
+ * top layer becomes an image: its parent chain gives the layers bottom first, its json the
+ * config, and each layer a history entry, as moby's legacy loader builds them.
+ */
+async function loadLegacyArchive(service: LocalImages, files: ArchiveFiles, progress: ProgressSink): Promise<LoadedImage[]> {
+  const repositories = parseJson<Record<string, Record<string, string>>>(files.small.get('repositories')!, 'repositories');
+  if (repositories === null || typeof repositories !== 'object') throw new InvalidArchiveError('repositories is not an object');
+  const tagsByTop = new Map<string, string[]>();
+  for (const [name, tags] of Object.entries(repositories)) {
+    if (tags === null || typeof tags !== 'object') throw new InvalidArchiveError(`repositories: ${JSON.stringify(name)} is not an object`);
+    for (const [tag, id] of Object.entries(tags)) {
+      if (typeof id !== 'string' || !LEGACY_ID.test(id)) throw new InvalidArchiveError(`repositories: ${name}:${tag} names no layer id`);
+      tagsByTop.set(id, [...(tagsByTop.get(id) ?? []), `${name}:${tag}`]);
+    }
+  }
+  const loaded: LoadedImage[] = [];
+  for (const [topId, tags] of tagsByTop) {
+    // Bottom layer first.
+    const chain: Array<{ id: string; json: LegacyLayerJson }> = [];
+    for (let id: string | undefined = topId; id !== undefined && id !== ''; ) {
+      if (!LEGACY_ID.test(id)) throw new InvalidArchiveError(`layer id ${JSON.stringify(id)} is not 64 hex digits`);
+      if (chain.length >= 256) throw new InvalidArchiveError('the layer chain is longer than 256 or loops');
+      const json: LegacyLayerJson = parseJson<LegacyLayerJson>(await fileBytes(service, files, `${id}/json`), `${id}/json`);
+      chain.unshift({ id, json });
+      id = json.parent;
+    }
+    const layers = [];
+    const diffIds: Digest[] = [];
+    for (const { id } of chain) {
+      const digest = files.blobs.get(resolvePath(files, `${id}/layer.tar`));
+      if (digest === undefined) throw new InvalidArchiveError(`layer ${id}/layer.tar is missing`);
+      // These archives hold plain tars, so the blob's digest is the layer's diff id.
+      if ((await layerMediaType(service, digest)) !== MediaType.dockerLayer) throw new InvalidArchiveError(`layer ${id}/layer.tar is compressed; legacy archives hold plain tars`);
+      layers.push({ blobDigest: digest, mediaType: MediaType.dockerLayer });
+      diffIds.push(digest);
+    }
+    const top = chain[chain.length - 1]!.json;
+    const config = {
+      architecture: top.architecture ?? 'amd64',
+      os: top.os ?? 'linux',
+      ...(top.created !== undefined ? { created: top.created } : {}),
+      ...(top.author !== undefined ? { author: top.author } : {}),
+      config: top.config ?? {},
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history: chain.map(({ json: layer }) => ({
+        ...(layer.created !== undefined ? { created: layer.created } : {}),
+        ...(layer.author ? { author: layer.author } : {}),
+        created_by: (layer.container_config?.Cmd ?? []).join(' '),
+        ...(layer.comment ? { comment: layer.comment } : {}),
+      })),
+    };
+    loaded.push(await store(service, Buffer.from(JSON.stringify(config)), layers, tags, progress));
   }
   return loaded;
 }

@@ -63,6 +63,52 @@ describe('save, load, import', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () 
     await daemon.docker(['rmi', 'oci:1']);
   });
 
+  it('loads docker 1.9\'s legacy archive (repositories and <id>/json per layer)', async () => {
+    // The busybox layer from a save, then a second layer on it, in the old layout.
+    const saved = join(work, 'for-legacy');
+    await mkdir(saved);
+    await daemon.docker(['save', '-o', join(saved, 'b.tar'), 'busybox']);
+    await runCommand('tar', ['-xf', join(saved, 'b.tar'), '-C', saved]);
+    const manifest = JSON.parse(await readFile(join(saved, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
+    const dir = join(work, 'legacy');
+    const baseId = 'a'.repeat(64);
+    const topId = 'b'.repeat(64);
+    await mkdir(join(dir, baseId), { recursive: true });
+    await mkdir(join(dir, topId), { recursive: true });
+    await writeFile(join(dir, baseId, 'layer.tar'), await readFile(join(saved, manifest[0]!.Layers[0]!)));
+    await mkdir(join(work, 'top-layer'));
+    await writeFile(join(work, 'top-layer', 'hello'), 'from a legacy layer\n');
+    await runCommand('tar', ['-cf', join(dir, topId, 'layer.tar'), '-C', join(work, 'top-layer'), 'hello']);
+    const created = '2015-11-03T00:00:00Z';
+    await writeFile(join(dir, baseId, 'json'), JSON.stringify({ id: baseId, created, os: 'linux', architecture: 'amd64', container_config: { Cmd: ['/bin/sh', '-c', '#(nop) ADD file:busybox in /'] } }));
+    await writeFile(join(dir, topId, 'json'), JSON.stringify({
+      id: topId, parent: baseId, created, os: 'linux', architecture: 'amd64',
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['cat', '/hello'] },
+      container_config: { Cmd: ['/bin/sh', '-c', '#(nop) ADD file:hello in /'] },
+    }));
+    for (const id of [baseId, topId]) await writeFile(join(dir, id, 'VERSION'), '1.0');
+    await writeFile(join(dir, 'repositories'), JSON.stringify({ legacy: { '1': topId } }));
+    const archive = join(work, 'legacy.tar');
+    assert.equal((await runCommand('tar', ['-cf', archive, '-C', dir, 'repositories', baseId, topId])).exitCode, 0);
+    const load = await daemon.docker(['load', '-i', archive]);
+    assert.equal(load.exitCode, 0, load.stderr);
+    assert.match(load.stdout, /Loaded image: legacy:1/);
+    assert.equal((await daemon.docker(['run', '--rm', 'legacy:1'])).stdout, 'from a legacy layer\n');
+    const history = await daemon.docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'legacy:1']);
+    assert.deepEqual(history.stdout.trim().split('\n'), ['/bin/sh -c #(nop) ADD file:hello in /', '/bin/sh -c #(nop) ADD file:busybox in /']);
+    assert.equal((await daemon.docker(['rmi', 'legacy:1'])).exitCode, 0);
+
+    // A repositories file naming a layer the archive lacks: refused, nothing kept.
+    const blobsBefore = await blobCount(daemon);
+    await writeFile(join(dir, 'repositories'), JSON.stringify({ broken: { '1': 'c'.repeat(64) } }));
+    assert.equal((await runCommand('tar', ['-cf', archive, '-C', dir, 'repositories', baseId, topId])).exitCode, 0);
+    const broken = await daemon.docker(['load', '-i', archive]);
+    assert.notEqual(broken.exitCode, 0);
+    assert.match(broken.stderr, /invalid archive: "c{64}\/json" is missing/);
+    assert.equal(await blobCount(daemon), blobsBefore);
+    assert.equal((await daemon.docker(['images', '-q', 'broken'])).stdout, '');
+  });
+
   it('refuses a hostile archive and a damaged one, leaving no blob or tag', async () => {
     const before = await blobCount(daemon);
     // A layer that writes through `..`: the extractor refuses it, the load undoes its blobs.
