@@ -84,6 +84,11 @@ export class Containers {
     return record;
   }
 
+  /** A CRI container's record; NOT_FOUND for any other id. */
+  get(ref: string): ContainerRecord {
+    return this.#get(ref);
+  }
+
   #find(ref: string): ContainerRecord | undefined {
     try {
       return this.#get(ref);
@@ -234,7 +239,14 @@ export class Containers {
     const timedOut = new Promise<'timeout'>((resolve) => {
       if (timeoutSec > 0) timer = setTimeout(() => resolve('timeout'), timeoutSec * 1000);
     });
-    const result = await Promise.race([handle.exited, timedOut]);
+    // The exit status can come before the last output: both are awaited.
+    const outputEnded = new Promise<void>((resolve) => {
+      handle.output.once('end', resolve);
+      handle.output.once('close', resolve);
+      handle.output.once('error', () => resolve());
+    });
+    const finished = Promise.all([handle.exited, outputEnded]).then(([code]) => code);
+    const result = await Promise.race([finished, timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') {
       try {

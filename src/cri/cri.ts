@@ -9,6 +9,7 @@ import { imageHandlers } from './image-service.js';
 import { runtimeConfig, status, version } from './runtime-info.js';
 import { Sandboxes } from './sandboxes.js';
 import { SandboxStore } from './sandbox-store.js';
+import { Stats } from './stats.js';
 import type { CriHandler, CriServer } from './server.js';
 
 export type { CriServer } from './server.js';
@@ -32,6 +33,7 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
   const store = await SandboxStore.open(engine.facts.root, logger);
   const sandboxes = new Sandboxes({ engine, networks, store, logger });
   const containers = new Containers({ engine, sandboxes: store, logger });
+  const stats = new Stats(engine, store);
   const handlers = {
     Version: () => version(engine),
     Status: () => status(networks),
@@ -50,6 +52,10 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
     ReopenContainerLog: (r: Parameters<Containers['reopenLog']>[0]) => containers.reopenLog(r),
     ExecSync: (r: Parameters<Containers['execSync']>[0]) => containers.execSync(r),
     UpdateContainerResources: (r: Parameters<Containers['updateResources']>[0]) => containers.updateResources(r),
+    ContainerStats: async (r: { container_id: string }) => ({ stats: await stats.container(containers.get(r.container_id)) }),
+    ListContainerStats: async (r: { filter: Parameters<Stats['listContainers']>[0] }) => ({ stats: await stats.listContainers(r.filter) }),
+    PodSandboxStats: async (r: { pod_sandbox_id: string }) => ({ stats: await stats.pod(store.get(r.pod_sandbox_id)) }),
+    ListPodSandboxStats: async (r: { filter: Parameters<Stats['listPods']>[0] }) => ({ stats: await stats.listPods(r.filter) }),
   };
   const { serveCri } = await import('./server.js');
   return serveCri({

@@ -96,7 +96,7 @@ describe('CRI translation', () => {
 
   it('reads resources, refusing what the engine cannot limit', () => {
     assert.deepEqual(resourcesOf({ ...noResources, memory_limit_in_bytes: '1048576', cpu_quota: '50000', cpu_period: '100000', cpu_shares: '512', hugepage_limits: [{ page_size: '2MB', limit: '0' }] }, 'r'),
-      { memoryBytes: 1048576, memorySwapBytes: 0, cpuShares: 512, cpuQuota: 50000, cpuPeriod: 100000, cpusetCpus: '', oomScoreAdj: 0 });
+      { memoryBytes: 1048576, memorySwapBytes: 1048576, cpuShares: 512, cpuQuota: 50000, cpuPeriod: 100000, cpusetCpus: '', oomScoreAdj: 0 });
     assert.throws(() => resourcesOf({ ...noResources, hugepage_limits: [{ page_size: '2MB', limit: '4194304' }] }, 'r'), /r\.hugepage_limits/);
     assert.throws(() => resourcesOf({ ...noResources, unified: { 'memory.high': '1' } }, 'r'), /r\.unified/);
     assert.throws(() => resourcesOf({ ...noResources, cpuset_mems: '0' }, 'r'), /r\.cpuset_mems/);

@@ -221,7 +221,8 @@ export function resourcesOf(resources: LinuxContainerResources | null, field: st
   if (swap !== 0 && memoryBytes === 0) throw new CriInvalidError(`${field}.memory_swap_limit_in_bytes`, 'needs memory_limit_in_bytes');
   return {
     memoryBytes,
-    memorySwapBytes: swap,
+    // Unspecified swap is no swap (the kubelet's NoSwap), not docker's default of twice the memory.
+    memorySwapBytes: swap !== 0 ? swap : memoryBytes,
     cpuShares: int(r?.cpu_shares),
     cpuQuota: int(r?.cpu_quota),
     cpuPeriod: int(r?.cpu_period),

@@ -86,6 +86,9 @@ describe('CRI: pods and their containers', { skip }, () => {
     const listed = (await cri.runtime.ListPodSandbox!({ filter: { label_selector: { app: 'web' } } }))['items'] as Array<{ id: string }>;
     assert.deepEqual(listed.map((p) => p.id), [podId]);
 
+    const missing = await rejection(cri.runtime.ExecSync!({ container_id: 'x', cmd: ['true'], timeout: 1 }));
+    assert.equal(missing.code, status.NOT_FOUND);
+
     const server = String((await cri.runtime.CreateContainer!({
       pod_sandbox_id: podId,
       sandbox_config: config,
@@ -113,7 +116,12 @@ describe('CRI: pods and their containers', { skip }, () => {
     assert.equal(fetched, 'hello-from-server\n');
 
     // One IPC namespace for the pod (its own, not the node's), and the pod's cgroup as the containers' parent.
-    const ipcOf = async (id: string): Promise<string> => Buffer.from((await cri.runtime.ExecSync!({ container_id: id, cmd: ['readlink', '/proc/self/ns/ipc'], timeout: 10 }))['stdout'] as Uint8Array).toString().trim();
+    const ipcOf = async (id: string): Promise<string> => {
+      const answer = await cri.runtime.ExecSync!({ container_id: id, cmd: ['readlink', '/proc/self/ns/ipc'], timeout: 10 });
+      const text = (key: string): string => Buffer.from(answer[key] as Uint8Array).toString().trim();
+      assert.equal(answer['exit_code'], 0, `readlink in ${id}: ${text('stderr')}`);
+      return text('stdout');
+    };
     const serverIpc = await ipcOf(server);
     assert.match(serverIpc, /^ipc:\[\d+\]$/);
     assert.equal(await ipcOf(client), serverIpc);
@@ -129,6 +137,9 @@ describe('CRI: pods and their containers', { skip }, () => {
     assert.equal(Buffer.from(exec['stdout'] as Uint8Array).toString(), 'out\n');
     assert.equal(Buffer.from(exec['stderr'] as Uint8Array).toString(), 'err\n');
     assert.equal(exec['exit_code'], 3);
+    const timedOut = await rejection(cri.runtime.ExecSync!({ container_id: client, cmd: ['sleep', '60'], timeout: 1 }));
+    assert.equal(timedOut.code, status.DEADLINE_EXCEEDED);
+    assert.match(timedOut.details, /timed out after 1s/);
 
     // Logs: the kubelet's format, at log_directory/log_path.
     const logPath = join(podLogs, 'server', '0.log');
@@ -183,6 +194,42 @@ describe('CRI: pods and their containers', { skip }, () => {
     }
   });
 
+  it('reports container and pod stats, and updates a container\'s resources', async () => {
+    const config = podConfig('stats', join(logDir, 'stats'));
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('busy', ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1024 count=256 2>/dev/null; touch /tmp/ready; exec sleep 1000']) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: id });
+    await eventually(async () => (await cri.runtime.ExecSync!({ container_id: id, cmd: ['test', '-e', '/tmp/ready'], timeout: 10 }))['exit_code'] === 0, 'the container wrote its file');
+
+    type Usage = { value: string } | null;
+    const first = (await cri.runtime.ContainerStats!({ container_id: id }))['stats'] as { attributes: { id: string; labels: Record<string, string> }; cpu: { usage_core_nano_seconds: Usage }; memory: { working_set_bytes: Usage; usage_bytes: Usage; available_bytes: Usage }; writable_layer: { used_bytes: Usage; inodes_used: Usage } };
+    assert.equal(first.attributes.id, id);
+    assert.deepEqual(first.attributes.labels, { container: 'busy' });
+    assert.ok(Number(first.cpu.usage_core_nano_seconds?.value) > 0);
+    assert.ok(Number(first.memory.usage_bytes?.value) > 0);
+    assert.ok(Number(first.writable_layer.used_bytes?.value) >= 256 * 1024, JSON.stringify(first.writable_layer));
+    assert.equal(first.memory.available_bytes, null, 'no limit, no available bytes');
+
+    const listed = (await cri.runtime.ListContainerStats!({ filter: { pod_sandbox_id: podId } }))['stats'] as Array<{ attributes: { id: string } }>;
+    assert.deepEqual(listed.map((s) => s.attributes.id), [id]);
+    const pod = (await cri.runtime.PodSandboxStats!({ pod_sandbox_id: podId }))['stats'] as { attributes: { id: string }; linux: { process: { process_count: Usage }; network: { default_interface: { name: string; rx_bytes: Usage } }; containers: unknown[]; memory: { usage_bytes: Usage } } };
+    assert.equal(pod.attributes.id, podId);
+    assert.equal(pod.linux.containers.length, 1);
+    assert.ok(Number(pod.linux.process.process_count?.value) >= 1);
+    assert.equal(pod.linux.network.default_interface.name, 'eth0');
+    assert.ok(Number(pod.linux.memory.usage_bytes?.value) > 0);
+    const pods = (await cri.runtime.ListPodSandboxStats!({ filter: { label_selector: { app: 'stats' } } }))['stats'] as Array<{ attributes: { id: string } }>;
+    assert.deepEqual(pods.map((p) => p.attributes.id), [podId]);
+
+    await cri.runtime.UpdateContainerResources!({ container_id: id, linux: { memory_limit_in_bytes: 64 * 1024 * 1024, cpu_shares: 512 } });
+    const limited = (await cri.runtime.ContainerStats!({ container_id: id }))['stats'] as { memory: { available_bytes: Usage } };
+    assert.ok(limited.memory.available_bytes !== null && Number(limited.memory.available_bytes.value) < 64 * 1024 * 1024, JSON.stringify(limited.memory));
+    const refused = await rejection(cri.runtime.UpdateContainerResources!({ container_id: id, linux: { unified: { 'memory.high': '1' } } }));
+    assert.equal(refused.code, status.UNIMPLEMENTED);
+    assert.match(refused.details, /^linux\.unified: /);
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+
   it('reports a failing container with its exit code and reason', async () => {
     const config = podConfig('failing', join(logDir, 'failing'));
     const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
@@ -196,6 +243,8 @@ describe('CRI: pods and their containers', { skip }, () => {
     assert.equal(exited.reason, 'Error');
     assert.ok(BigInt(exited.finished_at) >= BigInt(exited.started_at) && BigInt(exited.started_at) > 0n);
     const notFound = await rejection(cri.runtime.ContainerStatus!({ container_id: 'f'.repeat(64) }));
+    const notRunning = await rejection(cri.runtime.ExecSync!({ container_id: id, cmd: ['true'], timeout: 1 }));
+    assert.equal(notRunning.code, status.FAILED_PRECONDITION);
     assert.equal(notFound.code, status.NOT_FOUND);
     await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
   });
