@@ -18,6 +18,10 @@ export const CRASH_STEPS = [
   'commit.layer-stored',
   'pause.frozen',
   'volume-create.dir-made',
+  'load.blobs-stored',
+  'import.blob-stored',
+  'network-create.recorded',
+  'network-rm.bridge-removed',
 ] as const;
 
 export type CrashStep = (typeof CRASH_STEPS)[number];

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, KeyedLock, messageOf, newId, type Logger } from '../common/index.js';
+import { InvalidArgumentError, KeyedLock, crashPoint, messageOf, newId, type Logger } from '../common/index.js';
 import { BridgeDevices, hostRoutes } from './bridge-devices.js';
 import { CniRunner, DEFAULT_CNI_PATH, type CniInvocation, type CniResult } from './cni.js';
 import { cniNameOf, conflistFor, legacyConflist } from './conflist.js';
@@ -210,6 +210,7 @@ export class CniNetworkService {
       await this.#dns.stop(record.id);
       // Host state first: a crash part-way leaves the record, and a second `network rm` finishes.
       await this.#bridges.remove(record);
+      crashPoint('network-rm.bridge-removed');
       await this.#store.remove(record);
       await rm(join(this.#store.ipamDir, cniNameOf(record)), { recursive: true, force: true });
     });
@@ -436,13 +437,23 @@ export class CniNetworkService {
     await this.#store.writeConflist(record.id, conflistFor(record, true, this.#store.ipamDir));
     // The default network's bridge waits for its first container (a daemon that never runs one leaves nothing on the host).
     const bridgeExisted = await this.#bridges.exists(record.bridgeName);
+    // The record before the bridge: a crash between them leaves a record whose bridge the next
+    // start makes (open() ensures every bridge), never a bridge and rules no record names.
+    const saved = await this.#store.save(record).catch(async (err: unknown) => {
+      await this.#store.removeConflist(record.id);
+      throw err;
+    });
     try {
-      if (!record.isPredefined) await this.#bridges.ensure(record);
-      return await this.#store.save(record);
+      if (!record.isPredefined) {
+        crashPoint('network-create.recorded');
+        await this.#bridges.ensure(record);
+      }
+      return saved;
     } catch (err) {
-      // Nothing half-made: no rules, config list or (unless it was there before) bridge of a network that does not exist.
+      // Nothing half-made: no record, rules, config list or (unless it was there before) bridge of a network that does not exist.
       if (bridgeExisted) await this.#bridges.removeRules(record.id).catch(() => {});
-      else await this.#bridges.remove(record);
+      else await this.#bridges.remove(record).catch(() => {});
+      await this.#store.remove(record);
       await this.#store.removeConflist(record.id);
       throw err;
     }

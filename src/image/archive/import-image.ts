@@ -5,7 +5,7 @@
  * commit uses. The layer is stored uncompressed: its digest is its diff id.
  */
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../../common/index.js';
+import { InvalidArgumentError, crashPoint } from '../../common/index.js';
 import { applyChanges, type ImageConfig, MediaType } from '../../oci/index.js';
 import { decompressed } from '../../snapshot/index.js';
 import type { LocalImages } from '../local-images.js';
@@ -30,6 +30,7 @@ export async function importImage(service: LocalImages, source: Readable, option
   const runtime = applyChanges({}, options.changes ?? []);
   const tarStream = await uncompressed(source);
   const blob = await service.content.put(tarStream, options.signal !== undefined ? { signal: options.signal } : {});
+  crashPoint('import.blob-stored');
   const created = new Date().toISOString();
   const comment = options.message || 'Imported from -';
   const config: ImageConfig = {
