@@ -11,7 +11,7 @@ import { readySandboxIds } from '../cri/index.js';
 import { VolumeService } from '../volume/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshot/index.js';
-import { ensureRuntimeCgroups, HostMounter, SystemHostTools } from '../sys/index.js';
+import { ensureRuntimeCgroups, HostMounter, MountHelper, SystemHostTools } from '../sys/index.js';
 import type { DaemonConfig } from './config.js';
 import { KNOWN_RUNTIMES } from './config.js';
 import { readDaemonFacts } from './facts.js';
@@ -50,7 +50,9 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   for (const problem of cgroups.problems) logger.warn(problem);
   if (cgroups.mounted.length > 0) logger.info('mounted cgroup hierarchies the runtime needs', { mounted: cgroups.mounted });
 
-  const snapshotter = await OverlaySnapshotter.open({ root: config.root, mounter: new HostMounter(), logger });
+  // Through the helper, the rootfs mount of every start and its unmount at exit cost no process start.
+  const mountHelper = new MountHelper(join(berthHome(), 'build', 'berth-mount'), logger);
+  const snapshotter = await OverlaySnapshotter.open({ root: config.root, mounter: new HostMounter({ helper: mountHelper }), logger });
   const images = await ImageService.open({
     root: config.root,
     logger,
@@ -76,6 +78,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
       persistDir: join(config.execRoot, 'conmon'),
       attachHelperPath: join(berthHome(), 'build', 'berth-attach'),
       logger,
+      isCrun: name === 'crun',
     });
     runtimes[name] = new RuntimePortAdapter(runtime, exits, name === 'berth-vm' ? VM_TRAITS : PROCESS_TRAITS);
   }
@@ -128,6 +131,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
       stopWatchingMonitors();
       await exits.stop();
       await networks.close();
+      mountHelper.close();
     },
   };
 }

@@ -2,7 +2,7 @@
  * Network namespace handles as `ip netns` makes them: an empty file with a new namespace
  * bind-mounted on it, so the namespace outlives every process in it until Berth removes it.
  */
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runChecked, runCommand } from '../sys/index.js';
 
@@ -28,6 +28,9 @@ export async function createNetns(dir: string, name: string, options: { loopback
 
 /** Unmount and delete a handle; a missing one is not an error. */
 export async function removeNetns(path: string): Promise<void> {
+  // No file, no mount on it (a mount point cannot be unlinked): spare the umount process, the
+  // common case for every container without a network of Berth's (`--network none`, `host`).
+  if (!(await access(path).then(() => true, () => false))) return;
   await runCommand('umount', ['-l', path]);
   await rm(path, { force: true });
 }

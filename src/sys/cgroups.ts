@@ -215,14 +215,16 @@ export async function removeCgroupDirs(cgroupsPath: string, root: string = CGROU
   // Never the root of a hierarchy, whatever a record says.
   if (cgroupsPath.split('/').every((part) => part === '' || part === '.' || part === '..')) return left;
   if (cgroupsPath.split('/').includes('..')) return left;
-  for (const dir of await cgroupDirsFor(cgroupsPath, root).catch(() => [] as string[])) {
+  // The hierarchies are independent (a dozen under cgroup v1): remove from all of them at once.
+  const dirs = await cgroupDirsFor(cgroupsPath, root).catch(() => [] as string[]);
+  await Promise.all(dirs.map(async (dir) => {
     try {
       await removeCgroupTree(dir);
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') left.push(dir);
     }
-  }
-  return left;
+  }));
+  return left.sort();
 }
 
 /** rmdir a cgroup directory after its child cgroups (a cgroup's files cannot be unlinked). */

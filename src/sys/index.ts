@@ -3,6 +3,7 @@
 export * from './run-command.js';
 export * from './cgroups.js';
 export * from './mount.js';
+export * from './mount-helper.js';
 export * from './process-alive.js';
 export * from './host-tools.js';
 export * from './cgroup-stats.js';

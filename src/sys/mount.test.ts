@@ -4,6 +4,8 @@ import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostMounter, parseMountInfo, MountError } from './mount.js';
+import { MountHelper } from './mount-helper.js';
+import { runCommand } from './run-command.js';
 
 const SAMPLE = [
   '22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda rw',
@@ -44,4 +46,54 @@ test('HostMounter mounts, reports and unmounts a tmpfs idempotently', { skip: !i
     await mounter.unmount(target).catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('HostMounter mounts and unmounts an overlay through the berth-mount helper', { skip: !isRoot && 'needs root' }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-mount-helper-test-'));
+  for (const sub of ['lower', 'upper', 'work', 'merged']) await mkdir(join(dir, sub));
+  await writeFile(join(dir, 'lower', 'f'), 'from the layer');
+  // dist/src/sys/ -> the repository's build/, where scripts/build puts the helper.
+  const helper = new MountHelper(new URL('../../../build/berth-mount', import.meta.url).pathname);
+  const mounter = new HostMounter({ helper });
+  const target = join(dir, 'merged');
+  try {
+    // Relative layer paths resolve in `cwd`, as the snapshotter's short links need.
+    await mounter.mount({ source: 'overlay', target, type: 'overlay', options: ['lowerdir=lower', 'upperdir=upper', 'workdir=work'], cwd: dir });
+    assert.equal(await mounter.isMounted(target), true);
+    assert.equal(await readFile(join(target, 'f'), 'utf8'), 'from the layer');
+    await mounter.unmount(target);
+    assert.equal(await mounter.isMounted(target), false);
+    await mounter.unmount(target);
+    await assert.rejects(
+      mounter.mount({ source: 'overlay', target: join(dir, 'missing'), type: 'overlay', options: ['lowerdir=lower', 'upperdir=upper', 'workdir=work'], cwd: dir }),
+      (err: unknown) => err instanceof MountError && /No such file or directory/.test(err.message),
+    );
+  } finally {
+    await mounter.unmount(target).catch(() => {});
+    helper.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('MountHelper answers undefined when its program cannot run, so HostMounter falls back to mount(8)', async () => {
+  const helper = new MountHelper('/nonexistent/berth-mount');
+  assert.equal(await helper.unmount('/nonexistent/target'), undefined);
+  assert.equal(await helper.mount('', 'overlay', 'overlay', '/nonexistent/target', 'lowerdir=x'), undefined);
+  helper.close();
+});
+
+test('MountHelper holds the event loop while an answer is awaited (berthd awaits unmounts before it listens)', async () => {
+  // A process with nothing else to wait for: an unref'd pipe would end it mid-await (exit 13).
+  const script = [
+    `import { MountHelper } from ${JSON.stringify(new URL('./mount-helper.js', import.meta.url).href)};`,
+    `const helper = new MountHelper(${JSON.stringify(new URL('../../../build/berth-mount', import.meta.url).pathname)});`,
+    `const answer = await helper.unmount('/nonexistent/berth-mount-test');`,
+    'helper.close();',
+    'console.log(JSON.stringify(answer));',
+  ].join('\n');
+  const result = await runCommand(process.execPath, ['--input-type=module', '-e', script]);
+  assert.equal(result.exitCode, 0, result.stderr);
+  // ENOENT as root, EPERM otherwise: either way the helper's answer arrived.
+  const answer = JSON.parse(result.stdout) as { errno: number; message: string };
+  assert.ok(answer.errno === 2 || answer.errno === 1, result.stdout);
 });

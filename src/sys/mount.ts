@@ -5,6 +5,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BerthError } from '../common/index.js';
+import type { MountHelper } from './mount-helper.js';
 import { runCommand } from './run-command.js';
 
 /** What to mount: like mount(8)'s `-t type -o options source target`. */
@@ -77,12 +78,31 @@ export async function readMountInfo(): Promise<MountInfoEntry[]> {
   return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
 }
 
-/** The real host mounter: spawns mount(8) and umount(8). */
+/**
+ * The real host mounter: mount(2)/umount2(2) through the berth-mount helper where it can (the
+ * overlay mounts every start makes), else mount(8) and umount(8).
+ */
 export class HostMounter implements Mounter {
+  readonly #helper: MountHelper | undefined;
+
+  constructor(options: { helper?: MountHelper } = {}) {
+    this.#helper = options.helper;
+  }
+
   async mount(spec: MountSpec): Promise<void> {
+    // Only option strings that are all filesystem data (key=value) go to the helper: flag words
+    // (ro, bind, nosuid) are mount(8)'s to translate into mount flags.
+    const options = spec.options ?? [];
+    if (this.#helper && spec.type === 'overlay' && options.every((option) => option.includes('='))) {
+      const answer = await this.#helper.mount(spec.cwd ?? '', spec.type, spec.source, spec.target, options.join(','));
+      if (answer !== undefined) {
+        if (answer.errno !== 0) throw new MountError(`mount ${spec.target}: ${answer.message}`);
+        return;
+      }
+    }
     const args: string[] = [];
     if (spec.type !== undefined) args.push('-t', spec.type);
-    if (spec.options !== undefined && spec.options.length > 0) args.push('-o', spec.options.join(','));
+    if (options.length > 0) args.push('-o', options.join(','));
     args.push(spec.source, spec.target);
     const result = await runCommand('mount', args, spec.cwd === undefined ? {} : { cwd: spec.cwd });
     if (result.exitCode !== 0) {
@@ -92,13 +112,20 @@ export class HostMounter implements Mounter {
 
   async unmount(target: string): Promise<void> {
     if (!(await this.isMounted(target))) return;
-    const plain = await runCommand('umount', [target]);
-    if (plain.exitCode === 0 || !(await this.isMounted(target))) return;
+    const plain = await this.#unmountOnce(target, false);
+    if (plain.ok || !(await this.isMounted(target))) return;
     // Busy (a process still has its cwd or a file there): detach now, the kernel frees it later.
-    const lazy = await runCommand('umount', ['-l', target]);
-    if (lazy.exitCode !== 0 && (await this.isMounted(target))) {
-      throw new MountError(`umount ${target}: ${lastLine(lazy.stderr) || lastLine(plain.stderr) || `exit status ${lazy.exitCode}`}`);
+    const lazy = await this.#unmountOnce(target, true);
+    if (!lazy.ok && (await this.isMounted(target))) {
+      throw new MountError(`umount ${target}: ${lazy.message || plain.message}`);
     }
+  }
+
+  async #unmountOnce(target: string, isLazy: boolean): Promise<{ ok: boolean; message: string }> {
+    const answer = await this.#helper?.unmount(target, isLazy);
+    if (answer !== undefined) return { ok: answer.errno === 0, message: answer.message };
+    const result = await runCommand('umount', isLazy ? ['-l', target] : [target]);
+    return { ok: result.exitCode === 0, message: lastLine(result.stderr) || `exit status ${result.exitCode}` };
   }
 
   async isMounted(path: string): Promise<boolean> {

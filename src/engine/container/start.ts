@@ -104,12 +104,14 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
     record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: ctx.nowIso(), finishedAt: ZERO_TIME };
-    // Persist before the process runs its command, so a crash right now still knows the container runs.
-    await ctx.store.save(record);
-    crashPoint('start.recorded');
+    // Persist before the process runs its command, so a crash right now still knows the container
+    // runs; the waiting attaches connect meanwhile (both must be done before the command runs).
+    await Promise.all([
+      ctx.store.save(record).then(() => crashPoint('start.recorded')),
+      connectPendingAttaches(ctx, record),
+    ]);
     await refreshHostsFiles(ctx.networking, record);
     const tCreated = performance.now();
-    await connectPendingAttaches(ctx, record);
     await runtime.start(record.id);
     ctx.options.logger.debug('started', {
       id: record.id,

@@ -11,11 +11,12 @@ import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, LogFileOptions, Runtime } from '../runtime.js';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
 import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
-import { defaultSpecHost, writeRuntimeSpec, type SpecHost } from '../spec/index.js';
+import { buildRuntimeSpec, defaultSpecHost, writeRuntimeSpecFile, type SpecHost } from '../spec/index.js';
 import { startExec } from './conmon-exec.js';
 import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
 import { askConmonToReopenLog, LogRotator } from './log-rotation.js';
 import { startAttachHelper } from './attach-helper.js';
+import { deleteStoppedDirectly, releaseThroughExecFifo, SECCOMP_BPF_ANNOTATION, SeccompFilterCache } from './crun-shortcuts.js';
 
 /** How to reach the binaries and where conmon keeps its files. */
 export interface ConmonRuntimeOptions {
@@ -35,6 +36,11 @@ export interface ConmonRuntimeOptions {
   specHost?: SpecHost;
   /** Give up on conmon's sync message after this long. */
   createTimeoutMs?: number;
+  /**
+   * The runtime is crun: start through its exec fifo and reuse the seccomp programs it compiled
+   * (crun-shortcuts.ts) instead of a process (and a compile) each time.
+   */
+  isCrun?: boolean;
 }
 
 /** conmon's report on the sync pipe. */
@@ -75,7 +81,10 @@ export class ConmonRuntime implements Runtime {
   constructor(options: ConmonRuntimeOptions) {
     this.#options = options;
     this.#logRotator = new LogRotator(options.logger);
+    this.#seccompFilters = options.isCrun ? new SeccompFilterCache(options.runtimePath) : undefined;
   }
+
+  readonly #seccompFilters: SeccompFilterCache | undefined;
 
   /**
    * Bundle directories by container id: attach and resize are on the hot path of every
@@ -109,7 +118,11 @@ export class ConmonRuntime implements Runtime {
     // runtime left behind, without the spec, which may be gone by then.
     await writeFile(join(persist, CGROUPS_PATH_FILE), settings.cgroupsPath ?? berthCgroupsPath(id));
     const specStart = performance.now();
-    await writeRuntimeSpec(settings, this.#options.specHost);
+    const spec = await buildRuntimeSpec(settings, this.#options.specHost);
+    const seccompKey = await this.#seccompFilters?.keyOf(spec);
+    const compiledFilter = seccompKey === undefined ? undefined : this.#seccompFilters?.get(seccompKey);
+    if (compiledFilter !== undefined) spec.annotations = { ...spec.annotations, [SECCOMP_BPF_ANNOTATION]: compiledFilter };
+    await writeRuntimeSpecFile(bundleDir, spec);
     const specMs = Math.round(performance.now() - specStart);
 
     const args = [
@@ -153,6 +166,11 @@ export class ConmonRuntime implements Runtime {
       throw classifyRuntimeFailure(settings.args[0] ?? '', message);
     }
     const conmonPid = Number((await readFile(options.conmonPidFile, 'utf8').catch(() => '')).trim());
+    if (seccompKey !== undefined && compiledFilter === undefined) {
+      await this.#seccompFilters?.learn(seccompKey, this.#options.runtimeRoot, id).catch((err: unknown) =>
+        this.#options.logger.debug('cannot keep the compiled seccomp filter', { id, error: messageOf(err) }),
+      );
+    }
     if (options.log) this.#rotate(id, bundleDir, options.logPath, options.log);
     this.#options.logger.debug('container created', { id, pid: sync.data, conmonPid, specMs, conmonMs: Math.round(performance.now() - conmonStart) });
     return { pid: sync.data, conmonPid: Number.isInteger(conmonPid) ? conmonPid : 0 };
@@ -235,6 +253,7 @@ export class ConmonRuntime implements Runtime {
 
   /** See Runtime.start. A command the runtime cannot exec maps to the typed errors. */
   async start(id: string): Promise<void> {
+    if (this.#options.isCrun && (await releaseThroughExecFifo(this.#options.runtimeRoot, id))) return;
     const result = await this.#runtime(['start', id]);
     if (result.exitCode === 0) return;
     const message = runtimeMessage(result.stderr) || `exit status ${result.exitCode}`;
@@ -287,12 +306,14 @@ export class ConmonRuntime implements Runtime {
   async delete(id: string): Promise<void> {
     this.#bundleDirs.delete(id);
     this.#logRotator.unwatch(id);
-    const result = await this.#runtime(['delete', '--force', id]);
-    if (result.exitCode !== 0 && (await this.#rawState(id)) !== undefined) {
-      throw new RuntimeError(`delete ${id}: ${runtimeMessage(result.stderr) || `exit status ${result.exitCode}`}`);
-    }
     const persist = this.#persistDir(id);
     const cgroupsPath = (await readFile(join(persist, CGROUPS_PATH_FILE), 'utf8').catch(() => '')).trim() || berthCgroupsPath(id);
+    if (!this.#options.isCrun || !(await deleteStoppedDirectly(this.#options.runtimeRoot, id, cgroupsPath))) {
+      const result = await this.#runtime(['delete', '--force', id]);
+      if (result.exitCode !== 0 && (await this.#rawState(id)) !== undefined) {
+        throw new RuntimeError(`delete ${id}: ${runtimeMessage(result.stderr) || `exit status ${result.exitCode}`}`);
+      }
+    }
     const left = await removeCgroupDirs(cgroupsPath);
     if (left.length > 0) this.#options.logger.warn('cgroups left after delete', { id, dirs: left.join(' ') });
     await rm(persist, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { release } from 'node:os';
-import { InvalidArgumentError, writeJsonAtomic } from '../../common/index.js';
+import { InvalidArgumentError, replaceFile } from '../../common/index.js';
 import type { LinuxDevice, LinuxNamespace, RuntimeMount, RuntimeSpec } from '../../oci/index.js';
 import { berthCgroupsPath } from '../../sys/index.js';
 import type { ContainerRuntimeSettings } from '../types.js';
@@ -283,6 +283,14 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
 /** Build the spec and write it atomically to `<bundleDir>/config.json`; returns the spec. */
 export async function writeRuntimeSpec(settings: ContainerRuntimeSettings, host?: SpecHost): Promise<RuntimeSpec> {
   const spec = await buildRuntimeSpec(settings, host);
-  await writeJsonAtomic(join(settings.bundleDir, 'config.json'), spec, 0o600);
+  await writeRuntimeSpecFile(settings.bundleDir, spec);
   return spec;
+}
+
+/**
+ * Write `spec` to `<bundleDir>/config.json` atomically. Not fsync'd: the bundle is rewritten at
+ * every start and read only while the container runs, which a power loss ends too.
+ */
+export async function writeRuntimeSpecFile(bundleDir: string, spec: RuntimeSpec): Promise<void> {
+  await replaceFile(join(bundleDir, 'config.json'), JSON.stringify(spec, null, 2) + '\n', 0o600);
 }
