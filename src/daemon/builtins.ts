@@ -50,7 +50,8 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   for (const problem of cgroups.problems) logger.warn(problem);
   if (cgroups.mounted.length > 0) logger.info('mounted cgroup hierarchies the runtime needs', { mounted: cgroups.mounted });
 
-  // Through the helper, the rootfs mount of every start and its unmount at exit cost no process start.
+  // Through the helper, the rootfs mount of every start and its unmount at exit, and a bridge
+  // container's namespace handle, cost no process start.
   const mountHelper = new MountHelper(join(berthHome(), 'build', 'berth-mount'), logger);
   const snapshotter = await OverlaySnapshotter.open({ root: config.root, mounter: new HostMounter({ helper: mountHelper }), logger });
   const images = await ImageService.open({
@@ -85,7 +86,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
 
   const events = new EventBus();
   const volumes = await VolumeService.open({ root: config.root, mounter: new HostMounter(), logger });
-  const networks = await CniNetworkService.open({ root: config.root, execRoot: config.execRoot, logger, defaultBridgeName: defaultBridgeNameFor(config.root) });
+  const networks = await CniNetworkService.open({ root: config.root, execRoot: config.execRoot, logger, defaultBridgeName: defaultBridgeNameFor(config.root), mountHelper });
   const containers = await ContainerService.open({
     root: config.root,
     execRoot: config.execRoot,

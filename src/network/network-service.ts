@@ -19,6 +19,7 @@ import { NetworkStore, stripEndpoint } from './network-store.js';
 import { PortReserver } from './port-reserver.js';
 import { contains, firstHost, formatSubnet, overlaps, parseIpv4, parseSubnet, pickFreeSubnet, type Ipv4Subnet } from './subnets.js';
 import type { AttachRequest, EndpointFile, EndpointState, NetworkRecord } from './types.js';
+import type { MountHelper } from '../sys/index.js';
 
 export { bridgeMac } from './bridge-devices.js';
 export { legacyConflist } from './conflist.js';
@@ -43,6 +44,8 @@ export interface CniNetworkServiceOptions {
   cniPath?: string;
   /** The default network's bridge device; `berth0` unless a private root asks for another. */
   defaultBridgeName: string;
+  /** Makes and removes namespace handles without a process each (unshare and umount otherwise). */
+  mountHelper?: MountHelper;
 }
 
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -243,7 +246,7 @@ export class CniNetworkService {
       const t0 = performance.now();
       this.#steps = [];
       // A new namespace has its loopback down: it comes up in the same step.
-      const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId, { loopbackUp: true }));
+      const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId, { loopbackUp: true, helper: this.#options.mountHelper }));
       const file: EndpointFile = { containerId, netnsPath, endpoints: [] };
       try {
         this.#store.endpoints.set(containerId, file);
@@ -254,7 +257,7 @@ export class CniNetworkService {
       } catch (err) {
         this.#steps = [];
         await this.#tearDown(containerId).catch(() => {});
-        await removeNetns(netnsPath);
+        await removeNetns(netnsPath, this.#options.mountHelper);
         throw err;
       }
       this.#logSteps('network set up', containerId, t0);
@@ -298,7 +301,7 @@ export class CniNetworkService {
     const file = this.#store.endpoints.get(containerId);
     this.#ports.release(containerId);
     if (!file) {
-      await removeNetns(join(this.#netnsDir, containerId));
+      await removeNetns(join(this.#netnsDir, containerId), this.#options.mountHelper);
       return;
     }
     for (const endpoint of [...file.endpoints].reverse()) {
@@ -306,7 +309,7 @@ export class CniNetworkService {
         this.#options.logger.warn('CNI DEL failed', { id: containerId, network: endpoint.networkName, error: messageOf(err) }),
       );
     }
-    await this.#timed('netns', () => removeNetns(file.netnsPath));
+    await this.#timed('netns', () => removeNetns(file.netnsPath, this.#options.mountHelper));
     await this.#store.removeEndpoints(containerId);
   }
 
@@ -394,7 +397,7 @@ export class CniNetworkService {
         await this.#tearDown(containerId);
       }
       for (const name of await listNetns(this.#netnsDir)) {
-        if (!endpoints.has(name)) await removeNetns(join(this.#netnsDir, name));
+        if (!endpoints.has(name)) await removeNetns(join(this.#netnsDir, name), this.#options.mountHelper);
       }
       // host-local's lease files hold `<containerId>\r\n<ifname>`: a lease of no known endpoint is stale.
       const ipamDir = this.#store.ipamDir;
