@@ -73,15 +73,18 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
     };
     const paths = ctx.pathsOf(id);
     try {
-      for (const dir of [paths.userdata, paths.work, paths.bundle]) {
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-      }
-      // The overlay's root takes the upper dir's mode: it is the container's `/`, which
-      // every user in the container must be able to read (a non-root --user runs `ls /`).
-      for (const dir of [paths.upper, paths.merged]) {
-        await mkdir(dir, { recursive: true, mode: 0o755 });
-        await chmod(dir, 0o755);
-      }
+      // The directories are independent; all of them are made (or failed) before going on, so
+      // the removal below never races a mkdir still under way.
+      const made = await Promise.allSettled([
+        ...[paths.userdata, paths.work, paths.bundle].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })),
+        // The overlay's root takes the upper dir's mode: it is the container's `/`, which
+        // every user in the container must be able to read (a non-root --user runs `ls /`).
+        ...[paths.upper, paths.merged].map(async (dir) => {
+          await mkdir(dir, { recursive: true, mode: 0o755 });
+          await chmod(dir, 0o755);
+        }),
+      ]);
+      for (const result of made) if (result.status === 'rejected') throw result.reason;
       await writeEtcFiles(paths.userdata, {
         hostname: settings.hostname,
         extraHosts: host.extraHosts,

@@ -86,17 +86,10 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
     finishedAt,
   };
   record.network = undefined;
-  await ctx.store.save(record);
-  // Only now that the record says exited may the exit file go: a crash in between re-reads it.
-  await runtime.clearExit(id);
-  if (oomKilled) ctx.publish(record, 'oom');
-  ctx.publish(record, 'die', { exitCode: String(exitCode) });
-  // Before waiters wake (as dockerd cleans up before it reports the stop): volumes no running
-  // container uses any more are unmounted. The container's own binds are in its dead namespace.
-  await releaseVolumes(record, ctx.store.all(), options.volumes, options.logger);
-  wake(ctx, id, (c) => c !== 'removed', { statusCode: exitCode, error: undefined });
-  // The runtime's state, the rootfs mount and the network are independent: release them at once.
-  await Promise.all([
+  // The runtime's state, the rootfs mount and the network are independent of each other and of
+  // the record: release them at once, while the record is written. A crash before the record
+  // says exited finds the exit file again and repeats these steps, which are idempotent.
+  const released = Promise.all([
     tearDownNetwork(record, ctx.networking)
       .then(() => refreshHostsFiles(ctx.networking))
       .catch((err: unknown) => options.logger.warn('network teardown failed', { id, error: messageOf(err) })),
@@ -105,6 +98,21 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
       options.logger.warn('rootfs unmount failed', { id, error: messageOf(err) }),
     ),
   ]);
+  try {
+    await ctx.store.save(record);
+  } catch (err) {
+    await released;
+    throw err;
+  }
+  // Only now that the record says exited may the exit file go: a crash in between re-reads it.
+  await runtime.clearExit(id);
+  if (oomKilled) ctx.publish(record, 'oom');
+  ctx.publish(record, 'die', { exitCode: String(exitCode) });
+  // Before waiters wake (as dockerd cleans up before it reports the stop): volumes no running
+  // container uses any more are unmounted. The container's own binds are in its dead namespace.
+  await releaseVolumes(record, ctx.store.all(), options.volumes, options.logger);
+  wake(ctx, id, (c) => c !== 'removed', { statusCode: exitCode, error: undefined });
+  await released;
   ctx.released.add(id);
   // The restart waits for this cleanup; a stop, kill or rm before it fires keeps the container down.
   if (restartDelayMs !== undefined) scheduleRestart(ctx, id, restartDelayMs);
