@@ -15,9 +15,20 @@
  *                                         file TARGET (what `ip netns add` makes), its loopback
  *                                         brought up when LO is "1"; made by a forked child, so
  *                                         this process stays in its own namespace
+ *   "spawn" ID DIR STDERR TIMEOUT-MS N ARG... M ENV...
+ *                                         start ARG[0] as conmon is started: in its own session,
+ *                                         in DIR, stdin and stdout on /dev/null, stderr into the
+ *                                         file STDERR, a socketpair as fd 3 (_OCI_SYNCPIPE) and
+ *                                         one as fd 4 (_OCI_STARTPIPE, released at once), with
+ *                                         exactly the M environment entries given; then wait
+ *                                         (at most TIMEOUT-MS) for the first line on fd 3
  * Each answer is one line on stdout: "0" on success, else "<errno> <strerror>". Requests are
- * handled one at a time, in order. Exits 0 at stdin's end, 2 on a malformed request.
- * (netns: starting unshare(1) and ip(8) for each container start cost 20-25 ms.)
+ * handled one at a time, in order, except spawn: its answer comes whenever the line arrives, as
+ * "@ID 0 <line>" or "@ID <errno> <text>" (errno 0 with an empty line: fd 3 closed without one),
+ * from a forked waiter, so other requests go on meanwhile. Exits 0 at stdin's end, 2 on a
+ * malformed request.
+ * (netns: starting unshare(1) and ip(8) for each container start cost 20-25 ms; spawn: a fork of
+ * berthd copies the page tables of a 100+ MiB process, ~15 ms here, blocking its event loop.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -85,6 +97,82 @@ static int make_netns(const char *target, int loopback_up) {
   return -1;
 }
 
+#define MAX_SPAWN_ITEMS 256
+/* One answer line of a spawn, written whole (below PIPE_BUF, so answers never interleave). */
+static void answer_spawn(const char *id, int err, const char *text) {
+  char line[4000];
+  int n = snprintf(line, sizeof line, "@%s %d %s", id, err, text);
+  if (n < 0) return;
+  if ((size_t) n >= sizeof line - 1) n = sizeof line - 2;
+  for (int i = 0; i < n; i++)
+    if (line[i] == '\n') line[i] = ' ';
+  line[n] = '\n';
+  if (write(STDOUT_FILENO, line, (size_t) n + 1) < 0) _exit(1);
+}
+
+/* In the waiter (a grandchild of the helper, so the helper never waits for it): start the
+ * program and relay its first sync line. Never returns. */
+static void spawn_and_wait(const char *id, const char *dir, const char *stderr_path, int timeout_ms, char **argv, char **envp) {
+  int sync_pair[2], start_pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pair) != 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, start_pair) != 0) {
+    answer_spawn(id, errno, strerror(errno));
+    _exit(0);
+  }
+  int err_fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (err_fd < 0) {
+    answer_spawn(id, errno, strerror(errno));
+    _exit(0);
+  }
+  pid_t child = fork();
+  if (child < 0) {
+    answer_spawn(id, errno, strerror(errno));
+    _exit(0);
+  }
+  if (child == 0) {
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0 || setsid() < 0 || chdir(dir) != 0) _exit(127);
+    /* dup2 clears FD_CLOEXEC on the copies, which are all the program keeps. */
+    if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(err_fd, 2) < 0 || dup2(sync_pair[1], 3) < 0 || dup2(start_pair[1], 4) < 0) _exit(127);
+    execve(argv[0], argv, envp);
+    dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(sync_pair[1]);
+  close(start_pair[1]);
+  close(err_fd);
+  if (write(start_pair[0], "0", 1) != 1) {
+    answer_spawn(id, errno, strerror(errno));
+    _exit(0);
+  }
+  char line[3900];
+  size_t used = 0;
+  for (;;) {
+    struct pollfd wait_for = {.fd = sync_pair[0], .events = POLLIN};
+    int ready = poll(&wait_for, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      answer_spawn(id, ETIMEDOUT, "no report in time");
+      break;
+    }
+    ssize_t got = read(sync_pair[0], line + used, sizeof line - 1 - used);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      answer_spawn(id, 0, "");
+      break;
+    }
+    used += (size_t) got;
+    line[used] = '\0';
+    char *newline = strchr(line, '\n');
+    if (newline || used == sizeof line - 1) {
+      if (newline) *newline = '\0';
+      answer_spawn(id, 0, line);
+      break;
+    }
+  }
+  /* The program's first process (conmon daemonizes) is reaped by init once this one is gone. */
+  _exit(0);
+}
+
 static void answer(int rc) {
   if (rc == 0)
     printf("0\n");
@@ -120,6 +208,35 @@ int main(void) {
       }
       errno = saved;
       answer(rc);
+    } else if (strcmp(op, "spawn") == 0) {
+      static char id[64], count[16], timeout[16];
+      static char *argv[MAX_SPAWN_ITEMS + 1], *envp[MAX_SPAWN_ITEMS + 1];
+      if (read_field(id, sizeof id) != 1 || read_field(dir, sizeof dir) != 1 || read_field(target, sizeof target) != 1 ||
+          read_field(timeout, sizeof timeout) != 1)
+        goto malformed;
+      char **lists[2] = {argv, envp};
+      for (int list = 0; list < 2; list++) {
+        if (read_field(count, sizeof count) != 1) goto malformed;
+        int n = atoi(count);
+        if (n < 0 || n > MAX_SPAWN_ITEMS || (list == 0 && n == 0)) goto malformed;
+        for (int i = 0; i < n; i++) {
+          if (read_field(data, sizeof data) != 1) goto malformed;
+          lists[list][i] = strdup(data);
+          if (!lists[list][i]) goto malformed;
+        }
+        lists[list][n] = NULL;
+      }
+      /* Two forks: the waiter is orphaned at once and the helper reaps only the short-lived middle. */
+      pid_t middle = fork();
+      if (middle == 0) {
+        pid_t waiter = fork();
+        if (waiter == 0) spawn_and_wait(id, dir, target, atoi(timeout), argv, envp);
+        _exit(waiter < 0 ? 1 : 0);
+      }
+      int status = 0;
+      if (middle < 0 || waitpid(middle, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) answer_spawn(id, EAGAIN, "cannot fork");
+      for (int list = 0; list < 2; list++)
+        for (char **item = lists[list]; *item; item++) free(*item);
     } else if (strcmp(op, "netns") == 0) {
       if (read_field(target, sizeof target) != 1 || read_field(data, sizeof data) != 1) goto malformed;
       answer(make_netns(target, strcmp(data, "1") == 0));

@@ -80,6 +80,8 @@ export async function buildServices(config: DaemonConfig, version: string, logge
       attachHelperPath: join(berthHome(), 'build', 'berth-attach'),
       logger,
       isCrun: name === 'crun',
+      // Process runtimes; a VM container's start is QEMU's boot, where ~15 ms do not show.
+      ...(name === 'berth-vm' ? {} : { spawnHelper: mountHelper }),
     });
     runtimes[name] = new RuntimePortAdapter(runtime, exits, name === 'berth-vm' ? VM_TRAITS : PROCESS_TRAITS);
   }

@@ -7,6 +7,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from '../common/index.js';
 
+/** What native/berth-mount takes in one spawn request (program, arguments and environment entries each). */
+const MAX_SPAWN_ITEMS = 256;
+
 /** An answer of the helper: 0 for success, else the errno and its text. */
 export interface HelperAnswer {
   errno: number;
@@ -25,6 +28,8 @@ export class MountHelper {
   #child: ChildProcessWithoutNullStreams | undefined;
   #isUnavailable = false;
   #pending: Array<{ resolve: (answer: HelperAnswer) => void; reject: (err: Error) => void }> = [];
+  readonly #spawns = new Map<string, { resolve: (answer: HelperAnswer) => void; reject: (err: Error) => void }>();
+  #lastSpawnId = 0;
   #buffered = '';
 
   constructor(path: string, logger?: Logger) {
@@ -47,27 +52,48 @@ export class MountHelper {
     return this.#ask(['netns', target, isLoopbackUp ? '1' : '0']);
   }
 
+  /**
+   * Start `argv[0]` the way conmon wants it (own session, stdin/stdout on /dev/null, stderr into
+   * `stderrPath`, socketpairs as fd 3 and 4 with one byte sent on fd 4) with exactly `env`, and
+   * resolve with the first line it writes on fd 3: errno 0 and that line, errno 0 and '' when fd 3
+   * closed without one, or the errno of what failed (ETIMEDOUT after `timeoutMs`). Other
+   * requests are answered meanwhile.
+   */
+  spawnReporting(options: { argv: readonly string[]; env: Record<string, string>; cwd: string; stderrPath: string; timeoutMs: number }): Promise<HelperAnswer | undefined> {
+    const id = String(++this.#lastSpawnId);
+    const env = Object.entries(options.env).map(([key, value]) => `${key}=${value}`);
+    const fields = ['spawn', id, options.cwd, options.stderrPath, String(options.timeoutMs), String(options.argv.length), ...options.argv, String(env.length), ...env];
+    if (options.argv.length === 0 || options.argv.length > MAX_SPAWN_ITEMS || env.length > MAX_SPAWN_ITEMS) return Promise.resolve({ errno: 7, message: 'Argument list too long' });
+    return this.#ask(fields, id);
+  }
+
   /** End the helper (it exits at its stdin's end). */
   close(): void {
     this.#child?.stdin.end();
     this.#child = undefined;
   }
 
-  async #ask(fields: string[]): Promise<HelperAnswer | undefined> {
+  /** Send a request; `spawnId` names a spawn, whose answer comes out of order. */
+  async #ask(fields: string[], spawnId?: string): Promise<HelperAnswer | undefined> {
     if (fields.some((field) => field.includes('\0'))) return { errno: 22, message: 'Invalid argument' };
     const child = this.#started();
     if (!child) return undefined;
     return new Promise<HelperAnswer>((resolve, reject) => {
       // While an answer is awaited the pipe must hold the event loop: at berthd's start, recovery's
       // unmounts may be all there is to wait for (an unref'd pipe would let Node exit mid-await).
-      if (this.#pending.length === 0) this.#holdLoop(child, true);
-      this.#pending.push({ resolve, reject });
+      if (this.#waiting() === 0) this.#holdLoop(child, true);
+      if (spawnId === undefined) this.#pending.push({ resolve, reject });
+      else this.#spawns.set(spawnId, { resolve, reject });
       child.stdin.write(fields.map((field) => `${field}\0`).join(''));
     }).catch((err: unknown) => {
       // Never spawned (ENOENT and the like): use the fallback from now on.
       if (this.#isUnavailable) return undefined;
       throw err;
     });
+  }
+
+  #waiting(): number {
+    return this.#pending.length + this.#spawns.size;
   }
 
   #holdLoop(child: ChildProcessWithoutNullStreams, isHeld: boolean): void {
@@ -93,15 +119,25 @@ export class MountHelper {
       while ((newline = this.#buffered.indexOf('\n')) >= 0) {
         const line = this.#buffered.slice(0, newline);
         this.#buffered = this.#buffered.slice(newline + 1);
-        const space = line.indexOf(' ');
-        const answer = space < 0 ? { errno: Number(line), message: '' } : { errno: Number(line.slice(0, space)), message: line.slice(space + 1) };
-        this.#pending.shift()?.resolve(answer);
-        if (this.#pending.length === 0) this.#holdLoop(child, false);
+        if (line.startsWith('@')) {
+          // "@ID ERRNO TEXT": a spawn's answer.
+          const [, id = '', errno = '', text = ''] = /^@(\S*) (\S*) ?(.*)$/.exec(line) ?? [];
+          const waiting = this.#spawns.get(id);
+          this.#spawns.delete(id);
+          waiting?.resolve({ errno: Number(errno), message: text });
+        } else {
+          const space = line.indexOf(' ');
+          const answer = space < 0 ? { errno: Number(line), message: '' } : { errno: Number(line.slice(0, space)), message: line.slice(space + 1) };
+          this.#pending.shift()?.resolve(answer);
+        }
+        if (this.#waiting() === 0) this.#holdLoop(child, false);
       }
     });
     const fail = (err: Error): void => {
       if (this.#child === child) this.#child = undefined;
       for (const waiting of this.#pending.splice(0)) waiting.reject(err);
+      for (const waiting of this.#spawns.values()) waiting.reject(err);
+      this.#spawns.clear();
     };
     child.once('error', (err) => {
       this.#isUnavailable = true;

@@ -97,3 +97,29 @@ test('MountHelper holds the event loop while an answer is awaited (berthd awaits
   const answer = JSON.parse(result.stdout) as { errno: number; message: string };
   assert.ok(answer.errno === 2 || answer.errno === 1, result.stdout);
 });
+
+test('MountHelper.spawnReporting starts a program with the sync and start pipes and relays its first line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-spawn-test-'));
+  const helper = new MountHelper(new URL('../../../build/berth-mount', import.meta.url).pathname);
+  try {
+    const stderrPath = join(dir, 'stderr');
+    // The program reads the start byte on fd 4, reports on fd 3 with its environment and cwd.
+    const script = 'x=$(head -c1 <&4); echo "{\\"data\\": 7, \\"start\\": \\"$x\\", \\"env\\": \\"$ONLY\\", \\"cwd\\": \\"$(pwd)\\"}" >&3; echo note >&2';
+    const answer = await helper.spawnReporting({ argv: ['/bin/sh', '-c', script], env: { ONLY: 'given', PATH: '/usr/bin:/bin' }, cwd: dir, stderrPath, timeoutMs: 10_000 });
+    assert.equal(answer?.errno, 0, answer?.message);
+    assert.deepEqual(JSON.parse(answer!.message), { data: 7, start: '0', env: 'given', cwd: dir });
+    // Requests answered in order go on while a spawn waits; a program that never reports times out.
+    const slow = helper.spawnReporting({ argv: ['/bin/sh', '-c', 'sleep 2'], env: {}, cwd: dir, stderrPath: join(dir, 'slow'), timeoutMs: 300 });
+    assert.ok((await helper.unmount(join(dir, 'not-mounted'))) !== undefined);
+    assert.equal((await slow)?.errno, 110);
+    // Closing fd 3 without a line, and a program that cannot run.
+    assert.deepEqual(await helper.spawnReporting({ argv: ['/bin/true'], env: {}, cwd: dir, stderrPath: join(dir, 'quiet'), timeoutMs: 10_000 }), { errno: 0, message: '' });
+    const missing = await helper.spawnReporting({ argv: ['/nonexistent/program'], env: {}, cwd: dir, stderrPath: join(dir, 'missing'), timeoutMs: 10_000 });
+    assert.deepEqual(missing, { errno: 0, message: '' });
+    assert.match(await readFile(join(dir, 'missing'), 'utf8'), /cannot run \/nonexistent\/program/);
+    assert.equal(await readFile(stderrPath, 'utf8'), 'note\n');
+  } finally {
+    helper.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

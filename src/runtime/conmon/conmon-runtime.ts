@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
-import { berthCgroupsPath, isProcessAlive, listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult } from '../../sys/index.js';
+import { berthCgroupsPath, isProcessAlive, listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult, type MountHelper } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, LogFileOptions, Runtime } from '../runtime.js';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
@@ -41,6 +41,8 @@ export interface ConmonRuntimeOptions {
    * (crun-shortcuts.ts) instead of a process (and a compile) each time.
    */
   isCrun?: boolean;
+  /** Starts conmon from a small long-lived process: a fork of berthd blocks its event loop ~15 ms. */
+  spawnHelper?: MountHelper;
 }
 
 /** conmon's report on the sync pipe. */
@@ -50,6 +52,9 @@ interface SyncMessage {
 }
 
 const RUNTIME_TIMEOUT_MS = 30_000;
+
+/** errno(3) ETIMEDOUT on Linux: the helper's answer when conmon did not report in time. */
+const ETIMEDOUT = 110;
 
 /** The file in a container's persist dir naming its cgroupsPath. */
 const CGROUPS_PATH_FILE = 'cgroups-path';
@@ -178,17 +183,42 @@ export class ConmonRuntime implements Runtime {
 
   /**
    * Spawn conmon in its own session with socketpairs as sync (fd 3) and start (fd 4) pipes,
-   * release it with one byte on the start pipe, and wait for its JSON report on the sync pipe.
-   * All our ends are closed before returning so conmon holds nothing of ours.
+   * release it with one byte on the start pipe, and wait for its JSON report on the sync pipe;
+   * through the spawn helper when there is one (it keeps no end), else from Node, closing all
+   * our ends before returning so conmon holds nothing of ours.
    */
   async #spawnConmon(args: string[], persist: string): Promise<SyncMessage> {
+    const env = { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' };
+    const timeoutMs = this.#options.createTimeoutMs ?? RUNTIME_TIMEOUT_MS;
+    const stderrPath = join(persist, 'conmon.stderr');
+    const definedEnv = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const answer = await this.#options.spawnHelper?.spawnReporting({ argv: [this.#options.conmonPath, ...args], env: definedEnv, cwd: persist, stderrPath, timeoutMs });
+    if (answer !== undefined) {
+      if (answer.errno === ETIMEDOUT) throw new RuntimeError(`conmon did not report within ${timeoutMs} ms`);
+      if (answer.errno !== 0) throw new RuntimeError(`cannot run conmon: ${answer.message}`);
+      const parsed = (() => {
+        try {
+          return JSON.parse(answer.message) as SyncMessage;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (parsed !== undefined && typeof parsed.data === 'number') return parsed;
+      const stderr = await readFile(stderrPath, 'utf8').catch(() => '');
+      throw new RuntimeError(`conmon exited without reporting: ${lastLines(stderr) || 'no message'}`);
+    }
+    return this.#spawnConmonFromNode(args, persist, env, timeoutMs);
+  }
+
+  /** #spawnConmon without the helper: the same, through child_process. */
+  async #spawnConmonFromNode(args: string[], persist: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<SyncMessage> {
     const stderrFile = await open(join(persist, 'conmon.stderr'), 'w');
     let child;
     try {
       child = spawn(this.#options.conmonPath, args, {
         detached: true,
         stdio: ['ignore', 'ignore', stderrFile.fd, 'pipe', 'pipe'],
-        env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+        env,
         // conmon writes its `oom` file into its working directory as well as the persist dir.
         cwd: persist,
       });
@@ -198,7 +228,6 @@ export class ConmonRuntime implements Runtime {
     const syncPipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
     const startPipe = child.stdio[4] as unknown as NodeJS.WritableStream & { destroy(): void };
     child.unref();
-    const timeoutMs = this.#options.createTimeoutMs ?? RUNTIME_TIMEOUT_MS;
     try {
       return await new Promise<SyncMessage>((resolve, reject) => {
         let text = '';
