@@ -67,6 +67,13 @@
 #define MAX_CLIENTS 64
 #define AGENT_SOCKET "agent.sock"
 #define CONTROL_SOCKET "ctl.sock"
+#define QMP_SOCKET "qmp.sock"
+
+enum template_mode { T_NONE, T_BUILD, T_CLONE };
+static enum template_mode template_mode = T_NONE;
+/* The template this VM is restored from or saves (`<dir>/ram`: the guest's memory, `<dir>/state`:
+ * its devices), and `<dir>.building`, where it is made before a rename publishes it. */
+static char template_dir[2048], building_dir[2100];
 
 /* The accelerator the plan chose (shim.conf's accel), for messages. */
 static const char *accel_name = "";
@@ -453,7 +460,8 @@ struct client {
 
 static struct {
 	const char *netns;
-	int agent, ctl_listen, sigfd, stdin_fd, tty;
+	int agent, agent_listen, qmp_listen, qmp, ctl_listen, sigfd, stdin_fd, tty;
+	struct reader agent_in; /* frames from the agent read while booting */
 	pid_t qemu;
 	int is_started, is_finishing, stdin_open;
 	int exit_code;
@@ -466,7 +474,7 @@ static struct {
 	uint32_t next_session;
 	struct stream main; /* session 0: the container's process */
 	struct output_queue to_agent; /* frames for the agent, written without blocking */
-} vm = { .agent = -1, .ctl_listen = -1, .sigfd = -1, .stdin_fd = -1, .tty = -1, .next_session = 1 };
+} vm = { .agent = -1, .agent_listen = -1, .qmp_listen = -1, .qmp = -1, .ctl_listen = -1, .sigfd = -1, .stdin_fd = -1, .tty = -1, .next_session = 1 };
 
 static void write_status(const char *state, long value, const char *error) {
 	FILE *f = fopen("shim.status.tmp", "w");
@@ -507,6 +515,7 @@ static int find_client(enum client_kind kind, uint32_t session) {
 
 /* Everything has been said: stop QEMU, undo the VM's network plumbing, leave the final state,
  * answer who waits, and exit. */
+static void remove_tree(const char *dir);
 static void __attribute__((noreturn)) end_shim(int code, const char *error) {
 	/* The container's last output is ours alone now: it goes out before conmon hears the exit. */
 	drain_stream(&vm.main);
@@ -525,6 +534,9 @@ static void __attribute__((noreturn)) end_shim(int code, const char *error) {
 	}
 	unlink(AGENT_SOCKET);
 	unlink(CONTROL_SOCKET);
+	unlink(QMP_SOCKET);
+	/* A template this VM was making and did not publish (once published, the name is gone). */
+	if (template_mode == T_BUILD) remove_tree(building_dir);
 	for (int i = 0; i < vm.client_count; i++) {
 		if (vm.clients[i].kind == C_START) reply(i, "error %d %s", code, error && *error ? error : "the container stopped");
 		if (vm.clients[i].kind == C_PS) reply(i, "error 1 the container stopped");
@@ -801,13 +813,15 @@ static void read_conf(char *conf, char **cgroups, int *cgroup_count, char **netn
 		else if (!strcmp(line, "boot_timeout_ms")) *boot_timeout_ms = atol(value);
 		else if (!strcmp(line, "console_size")) sscanf(value, "%u %u", rows, cols);
 		else if (!strcmp(line, "accel")) accel_name = value;
+		else if (!strcmp(line, "template_build")) { snprintf(template_dir, sizeof template_dir, "%s", value); template_mode = T_BUILD; }
+		else if (!strcmp(line, "template_clone")) { snprintf(template_dir, sizeof template_dir, "%s", value); template_mode = T_CLONE; }
 	}
 }
 
-/* QEMU's argv from qemu.argv (NUL-separated). */
-static char **read_argv(void) {
+/* QEMU's argv from one of the plan's argv files (NUL-separated). */
+static char **read_argv(const char *name) {
 	size_t len;
-	char *text = read_file("qemu.argv", &len);
+	char *text = read_file(name, &len);
 	if (!text || len == 0) return NULL;
 	size_t count = 0;
 	for (size_t i = 0; i < len; i++) count += text[i] == 0;
@@ -873,6 +887,296 @@ static void boot_failure(char *error, size_t error_len) {
 	snprintf(error, error_len, "QEMU exited during boot%s%s%s: %s", *accel_name ? " (accelerator " : "", accel_name, *accel_name ? ")" : "", *tail ? tail : "the guest printed nothing (it ended before its console was up: a kernel panic early in boot, or an initramfs without an init)");
 }
 
+/* ---------- templates: a booted guest saved once, restored by each VM of its shape ---------- */
+
+
+/* Remove a template directory: its files (no subdirectories), then itself. */
+static void remove_tree(const char *dir) {
+	if (!*dir) return;
+	const char *names[] = { "ram", "state", "made" };
+	char path[2300];
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static void write_template_failure(const char *dir, const char *reason) {
+	char path[2300];
+	snprintf(path, sizeof path, "%s.failed", dir);
+	FILE *f = fopen(path, "w");
+	if (!f) return;
+	fprintf(f, "%s\n", reason);
+	fclose(f);
+}
+
+/* QEMU's monitor (QMP), one JSON object a line; QEMU connects to qmp.sock as the agent's channel does. */
+static struct reader qmp_in;
+
+/* The next line from QMP into line (NUL-terminated), waiting until deadline; -1 on EOF or timeout. */
+static int qmp_line(char *line, size_t line_len, long long deadline) {
+	for (;;) {
+		char *newline = qmp_in.len ? memchr(qmp_in.buf, '\n', qmp_in.len) : NULL;
+		if (newline) {
+			size_t n = (size_t)(newline - (char *)qmp_in.buf);
+			snprintf(line, line_len, "%.*s", (int)n, (char *)qmp_in.buf);
+			reader_drop(&qmp_in, n + 1);
+			return 0;
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0) return -1;
+		struct pollfd pfd = { .fd = vm.qmp, .events = POLLIN };
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) return -1;
+		if (pfd.revents && reader_fill(&qmp_in, vm.qmp) < 0) return -1;
+	}
+}
+
+/* Why QEMU stopped answering: its own last words, when it has ended. */
+static void qmp_failure(const char *what, char *error, size_t error_len) {
+	char tail[768] = "";
+	if (vm.qemu > 0 && waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) {
+		vm.qemu = 0;
+		file_tail("qemu.log", 2, tail, sizeof tail);
+	}
+	snprintf(error, error_len, "QEMU %s%s%s", what, *tail ? ": " : "", tail);
+}
+
+/* Run one QMP command; 0 with its `return` line in reply, -1 with QEMU's error in error. */
+static int qmp_command(const char *command, char *reply, size_t reply_len, long long deadline, char *error, size_t error_len) {
+	char line[8192];
+	if (write_all(vm.qmp, command, strlen(command)) < 0 || write_all(vm.qmp, "\n", 1) < 0) {
+		qmp_failure("closed its monitor", error, error_len);
+		return -1;
+	}
+	for (;;) {
+		if (qmp_line(line, sizeof line, deadline) < 0) {
+			qmp_failure("did not answer its monitor", error, error_len);
+			return -1;
+		}
+		if (strstr(line, "\"event\"")) continue;
+		if (strstr(line, "\"return\"")) {
+			if (reply) snprintf(reply, reply_len, "%s", line);
+			return 0;
+		}
+		const char *desc = strstr(line, "\"desc\": \"");
+		if (desc) {
+			desc += 9;
+			snprintf(error, error_len, "QEMU refused %.*s: %.*s", (int)strcspn(command + 14, "\""), command + 14, (int)strcspn(desc, "\""), desc);
+		} else {
+			snprintf(error, error_len, "QEMU answered %.200s", line);
+		}
+		return -1;
+	}
+}
+
+/* Accept QEMU's monitor connection and leave its greeting behind us. */
+static int qmp_open(long long deadline, char *error, size_t error_len) {
+	while (vm.qmp < 0) {
+		long long left = deadline - now_ms();
+		struct pollfd pfd = { .fd = vm.qmp_listen, .events = POLLIN };
+		if (left <= 0 || (poll(&pfd, 1, left > 100 ? 100 : (int)left) < 0 && errno != EINTR)) {
+			qmp_failure("did not open its monitor", error, error_len);
+			return -1;
+		}
+		if (pfd.revents) vm.qmp = accept4(vm.qmp_listen, NULL, NULL, SOCK_CLOEXEC);
+		else if (vm.qemu > 0 && waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) {
+			vm.qemu = 0;
+			char tail[768];
+			file_tail("qemu.log", 2, tail, sizeof tail);
+			snprintf(error, error_len, "QEMU exited: %s", *tail ? tail : "(it said nothing)");
+			return -1;
+		}
+	}
+	char line[4096];
+	if (qmp_line(line, sizeof line, deadline) < 0) {
+		qmp_failure("did not greet on its monitor", error, error_len);
+		return -1;
+	}
+	return qmp_command("{\"execute\":\"qmp_capabilities\"}", NULL, 0, deadline, error, error_len);
+}
+
+static void qmp_close(void) {
+	if (vm.qmp >= 0) close(vm.qmp);
+	vm.qmp = -1;
+	qmp_in.len = 0;
+}
+
+/* The guest and QEMU go: after a failed boot or restore, before the next try. */
+static void stop_qemu(void) {
+	qmp_close();
+	if (vm.qemu > 0) {
+		kill(vm.qemu, SIGKILL);
+		waitpid(vm.qemu, NULL, 0);
+	}
+	vm.qemu = 0;
+	if (vm.agent >= 0) close(vm.agent);
+	vm.agent = -1;
+	vm.agent_in.len = 0;
+}
+
+/* Wait for the agent's READY (asking for it with HELLO first when the guest was restored). */
+static int wait_for_ready(long long deadline, long timeout_ms, int is_hello, char *error, size_t error_len) {
+	for (;;) {
+		struct pollfd pfds[2] = { { .fd = vm.sigfd, .events = POLLIN }, { .fd = vm.agent >= 0 ? vm.agent : vm.agent_listen, .events = POLLIN } };
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			snprintf(error, error_len, "the guest agent did not answer within %ld s%s%s%s", timeout_ms / 1000, *accel_name ? " (" : "", accel_name, *accel_name ? ")" : "");
+			return -1;
+		}
+		if (poll(pfds, 2, (int)left) < 0 && errno != EINTR) {
+			snprintf(error, error_len, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (pfds[0].revents) {
+			struct signalfd_siginfo info;
+			while (read(vm.sigfd, &info, sizeof info) > 0) {
+			}
+			if (waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) {
+				vm.qemu = 0;
+				boot_failure(error, error_len);
+				return -1;
+			}
+		}
+		if (!pfds[1].revents) continue;
+		if (vm.agent < 0) {
+			vm.agent = accept4(vm.agent_listen, NULL, NULL, SOCK_CLOEXEC);
+			if (vm.agent >= 0 && is_hello) send_frame(vm.agent, F_HELLO, 0, NULL, 0);
+			continue;
+		}
+		if (reader_fill(&vm.agent_in, vm.agent) < 0) {
+			/* QEMU closed the channel: it is ending; its exit tells why. */
+			waitpid(vm.qemu, NULL, 0);
+			vm.qemu = 0;
+			boot_failure(error, error_len);
+			return -1;
+		}
+		int type;
+		uint32_t session, len;
+		unsigned char *payload;
+		size_t consumed;
+		while (reader_next(&vm.agent_in, &type, &session, &payload, &len, &consumed) > 0) {
+			reader_drop(&vm.agent_in, consumed);
+			if (type == F_READY) return 0;
+		}
+	}
+}
+
+/* Start QEMU from argv and wait for the agent's READY; on failure nothing of it is left. */
+static int boot_and_wait(char **argv, long long deadline, long timeout_ms, char *error, size_t error_len) {
+	vm.qemu = start_qemu(argv, error, error_len);
+	if (vm.qemu < 0) {
+		vm.qemu = 0;
+		return -1;
+	}
+	if (wait_for_ready(deadline, timeout_ms, 0, error, error_len) < 0) {
+		stop_qemu();
+		return -1;
+	}
+	return 0;
+}
+
+/* The guest that just said READY, saved as the template: paused, its devices' state written to
+ * `<building>/state` (x-ignore-shared: its RAM is the shared file `<building>/ram` already), QEMU
+ * ended, and the directory published under the template's name. */
+static int save_template(const char *dir, char *error, size_t error_len) {
+	long long deadline = now_ms() + 20000;
+	char uri_command[4600], reply[8192];
+	snprintf(uri_command, sizeof uri_command, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:cat > '%s/state'\"}}", building_dir);
+	if (qmp_open(deadline, error, error_len) < 0 ||
+	    qmp_command("{\"execute\":\"stop\"}", NULL, 0, deadline, error, error_len) < 0 ||
+	    qmp_command("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}", NULL, 0, deadline, error, error_len) < 0 ||
+	    qmp_command(uri_command, NULL, 0, deadline, error, error_len) < 0)
+		return -1;
+	for (;;) {
+		if (qmp_command("{\"execute\":\"query-migrate\"}", reply, sizeof reply, deadline, error, error_len) < 0) return -1;
+		if (strstr(reply, "\"completed\"")) break;
+		if (strstr(reply, "\"failed\"") || strstr(reply, "\"cancelled\"")) {
+			const char *why = strstr(reply, "\"error-desc\": \"");
+			snprintf(error, error_len, "QEMU could not save the guest: %.*s", why ? (int)strcspn(why + 15, "\"") : 20, why ? why + 15 : "(no reason given)");
+			return -1;
+		}
+		usleep(5000);
+	}
+	/* Everything is in the files: the RAM file is a shared mapping, the state was written by cat. */
+	stop_qemu();
+	char made[2300];
+	snprintf(made, sizeof made, "%s/made", building_dir);
+	FILE *f = fopen(made, "w");
+	if (f) {
+		fprintf(f, "%lld\n", (long long)time(NULL));
+		fclose(f);
+	}
+	if (rename(building_dir, dir) < 0) {
+		int saved = errno;
+		remove_tree(building_dir);
+		snprintf(error, error_len, "cannot publish the template at %.900s: %s", dir, strerror(saved));
+		return -1;
+	}
+	return 0;
+}
+
+/* A template that did not restore goes (a clone that has it mapped keeps its pages); the next VM
+ * of its shape makes a new one. Renamed first, so no VM picks it up half-removed. */
+static void discard_template(const char *dir) {
+	char doomed[2300];
+	snprintf(doomed, sizeof doomed, "%s.discarded.%d", dir, (int)getpid());
+	if (rename(dir, doomed) == 0) remove_tree(doomed);
+}
+
+/* A template guest that could not be saved goes on as this container's VM. */
+static int resume_unsaved(char *error, size_t error_len) {
+	int rc = vm.qmp >= 0 ? qmp_command("{\"execute\":\"cont\"}", NULL, 0, now_ms() + 10000, error, error_len) : 0;
+	qmp_close();
+	/* Its memory stays mapped in QEMU; the name goes with the half-made template. */
+	remove_tree(building_dir);
+	return rc;
+}
+
+/* A new QEMU whose guest is the template's: its RAM mapped copy-on-write over `<dir>/ram`
+ * (clone.argv has share=off), its devices' state loaded from `<dir>/state`, resumed, and asked
+ * for READY. On failure nothing of it is left and the caller boots cold. */
+static int start_clone(const char *dir, long timeout_ms, char *error, size_t error_len) {
+	char **argv = read_argv("clone.argv");
+	if (!argv) {
+		snprintf(error, error_len, "the VM plan has no clone.argv");
+		return -1;
+	}
+	long long deadline = now_ms() + timeout_ms;
+	vm.qemu = start_qemu(argv, error, error_len);
+	if (vm.qemu < 0) {
+		vm.qemu = 0;
+		return -1;
+	}
+	char incoming[4600], reply[8192];
+	snprintf(incoming, sizeof incoming, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"exec:cat '%s/state'\"}}", dir);
+	if (qmp_open(deadline, error, error_len) < 0 ||
+	    qmp_command("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}", NULL, 0, deadline, error, error_len) < 0 ||
+	    qmp_command(incoming, NULL, 0, deadline, error, error_len) < 0) {
+		stop_qemu();
+		return -1;
+	}
+	for (;;) {
+		if (qmp_command("{\"execute\":\"query-status\"}", reply, sizeof reply, deadline, error, error_len) < 0) {
+			stop_qemu();
+			return -1;
+		}
+		if (!strstr(reply, "\"inmigrate\"")) break;
+		usleep(2000);
+	}
+	/* The template was paused when it was saved, and so is its clone: resume it. */
+	if (qmp_command("{\"execute\":\"cont\"}", NULL, 0, deadline, error, error_len) < 0) {
+		stop_qemu();
+		return -1;
+	}
+	qmp_close();
+	if (wait_for_ready(deadline, timeout_ms, 1, error, error_len) < 0) {
+		stop_qemu();
+		return -1;
+	}
+	return 0;
+}
+
 static struct output_queue *shim_queue_of(int fd) {
 	if (fd == vm.agent) return &vm.to_agent;
 	for (int i = 0; i < vm.client_count; i++) {
@@ -889,7 +1193,7 @@ static int run_shim(const char *dir) {
 	}
 	signal(SIGPIPE, SIG_IGN);
 	char *conf = read_file("shim.conf", NULL);
-	char **qemu_argv = read_argv();
+	char **qemu_argv = read_argv("qemu.argv");
 	if (!conf || !qemu_argv) {
 		report("error the VM plan in %s is incomplete", dir);
 		return 1;
@@ -900,6 +1204,7 @@ static int run_shim(const char *dir) {
 	unsigned console_rows = 0, console_cols = 0;
 	int is_own_netns = 0;
 	read_conf(conf, cgroups, &cgroup_count, &netns, &is_own_netns, &console_socket, &boot_timeout_ms, &console_rows, &console_cols);
+	if (*template_dir) snprintf(building_dir, sizeof building_dir, "%s.building", template_dir);
 	vm.netns = netns;
 
 	/* Before QEMU starts, so it is born in the container's cgroups (placement is for
@@ -923,9 +1228,11 @@ static int run_shim(const char *dir) {
 			return 1;
 		}
 	}
-	int agent_listen = listen_unix(AGENT_SOCKET);
+	vm.agent_listen = listen_unix(AGENT_SOCKET);
 	vm.ctl_listen = listen_unix(CONTROL_SOCKET);
-	if (agent_listen < 0 || vm.ctl_listen < 0) {
+	/* A template's or clone's QEMU has a monitor, through which it is saved or restored. */
+	if (*template_dir) vm.qmp_listen = listen_unix(QMP_SOCKET);
+	if (vm.agent_listen < 0 || vm.ctl_listen < 0 || (*template_dir && vm.qmp_listen < 0)) {
 		report("error cannot listen in %s: %s", dir, strerror(errno));
 		return 1;
 	}
@@ -934,67 +1241,66 @@ static int run_shim(const char *dir) {
 		report("error %s", error);
 		end_shim(1, error);
 	}
-	vm.qemu = start_qemu(qemu_argv, error, sizeof error);
-	if (vm.qemu < 0) {
-		vm.qemu = 0;
-		report("error %s", error);
-		end_shim(1, error);
-	}
-
-	/* Boot: wait for QEMU to connect and the agent to say READY. */
-	struct reader agent_in = { 0 };
-	long long deadline = boot_start + boot_timeout_ms;
 	int is_ready = 0;
-	while (!is_ready) {
-		struct pollfd pfds[2] = { { .fd = vm.sigfd, .events = POLLIN }, { .fd = vm.agent >= 0 ? vm.agent : agent_listen, .events = POLLIN } };
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			snprintf(error, sizeof error, "the guest agent did not answer within %ld s%s%s%s", boot_timeout_ms / 1000, *accel_name ? " (" : "", accel_name, *accel_name ? ")" : "");
-			break;
+	const char *how = "booted";
+	if (*template_dir && template_mode == T_CLONE) {
+		is_ready = start_clone(template_dir, boot_timeout_ms, error, sizeof error) == 0;
+		if (is_ready) {
+			how = "restored from the template";
+		} else {
+			log_line("template %s cannot serve: %s; cold boot", template_dir, error);
+			discard_template(template_dir);
 		}
-		if (poll(pfds, 2, (int)left) < 0 && errno != EINTR) break;
-		if (pfds[0].revents) {
-			struct signalfd_siginfo info;
-			while (read(vm.sigfd, &info, sizeof info) > 0) {
+	} else if (*template_dir && template_mode == T_BUILD) {
+		char **template_argv = read_argv("template.argv");
+		if (!template_argv) {
+			snprintf(error, sizeof error, "the VM plan has no template.argv");
+		} else if (boot_and_wait(template_argv, boot_start + boot_timeout_ms, boot_timeout_ms, error, sizeof error) < 0) {
+			/* The guest itself did not come up: a cold boot would fail the same way. */
+			remove_tree(building_dir);
+			log_line("boot failed: %s", error);
+			report("error %s", error);
+			end_shim(1, error);
+		} else if (save_template(template_dir, error, sizeof error) == 0) {
+			log_line("template %s saved in %lld ms", template_dir, now_ms() - boot_start);
+			is_ready = start_clone(template_dir, boot_timeout_ms, error, sizeof error) == 0;
+			if (is_ready) {
+				how = "booted as the template and restored from it";
+			} else {
+				/* Saved but not restorable here: not tried again for a while (the .failed file). */
+				log_line("template %s cannot serve: %s; cold boot", template_dir, error);
+				discard_template(template_dir);
+				write_template_failure(template_dir, error);
 			}
-			if (waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) {
-				vm.qemu = 0;
-				boot_failure(error, sizeof error);
-				break;
+		} else {
+			/* The guest is up: it goes on as this container's, booted cold. */
+			log_line("template %s not saved: %s; this VM goes on booted cold", template_dir, error);
+			write_template_failure(template_dir, error);
+			is_ready = resume_unsaved(error, sizeof error) == 0;
+			how = "booted";
+			if (!is_ready) {
+				log_line("boot failed: %s", error);
+				report("error %s", error);
+				end_shim(1, error);
 			}
-		}
-		if (!pfds[1].revents) continue;
-		if (vm.agent < 0) {
-			vm.agent = accept4(agent_listen, NULL, NULL, SOCK_CLOEXEC);
-			continue;
-		}
-		if (reader_fill(&agent_in, vm.agent) < 0) {
-			/* QEMU closed the channel: it is ending; its exit tells why. */
-			waitpid(vm.qemu, NULL, 0);
-			vm.qemu = 0;
-			boot_failure(error, sizeof error);
-			break;
-		}
-		int type;
-		uint32_t session, len;
-		unsigned char *payload;
-		size_t consumed;
-		while (reader_next(&agent_in, &type, &session, &payload, &len, &consumed) > 0) {
-			reader_drop(&agent_in, consumed);
-			if (type == F_READY) is_ready = 1;
 		}
 	}
-	close(agent_listen);
 	if (!is_ready) {
-		log_line("boot failed: %s", error);
-		report("error %s", error);
-		end_shim(1, error);
+		long long cold_start = now_ms();
+		if (boot_and_wait(qemu_argv, cold_start + boot_timeout_ms, boot_timeout_ms, error, sizeof error) < 0) {
+			log_line("boot failed: %s", error);
+			report("error %s", error);
+			end_shim(1, error);
+		}
 	}
-	log_line("booted in %lld ms", now_ms() - boot_start);
+	close(vm.agent_listen);
+	vm.agent_listen = -1;
+	log_line("%s in %lld ms", how, now_ms() - boot_start);
 	write_status("created", getpid(), NULL);
 	report("ok");
 
 	/* Running: frames from the agent, requests on the control socket, our stdin. */
+	struct reader agent_in = vm.agent_in;
 	vm.stdin_fd = vm.tty >= 0 ? vm.tty : 0;
 	vm.main.out.fd = vm.tty >= 0 ? vm.tty : 1;
 	vm.main.err.fd = vm.tty >= 0 ? vm.tty : 2;

@@ -58,8 +58,10 @@ static void handle_frame(int type, uint32_t id, unsigned char *payload, uint32_t
     send_process_list(id);
     break;
   case F_HELLO:
-    /* A host that did not see our READY (it restored this guest from a template) asks again. */
+    /* A host that did not see our READY (it restored this guest from a template) asks again;
+     * the root share is this clone's own now, so it is mounted meanwhile, as after a cold boot. */
     send_frame(F_READY, 0, NULL, 0);
+    mount_root();
     break;
   default:
     break;

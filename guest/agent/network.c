@@ -53,7 +53,13 @@ int configure_network(struct spec *s, const char **what) {
     struct if_nameindex *names = if_nameindex(), *found = NULL;
     for (struct if_nameindex *n = names; n && n->if_index; n++) {
       memset(&ifr, 0, sizeof ifr);
-      if (ifreq_ioctl(fd, SIOCGIFHWADDR, &ifr, n->if_name) == 0 && !memcmp(ifr.ifr_hwaddr.sa_data, current, 6)) { found = n; break; }
+      if (ifreq_ioctl(fd, SIOCGIFHWADDR, &ifr, n->if_name) < 0) continue;
+      /* A VM planned as a clone that was booted cold after all has the container's MAC already. */
+      if (!memcmp(ifr.ifr_hwaddr.sa_data, current, 6) || !memcmp(ifr.ifr_hwaddr.sa_data, mac, 6)) {
+        found = n;
+        memcpy(current, ifr.ifr_hwaddr.sa_data, 6);
+        break;
+      }
     }
     if (!found) { if (names) if_freenameindex(names); errno = ENODEV; goto fail; }
     if (memcmp(current, mac, 6)) {

@@ -45,6 +45,9 @@ export interface GuestNetwork {
   qemuArgs: string[];
   /** START fields (`iface=`, `addr=`, `route=`; PROTOCOL.md). */
   startFields: string[];
+  /** The same for a VM template and its clones: the devices carry the template's MACs. */
+  templateQemuArgs: string[];
+  templateStartFields: string[];
   /** virtio-mmio transports the devices take (one per interface). */
   deviceCount: number;
   /**
@@ -112,19 +115,33 @@ export function routesFromIpJson(json: string): GuestRoute[] {
   return result;
 }
 
-/** QEMU's devices for the interfaces: a tap backend and a virtio-net device with the MAC. */
-export function networkQemuArgs(interfaces: readonly GuestInterface[]): string[] {
+/**
+ * The MAC of a VM template's Nth network device (src/vm/vm-template.ts): every clone of the
+ * template starts with it, and its START gives the device the container's.
+ */
+export function templateMac(index: number): string {
+  return `02:b5:00:00:00:${index.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * QEMU's devices for the interfaces: a tap backend and a virtio-net device with the MAC (the
+ * template's with isTemplate: the guest sets the container's at START).
+ */
+export function networkQemuArgs(interfaces: readonly GuestInterface[], isTemplate = false): string[] {
   return interfaces.flatMap((iface, index) => [
     '-netdev', `tap,id=net${index},ifname=${iface.tap},script=no,downscript=no`,
-    '-device', `virtio-net-device,netdev=net${index},mac=${iface.mac}`,
+    '-device', `virtio-net-device,netdev=net${index},mac=${isTemplate ? templateMac(index) : iface.mac}`,
   ]);
 }
 
-/** The START fields for the interfaces and routes (PROTOCOL.md: `iface`, `addr`, `route`). */
-export function networkStartFields(interfaces: readonly GuestInterface[], routes: readonly GuestRoute[]): string[] {
+/**
+ * The START fields for the interfaces and routes (PROTOCOL.md: `iface`, `addr`, `route`); with
+ * isTemplate each interface names the template's MAC it has before START.
+ */
+export function networkStartFields(interfaces: readonly GuestInterface[], routes: readonly GuestRoute[], isTemplate = false): string[] {
   const fields: string[] = [];
-  for (const iface of interfaces) {
-    fields.push(`iface=${iface.mac}/${iface.name}/${iface.mtu}`);
+  for (const [index, iface] of interfaces.entries()) {
+    fields.push(`iface=${iface.mac}/${iface.name}/${iface.mtu}${isTemplate ? `/${templateMac(index)}` : ''}`);
     for (const a of iface.addresses) fields.push(`addr=${iface.name}/${a.address}/${a.prefixLength}`);
   }
   for (const r of routes) {
@@ -209,6 +226,8 @@ export async function prepareGuestNetwork(spec: RuntimeSpec, stateDir: string): 
     netnsPath,
     qemuArgs: networkQemuArgs(interfaces),
     startFields: networkStartFields(interfaces, routes),
+    templateQemuArgs: networkQemuArgs(interfaces, true),
+    templateStartFields: networkStartFields(interfaces, routes, true),
     deviceCount: interfaces.length,
     releaseIpBatch: unplugBatches(interfaces).ip,
     releaseTcBatch: unplugBatches(interfaces).tc,

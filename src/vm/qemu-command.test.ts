@@ -45,4 +45,19 @@ describe('qemu command line', () => {
     assert.match(line, /tsc_early_khz=2600000/);
     assert.match(kernelCommandLine(launch), /noapictimer/);
   });
+
+  it('saves a template with its RAM in a shared file and restores a clone copy-on-write from it', () => {
+    const template = qemuArgs({ ...launch, template: { role: 'template', memoryPath: '/t/k.building/ram', qmpSocketPath: 'qmp.sock' } });
+    const clone = qemuArgs({ ...launch, template: { role: 'clone', memoryPath: '/t/k/ram', qmpSocketPath: 'qmp.sock' } });
+    assert.match(template[template.indexOf('-M') + 1]!, /,memory-backend=ram$/);
+    assert.equal(template[template.indexOf('-object') + 1], 'memory-backend-file,id=ram,size=128M,mem-path=/t/k.building/ram,share=on');
+    assert.equal(clone[clone.indexOf('-object') + 1], 'memory-backend-file,id=ram,size=128M,mem-path=/t/k/ram,share=off');
+    assert.ok(!template.includes('-incoming'));
+    assert.deepEqual(clone.slice(clone.indexOf('-incoming'), clone.indexOf('-incoming') + 2), ['-incoming', 'defer']);
+    assert.match(template[template.indexOf('-append') + 1]!, / berth\.template$/);
+    assert.doesNotMatch(kernelCommandLine(launch), /berth\.template/);
+    // Device for device the same machine, or the saved state would not load.
+    const devices = (args: string[]): string[] => args.filter((_, i) => args[i - 1] === '-device' || args[i - 1] === '-fsdev');
+    assert.deepEqual(devices(template), devices(clone));
+  });
 });

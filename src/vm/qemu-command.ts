@@ -35,10 +35,16 @@ export interface QemuLaunch {
   pidFilePath: string;
   /** Bind-mount sources, one 9p device each (tags `m0`, `m1`, ...). */
   shares?: readonly { tag: string; hostPath: string; isReadonly: boolean }[];
+  /**
+   * A VM template (src/vm/vm-template.ts): `template` boots the guest that is saved (its RAM a
+   * shared file, `berth.template` on the kernel command line), `clone` restores it (the same
+   * file mapped copy-on-write, `-incoming defer`). Both have a QMP monitor; absent: a cold boot.
+   */
+  template?: { role: 'template' | 'clone'; memoryPath: string; qmpSocketPath: string };
 }
 
 /** The guest kernel's command line. */
-export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz' | 'kernelFlavor'>): string {
+export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz' | 'kernelFlavor' | 'template'>): string {
   const lpj = Math.round((launch.tscKhz * 1000) / launch.kernelHz);
   const isBerthKernel = (launch.kernelFlavor ?? 'berth') === 'berth';
   return [
@@ -55,6 +61,8 @@ export function kernelCommandLine(launch: Pick<QemuLaunch, 'tscKhz' | 'kernelHz'
     'tsc=reliable',
     'no_timer_check',
     `lpj=${lpj}`,
+    // The agent then leaves the root unmounted until START (a mounted 9p share cannot be saved).
+    ...(launch.template ? ['berth.template'] : []),
   ].join(' ');
 }
 
@@ -66,8 +74,15 @@ export function microvmMachine(flavor: KernelFlavor | undefined): string {
 /** QEMU's argv (without the program). */
 export function qemuArgs(launch: QemuLaunch): string[] {
   const escapeOpt = (value: string): string => value.replaceAll(',', ',,');
+  const template = launch.template;
   return [
-    '-M', microvmMachine(launch.kernelFlavor),
+    '-M', template ? `${microvmMachine(launch.kernelFlavor)},memory-backend=ram` : microvmMachine(launch.kernelFlavor),
+    ...(template ? [
+      '-object', `memory-backend-file,id=ram,size=${launch.memoryMiB}M,mem-path=${escapeOpt(template.memoryPath)},share=${template.role === 'template' ? 'on' : 'off'}`,
+      '-chardev', `socket,id=qmp,path=${escapeOpt(template.qmpSocketPath)}`,
+      '-mon', 'chardev=qmp,mode=control',
+      ...(template.role === 'clone' ? ['-incoming', 'defer'] : []),
+    ] : []),
     '-accel', launch.accel,
     '-cpu', launch.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(launch.cpus),

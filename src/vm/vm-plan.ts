@@ -5,7 +5,7 @@
  * reads without parsing JSON: `qemu.argv`, `start.spec` and `shim.conf`.
  */
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { RuntimeMount, RuntimeSpec } from '../oci/index.js';
 import { cgroupDirsFor } from '../sys/index.js';
 import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
@@ -13,9 +13,10 @@ import { capabilityFields } from './guest-capabilities.js';
 import { MAX_GUEST_SHARES, mountField, planGuestMounts } from './guest-mounts.js';
 import { networkNamespaceOf, prepareGuestNetwork, releaseGuestNetwork, type GuestNetwork } from './guest-network.js';
 import { encodeProcessSpec, type GuestProcessSpec } from './protocol.js';
-import { qemuArgs } from './qemu-command.js';
+import { qemuArgs, type QemuLaunch } from './qemu-command.js';
 import { vmCgroupsPath } from './vm-cgroups.js';
-import { AGENT_SOCKET, CONSOLE_LOG } from './vm-state.js';
+import { AGENT_SOCKET, CONSOLE_LOG, QMP_SOCKET } from './vm-state.js';
+import { chooseTemplate, logToShimLog, templatesDirOf } from './vm-template.js';
 
 const MIN_MEMORY_MIB = 64;
 const DEFAULT_MEMORY_MIB = 128;
@@ -94,6 +95,11 @@ async function isolateFileBinds(mounts: readonly RuntimeMount[], bundle: string)
   return result;
 }
 
+/** An argv file the shim reads: NUL-terminated words, the program first. */
+async function writeArgv(path: string, argv: readonly string[]): Promise<void> {
+  await writeFile(path, argv.map((a) => `${a}\0`).join(''));
+}
+
 /** What create needs back from the plan. */
 export interface VmPlan {
   accel: 'kvm' | 'tcg';
@@ -124,25 +130,28 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
   const accel = await chooseAccel(assets, tscKhz);
   const mounts = await isolateFileBinds(spec.mounts ?? [], bundle);
   const mountPlan = planGuestMounts(mounts, MAX_GUEST_SHARES - (network?.deviceCount ?? 0));
-  const args = qemuArgs({
-    ...assets, accel, tscKhz, ...vmSize(spec),
+  const size = vmSize(spec);
+  const launch: QemuLaunch = {
+    ...assets, accel, tscKhz, ...size,
     agentSocketPath: AGENT_SOCKET,
     consoleLogPath: CONSOLE_LOG,
     rootfsPath: resolve(bundle, spec.root?.path ?? 'rootfs'),
     pidFilePath: 'qemu.pid',
     shares: mountPlan.shares,
-  }).concat(network?.qemuArgs ?? []);
-  const startSpec = encodeProcessSpec(guestProcessOf(proc, {
+  };
+  const args = qemuArgs(launch).concat(network?.qemuArgs ?? []);
+  const startSpecWith = (networkFields: readonly string[]): Buffer => encodeProcessSpec(guestProcessOf(proc, {
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     startFields: [
       ...mountPlan.mounts.map(mountField),
-      ...(network?.startFields ?? []),
+      ...networkFields,
       // The kernel files a process container cannot see or write, hidden the same way in the guest.
       ...(spec.linux?.maskedPaths ?? []).map((path) => `masked=${path}`),
       ...(spec.linux?.readonlyPaths ?? []).map((path) => `rdonly=${path}`),
       ...(spec.root?.readonly ? ['readonly=1'] : []),
     ],
   }), "the container's process spec (arguments, environment, mounts)");
+  const coldStartSpec = startSpecWith(network?.startFields ?? []);
   const cgroupDirs = await cgroupDirsFor(vmCgroupsPath(spec.linux?.cgroupsPath, id)).catch(() => [] as string[]);
   for (const dir of cgroupDirs) await mkdir(dir, { recursive: true }).catch(() => {});
   const netns = network?.netnsPath;
@@ -158,12 +167,38 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
   for (const line of conf) {
     if (line.includes('\n')) throw new Error(`a path with a newline cannot be used: ${JSON.stringify(line)}`);
   }
-  await writeFile(join(stateDir, 'qemu.argv'), [assets.qemuPath, ...args].map((a) => `${a}\0`).join(''));
-  await writeFile(join(stateDir, 'start.spec'), startSpec);
+  await writeArgv(join(stateDir, 'qemu.argv'), [assets.qemuPath, ...args]);
   if (network) {
     await writeFile(join(stateDir, 'release.ip'), network.releaseIpBatch);
     await writeFile(join(stateDir, 'release.tc'), network.releaseTcBatch);
   }
+
+  // A clone of this shape's template where there is one; this VM boots as it where there is not.
+  const template = await chooseTemplate(templatesDirOf(dirname(stateDir)), {
+    assets, accel, tscKhz, ...size, shareCount: mountPlan.shares.length, interfaceCount: network?.deviceCount ?? 0,
+  });
+  let startSpec = coldStartSpec;
+  if (template.mode === 'cold') {
+    await logToShimLog(stateDir, `cold boot: ${template.reason}`);
+  } else {
+    try {
+      // The interfaces are found by the template's MACs (a cold boot after all still has the container's).
+      startSpec = startSpecWith(network?.templateStartFields ?? []);
+      const templateArgv = (role: 'template' | 'clone', dir: string): string[] => [
+        assets.qemuPath,
+        ...qemuArgs({ ...launch, template: { role, memoryPath: join(dir, 'ram'), qmpSocketPath: QMP_SOCKET } }),
+        ...(network?.templateQemuArgs ?? []),
+      ];
+      if (template.mode === 'build') await writeArgv(join(stateDir, 'template.argv'), templateArgv('template', `${template.dir}.building`));
+      await writeArgv(join(stateDir, 'clone.argv'), templateArgv('clone', template.dir));
+      conf.push(`template_${template.mode}=${template.dir}`);
+    } catch (err) {
+      // The template this VM was to make is someone else's to make now.
+      if (template.mode === 'build') await rm(`${template.dir}.building`, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  await writeFile(join(stateDir, 'start.spec'), startSpec);
   await writeFile(join(stateDir, 'shim.conf'), `${conf.join('\n')}\n`);
   return { accel };
 }

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 export const AGENT_SOCKET = 'agent.sock';
 export const CONTROL_SOCKET = 'ctl.sock';
 export const CONSOLE_LOG = 'console.log';
+/** QEMU's monitor, for a VM saved as a template or restored from one. */
+export const QMP_SOCKET = 'qmp.sock';
 const SHIM_STATUS = 'shim.status';
 
 /** What state.json holds, with the shim's status laid over it. */
