@@ -1126,7 +1126,9 @@ static void discard_template(const char *dir) {
 
 /* A template guest that could not be saved goes on as this container's VM. */
 static int resume_unsaved(char *error, size_t error_len) {
-	int rc = vm.qmp >= 0 ? qmp_command("{\"execute\":\"cont\"}", NULL, 0, now_ms() + 10000, error, error_len) : 0;
+	int rc = -1;
+	if (vm.qmp >= 0 && vm.qemu > 0) rc = qmp_command("{\"execute\":\"cont\"}", NULL, 0, now_ms() + 10000, error, error_len);
+	else snprintf(error, error_len, "QEMU is gone");
 	qmp_close();
 	/* Its memory stays mapped in QEMU; the name goes with the half-made template. */
 	remove_tree(building_dir);
@@ -1254,7 +1256,8 @@ static int run_shim(const char *dir) {
 	} else if (*template_dir && template_mode == T_BUILD) {
 		char **template_argv = read_argv("template.argv");
 		if (!template_argv) {
-			snprintf(error, sizeof error, "the VM plan has no template.argv");
+			log_line("template %s not made: the VM plan has no template.argv; cold boot", template_dir);
+			remove_tree(building_dir);
 		} else if (boot_and_wait(template_argv, boot_start + boot_timeout_ms, boot_timeout_ms, error, sizeof error) < 0) {
 			/* The guest itself did not come up: a cold boot would fail the same way. */
 			remove_tree(building_dir);
@@ -1277,11 +1280,9 @@ static int run_shim(const char *dir) {
 			log_line("template %s not saved: %s; this VM goes on booted cold", template_dir, error);
 			write_template_failure(template_dir, error);
 			is_ready = resume_unsaved(error, sizeof error) == 0;
-			how = "booted";
 			if (!is_ready) {
-				log_line("boot failed: %s", error);
-				report("error %s", error);
-				end_shim(1, error);
+				log_line("the unsaved template guest did not go on: %s; cold boot", error);
+				stop_qemu();
 			}
 		}
 	}
