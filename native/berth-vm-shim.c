@@ -935,9 +935,14 @@ static int qmp_line(char *line, size_t line_len, long long deadline) {
 /* Why QEMU stopped answering: its own last words, when it has ended. */
 static void qmp_failure(const char *what, char *error, size_t error_len) {
 	char tail[768] = "";
-	if (vm.qemu > 0 && waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) {
-		vm.qemu = 0;
-		file_tail("qemu.log", 2, tail, sizeof tail);
+	/* A QEMU that closed its monitor is usually exiting: a moment for it, to say why. */
+	for (int tries = 0; vm.qemu > 0 && tries < 50; tries++) {
+		if (waitpid(vm.qemu, NULL, WNOHANG) == vm.qemu) {
+			vm.qemu = 0;
+			file_tail("qemu.log", 2, tail, sizeof tail);
+			break;
+		}
+		usleep(10000);
 	}
 	snprintf(error, error_len, "QEMU %s%s%s", what, *tail ? ": " : "", tail);
 }
@@ -1002,6 +1007,17 @@ static void qmp_close(void) {
 	qmp_in.len = 0;
 }
 
+/* Close connections waiting on a listener: a QEMU that is gone may have left one, which the next
+ * QEMU's boot would otherwise take for its own. */
+static void drop_pending(int listen_fd) {
+	struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+	while (listen_fd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN)) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) break;
+		close(fd);
+	}
+}
+
 /* The guest and QEMU go: after a failed boot or restore, before the next try. */
 static void stop_qemu(void) {
 	qmp_close();
@@ -1013,6 +1029,8 @@ static void stop_qemu(void) {
 	if (vm.agent >= 0) close(vm.agent);
 	vm.agent = -1;
 	vm.agent_in.len = 0;
+	drop_pending(vm.agent_listen);
+	drop_pending(vm.qmp_listen);
 }
 
 /* Wait for the agent's READY (asking for it with HELLO first when the guest was restored). */
