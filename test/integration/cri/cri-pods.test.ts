@@ -230,6 +230,28 @@ describe('CRI: pods and their containers', { skip }, () => {
     await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
   });
 
+  it('keeps a pod and its network across a berthd crash and restart', async () => {
+    const config = podConfig('survivor', join(logDir, 'survivor'));
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('server', ['sh', '-c', 'echo alive > /tmp/index.html; exec httpd -f -p 127.0.0.1:8080 -h /tmp']) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: id });
+    const ip = ((await cri.runtime.PodSandboxStatus!({ pod_sandbox_id: podId }))['status'] as { network: { ip: string } }).network.ip;
+    cri.close();
+    await daemon.kill9();
+    await daemon.restart();
+    cri = await criClient(daemon.criSocket);
+    const after = (await cri.runtime.PodSandboxStatus!({ pod_sandbox_id: podId }))['status'] as { state: string; network: { ip: string } };
+    assert.deepEqual([after.state, after.network.ip], ['SANDBOX_READY', ip]);
+    assert.ok(existsSync(join(daemon.execRoot, 'netns', podId)), 'the pod\'s network namespace is kept');
+    // A second container joins the pod after the restart and reaches the first on localhost.
+    const late = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('late', ['sleep', '1000']) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: late });
+    const answer = await cri.runtime.ExecSync!({ container_id: late, cmd: ['wget', '-qO-', 'http://127.0.0.1:8080/index.html'], timeout: 10 });
+    assert.equal(Buffer.from(answer['stdout'] as Uint8Array).toString(), 'alive\n');
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+    assert.ok(!existsSync(join(daemon.execRoot, 'netns', podId)));
+  });
+
   it('reports a failing container with its exit code and reason', async () => {
     const config = podConfig('failing', join(logDir, 'failing'));
     const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
