@@ -18,11 +18,13 @@ import {
 import { MediaType, type HistoryEntry, type ImageConfig, type ImageRuntimeConfig } from '../oci/index.js';
 import { decompressed, packOverlayDiff, RootedDir, TarWriter } from '../snapshot/index.js';
 import { familiarString, parseImageReference, withDefaultTag } from '../store/index.js';
+import { resolveChown } from '../runtime/spec/index.js';
 import type { BuildContext } from './build-context.js';
 import { BuildStepError, type BuildOptions, type BuildOutput } from './build-options.js';
 import { CopyFailedError, madeDirStats, matchSources, packSources, sourcesChecksum, type CopySource } from './copy-sources.js';
 import { BuildCache, cacheKey, type CacheKeyParts } from './build-cache.js';
 import { renameTar } from './rename-tar.js';
+import { readImageFile } from './image-files.js';
 import { parseDockerfile, type DockerfileInstruction, type DockerfileStage, type ParsedDockerfile } from './dockerfile.js';
 import { envMap, processWord, processWords, rawWords, type WordEnv } from './shell-words.js';
 
@@ -615,7 +617,7 @@ class BuildRun {
       }
     }
     const chown = i.flags['chown'] !== undefined ? processWord(i.flags['chown'], env, this.#escape) : '';
-    const owner = await this.#owner(chown);
+    const owner = await this.#owner(chown, state);
     let dest = destWord;
     const endsWithSlash = dest.endsWith('/') || dest.endsWith('/.') || dest === '.';
     if (!dest.startsWith('/')) dest = posix.join('/', state.run.WorkingDir || '/', dest);
@@ -770,17 +772,16 @@ class BuildRun {
     return (await decompressed(Readable.from([bytes]))).stream;
   }
 
-  /** `--chown`: numeric `uid[:gid]` (a user name needs the image's passwd file, not read yet). */
-  async #owner(spec: string): Promise<{ uid: number; gid: number }> {
+  /** `--chown=user[:group]`: ids as they are, names from the passwd and group files of the stage's image so far. */
+  async #owner(spec: string, state: StageState): Promise<{ uid: number; gid: number }> {
     if (spec === '') return { uid: 0, gid: 0 };
-    const [user = '', group] = spec.split(':');
-    const id = (text: string): number => {
-      if (text === 'root') return 0;
-      if (!/^\d+$/.test(text)) throw new BuildStepError(`--chown=${spec}: only numeric ids (or root) are supported by Berth's builder so far`);
-      return Number(text);
-    };
-    const uid = id(user);
-    return { uid, gid: group === undefined || group === '' ? uid : id(group) };
+    const isNumeric = spec.split(':').every((part) => /^\d+$/.test(part) || part === 'root');
+    const lowerDirs = isNumeric || state.imageId === undefined ? [] : await this.#engine.images.lowerDirs(state.imageId);
+    try {
+      return resolveChown(spec, await readImageFile(lowerDirs, '/etc/passwd'), await readImageFile(lowerDirs, '/etc/group'));
+    } catch (err) {
+      throw new BuildStepError(messageOf(err));
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { resolveUser, NoSuchUserError } from './resolve-user.js';
+import { resolveChown, resolveUser, NoSuchUserError } from './resolve-user.js';
 
 let rootfs: string;
 before(async () => {
@@ -44,4 +44,19 @@ test('a rootfs without /etc/passwd still accepts numeric ids but not names', asy
   } finally {
     await rm(empty, { recursive: true, force: true });
   }
+});
+
+test('resolveChown: ids as they are, names from passwd and group, the user part naming the group too', () => {
+  const passwd = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001:App:/home/app:/bin/sh\n';
+  const group = 'root:x:0:\napp:x:1002:\nstaff:x:50:app\n';
+  assert.deepEqual(resolveChown('7:8', undefined, undefined), { uid: 7, gid: 8 });
+  assert.deepEqual(resolveChown('7', undefined, undefined), { uid: 7, gid: 7 });
+  assert.deepEqual(resolveChown('root', undefined, undefined), { uid: 0, gid: 0 });
+  // moby looks the group up by the same name, not the user's primary gid.
+  assert.deepEqual(resolveChown('app', passwd, group), { uid: 1000, gid: 1002 });
+  assert.deepEqual(resolveChown('app:staff', passwd, group), { uid: 1000, gid: 50 });
+  assert.deepEqual(resolveChown('app:9', passwd, group), { uid: 1000, gid: 9 });
+  assert.throws(() => resolveChown('nobody:staff', passwd, group), { message: "unable to convert uid/gid chown string to host mapping: can't find uid for user nobody: no such user: nobody" });
+  assert.throws(() => resolveChown('app:wheel', passwd, group), { message: "unable to convert uid/gid chown string to host mapping: can't find gid for group wheel: no such group: wheel" });
+  assert.throws(() => resolveChown('a:b:c', passwd, group), /invalid chown string format: a:b:c/);
 });

@@ -137,3 +137,28 @@ export async function resolveGroups(rootfsDir: string, wanted: readonly string[]
     return group.gid;
   });
 }
+
+/**
+ * A Dockerfile's `--chown=user[:group]` as moby's builder resolves it: numbers as they are
+ * (`root` is 0 even without a passwd file), names from the image's passwd and group texts.
+ * Without a group part the user part names the group as well.
+ */
+export function resolveChown(spec: string, passwdText: string | undefined, groupText: string | undefined): { uid: number; gid: number } {
+  const parts = spec.split(':');
+  if (parts.length > 2) throw new NoSuchUserError(`invalid chown string format: ${spec}`);
+  const userPart = parts[0] ?? '';
+  const groupPart = parts.length === 2 ? parts[1]! : userPart;
+  const fail = (detail: string): never => {
+    throw new NoSuchUserError(`unable to convert uid/gid chown string to host mapping: ${detail}`);
+  };
+  const idOf = (text: string, entries: Array<{ name: string; id: number }>, what: string): number => {
+    const numeric = numericId(text);
+    if (numeric !== undefined) return numeric;
+    if (text === 'root') return 0;
+    const entry = entries.find((e) => e.name === text);
+    return entry?.id ?? fail(`can't find ${what === 'user' ? 'uid' : 'gid'} for ${what} ${text}: no such ${what}: ${text}`);
+  };
+  const users = passwdText === undefined ? [] : parsePasswd(passwdText).map((p) => ({ name: p.name, id: p.uid }));
+  const groups = groupText === undefined ? [] : parseGroup(groupText).map((g) => ({ name: g.name, id: g.gid }));
+  return { uid: idOf(userPart, users, 'user'), gid: idOf(groupPart, groups, 'group') };
+}

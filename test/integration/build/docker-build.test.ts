@@ -235,6 +235,31 @@ describe('docker build (classic builder)', { skip: cannotRun(!hasDocker && NO_DO
     assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY container is left');
   });
 
+  it('resolves COPY --chown names in the image\'s own passwd and group files', async () => {
+    const dir = await context('chown-names', {
+      Dockerfile: [
+        'FROM busybox',
+        "RUN echo 'app:x:1234:1234::/home/app:/bin/sh' >> /etc/passwd && printf 'crew:x:2345:\\napp2:x:3456:\\n' >> /etc/group",
+        // A later layer holds the group file the COPY steps read.
+        "RUN echo 'app:x:1234:' >> /etc/group",
+        'COPY --chown=app:crew f /by-names',
+        'COPY --chown=app:3456 f /mixed',
+        'ADD --chown=1234 f /numeric',
+      ].join('\n'),
+      f: 'owned\n',
+    });
+    const built = await docker(['build', '-t', 'chown:1', dir]);
+    assert.equal(built.exitCode, 0, built.stderr + built.stdout);
+    const owners = await docker(['run', '--rm', 'chown:1', 'stat', '-c', '%u:%g', '/by-names', '/mixed', '/numeric']);
+    assert.equal(owners.stdout, '1234:2345\n1234:3456\n1234:1234\n', owners.stderr);
+    const unknown = await context('chown-unknown', { Dockerfile: 'FROM busybox\nCOPY --chown=nosuch f /f\n', f: 'x\n' });
+    const failed = await docker(['build', '-t', 'chown:2', unknown]);
+    assert.equal(failed.exitCode, 1);
+    assert.match(failed.stderr, /can't find uid for user nosuch: no such user: nosuch/);
+    assert.equal((await docker(['images', '-q', 'chown:2'])).stdout, '');
+    await docker(['rmi', 'chown:1']);
+  });
+
   it('fails with a RUN step\'s exit code and output, tags nothing, and leaves nothing with --force-rm', async () => {
     const dir = await context('failing', { Dockerfile: 'FROM busybox\nRUN echo before-failing; exit 3\n' });
     const built = await docker(['build', '--force-rm', '-t', 'failed:1', dir]);
