@@ -252,6 +252,22 @@ describe('CRI: pods and their containers', { skip }, () => {
     assert.ok(!existsSync(join(daemon.execRoot, 'netns', podId)));
   });
 
+  it('runs a pod on the node\'s network and IPC', async () => {
+    const nodeNamespaces = { network: 'NODE', pid: 'CONTAINER', ipc: 'NODE' };
+    const config = podConfig('hostnet', join(logDir, 'hostnet'), { hostname: '', linux: { security_context: { namespace_options: nodeNamespaces } } });
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const podStatus = (await cri.runtime.PodSandboxStatus!({ pod_sandbox_id: podId }))['status'] as { network: { ip: string }; linux: { namespaces: { options: { network: string; ipc: string } } } };
+    assert.equal(podStatus.network.ip, '');
+    assert.deepEqual([podStatus.linux.namespaces.options.network, podStatus.linux.namespaces.options.ipc], ['NODE', 'NODE']);
+    const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('host', ['sleep', '1000'], { linux: { security_context: { namespace_options: nodeNamespaces } } }) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: id });
+    const ns = async (kind: string): Promise<string> => Buffer.from((await cri.runtime.ExecSync!({ container_id: id, cmd: ['readlink', `/proc/self/ns/${kind}`], timeout: 10 }))['stdout'] as Uint8Array).toString().trim();
+    assert.equal(await ns('net'), await readlink('/proc/self/ns/net'));
+    assert.equal(await ns('ipc'), await readlink('/proc/self/ns/ipc'));
+    assert.notEqual(await ns('pid'), await readlink('/proc/self/ns/pid'));
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+
   it('reports a failing container with its exit code and reason', async () => {
     const config = podConfig('failing', join(logDir, 'failing'));
     const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
