@@ -39,6 +39,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -140,7 +141,11 @@ static void spawn_and_wait(const char *id, const char *dir, const char *stderr_p
   close(sync_pair[1]);
   close(start_pair[1]);
   close(err_fd);
-  if (write(start_pair[0], "0", 1) != 1) {
+  /* A program that is already gone (it could not run, or exits at once) makes this write fail
+   * with EPIPE: that must not kill the waiter before it answers. (Ignored only here, after the
+   * fork: an ignored SIGPIPE would be inherited across exec.) Its sync pipe then reads EOF. */
+  signal(SIGPIPE, SIG_IGN);
+  if (write(start_pair[0], "0", 1) != 1 && errno != EPIPE) {
     answer_spawn(id, errno, strerror(errno));
     _exit(0);
   }

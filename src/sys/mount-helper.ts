@@ -10,6 +10,12 @@ import type { Logger } from '../common/index.js';
 /** What native/berth-mount takes in one spawn request (program, arguments and environment entries each). */
 const MAX_SPAWN_ITEMS = 256;
 
+/** How long past its own timeout a spawn's answer may take before it is given up. */
+const SPAWN_ANSWER_GRACE_MS = 5000;
+
+/** errno(3) ETIMEDOUT on Linux. */
+const ETIMEDOUT = 110;
+
 /** An answer of the helper: 0 for success, else the errno and its text. */
 export interface HelperAnswer {
   errno: number;
@@ -64,7 +70,16 @@ export class MountHelper {
     const env = Object.entries(options.env).map(([key, value]) => `${key}=${value}`);
     const fields = ['spawn', id, options.cwd, options.stderrPath, String(options.timeoutMs), String(options.argv.length), ...options.argv, String(env.length), ...env];
     if (options.argv.length === 0 || options.argv.length > MAX_SPAWN_ITEMS || env.length > MAX_SPAWN_ITEMS) return Promise.resolve({ errno: 7, message: 'Argument list too long' });
-    return this.#ask(fields, id);
+    // The helper answers ETIMEDOUT itself after timeoutMs; this covers a waiter that died unanswered.
+    let timer: NodeJS.Timeout | undefined;
+    const lastResort = new Promise<HelperAnswer>((resolve) => {
+      timer = setTimeout(() => {
+        if (!this.#spawns.delete(id)) return;
+        if (this.#child && this.#waiting() === 0) this.#holdLoop(this.#child, false);
+        resolve({ errno: ETIMEDOUT, message: 'no answer from berth-mount' });
+      }, options.timeoutMs + SPAWN_ANSWER_GRACE_MS);
+    });
+    return Promise.race([this.#ask(fields, id), lastResort]).finally(() => clearTimeout(timer));
   }
 
   /** End the helper (it exits at its stdin's end). */
