@@ -77,3 +77,15 @@ test('image refs split into name and tag as pull needs them', () => {
   assert.deepEqual(splitImageRef('localhost:5000/a/b:1.2'), { name: 'localhost:5000/a/b', tag: '1.2', display: 'localhost:5000/a/b:1.2' });
   assert.equal(splitImageRef('localhost:5000/a').tag, 'latest');
 });
+
+test('--health-* flags become Healthcheck as docker sends it; --no-healthcheck is NONE', () => {
+  const plan = parse(['--health-cmd', 'test -f /ok', '--health-interval', '1s', '--health-timeout', '500ms', '--health-retries', '2',
+    '--health-start-period', '1m30s', '--health-start-interval', '2s', 'busybox']);
+  assert.deepEqual(plan.body.Healthcheck, { Test: ['CMD-SHELL', 'test -f /ok'], Interval: 1e9, Timeout: 5e8, StartPeriod: 90e9, StartInterval: 2e9, Retries: 2 });
+  assert.deepEqual(parse(['--health-interval', '3s', 'busybox']).body.Healthcheck?.Test, null);
+  assert.equal(parse(['busybox']).body.Healthcheck, undefined);
+  assert.deepEqual(parse(['--no-healthcheck', 'busybox']).body.Healthcheck, { Test: ['NONE'] });
+  assert.throws(() => parse(['--no-healthcheck', '--health-cmd', 'true', 'busybox']), /--no-healthcheck conflicts with --health-\* options/);
+  assert.throws(() => parse(['--health-interval', '-1s', 'busybox']), /--health-interval cannot be negative/);
+  assert.throws(() => parse(['--health-timeout', 'soon', 'busybox']), /invalid argument "soon" for "--health-timeout" flag: time: invalid duration "soon"/);
+});

@@ -8,6 +8,7 @@ import type { ContainerCreateRequest, HostConfig, Mount, PortBinding } from '../
 import { UsageError } from './exit.js';
 import { readEnvFile, resolveEnv } from './opts/env.js';
 import { bytesFlag, flagError, intFlag, keyValues, parseCpus } from './opts/flag-values.js';
+import { healthcheckOf, type HealthFlags } from './opts/healthcheck.js';
 import { parseMount } from './opts/mount.js';
 import { parsePublish } from './opts/publish.js';
 import { parseRestart } from './opts/restart.js';
@@ -16,7 +17,7 @@ import { resolveSecurityOpt } from './opts/security-opt.js';
 export { readEnvFile, resolveEnv } from './opts/env.js';
 
 /** The parsed flags of run/create (commander's camelCase keys). */
-export interface CreateFlags {
+export interface CreateFlags extends HealthFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
@@ -101,6 +102,12 @@ export function addCreateOptions(command: Command): Command {
     .option('-e, --env <KEY=value>', 'Set environment variables', collect, [])
     .option('--env-file <file>', 'Read in a file of environment variables', collect, [])
     .option('--expose <port>', 'Expose a port or a range of ports', collect, [])
+    .option('--health-cmd <string>', 'Command to run to check health')
+    .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 0s)')
+    .option('--health-retries <int>', 'Consecutive failures needed to report unhealthy')
+    .option('--health-start-interval <duration>', 'Time between running the check during the start period (ms|s|m|h) (default 0s)')
+    .option('--health-start-period <duration>', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)')
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)')
     .option('-h, --hostname <name>', 'Container host name')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
@@ -114,6 +121,7 @@ export function addCreateOptions(command: Command): Command {
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
     .option('--name <string>', 'Assign a name to the container')
     .option('--network <network>', 'Connect a container to a network')
+    .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
     .option('--oom-kill-disable', 'Disable OOM Killer')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
@@ -285,6 +293,8 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
   };
   if (flags.stopSignal !== undefined) body.StopSignal = flags.stopSignal;
   if (stopTimeout !== undefined) body.StopTimeout = stopTimeout;
+  const healthcheck = healthcheckOf(flags);
+  if (healthcheck) body.Healthcheck = healthcheck;
 
   const plan: CreatePlan = { body, pull: flags.pull as CreatePlan['pull'], attachStdin, attachStdout, attachStderr };
   if (flags.name !== undefined) plan.name = flags.name;

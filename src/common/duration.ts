@@ -47,3 +47,20 @@ export function humanDuration(ms: number): string {
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
   return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
 }
+
+/** A duration in nanoseconds as Go's time.Duration prints it (`30s`, `1.5s`, `500ms`, `1m30s`, `1h0m0s`). */
+export function goDuration(ns: number): string {
+  const n = Math.round(ns);
+  if (n === 0) return '0s';
+  if (n < 0) return `-${goDuration(-n)}`;
+  const trim = (value: number, digits: number): string => value.toFixed(digits).replace(/\.?0+$/, '');
+  if (n < 1e3) return `${n}ns`;
+  if (n < 1e6) return `${trim(n / 1e3, 3)}µs`;
+  if (n < 1e9) return `${trim(n / 1e6, 6)}ms`;
+  const hours = Math.floor(n / 3600e9);
+  const minutes = Math.floor((n % 3600e9) / 60e9);
+  const seconds = `${trim((n % 60e9) / 1e9, 9)}s`;
+  if (hours > 0) return `${hours}h${minutes}m${seconds}`;
+  if (minutes > 0) return `${minutes}m${seconds}`;
+  return seconds;
+}

@@ -137,6 +137,9 @@ export class RuntimePortAdapter implements RuntimePort {
       ...(request.consoleSize ? { consoleSize: request.consoleSize } : {}),
     });
     const helper = process.stdio;
+    let hasExited = false;
+    const noteExit = (): void => void (hasExited = true);
+    process.exited.then(noteExit, noteExit);
     return {
       pid: process.pid,
       output: helper.stdout,
@@ -145,6 +148,15 @@ export class RuntimePortAdapter implements RuntimePort {
       resize: (height, width) => process.resize(height, width),
       detach() {
         if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGTERM');
+      },
+      kill() {
+        // Only while it runs: its pid may be another process's once it has been reaped.
+        if (hasExited) return;
+        try {
+          globalThis.process.kill(process.pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
       },
       cleanup: () => process.cleanup(),
     };

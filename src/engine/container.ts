@@ -33,6 +33,37 @@ export interface ContainerSettings {
   volumes: Record<string, Record<string, never>>;
   /** Config.Image as the user wrote it. */
   imageRef: string;
+  /** The healthcheck, the user's merged with the image's (absent: none configured). */
+  healthcheck?: HealthcheckSettings;
+}
+
+/**
+ * docker's HealthConfig: `test` is `['CMD', ...args]`, `['CMD-SHELL', command]`, `['NONE']` or
+ * `[]` (the image's); durations in nanoseconds, 0 meaning the image's or docker's default.
+ */
+export interface HealthcheckSettings {
+  test: string[];
+  intervalNs: number;
+  timeoutNs: number;
+  startPeriodNs: number;
+  startIntervalNs: number;
+  retries: number;
+}
+
+/** One probe's result, as inspect's State.Health.Log shows it. */
+export interface HealthProbeResult {
+  start: string;
+  end: string;
+  exitCode: number;
+  output: string;
+}
+
+/** A container's health (inspect's State.Health): set from its first start with a healthcheck on. */
+export interface HealthState {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  failingStreak: number;
+  /** The last results, oldest first (at most five). */
+  log: HealthProbeResult[];
 }
 
 export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
@@ -122,6 +153,8 @@ export interface ContainerState {
   hasBeenManuallyStopped?: boolean;
   /** A VM container's accelerator in its last run (`kvm`, `tcg`), as berth-vm reported it. */
   vmAccelerator?: string;
+  /** Health of a container with a healthcheck, from its first start on. */
+  health?: HealthState;
 }
 
 /** The persisted record of one container. */

@@ -20,6 +20,7 @@ export interface EngineImage {
       WorkingDir?: string;
       Labels?: Record<string, string> | null;
       StopSignal?: string;
+      Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number } | null;
       ExposedPorts?: Record<string, Record<string, never>>;
       Volumes?: Record<string, Record<string, never>>;
     };
@@ -173,6 +174,8 @@ export interface RuntimeExecHandle {
   resize(height: number, width: number): Promise<void>;
   /** Stop relaying (detach); the process keeps running. */
   detach(): void;
+  /** End the process now (SIGKILL; for a VM, its host-side helper, whose end ends the guest's process). */
+  kill(): void;
   /** Remove the session's files, after exit. */
   cleanup(): Promise<void>;
 }

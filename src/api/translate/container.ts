@@ -3,9 +3,11 @@
  * inspect and ps rows out. The only code that knows both sides.
  */
 import { humanDuration, InvalidArgumentError } from '../../common/index.js';
-import { DEFAULT_LOG_DRIVER, logDriverName, ZERO_TIME, type ContainerRecord, type CreateContainerInput, type RestartPolicyName } from '../../engine/index.js';
+import { DEFAULT_LOG_DRIVER, logDriverName, ZERO_TIME, type ContainerRecord, type CreateContainerInput, type HealthcheckSettings, type HealthState, type RestartPolicyName } from '../../engine/index.js';
 import type {
   ContainerConfig,
+  Health,
+  HealthConfig,
   ContainerInspectResponse,
   ContainerSummary,
   HostConfig,
@@ -48,6 +50,7 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
     stopTimeoutSec: timeout === null || timeout === undefined ? null : timeout,
     exposedPorts: (body.ExposedPorts ?? {}) as Record<string, Record<string, never>>,
     volumes: (body.Volumes ?? {}) as Record<string, Record<string, never>>,
+    healthcheck: fromDockerHealthcheck(body.Healthcheck),
     host: {
       autoRemove: host.AutoRemove ?? false,
       privileged: host.Privileged ?? false,
@@ -96,6 +99,39 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
   };
 }
 
+/** `Healthcheck` of a create body; null when the user set none (the image's applies). */
+function fromDockerHealthcheck(health: ValidContainerCreateRequest['Healthcheck']): HealthcheckSettings | null {
+  if (!health) return null;
+  return {
+    test: health.Test ?? [],
+    intervalNs: health.Interval ?? 0,
+    timeoutNs: health.Timeout ?? 0,
+    startPeriodNs: health.StartPeriod ?? 0,
+    startIntervalNs: health.StartInterval ?? 0,
+    retries: health.Retries ?? 0,
+  };
+}
+
+/** docker's HealthConfig as inspect shows it: Test always, the other fields when set. */
+function toDockerHealthcheck(health: HealthcheckSettings): HealthConfig {
+  return {
+    Test: health.test,
+    ...(health.intervalNs ? { Interval: health.intervalNs } : {}),
+    ...(health.timeoutNs ? { Timeout: health.timeoutNs } : {}),
+    ...(health.startPeriodNs ? { StartPeriod: health.startPeriodNs } : {}),
+    ...(health.startIntervalNs ? { StartInterval: health.startIntervalNs } : {}),
+    ...(health.retries ? { Retries: health.retries } : {}),
+  };
+}
+
+function toDockerHealth(health: HealthState): Health {
+  return {
+    Status: health.status,
+    FailingStreak: health.failingStreak,
+    Log: health.log.map((r) => ({ Start: r.start, End: r.end, ExitCode: r.exitCode, Output: r.output })),
+  };
+}
+
 function toDockerConfig(record: ContainerRecord): ContainerConfig {
   const s = record.settings;
   const config: ContainerConfig = {
@@ -120,6 +156,7 @@ function toDockerConfig(record: ContainerRecord): ContainerConfig {
   if (Object.keys(s.exposedPorts).length > 0) config.ExposedPorts = s.exposedPorts;
   if (s.stopSignal) config.StopSignal = s.stopSignal;
   if (s.stopTimeoutSec !== null) config.StopTimeout = s.stopTimeoutSec;
+  if (s.healthcheck) config.Healthcheck = toDockerHealthcheck(s.healthcheck);
   return config;
 }
 
@@ -235,6 +272,7 @@ export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): C
       Error: state.error,
       StartedAt: state.startedAt,
       FinishedAt: state.finishedAt,
+      ...(state.health ? { Health: toDockerHealth(state.health) } : {}),
     },
     Image: record.imageId,
     ResolvConfPath: `${paths.userdata}/resolv.conf`,
@@ -270,8 +308,11 @@ export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): C
 export function humanStatus(record: ContainerRecord, nowMs = Date.now()): string {
   const state = record.state;
   switch (state.status) {
-    case 'running':
-      return `Up ${humanDuration(nowMs - Date.parse(state.startedAt))}`;
+    case 'running': {
+      const up = `Up ${humanDuration(nowMs - Date.parse(state.startedAt))}`;
+      if (!state.health) return up;
+      return `${up} (${state.health.status === 'starting' ? 'health: starting' : state.health.status})`;
+    }
     case 'paused':
       return `Up ${humanDuration(nowMs - Date.parse(state.startedAt))} (Paused)`;
     case 'restarting':

@@ -49,7 +49,6 @@ const resourceFields: UnsupportedSetting[] = [
 
 /** Create-body fields Berth refuses when set (paths from the body's top). */
 export const UNSUPPORTED_CREATE_SETTINGS: readonly UnsupportedSetting[] = [
-  { path: 'Healthcheck', flag: '--health-cmd', isSet: (value) => isSetValue((value as { Test?: unknown } | null | undefined)?.Test) && JSON.stringify((value as { Test?: unknown }).Test) !== '["NONE"]' },
   { path: 'OnBuild', flag: 'ONBUILD' },
   { path: 'NetworkDisabled', flag: '--network none (NetworkDisabled)' },
   { path: 'Shell', flag: 'SHELL' },

@@ -14,6 +14,7 @@ import type { EventBus } from '../events.js';
 import type { AttachSession, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from '../ports.js';
 import { RestartTracker } from '../restart-policy.js';
 import { systemClock, type EngineClock } from '../clock.js';
+import type { HealthWatch } from './health-monitor.js';
 
 export interface ContainerServiceOptions {
   root: string;
@@ -88,6 +89,8 @@ export class ContainerContext {
   readonly released = new Set<string>();
   /** Restart-policy backoff and asked-for exits (stop, kill), per container. */
   readonly restarts: RestartTracker;
+  /** The healthcheck loops of running containers. */
+  readonly healthWatches = new Map<string, HealthWatch>();
   readonly clock: EngineClock;
 
   constructor(options: ContainerServiceOptions, store: ContainerStore) {

@@ -4,7 +4,7 @@
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { crashPoint, InvalidArgumentError, newId } from '../../common/index.js';
-import { ZERO_TIME, type ContainerRecord, type ContainerSettings, type HostSettings } from '../container.js';
+import { ZERO_TIME, type ContainerRecord, type ContainerSettings, type HealthcheckSettings, type HostSettings } from '../container.js';
 import { resolveNetworksAtCreate, type EndpointSettingsInput } from '../container-networking.js';
 import { readHostResolvConf, writeEtcFiles } from '../etc-files.js';
 import { mountInputOf, resolveMounts } from '../mounts.js';
@@ -13,18 +13,21 @@ import { checkCreateResources } from '../resources.js';
 import { checkLogConfig } from '../log-config.js';
 import { checkProcessSettings } from '../process-settings.js';
 import type { ContainerContext } from './context.js';
+import { checkHealthcheck, mergeHealthcheck } from './health.js';
 import { claimName } from './names.js';
 
 /**
  * What a caller asks for when creating a container: the settings as the user gave them, which
  * create merges with the image's (empty strings and nulls take the image's or docker's defaults).
  */
-export interface CreateContainerInput extends Omit<ContainerSettings, 'cmd' | 'entrypoint'> {
+export interface CreateContainerInput extends Omit<ContainerSettings, 'cmd' | 'entrypoint' | 'healthcheck'> {
   name: string | undefined;
   /** null: take the image's. */
   cmd: string[] | null;
   /** null: take the image's; [] or [""]: explicitly none. */
   entrypoint: string[] | null;
+  /** null or absent: the image's; fields left zero take the image's too. */
+  healthcheck?: HealthcheckSettings | null;
   host: Omit<HostSettings, 'isolation' | 'isolationRequested' | 'runtime'> & { isolation: string; runtime: string };
   /** Per-network settings (aliases, --ip, --mac-address), keyed by network name or id. */
   endpoints?: Record<string, EndpointSettingsInput>;
@@ -40,6 +43,7 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
   try {
     const image = await options.images.get(input.imageRef);
     const imageConfig = image.config.config ?? {};
+    checkHealthcheck(input.healthcheck ?? undefined);
     const settings = mergeWithImage(input, imageConfig);
     const command = [...(settings.entrypoint ?? []), ...settings.cmd];
     if (command.length === 0) throw new InvalidArgumentError('No command specified');
@@ -172,6 +176,7 @@ export function mergeWithImage(input: CreateContainerInput, image: NonNullable<E
     cmd = input.cmd !== null && input.cmd.length > 0 ? input.cmd : entrypointCleared ? (input.cmd ?? []) : (image.Cmd ?? []);
   }
   const env = mergeEnv(image.Env ?? [], input.env);
+  const healthcheck = mergeHealthcheck(input.healthcheck ?? null, image.Healthcheck);
   return {
     hostname: input.hostname,
     domainname: input.domainname,
@@ -192,6 +197,7 @@ export function mergeWithImage(input: CreateContainerInput, image: NonNullable<E
     exposedPorts: { ...((image.ExposedPorts ?? {}) as Record<string, Record<string, never>>), ...input.exposedPorts },
     volumes: { ...((image.Volumes ?? {}) as Record<string, Record<string, never>>), ...input.volumes },
     imageRef: input.imageRef,
+    ...(healthcheck ? { healthcheck } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { NoSuchContainerError } from '../errors.js';
 import { releaseVolumes } from '../volume-release.js';
 import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
+import { healthWhenStopped, stopHealthWatch } from './health-monitor.js';
 import { remove } from './remove.js';
 import { wake } from './wait.js';
 
@@ -51,6 +52,9 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
     await runtime.clearExit(id);
     return;
   }
+  // The healthcheck loop ends first; a write of its last result lands before the exit's.
+  await stopHealthWatch(ctx, id).settled;
+  const health = healthWhenStopped(record.state.health);
   // conmon's oom file says the kernel killed a process of this run for memory.
   const oomKilled = await runtime.wasOomKilled(id).catch(() => false);
   // A run that ended without the container's exit status (a VM's guest panic, QEMU killed) says
@@ -78,6 +82,7 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
     ...record.state,
     ...(vmError ? { error: vmError } : {}),
     ...(vmAccelerator ? { vmAccelerator } : {}),
+    ...(health ? { health } : {}),
     status: restartDelayMs === undefined ? 'exited' : 'restarting',
     exitCode,
     oomKilled,

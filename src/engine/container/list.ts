@@ -65,8 +65,7 @@ export async function containerMatcher(ctx: ContainerContext, filters: Filters):
     if (!labelsMatch(record.settings.labels, filters)) return false;
     if (before !== undefined && !(record.created < before)) return false;
     if (since !== undefined && !(record.created > since)) return false;
-    // TODO(issue 14): a container's health once healthchecks land; until then every container has none.
-    if (!any(health, (value) => value === 'none')) return false;
+    if (!any(health, (value) => value === (record.state.health?.status ?? 'none'))) return false;
     // Berth runs no swarm tasks.
     if (isTask === true) return false;
     if (!any(filterValues(filters, 'isolation'), (value) => value === record.host.isolation || (value === 'default' && record.host.isolationRequested === ''))) return false;

@@ -10,6 +10,7 @@ import { tearDownNetwork } from '../container-networking.js';
 import { logPolicyOf } from '../log-config.js';
 import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
+import { watchHealth } from './health-monitor.js';
 import { handleExit } from './exit.js';
 import { remove } from './remove.js';
 
@@ -66,16 +67,22 @@ export async function recover(ctx: ContainerContext): Promise<void> {
       // An unpause cut short between thawing and its record.
       record.state = { ...record.state, status: 'running' };
       await ctx.store.save(record);
+      watchHealth(ctx, record);
       continue;
     }
     if (status === 'created') {
       // A start cut short after its record said running and before the runtime's start: finish it.
       await runtime.start(record.id).then(
-        () => logger.info('finished a start cut short by the daemon\'s end', { id: record.id }),
+        () => {
+          logger.info('finished a start cut short by the daemon\'s end', { id: record.id });
+          watchHealth(ctx, record);
+        },
         (err: unknown) => logger.warn('could not finish a start cut short', { id: record.id, error: messageOf(err) }),
       );
       continue;
     }
+    // A running container's healthcheck goes on from the status last written.
+    if (status === 'running') watchHealth(ctx, record);
     if (status === 'running' || status === 'paused') continue;
     logger.warn('container lost while the daemon was down; marking it exited', { id: record.id });
     record.state = { ...record.state, error: 'container state lost while the daemon was down' };

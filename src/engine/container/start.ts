@@ -12,6 +12,7 @@ import { prepareMounts } from '../mounts.js';
 import { limitsOf } from '../resources.js';
 import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
 import type { ContainerContext } from './context.js';
+import { healthAtStart, watchHealth } from './health-monitor.js';
 import { remove } from './remove.js';
 import { logPolicyOf } from '../log-config.js';
 
@@ -102,8 +103,9 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       ...(record.host.ipcNamespacePath ? { ipcNamespacePath: record.host.ipcNamespacePath } : {}),
     });
     crashPoint('start.runtime-created');
-    const { vmAccelerator: _lastRunAccelerator, ...lastState } = record.state;
-    record.state = { ...lastState, status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: ctx.nowIso(), finishedAt: ZERO_TIME };
+    const { vmAccelerator: _lastRunAccelerator, health: _lastRunHealth, ...lastState } = record.state;
+    const health = healthAtStart(record);
+    record.state = { ...lastState, ...(health ? { health } : {}), status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: ctx.nowIso(), finishedAt: ZERO_TIME };
     // Persist before the process runs its command, so a crash right now still knows the container
     // runs; the waiting attaches connect meanwhile (both must be done before the command runs).
     await Promise.all([
@@ -132,6 +134,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     throw err;
   }
   ctx.publish(record, 'start');
+  watchHealth(ctx, record);
   // Asking the runtime (berth-vm) costs a process start: not on the start's path, and not at all
   // for a container that is done within a second (its exit reads it, when anyone can still inspect it).
   const annotation = runtime.traits.acceleratorAnnotation;

@@ -3,7 +3,8 @@
  * an image service on a published port, an env file, a named volume, a user network and
  * depends_on; up, ps, port, exec, --scale, run --rm, logs, and down -v leaving nothing. exec and
  * run go through the docker CLI, compose's default on Linux.
- * scripts/test-deps installs the package. build: and healthcheck: come with issue 16 and 14.
+ * healthcheck: with depends_on's condition: service_healthy (healthy.yml, unhealthy.yml).
+ * scripts/test-deps installs the package. build: comes with issue 16.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,8 +41,12 @@ describe('docker-compose 1.29', { skip: cannotRun(existsSync(COMPOSE) ? false : 
   before(async () => {
     daemon = await startTestDaemon();
   });
+  const project = (name: string, file: string, args: string[]): Promise<CommandResult> =>
+    runCommand(COMPOSE, ['-p', name, '-f', join(PROJECT_DIR, file), ...args], { env: daemon.env, timeoutMs: 120_000 });
   after(async () => {
     await compose(['down', '-v']).catch(() => undefined);
+    await project('hlt', 'healthy.yml', ['down', '-v']).catch(() => undefined);
+    await project('sick', 'unhealthy.yml', ['down', '-v']).catch(() => undefined);
     await daemon?.cleanup();
   });
 
@@ -79,5 +84,34 @@ describe('docker-compose 1.29', { skip: cannotRun(existsSync(COMPOSE) ? false : 
     assert.deepEqual(await api('/containers/json?all=1'), []);
     assert.ok(!((await api('/networks')) as Array<{ Name: string }>).some((n) => n.Name.startsWith('cmp_')));
     assert.deepEqual(((await api('/volumes')) as { Volumes: unknown[] | null }).Volumes ?? [], []);
+  });
+
+  it('healthcheck: and depends_on service_healthy: app starts once db is healthy', async () => {
+    const up = await project('hlt', 'healthy.yml', ['up', '-d']);
+    assert.equal(up.exitCode, 0, `${up.stdout}\n${up.stderr}`);
+    const inspect = async (service: string): Promise<{ State: { StartedAt: string; Health?: { Status: string } } }> => {
+      const ps = await project('hlt', 'healthy.yml', ['ps', '-q', service]);
+      return JSON.parse((await daemon.api('GET', `/containers/${ps.stdout.trim()}/json`)).body) as never;
+    };
+    const db = await inspect('db');
+    assert.equal(db.State.Health?.Status, 'healthy');
+    // db's probe cannot pass before its command has slept 2 s: app, started after it passed, started later.
+    const app = await inspect('app');
+    assert.ok(Date.parse(app.State.StartedAt) - Date.parse(db.State.StartedAt) >= 2000, `app started ${app.State.StartedAt}, db ${db.State.StartedAt}`);
+    assert.match((await project('hlt', 'healthy.yml', ['ps'])).stdout, /Up \(healthy\)/);
+    const down = await project('hlt', 'healthy.yml', ['down', '-v']);
+    assert.equal(down.exitCode, 0, down.stderr);
+  });
+
+  it('depends_on service_healthy on a dependency that turns unhealthy: up fails and app never starts', async () => {
+    const up = await project('sick', 'unhealthy.yml', ['up', '-d']);
+    assert.notEqual(up.exitCode, 0, up.stdout);
+    assert.match(up.stderr, /unhealthy/);
+    const app = await project('sick', 'unhealthy.yml', ['ps', '-q', 'app']);
+    if (app.stdout.trim() !== '') {
+      const state = JSON.parse((await daemon.api('GET', `/containers/${app.stdout.trim()}/json`)).body) as { State: { Status: string } };
+      assert.equal(state.State.Status, 'created');
+    }
+    await project('sick', 'unhealthy.yml', ['down', '-v']);
   });
 });

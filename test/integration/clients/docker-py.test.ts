@@ -23,7 +23,7 @@ describe('docker-py', { skip: cannotRun(hasDockerPy ? false : 'python3-docker is
     await daemon?.cleanup();
   });
 
-  for (const scenario of ['system', 'containers', 'images', 'build', 'networks', 'volumes', 'events']) {
+  for (const scenario of ['system', 'containers', 'images', 'build', 'networks', 'volumes', 'events', 'healthcheck']) {
     it(scenario, async () => {
       const result = await runCommand(PYTHON, [SCRIPT, scenario], { env: { ...daemon.env, PYTHONDONTWRITEBYTECODE: '1' }, timeoutMs: 120_000 });
       assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);

@@ -58,6 +58,22 @@ describe('testcontainers', () => {
     }
   });
 
+  it('waits for a healthcheck (withHealthCheck and Wait.forHealthCheck), and fails on an unhealthy one', async () => {
+    const container = await httpd()
+      .withHealthCheck({ test: ['CMD-SHELL', 'wget -qO- http://127.0.0.1:8080/'], interval: 1000, retries: 30 })
+      .withWaitStrategy(tc.Wait.forHealthCheck())
+      .start();
+    try {
+      assert.equal(await fetchText(`http://${container.getHost()}:${container.getMappedPort(8080)}/`), 'served\n');
+    } finally {
+      await container.stop();
+    }
+    await assert.rejects(
+      httpd().withHealthCheck({ test: ['CMD', 'false'], interval: 1000, retries: 1 }).withWaitStrategy(tc.Wait.forHealthCheck()).start(),
+      /Health check failed: unhealthy/,
+    );
+  });
+
   it('copies content with copyUIDGID, execs, and commits', async () => {
     const container = await new tc.GenericContainer('busybox')
       .withCommand(['sleep', '1000'])

@@ -257,6 +257,27 @@ def build():
     check(images_after <= images_before, images_after - images_before)
 
 
+def healthcheck():
+    # docker-py's healthcheck= takes durations in nanoseconds and a list or a shell string.
+    container = client.containers.run('busybox', ['sleep', '1000'], detach=True, name='dpy-health',
+                                      healthcheck={'test': ['CMD-SHELL', 'echo alive'], 'interval': 1000000000, 'retries': 2})
+    try:
+        deadline = time.time() + 60
+        while True:
+            container.reload()
+            health = container.attrs['State'].get('Health') or {}
+            if health.get('Status') == 'healthy':
+                break
+            check(time.time() < deadline, f'never healthy: {health}')
+            time.sleep(0.2)
+        check(health['FailingStreak'] == 0 and health['Log'][-1]['Output'] == 'alive\n', health)
+        check(container.attrs['Config']['Healthcheck']['Test'] == ['CMD-SHELL', 'echo alive'], container.attrs['Config'])
+        healthy = client.containers.list(filters={'health': 'healthy'})
+        check([c.name for c in healthy] == ['dpy-health'], healthy)
+    finally:
+        container.remove(force=True)
+
+
 if __name__ == '__main__':
     globals()[sys.argv[1]]()
     print('ok', sys.argv[1])
