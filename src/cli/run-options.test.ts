@@ -89,3 +89,18 @@ test('--health-* flags become Healthcheck as docker sends it; --no-healthcheck i
   assert.throws(() => parse(['--health-interval', '-1s', 'busybox']), /--health-interval cannot be negative/);
   assert.throws(() => parse(['--health-timeout', 'soon', 'busybox']), /invalid argument "soon" for "--health-timeout" flag: time: invalid duration "soon"/);
 });
+
+test('--device and --device-cgroup-rule as the docker CLI parses them', () => {
+  const h = parse(['--device', '/dev/null', '--device', '/dev/zero:/dev/z', '--device', '/dev/full:r', '--device', '/dev/random:/dev/r:rw',
+    '--device-cgroup-rule', 'c 1:3 rwm', 'busybox']).body.HostConfig!;
+  assert.deepEqual(h.Devices, [
+    { PathOnHost: '/dev/null', PathInContainer: '/dev/null', CgroupPermissions: 'rwm' },
+    { PathOnHost: '/dev/zero', PathInContainer: '/dev/z', CgroupPermissions: 'rwm' },
+    { PathOnHost: '/dev/full', PathInContainer: '/dev/full', CgroupPermissions: 'r' },
+    { PathOnHost: '/dev/random', PathInContainer: '/dev/r', CgroupPermissions: 'rw' },
+  ]);
+  assert.deepEqual(h.DeviceCgroupRules, ['c 1:3 rwm']);
+  assert.throws(() => parse(['--device', '/dev/a:/dev/b:x', 'busybox']), /bad mode specified: x/);
+  assert.throws(() => parse(['--device', '/dev/a:rel', 'busybox']), /rel is not an absolute path/);
+  assert.throws(() => parse(['--device-cgroup-rule', 'c 1 rwm', 'busybox']), /invalid device cgroup format 'c 1 rwm'/);
+});

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { ContainerCreateRequest, HostConfig, Mount, PortBinding } from '../api/wire/index.js';
 import { UsageError } from './exit.js';
+import { checkDeviceCgroupRule, parseDevice } from './opts/device.js';
 import { readEnvFile, resolveEnv } from './opts/env.js';
 import { bytesFlag, flagError, intFlag, keyValues, parseCpus } from './opts/flag-values.js';
 import { healthcheckOf, type HealthFlags } from './opts/healthcheck.js';
@@ -54,6 +55,8 @@ export interface CreateFlags extends HealthFlags {
   stopTimeout?: string;
   attach: string[];
   init?: boolean;
+  device: string[];
+  deviceCgroupRule: string[];
   publish: string[];
   publishAll?: boolean;
   expose: string[];
@@ -96,6 +99,8 @@ export function addCreateOptions(command: Command): Command {
     .option('--cpu-shares <int>', 'CPU shares (relative weight)')
     .option('--cpus <decimal>', 'Number of CPUs')
     .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--device <list>', 'Add a host device to the container', collect, [])
+    .option('--device-cgroup-rule <rule>', 'Add a rule to the cgroup allowed devices list', collect, [])
     .option('--dns <ip>', 'Set custom DNS servers', collect, [])
     .option('--domainname <string>', 'Container NIS domain name')
     .option('--entrypoint <command>', 'Overwrite the default ENTRYPOINT of the image')
@@ -256,6 +261,8 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     LogConfig: { Type: flags.logDriver ?? '', Config: flags.logOpt.length > 0 ? keyValues(flags.logOpt, '--log-opt') : {} },
     Isolation: flags.isolation ?? '',
     Init: flags.init ? true : null,
+    Devices: flags.device.length > 0 ? flags.device.map(parseDevice) : null,
+    DeviceCgroupRules: flags.deviceCgroupRule.length > 0 ? flags.deviceCgroupRule.map(checkDeviceCgroupRule) : null,
     Memory: memory ?? 0,
     MemorySwap: memorySwap ?? 0,
     MemoryReservation: memoryReservation ?? 0,

@@ -95,6 +95,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     defaultRuntime: config.defaultRuntime,
     knownRuntimes: Object.keys(KNOWN_RUNTIMES),
     defaultIsolation: config.defaultIsolation,
+    init: { path: config.initPath, isDefault: config.isInitDefault },
     images,
     rootfs: snapshotter,
     runtimes,

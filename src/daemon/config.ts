@@ -33,6 +33,10 @@ export interface DaemonConfig {
   vmAccel?: 'kvm' | 'tcg';
   /** Where the Kubernetes CRI (gRPC) listens (`--cri-socket`; default <exec-root>/cri.sock). */
   criSocket: string;
+  /** dockerd's `--init`: process containers that do not say get an init as PID 1. */
+  isInitDefault: boolean;
+  /** dockerd's `--init-path`: the static init bound into containers as /sbin/docker-init (Debian's tini-static). */
+  initPath: string;
 }
 
 /** A `-H tcp://host:port` listener. */
@@ -112,10 +116,12 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
       if (!path.startsWith('/')) throw new CommanderInvalidArgument(`invalid CRI socket ${value}: give an absolute path or unix:///path`);
       return path;
     })
+    .option('--init', 'run an init in every process container that does not ask otherwise (as dockerd --init)')
+    .option('--init-path <path>', 'the static init bound into containers for --init', '/usr/bin/tini-static')
     .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg'; criSocket?: string }>();
+  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg'; criSocket?: string; init?: boolean; initPath: string }>();
   const unixSockets = options.host.flatMap((listener) => ('unix' in listener ? [listener.unix] : []));
   const tcpAddresses = options.host.flatMap((listener) => ('tcp' in listener ? [listener.tcp] : []));
   if (options.host.length === 0) unixSockets.push(`${options.execRoot}/berth.sock`);
@@ -142,6 +148,8 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     defaultIsolation: options.defaultIsolation,
     ...(options.vmAccel ? { vmAccel: options.vmAccel } : {}),
     criSocket: options.criSocket ?? `${options.execRoot}/cri.sock`,
+    isInitDefault: options.init === true,
+    initPath: options.initPath,
   };
 }
 

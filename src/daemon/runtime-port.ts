@@ -68,6 +68,8 @@ export class RuntimePortAdapter implements RuntimePort {
         ...(request.sysctls && Object.keys(request.sysctls).length > 0 ? { sysctls: request.sysctls } : {}),
         ...(request.hostNamespaces?.length ? { hostNamespaces: request.hostNamespaces } : {}),
         ...(request.ipcNamespacePath ? { ipcNamespacePath: request.ipcNamespacePath } : {}),
+        ...(request.devices?.length ? { devices: request.devices } : {}),
+        ...(request.deviceCgroupRules?.length ? { deviceCgroupRules: request.deviceCgroupRules } : {}),
         ulimits: request.ulimits,
       },
       { logPath: request.logPath, conmonPidFile: join(request.bundleDir, 'conmon.pid'), ...(request.log ? { log: toLogFileOptions(request.log) } : {}) },

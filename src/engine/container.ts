@@ -127,6 +127,10 @@ export interface HostSettings {
   ipcMode?: string;
   utsMode?: string;
   cgroupnsMode?: string;
+  /** `--device`: host device nodes made in the container. */
+  devices?: Array<{ pathOnHost: string; pathInContainer: string; cgroupPermissions: string }>;
+  /** `--device-cgroup-rule`s. */
+  deviceCgroupRules?: string[];
   /** `--cpu-quota` and `--cpu-period` in microseconds (0: unset). */
   cpuQuota?: number;
   cpuPeriod?: number;

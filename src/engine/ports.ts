@@ -89,6 +89,10 @@ export interface RuntimeCreateRequest {
   sysctls?: Record<string, string>;
   /** Namespaces shared with the host (`--pid host`, `--ipc host`, `--uts host`, `--cgroupns host`). */
   hostNamespaces?: Array<'pid' | 'ipc' | 'uts' | 'cgroup'>;
+  /** `--device`: host device nodes to make in the container (a directory: every node below it). */
+  devices?: Array<{ pathOnHost: string; pathInContainer: string; cgroupPermissions: string }>;
+  /** `--device-cgroup-rule`s (`c 1:3 rwm`). */
+  deviceCgroupRules?: string[];
   /** How the log is kept (from the container's log driver and options). */
   log?: LogPolicy;
   /** The cgroup the container's own cgroup goes below (a pod's); Berth's default when absent. */

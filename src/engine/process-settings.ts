@@ -37,6 +37,23 @@ export function checkSysctls(sysctls: Record<string, string>, host: Pick<HostSet
   }
 }
 
+/**
+ * `--device` and `--device-cgroup-rule` in forms a start can use (whether the host has the
+ * device is the start's question, as in dockerd): an absolute path in the container, permissions
+ * from r, w and m, rules as `type major:minor access`.
+ */
+function checkDevices(host: Pick<HostSettings, 'devices' | 'deviceCgroupRules'>): void {
+  for (const device of host.devices ?? []) {
+    if (!device.pathOnHost) refuse('invalid device mapping: no host path');
+    if (!device.pathInContainer.startsWith('/')) refuse(`${device.pathInContainer} is not an absolute path`);
+    const mode = device.cgroupPermissions;
+    if (!/^[rwm]+$/.test(mode) || new Set(mode).size !== mode.length) refuse(`invalid device mode: ${mode}`);
+  }
+  for (const rule of host.deviceCgroupRules ?? []) {
+    if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(rule)) refuse(`invalid device cgroup rule format: '${rule}'`);
+  }
+}
+
 /** A namespace mode: '' or private (its own), host; anything else refused with the flag's name. */
 function checkMode(flag: string, value: string, extra: readonly string[] = []): void {
   if (value === '' || value === 'private' || value === 'host' || extra.includes(value)) return;
@@ -61,6 +78,7 @@ export function checkProcessSettings(host: HostSettings, hostname: string, domai
   const oom = host.oomScoreAdj ?? 0;
   if (oom < -1000 || oom > 1000) refuse(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
   checkSysctls(host.sysctls ?? {}, host);
+  checkDevices(host);
   if (host.isolation === 'vm') {
     const asked: Array<[boolean, string]> = [
       [host.pidMode === 'host', '--pid host'],
@@ -72,9 +90,12 @@ export function checkProcessSettings(host: HostSettings, hostname: string, domai
       [oom !== 0, '--oom-score-adj'],
       [(host.cpuQuota ?? 0) !== 0 || (host.cpuPeriod ?? 0) !== 0, '--cpu-quota/--cpu-period'],
       [domainname !== '', '--domainname'],
+      [(host.devices ?? []).length > 0, '--device'],
+      [(host.deviceCgroupRules ?? []).length > 0, '--device-cgroup-rule'],
     ];
     for (const [isSet, flag] of asked) {
       if (isSet) throw new InvalidArgumentError(`${flag} is not supported with --isolation=vm: the container runs on the VM's own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
     }
+    if (host.init) throw new InvalidArgumentError("--init is not supported with --isolation=vm: the guest has no init binary to run as the container's PID 1", { code: 'BERTH_UNSUPPORTED_SETTING' });
   }
 }

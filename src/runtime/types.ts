@@ -27,6 +27,14 @@ export interface ContainerMount {
   options?: string[];
 }
 
+/** One `--device host[:container[:rwm]]`. */
+export interface DeviceMapping {
+  pathOnHost: string;
+  pathInContainer: string;
+  /** Some of `r`, `w`, `m`. */
+  cgroupPermissions: string;
+}
+
 /** Everything needed to write a container's config.json. */
 export interface ContainerRuntimeSettings {
   /** Full 64-hex container id; also the OCI runtime's container id. */
@@ -93,6 +101,10 @@ export interface ContainerRuntimeSettings {
   hostNamespaces?: Array<'pid' | 'ipc' | 'uts' | 'cgroup'>;
   /** An IPC namespace to join (a pod's handle) instead of a new one. */
   ipcNamespacePath?: string;
+  /** `--device`: host device nodes made in the container, with the cgroup rules to use them. */
+  devices?: DeviceMapping[];
+  /** `--device-cgroup-rule`: `type major:minor access` rules added to the defaults. */
+  deviceCgroupRules?: string[];
   /** `--init`-free process: initial terminal size when isTty. */
   consoleSize?: { height: number; width: number };
 }

@@ -34,8 +34,6 @@ const resourceFields: UnsupportedSetting[] = [
   { path: 'CpuRealtimePeriod', flag: '--cpu-rt-period' },
   { path: 'CpuRealtimeRuntime', flag: '--cpu-rt-runtime' },
   { path: 'CpusetMems', flag: '--cpuset-mems' },
-  { path: 'Devices', flag: '--device' },
-  { path: 'DeviceCgroupRules', flag: '--device-cgroup-rule' },
   { path: 'DeviceRequests', flag: '--gpus' },
   { path: 'KernelMemoryTCP', flag: '--kernel-memory-tcp' },
   // docker's CLI sends -1 for "not set".
@@ -44,7 +42,6 @@ const resourceFields: UnsupportedSetting[] = [
   { path: 'CpuPercent', flag: '--cpu-percent' },
   { path: 'IOMaximumIOps', flag: '--io-maxiops' },
   { path: 'IOMaximumBandwidth', flag: '--io-maxbandwidth' },
-  { path: 'Init', flag: '--init' },
 ];
 
 /** Create-body fields Berth refuses when set (paths from the body's top). */
@@ -69,6 +66,9 @@ export const UNSUPPORTED_UPDATE_SETTINGS: readonly UnsupportedSetting[] = [
   { path: 'CpuQuota', flag: '--cpu-quota' },
   { path: 'OomKillDisable', flag: '--oom-kill-disable' },
   { path: 'Ulimits', flag: '--ulimit' },
+  { path: 'Init', flag: '--init' },
+  { path: 'Devices', flag: '--device' },
+  { path: 'DeviceCgroupRules', flag: '--device-cgroup-rule' },
 ];
 
 /** Per-network endpoint fields (NetworkingConfig.EndpointsConfig.<net>.X and network connect's EndpointConfig.X) Berth refuses. */

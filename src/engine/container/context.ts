@@ -23,6 +23,8 @@ export interface ContainerServiceOptions {
   knownRuntimes: readonly string[];
   /** What `--isolation=default` (or none) means on this daemon (`berthd --default-isolation`); process when absent. */
   defaultIsolation?: 'process' | 'vm';
+  /** `--init`: the static init bound into containers as /sbin/docker-init, and whether containers that do not say get it (`berthd --init`). */
+  init?: { path: string; isDefault: boolean };
   images: ImagePort;
   rootfs: RootfsPort;
   /** One runtime per name (`crun`, `runc`); a container uses the one it was created with. */

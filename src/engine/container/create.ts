@@ -2,7 +2,8 @@
  * Create: a container record and its directories, from the user's settings merged with the
  * image's; nothing runs yet. A failed create leaves no directory, volume or name claim behind.
  */
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, rm } from 'node:fs/promises';
 import { crashPoint, InvalidArgumentError, newId } from '../../common/index.js';
 import { ZERO_TIME, type ContainerRecord, type ContainerSettings, type HealthcheckSettings, type HostSettings } from '../container.js';
 import { resolveNetworksAtCreate, type EndpointSettingsInput } from '../container-networking.js';
@@ -28,7 +29,8 @@ export interface CreateContainerInput extends Omit<ContainerSettings, 'cmd' | 'e
   entrypoint: string[] | null;
   /** null or absent: the image's; fields left zero take the image's too. */
   healthcheck?: HealthcheckSettings | null;
-  host: Omit<HostSettings, 'isolation' | 'isolationRequested' | 'runtime'> & { isolation: string; runtime: string };
+  /** `init` null: the daemon's default (`berthd --init`). */
+  host: Omit<HostSettings, 'isolation' | 'isolationRequested' | 'runtime' | 'init'> & { isolation: string; runtime: string; init: boolean | null };
   /** Per-network settings (aliases, --ip, --mac-address), keyed by network name or id. */
   endpoints?: Record<string, EndpointSettingsInput>;
 }
@@ -49,6 +51,7 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
     if (command.length === 0) throw new InvalidArgumentError('No command specified');
     const host = hostSettings(ctx, input.host);
     checkProcessSettings(host, settings.hostname, settings.domainname);
+    if (host.init) await checkInit(ctx);
     resolveNetworksAtCreate(host, input.endpoints ?? {}, ctx.networking);
     const { mounts, createdVolumes } = await resolveMounts(mountInputOf(host, settings.volumes), { volumes: options.volumes, mountsOf: (ref) => ctx.store.resolve(ref).host.mounts ?? [] });
     host.mounts = mounts;
@@ -114,6 +117,15 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
   }
 }
 
+/** `--init` needs the daemon's init binary (Debian's tini-static, `berthd --init-path`). */
+async function checkInit(ctx: ContainerContext): Promise<void> {
+  const path = ctx.options.init?.path;
+  const isThere = path !== undefined && (await access(path, constants.X_OK).then(() => true, () => false));
+  if (!isThere) {
+    throw new InvalidArgumentError(`--init: the init binary ${path ?? '(none configured)'} is missing: install Debian's tini package or give berthd --init-path`, { code: 'BERTH_INVALID_SETTING' });
+  }
+}
+
 /** The host settings a record keeps: isolation and runtime decided, limits checked. */
 function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host']): HostSettings {
   const { options } = ctx;
@@ -159,7 +171,9 @@ function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host'])
   if (host.autoRemove && host.restartPolicy.name !== 'no') {
     throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
   }
-  return { ...host, ...limits, logConfig: { type: log.driver, config: host.logConfig.config }, isolation, isolationRequested: requested, runtime };
+  // The daemon's --init applies to the containers that can have it: a VM's guest has no init to bind in.
+  const init = host.init ?? (isolation === 'process' && (options.init?.isDefault ?? false));
+  return { ...host, ...limits, logConfig: { type: log.driver, config: host.logConfig.config }, isolation, isolationRequested: requested, runtime, init };
 }
 
 /** Merge the user's create settings with the image's defaults, as docker's daemon does. */

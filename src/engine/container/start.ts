@@ -9,6 +9,7 @@ import { isRunningStatus, ZERO_TIME, type ContainerRecord, type HostSettings } f
 import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
 import { NotModifiedError } from '../errors.js';
 import { prepareMounts } from '../mounts.js';
+import type { RuntimeMountRequest } from '../ports.js';
 import { limitsOf } from '../resources.js';
 import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
 import type { ContainerContext } from './context.js';
@@ -59,6 +60,8 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     mounted = true;
     crashPoint('start.mounted');
     const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: ctx.options.volumes, rootfsDir: paths.merged, hostTools: ctx.options.hostTools });
+    const init = initOf(ctx, record);
+    if (init) mounts.push(init.mount);
     const tMounted = performance.now();
     networked = true;
     const networkNamespace = await setUpNetwork(record, ctx.networking);
@@ -69,7 +72,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       bundleDir: paths.bundle,
       rootfsDir: paths.merged,
       logPath: paths.logPath,
-      args: [record.path, ...record.args],
+      args: [...(init?.argsBefore ?? []), record.path, ...record.args],
       env: record.settings.env,
       cwd: record.settings.workingDir || '/',
       user: record.settings.user,
@@ -101,6 +104,8 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       hostNamespaces: hostNamespacesOf(record.host),
       ...(record.host.cgroupParent ? { cgroupParent: record.host.cgroupParent } : {}),
       ...(record.host.ipcNamespacePath ? { ipcNamespacePath: record.host.ipcNamespacePath } : {}),
+      devices: record.host.devices ?? [],
+      deviceCgroupRules: record.host.deviceCgroupRules ?? [],
     });
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, health: _lastRunHealth, ...lastState } = record.state;
@@ -160,6 +165,19 @@ async function noteAccelerator(ctx: ContainerContext, id: string, startedAt: str
     record.state = { ...record.state, vmAccelerator: accelerator };
     await ctx.store.save(record);
   }).catch((err: unknown) => ctx.options.logger.debug('recording the VM accelerator failed', { id, error: messageOf(err) }));
+}
+
+/** Where `--init` puts the daemon's init, as dockerd does. */
+const CONTAINER_INIT_PATH = '/sbin/docker-init';
+
+/** `--init`: the init bound read-only into the container and put before its command (`docker-init -- cmd...`). */
+function initOf(ctx: ContainerContext, record: ContainerRecord): { mount: RuntimeMountRequest; argsBefore: string[] } | undefined {
+  const path = ctx.options.init?.path;
+  if (!record.host.init || path === undefined) return undefined;
+  return {
+    mount: { type: 'bind', source: path, destination: CONTAINER_INIT_PATH, isReadOnly: true, options: ['rprivate'] },
+    argsBefore: [CONTAINER_INIT_PATH, '--'],
+  };
 }
 
 /** The exit code a run that failed to start records: docker's 127 and 126, else 128. */

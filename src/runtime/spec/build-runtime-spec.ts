@@ -6,13 +6,14 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { release } from 'node:os';
 import { InvalidArgumentError, replaceFile } from '../../common/index.js';
-import type { LinuxDevice, LinuxNamespace, RuntimeMount, RuntimeSpec } from '../../oci/index.js';
+import type { LinuxDevice, LinuxDeviceCgroup, LinuxNamespace, RuntimeMount, RuntimeSpec } from '../../oci/index.js';
 import { berthCgroupsPath } from '../../sys/index.js';
 import type { ContainerRuntimeSettings } from '../types.js';
 import {
   ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS,
   DEFAULT_SHM_SIZE_BYTES, defaultDeviceRules, defaultMounts,
 } from './defaults.js';
+import { devicesOf, deviceNumbers, parseDeviceCgroupRule } from './devices.js';
 import { resolveGroups, resolveUser } from './resolve-user.js';
 import { hostHardLimits, toOciResources, toOciRlimits } from './resources.js';
 import { dockerDefaultSeccompProfile } from './docker-default-seccomp.js';
@@ -74,10 +75,7 @@ async function scanHostDevices(dir = '/dev'): Promise<LinuxDevice[]> {
     if (path === '/dev/console') continue;
     const info = await stat(path).catch(() => undefined);
     if (!info) continue;
-    // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31.
-    const rdev = info.rdev;
-    const major = ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
-    const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+    const { major, minor } = deviceNumbers(info.rdev);
     devices.push({ path, type: entry.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: info.mode & 0o7777, uid: info.uid, gid: info.gid });
   }
   return devices;
@@ -251,9 +249,21 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
   }
   if (settings.sysctls && Object.keys(settings.sysctls).length > 0) linux.sysctl = { ...settings.sysctls };
 
+  // --device: the nodes in the container and the rules that let it use them, then --device-cgroup-rule's.
+  const mapped = { devices: [] as LinuxDevice[], rules: [] as LinuxDeviceCgroup[] };
+  for (const mapping of settings.devices ?? []) {
+    const { devices, rules } = await devicesOf(mapping);
+    mapped.devices.push(...devices);
+    mapped.rules.push(...rules);
+  }
+  const customRules = (settings.deviceCgroupRules ?? []).map(parseDeviceCgroupRule);
+  if (!settings.isPrivileged) resources.devices = [...(resources.devices ?? []), ...mapped.rules, ...customRules];
   if (settings.isPrivileged) {
-    linux.devices = await host.hostDevices();
+    const hostDevices = await host.hostDevices();
+    const mappedPaths = new Set(mapped.devices.map((d) => d.path));
+    linux.devices = [...hostDevices.filter((d) => !mappedPaths.has(d.path)), ...mapped.devices];
   } else {
+    if (mapped.devices.length > 0) linux.devices = mapped.devices;
     linux.maskedPaths = [...DEFAULT_MASKED_PATHS];
     linux.readonlyPaths = [...DEFAULT_READONLY_PATHS];
   }
