@@ -13,8 +13,12 @@ test('on a bare host ensure makes the top-level chains, their hooks, the network
   const script = ensureScript(parseIptablesSave(EMPTY), NET);
   const names = chainNamesOf(ID);
   assert.equal(names.forward, 'BERTH-FWD-abcdef012345');
-  assert.match(script, /^\*filter\n-N BERTH-FORWARD\n-I FORWARD 1 -j BERTH-FORWARD\n:BERTH-FWD-abcdef012345 - \[0:0\]\n/);
-  assert.match(script, /-A BERTH-FWD-abcdef012345 -i br-test -j ACCEPT\n/);
+  assert.equal(names.isolate, 'BERTH-ISO-abcdef012345');
+  // The isolation chains first: the forward chain's first rule jumps to BERTH-ISOLATE.
+  assert.match(script, /^\*filter\n-N BERTH-ISOLATE\n:BERTH-ISO-abcdef012345 - \[0:0\]\n-A BERTH-ISO-abcdef012345 -o br-test -j DROP\n-A BERTH-ISOLATE -j BERTH-ISO-abcdef012345\n/);
+  assert.match(script, /\n-N BERTH-FORWARD\n-I FORWARD 1 -j BERTH-FORWARD\n:BERTH-FWD-abcdef012345 - \[0:0\]\n/);
+  assert.match(script, /-A BERTH-FWD-abcdef012345 -i br-test ! -o br-test -m conntrack ! --ctstate DNAT -j BERTH-ISOLATE\n-A BERTH-FWD-abcdef012345 -i br-test -j ACCEPT\n/);
+  assert.doesNotMatch(script, /-A (FORWARD|INPUT) -j BERTH-ISOLATE/, 'BERTH-ISOLATE is not hooked into a built-in chain');
   assert.match(script, /-A BERTH-FWD-abcdef012345 -o br-test -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n/);
   assert.match(script, /-A BERTH-FWD-abcdef012345 -o br-test -m conntrack --ctstate DNAT -j ACCEPT\n/);
   assert.match(script, /-A BERTH-FORWARD -j BERTH-FWD-abcdef012345\nCOMMIT\n/);
@@ -27,7 +31,10 @@ test('ensure over existing rules only redeclares (flushes and refills) the netwo
 :FORWARD ACCEPT [0:0]
 :BERTH-FORWARD - [0:0]
 :BERTH-FWD-abcdef012345 - [0:0]
+:BERTH-ISOLATE - [0:0]
+:BERTH-ISO-abcdef012345 - [0:0]
 -A FORWARD -j BERTH-FORWARD
+-A BERTH-ISOLATE -j BERTH-ISO-abcdef012345
 -A BERTH-FORWARD -j BERTH-FWD-abcdef012345
 -A BERTH-FWD-abcdef012345 -i br-test -j ACCEPT
 COMMIT
@@ -40,9 +47,9 @@ COMMIT
 COMMIT
 `;
   const script = ensureScript(parseIptablesSave(saved), NET);
-  assert.doesNotMatch(script, /-N |FORWARD 1|-A POSTROUTING|-A BERTH-FORWARD|-A BERTH-POSTROUTING/);
+  assert.doesNotMatch(script, /-N |FORWARD 1|-A POSTROUTING|-A BERTH-FORWARD|-A BERTH-POSTROUTING|-A BERTH-ISOLATE/);
   assert.match(script, /:BERTH-FWD-abcdef012345 - \[0:0\]/);
-  assert.equal(script.match(/^-A BERTH-FWD-abcdef012345/gm)?.length, 3);
+  assert.equal(script.match(/^-A BERTH-FWD-abcdef012345/gm)?.length, 4);
 });
 
 test('an internal network drops what leaves or enters its bridge and puts its jump first; nothing is masqueraded', () => {
@@ -96,12 +103,15 @@ test('the scripts apply with iptables-restore --noflush: twice is once, remove l
     return saved.split('\n').filter((l) => !l.startsWith('#')).join('\n');
   };
   const twice = run(['ensure', 'ensure', 'ensure-internal']);
-  assert.equal(twice.match(/^-A BERTH-FWD-abcdef012345 /gm)?.length, 3);
+  assert.equal(twice.match(/^-A BERTH-FWD-abcdef012345 /gm)?.length, 4);
+  assert.equal(twice.match(/^-A BERTH-ISOLATE -j BERTH-ISO-abcdef012345$/gm)?.length, 1);
+  assert.equal(twice.match(/^-A BERTH-ISO-abcdef012345 -o br-test -j DROP$/gm)?.length, 1);
+  assert.doesNotMatch(twice, /BERTH-ISO-ffffffffffff/, 'an internal network drops in its own chain');
   assert.equal(twice.match(/^-A BERTH-FORWARD -j BERTH-FWD-abcdef012345$/gm)?.length, 1);
   assert.equal(twice.match(/^-A FORWARD -j BERTH-FORWARD$/gm)?.length, 1);
   // The internal network's jump comes before the other's.
   assert.match(twice, /-A BERTH-FORWARD -j BERTH-FWD-ffffffffffff\n-A BERTH-FORWARD -j BERTH-FWD-abcdef012345/);
   const removed = run(['ensure', 'ensure-internal', 'remove', 'remove-internal']);
-  assert.doesNotMatch(removed, /BERTH-(FWD|IN|NAT)-/);
+  assert.doesNotMatch(removed, /BERTH-(FWD|IN|NAT|ISO)-/);
   assert.match(removed, /^-A FORWARD -j BERTH-FORWARD$/m);
 });

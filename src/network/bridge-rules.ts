@@ -9,6 +9,14 @@
  *   filter FORWARD     → BERTH-FORWARD     → BERTH-FWD-<id12>  forwarding from, back to, DNAT'ed to the bridge
  *   filter INPUT       → BERTH-INPUT       → BERTH-IN-<id12>   internal networks only: nothing to the host beyond the subnet
  *   nat    POSTROUTING → BERTH-POSTROUTING → BERTH-NAT-<id12>  non-internal only: masquerade the subnet leaving by another interface
+ *   filter (from FWD)  → BERTH-ISOLATE     → BERTH-ISO-<id12>  non-internal only: drop what another network's bridge sends to this one
+ *
+ * Isolation between networks, as dockerd's DOCKER-ISOLATION stages: each non-internal network's
+ * forward chain sends what leaves its bridge for another interface through BERTH-ISOLATE, where
+ * every network's ISO chain drops what would go out of its bridge; the host's other interfaces
+ * match none and fall through. Connections DNAT'ed to a published port are exempt: a container
+ * reaching another network's published port through the host, as dockerd's userland proxy
+ * allows. Internal networks drop all such traffic in their own chains, which come first.
  *
  * A network's chains are rebuilt as a unit by one `iptables-restore --noflush` (declaring a
  * chain there creates it or flushes it, one transaction), so ensuring twice or after a crash
@@ -31,6 +39,8 @@ const TOP = {
   forward: { table: 'filter', chain: 'BERTH-FORWARD', hook: '-I FORWARD 1 -j BERTH-FORWARD', hookLine: '-A FORWARD -j BERTH-FORWARD' },
   input: { table: 'filter', chain: 'BERTH-INPUT', hook: '-I INPUT 1 -j BERTH-INPUT', hookLine: '-A INPUT -j BERTH-INPUT' },
   postrouting: { table: 'nat', chain: 'BERTH-POSTROUTING', hook: '-A POSTROUTING -j BERTH-POSTROUTING', hookLine: '-A POSTROUTING -j BERTH-POSTROUTING' },
+  // Jumped to from the networks' forward chains only: no hook into a built-in chain.
+  isolate: { table: 'filter', chain: 'BERTH-ISOLATE', hook: undefined, hookLine: undefined },
 } as const;
 
 type TopChain = (typeof TOP)[keyof typeof TOP];
@@ -45,9 +55,9 @@ interface NetworkChain {
 }
 
 /** The names of a network's chains (all three, whether or not its kind uses each). */
-export function chainNamesOf(networkId: string): { forward: string; input: string; nat: string } {
+export function chainNamesOf(networkId: string): { forward: string; input: string; nat: string; isolate: string } {
   const short = networkId.slice(0, 12);
-  return { forward: `BERTH-FWD-${short}`, input: `BERTH-IN-${short}`, nat: `BERTH-NAT-${short}` };
+  return { forward: `BERTH-FWD-${short}`, input: `BERTH-IN-${short}`, nat: `BERTH-NAT-${short}`, isolate: `BERTH-ISO-${short}` };
 }
 
 function chainsOf(network: RuledNetwork): NetworkChain[] {
@@ -66,11 +76,14 @@ function chainsOf(network: RuledNetwork): NetworkChain[] {
     ];
   }
   return [
+    // Before the forward chain that jumps to it, so one transaction never names a missing chain.
+    { top: TOP.isolate, name: names.isolate, first: false, rules: [`-o ${br} -j DROP`] },
     {
       top: TOP.forward,
       name: names.forward,
       first: false,
       rules: [
+        `-i ${br} ! -o ${br} -m conntrack ! --ctstate DNAT -j ${TOP.isolate.chain}`,
         `-i ${br} -j ACCEPT`,
         `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
         // Published ports: portmap's DNAT sends new connections to the container.
@@ -124,7 +137,8 @@ export function ensureScript(saved: SavedTables, network: RuledNetwork): string 
     const rules = saved.rules.get(table) ?? new Set<string>();
     // -N, not a declaration: declaring an existing top-level chain would flush other networks' jumps.
     if (!existing.has(chain.top.chain) && !(byTable.get(table) ?? []).includes(`-N ${chain.top.chain}`)) add(table, `-N ${chain.top.chain}`);
-    if (!rules.has(chain.top.hookLine) && !(byTable.get(table) ?? []).includes(chain.top.hook)) add(table, chain.top.hook);
+    const { hook, hookLine } = chain.top;
+    if (hook !== undefined && hookLine !== undefined && !rules.has(hookLine) && !(byTable.get(table) ?? []).includes(hook)) add(table, hook);
     add(table, `:${chain.name} - [0:0]`);
     for (const rule of chain.rules) add(table, `-A ${chain.name} ${rule}`);
     if (!rules.has(`-A ${chain.top.chain} -j ${chain.name}`)) add(table, chain.first ? `-I ${chain.top.chain} 1 -j ${chain.name}` : `-A ${chain.top.chain} -j ${chain.name}`);
@@ -140,6 +154,7 @@ export function removeScript(saved: SavedTables, networkId: string): string {
     [TOP.forward, names.forward],
     [TOP.input, names.input],
     [TOP.postrouting, names.nat],
+    [TOP.isolate, names.isolate],
   ] as const) {
     const lines: string[] = [];
     const rules = saved.rules.get(top.table) ?? new Set<string>();

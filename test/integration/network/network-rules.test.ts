@@ -5,7 +5,7 @@
  * emulates it with a DROP for its own bridges appended after Berth's hook, and removes it at the
  * end. Containers on the default bridge and on a user network reach each other, their gateway's
  * DNS responder and ports published to 127.0.0.1 and to the host's address on the bridge; a
- * container on one network reaches another network's container masqueraded; an internal
+ * container on one network does not reach another network's containers (isolation); an internal
  * network reaches nothing outside its subnet (another network's gateway and containers stand for
  * "outside"); an endpoint made with the old per-container firewall plugin is torn down; and no
  * rule of the test's networks is left after the daemon's cleanup. Traffic goes only to
@@ -117,7 +117,7 @@ describe('per-network iptables rules', { skip: cannotRun(!hasDocker && NO_DOCKER
     await ok(['rm', '-f', 'fr-web']);
   });
 
-  it('on a user network: names through the gateway, container to container; across networks masqueraded', async () => {
+  it('on a user network: names through the gateway, container to container; networks isolated from each other', async () => {
     await ok(['network', 'create', 'fr-a']);
     await ok(['network', 'create', 'fr-b']);
     await useNetwork('fr-a');
@@ -126,13 +126,16 @@ describe('per-network iptables rules', { skip: cannotRun(!hasDocker && NO_DOCKER
     await httpd('fr-b-web', ['--network', 'fr-b']);
     const siteId = (await ok(['inspect', '-f', '{{.Id}}', 'fr-a-web'])).trim();
     assert.equal(await eventuallyGet({ runArgs: ['--network', 'fr-a'] }, 'site', '/hostname'), siteId.slice(0, 12));
-    // From fr-a to a container on fr-b: it leaves fr-a's bridge, so it arrives from fr-b's gateway (httpd writes it as [::ffff:a.b.c.d]).
+    // From fr-a to a container on fr-b: dropped, as dockerd's isolation rules drop it (the
+    // container answers from its own network).
     const target = await addressOn('fr-b-web', 'fr-b');
-    const peer = await eventuallyGet({ container: 'fr-a-web' }, target, '/cgi-bin/peer');
-    assert.equal(/([\d.]+)\]?$/.exec(peer)?.[1], b.IPAM.Config[0]!.Gateway, peer);
+    assert.ok((await eventuallyGet({ runArgs: ['--network', 'fr-b'] }, target, '/hostname')) !== '', 'fr-b-web answers on fr-b');
+    assert.equal(await get({ container: 'fr-a-web' }, target, '/hostname', 80, 3), '', 'reached a container on another network');
+    assert.equal(await get({ container: 'fr-b-web' }, await addressOn('fr-a-web', 'fr-a'), '/hostname', 80, 3), '', 'reached back across');
     // The network's rules exist while it does.
-    const { forward, nat } = chainNamesOf(b.Id);
+    const { forward, nat, isolate } = chainNamesOf(b.Id);
     assert.match((await runCommand('iptables', ['-w', '-S', forward])).stdout, /-j ACCEPT/);
+    assert.match((await runCommand('iptables', ['-w', '-S', isolate])).stdout, /-o br-\w+ -j DROP/);
     assert.match((await runCommand('iptables', ['-w', '-t', 'nat', '-S', nat])).stdout, new RegExp(`-s ${b.IPAM.Config[0]!.Subnet.replace(/\./g, '\\.')} ! -o br-\\w+ -j MASQUERADE`));
   });
 

@@ -2,7 +2,7 @@
  * Networking through the real docker CLI: the default bridge, published ports reached with
  * curl on 127.0.0.1, "port is already allocated", names and aliases on a user-defined network,
  * connect/disconnect, none/host/container modes, --ip/--mac-address/--hostname/--add-host/--dns,
- * `docker network` ls/inspect/rm/prune and their errors, and a kill -9 of berthd that leaves
+ * `docker network` ls/inspect/rm/prune and their errors, isolation between bridge networks, and a kill -9 of berthd that leaves
  * no veth, iptables rule, lease or namespace handle behind. Traffic goes only to 127.0.0.1 and
  * to this test's own containers.
  */
@@ -73,7 +73,8 @@ describe('networking', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   });
   after(async () => {
     if (daemon) {
-      for (const name of ['nt-app', 'nt-other', 'nt-fixed']) await daemon.docker(['network', 'rm', name]).catch(() => {});
+      await daemon.docker(['rm', '-f', 'nt-iso-web']).catch(() => {});
+      for (const name of ['nt-app', 'nt-other', 'nt-fixed', 'nt-iso-a', 'nt-iso-b']) await daemon.docker(['network', 'rm', name]).catch(() => {});
       await daemon.cleanup();
     }
     // The daemon removes its idle bridges when it stops.
@@ -206,6 +207,30 @@ describe('networking', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     const joined = await ok(['run', '--rm', '--network', 'container:nt-shared', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
     assert.match(joined, new RegExp(`inet ${sharedAddress.replace(/\./g, '\\.')}/`));
     await ok(['rm', '-f', 'nt-shared']);
+  });
+
+  it('isolates bridge networks from each other, as dockerd does; a published port stays reachable from any', async () => {
+    await ok(['network', 'create', 'nt-iso-a']);
+    await ok(['network', 'create', 'nt-iso-b']);
+    for (const name of ['nt-iso-a', 'nt-iso-b']) await inspectNetwork(name);
+    await ok(['run', '-d', '--name', 'nt-iso-web', '--network', 'nt-iso-a', '-p', '80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    const address = (await ok(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', 'nt-iso-web'])).trim();
+    const hostname = (await ok(['inspect', '-f', '{{.Config.Hostname}}', 'nt-iso-web'])).trim();
+    // busybox wget's own -T crashes (busybox 1.35): timeout bounds the blocked attempts instead,
+    // in a child of sh (sh would exec a last command as pid 1, which ignores the signal).
+    const fetchFrom = (network: string[], url: string) => daemon.docker(['run', '--rm', ...network, 'busybox', 'sh', '-c', `timeout 5 wget -qO- ${url}; exit $?`]);
+    const same = await fetchFrom(['--network', 'nt-iso-a'], `http://${address}/hostname`);
+    assert.equal(same.stdout.trim(), hostname, same.stderr);
+    for (const other of [['--network', 'nt-iso-b'], []]) {
+      const blocked = await fetchFrom(other, `http://${address}/hostname`);
+      assert.notEqual(blocked.exitCode, 0, `reached nt-iso-a from ${other.join(' ') || 'the default bridge'}: ${blocked.stdout}`);
+    }
+    // Through the host's address on its own gateway, b reaches a's published port (DNAT is exempt).
+    const gateway = (await inspectNetwork('nt-iso-b')).IPAM.Config[0]!.Gateway;
+    const published = await fetchFrom(['--network', 'nt-iso-b'], `http://${gateway}:${await hostPortOf('nt-iso-web', '80')}/hostname`);
+    assert.equal(published.stdout.trim(), hostname, published.stderr);
+    await ok(['rm', '-f', 'nt-iso-web']);
+    await ok(['network', 'rm', 'nt-iso-a', 'nt-iso-b']);
   });
 
   it('leaves no veth, iptables rule, lease or namespace behind after kill -9 of berthd and a restart', async () => {
