@@ -10,6 +10,8 @@ import { runtimeConfig, status, version } from './runtime-info.js';
 import { Sandboxes } from './sandboxes.js';
 import { SandboxStore } from './sandbox-store.js';
 import { Stats } from './stats.js';
+import { StreamingServer } from './streaming.js';
+import { CriInvalidError } from './grpc-errors.js';
 import type { CriHandler, CriServer } from './server.js';
 
 export type { CriServer } from './server.js';
@@ -34,6 +36,8 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
   const sandboxes = new Sandboxes({ engine, networks, store, logger });
   const containers = new Containers({ engine, sandboxes: store, logger });
   const stats = new Stats(engine, store);
+  const streaming = new StreamingServer(engine, logger);
+  await streaming.start();
   const handlers = {
     Version: () => version(engine),
     Status: () => status(networks),
@@ -52,16 +56,36 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
     ReopenContainerLog: (r: Parameters<Containers['reopenLog']>[0]) => containers.reopenLog(r),
     ExecSync: (r: Parameters<Containers['execSync']>[0]) => containers.execSync(r),
     UpdateContainerResources: (r: Parameters<Containers['updateResources']>[0]) => containers.updateResources(r),
+    Exec: (r: { container_id: string; cmd: string[]; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }) => {
+      const record = containers.get(r.container_id);
+      if (record.state.status !== 'running') throw new CriInvalidError('container_id', `container ${record.id} is not running`);
+      if (r.cmd.length === 0) throw new CriInvalidError('cmd', 'a command is required');
+      if (!r.stdin && !r.stdout && !r.stderr) throw new CriInvalidError('stdout', 'one of stdin, stdout and stderr must be streamed');
+      if (r.tty && r.stderr) throw new CriInvalidError('stderr', 'with a tty, stderr is part of stdout');
+      return { url: streaming.execUrl({ containerId: record.id, cmd: r.cmd, tty: r.tty, stdin: r.stdin, stdout: r.stdout, stderr: r.stderr }) };
+    },
     ContainerStats: async (r: { container_id: string }) => ({ stats: await stats.container(containers.get(r.container_id)) }),
     ListContainerStats: async (r: { filter: Parameters<Stats['listContainers']>[0] }) => ({ stats: await stats.listContainers(r.filter) }),
     PodSandboxStats: async (r: { pod_sandbox_id: string }) => ({ stats: await stats.pod(store.get(r.pod_sandbox_id)) }),
     ListPodSandboxStats: async (r: { filter: Parameters<Stats['listPods']>[0] }) => ({ stats: await stats.listPods(r.filter) }),
   };
-  const { serveCri } = await import('./server.js');
-  return serveCri({
-    socketPath: deps.socketPath,
-    runtime: handlers as unknown as Record<string, CriHandler>,
-    image: imageHandlers(engine) as unknown as Record<string, CriHandler>,
-    logger,
-  });
+  try {
+    const { serveCri } = await import('./server.js');
+    const server = await serveCri({
+      socketPath: deps.socketPath,
+      runtime: handlers as unknown as Record<string, CriHandler>,
+      image: imageHandlers(engine) as unknown as Record<string, CriHandler>,
+      logger,
+    });
+    return {
+      socketPath: server.socketPath,
+      async close() {
+        await server.close();
+        await streaming.close();
+      },
+    };
+  } catch (err) {
+    await streaming.close();
+    throw err;
+  }
 }

@@ -268,6 +268,45 @@ describe('CRI: pods and their containers', { skip }, () => {
     await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
   });
 
+  it('streams an exec over the websocket channel protocol (v5) from the URL Exec hands out', async () => {
+    const config = podConfig('streams', join(logDir, 'streams'));
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('c', ['sleep', '1000']) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: id });
+    const url = String((await cri.runtime.Exec!({ container_id: id, cmd: ['sh', '-c', 'cat; echo done >&2; exit 2'], stdin: true, stdout: true, stderr: true }))['url']);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/exec\/[0-9a-f]{32}$/);
+    const channels = new Map<number, Buffer[]>();
+    const ws = new WebSocket(url.replace(/^http:/, 'ws:'), ['v5.channel.k8s.io']);
+    ws.binaryType = 'arraybuffer';
+    const closed = new Promise<void>((resolve, reject) => {
+      ws.addEventListener('close', () => resolve());
+      ws.addEventListener('error', () => reject(new Error('the exec websocket failed')));
+    });
+    ws.addEventListener('message', (event) => {
+      const bytes = Buffer.from(event.data as ArrayBuffer);
+      channels.set(bytes[0]!, [...(channels.get(bytes[0]!) ?? []), bytes.subarray(1)]);
+    });
+    await new Promise<void>((resolve) => ws.addEventListener('open', () => resolve()));
+    assert.equal(ws.protocol, 'v5.channel.k8s.io');
+    ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('hello\n')]));
+    ws.send(Buffer.from([255, 0]));
+    await closed;
+    const text = (channel: number): string => Buffer.concat(channels.get(channel) ?? []).toString();
+    assert.equal(text(1), 'hello\n');
+    assert.equal(text(2), 'done\n');
+    const finalStatus = JSON.parse(text(3)) as { status: string; reason: string; details: { causes: Array<{ reason: string; message: string }> } };
+    assert.deepEqual([finalStatus.status, finalStatus.reason, finalStatus.details.causes], ['Failure', 'NonZeroExitCode', [{ reason: 'ExitCode', message: '2' }]]);
+    // The URL is good for one connection.
+    const again = new WebSocket(url.replace(/^http:/, 'ws:'), ['v5.channel.k8s.io']);
+    let reopened = false;
+    again.addEventListener('open', () => (reopened = true));
+    await new Promise<void>((resolve) => again.addEventListener('close', () => resolve()));
+    assert.equal(reopened, false, 'a second connection to the same URL is refused');
+    const badTty = await rejection(cri.runtime.Exec!({ container_id: id, cmd: ['true'], tty: true, stdout: true, stderr: true }));
+    assert.equal(badTty.code, status.INVALID_ARGUMENT);
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+
   it('reports a failing container with its exit code and reason', async () => {
     const config = podConfig('failing', join(logDir, 'failing'));
     const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
