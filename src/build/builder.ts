@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { BerthError, InvalidArgumentError, messageOf } from '../common/index.js';
 import {
   archiveContainerPath, EMPTY_LAYER_DIFF_ID, extractToContainer, isRuntimePlaceholder, statContainerPath,
-  type ArchiveDeps, type CreateContainerInput, type Engine,
+  newCreateInput, type ArchiveDeps, type CreateContainerInput, type Engine,
 } from '../engine/index.js';
 import { MediaType, type HistoryEntry, type ImageConfig, type ImageRuntimeConfig } from '../oci/index.js';
 import { decompressed, packOverlayDiff, RootedDir, TarWriter } from '../snapshot/index.js';
@@ -481,55 +481,26 @@ class BuildRun {
   async #createContainer(state: StageState, cmd: string[], env: string[]): Promise<string> {
     if (state.imageId === undefined) throw new BuildStepError('no image to run a step in: a stage FROM scratch has no files yet');
     const o = this.#options;
+    const bare = newCreateInput(state.imageId);
     const input: CreateContainerInput = {
-      name: undefined,
-      imageRef: state.imageId,
+      ...bare,
       cmd,
       entrypoint: [],
       env,
       workingDir: state.run.WorkingDir ?? '',
       user: state.run.User ?? '',
-      hostname: '',
-      domainname: '',
-      labels: {},
-      tty: false,
-      openStdin: false,
-      stdinOnce: false,
-      attachStdin: false,
       attachStdout: true,
       attachStderr: true,
-      stopSignal: '',
-      stopTimeoutSec: null,
-      exposedPorts: {},
-      volumes: {},
       host: {
-        autoRemove: false,
-        privileged: false,
-        capAdd: [],
-        capDrop: [],
-        securityOpt: [],
-        readonlyRootfs: false,
-        runtime: '',
+        ...bare.host,
         isolation: o.isolation,
         networkMode: o.networkMode === '' ? 'default' : o.networkMode,
-        restartPolicy: { name: 'no', maximumRetryCount: 0 },
         memoryBytes: o.memoryBytes,
         memorySwapBytes: o.memorySwapBytes,
-        nanoCpus: 0,
         cpuShares: o.cpuShares,
-        pidsLimit: null,
         cpusetCpus: o.cpusetCpus,
-        shmSizeBytes: o.shmSizeBytes > 0 ? o.shmSizeBytes : 64 * 1024 * 1024,
-        binds: [],
-        mountRequests: [],
-        tmpfs: {},
-        volumesFrom: [],
-        logConfig: { type: 'json-file', config: {} },
+        shmSizeBytes: o.shmSizeBytes > 0 ? o.shmSizeBytes : bare.host.shmSizeBytes,
         extraHosts: o.extraHosts,
-        dns: [],
-        dnsSearch: [],
-        dnsOptions: [],
-        init: false,
       },
     };
     const { id } = await this.#engine.containers.create(input);

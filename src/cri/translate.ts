@@ -3,7 +3,7 @@
  * refused by name) is unit-tested here. Nothing a request sets is dropped silently: a field
  * Berth cannot honour throws CriUnsupportedError or CriInvalidError naming it.
  */
-import { ZERO_TIME, type ContainerRecord, type ContainerStatus as EngineStatus, type CreateContainerInput, type NetworkPortMapping } from '../engine/index.js';
+import { newCreateInput, ZERO_TIME, type ContainerRecord, type ContainerStatus as EngineStatus, type CreateContainerInput, type NetworkPortMapping } from '../engine/index.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../runtime/index.js';
 import { CriInvalidError, CriUnsupportedError } from './grpc-errors.js';
 import type { SandboxRecord } from './sandbox-store.js';
@@ -276,17 +276,16 @@ export function createInputOf(sandbox: SandboxRecord, config: ContainerConfig | 
   if (security?.no_new_privs) securityOpt.push('no-new-privileges');
   const limits = resourcesOf(config.linux?.resources ?? null, 'config.linux.resources');
   const info: CriContainerInfo = { metadata: { name: metadata.name, attempt: metadata.attempt }, labels: { ...config.labels }, annotations: { ...config.annotations }, image, logPath };
-  const hostname = sandbox.hostname;
+  const bare = newCreateInput(image);
   return {
+    ...bare,
     name: engineNameOf(sandbox, metadata),
-    imageRef: image,
     entrypoint: config.command.length > 0 ? [...config.command] : null,
     cmd: config.args.length > 0 ? [...config.args] : config.command.length > 0 ? [] : null,
     env: config.envs.map((e) => `${e.key}=${e.value}`),
     workingDir: config.working_dir,
     user: userOf(security),
-    hostname,
-    domainname: '',
+    hostname: sandbox.hostname,
     labels: {
       ...config.labels,
       [LABEL_TYPE]: 'container',
@@ -300,15 +299,8 @@ export function createInputOf(sandbox: SandboxRecord, config: ContainerConfig | 
     tty: config.tty,
     openStdin: config.stdin,
     stdinOnce: config.stdin_once,
-    attachStdin: false,
-    attachStdout: false,
-    attachStderr: false,
-    stopSignal: '',
-    stopTimeoutSec: null,
-    exposedPorts: {},
-    volumes: {},
     host: {
-      autoRemove: false,
+      ...bare.host,
       privileged,
       capAdd: [...(capabilities?.add_capabilities ?? [])],
       capDrop: [...(capabilities?.drop_capabilities ?? [])],
@@ -317,26 +309,16 @@ export function createInputOf(sandbox: SandboxRecord, config: ContainerConfig | 
       runtime: sandbox.runtime,
       isolation: 'process',
       networkMode: sandbox.hostNetwork ? 'host' : `pod:${sandbox.id}`,
-      restartPolicy: { name: 'no', maximumRetryCount: 0 },
       memoryBytes: limits.memoryBytes,
       memorySwapBytes: limits.memorySwapBytes,
-      nanoCpus: 0,
       cpuShares: limits.cpuShares,
       cpuQuota: limits.cpuQuota,
       cpuPeriod: limits.cpuPeriod,
       cpusetCpus: limits.cpusetCpus,
-      pidsLimit: null,
-      shmSizeBytes: 64 * 1024 * 1024,
       binds: config.mounts.map(bindOf),
-      mountRequests: [],
-      tmpfs: {},
-      volumesFrom: [],
-      logConfig: { type: 'json-file', config: {} },
-      extraHosts: [],
       dns: [...sandbox.dns.servers],
       dnsSearch: [...sandbox.dns.searches],
       dnsOptions: [...sandbox.dns.options],
-      init: false,
       groupAdd: (security?.supplemental_groups ?? []).map(String),
       oomScoreAdj: limits.oomScoreAdj,
       sysctls: { ...sandbox.sysctls },

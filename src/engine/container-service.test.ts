@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, silentLogger } from '../common/index.js';
 import { FakeHostTools } from '../sys/index.js';
-import { ContainerService, mergeEnv, mergeWithImage, normalizeSignal, type CreateContainerInput } from './container-service.js';
+import { ContainerService, mergeEnv, mergeWithImage, newCreateInput, normalizeSignal, type CreateContainerInput } from './container-service.js';
 import { EventBus } from './events.js';
 import { ManualClock } from './clock.js';
 import type { AttachSession, RuntimeExecHandle, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from './ports.js';
@@ -113,54 +113,7 @@ class FakeRuntime implements RuntimePort {
 }
 
 function createInput(overrides: Partial<CreateContainerInput> = {}): CreateContainerInput {
-  return {
-    name: undefined,
-    imageRef: 'busybox',
-    cmd: null,
-    entrypoint: null,
-    env: [],
-    workingDir: '',
-    user: '',
-    hostname: '',
-    domainname: '',
-    labels: {},
-    tty: false,
-    openStdin: false,
-    stdinOnce: false,
-    attachStdin: false,
-    attachStdout: true,
-    attachStderr: true,
-    stopSignal: '',
-    stopTimeoutSec: null,
-    exposedPorts: {},
-    volumes: {},
-    host: {
-      autoRemove: false,
-      privileged: false,
-      capAdd: [],
-      capDrop: [],
-      securityOpt: [],
-      readonlyRootfs: false,
-      runtime: '',
-      isolation: '',
-      networkMode: 'default',
-      restartPolicy: { name: 'no', maximumRetryCount: 0 },
-      memoryBytes: 0,
-      memorySwapBytes: 0,
-      nanoCpus: 0,
-      cpuShares: 0,
-      pidsLimit: null,
-      shmSizeBytes: 64 * 1024 * 1024,
-      binds: [],
-      logConfig: { type: 'json-file', config: {} },
-      extraHosts: [],
-      dns: [],
-      dnsSearch: [],
-      dnsOptions: [],
-      init: false,
-    },
-    ...overrides,
-  };
+  return { ...newCreateInput('busybox'), attachStdout: true, attachStderr: true, ...overrides };
 }
 
 describe('ContainerService', () => {

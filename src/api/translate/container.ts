@@ -3,7 +3,7 @@
  * inspect and ps rows out. The only code that knows both sides.
  */
 import { humanDuration, InvalidArgumentError } from '../../common/index.js';
-import { DEFAULT_LOG_DRIVER, logDriverName, ZERO_TIME, type ContainerRecord, type CreateContainerInput, type HealthcheckSettings, type HealthState, type RestartPolicyName } from '../../engine/index.js';
+import { DEFAULT_LOG_DRIVER, healthcheckSettingsOf, logDriverName, ZERO_TIME, type ContainerRecord, type CreateContainerInput, type HealthcheckSettings, type HealthState, type RestartPolicyName } from '../../engine/index.js';
 import type {
   ContainerConfig,
   Health,
@@ -103,15 +103,7 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
 
 /** `Healthcheck` of a create body; null when the user set none (the image's applies). */
 function fromDockerHealthcheck(health: ValidContainerCreateRequest['Healthcheck']): HealthcheckSettings | null {
-  if (!health) return null;
-  return {
-    test: health.Test ?? [],
-    intervalNs: health.Interval ?? 0,
-    timeoutNs: health.Timeout ?? 0,
-    startPeriodNs: health.StartPeriod ?? 0,
-    startIntervalNs: health.StartInterval ?? 0,
-    retries: health.Retries ?? 0,
-  };
+  return health ? healthcheckSettingsOf(health) : null;
 }
 
 /** docker's HealthConfig as inspect shows it: Test always, the other fields when set. */

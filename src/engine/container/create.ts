@@ -35,6 +35,63 @@ export interface CreateContainerInput extends Omit<ContainerSettings, 'cmd' | 'e
   endpoints?: Record<string, EndpointSettingsInput>;
 }
 
+/**
+ * The input of a bare `docker create IMAGE`: every setting empty or docker's default, so a caller
+ * that is not the Docker API (the builder, the CRI) spreads in only what it sets.
+ */
+export function newCreateInput(imageRef: string): CreateContainerInput {
+  return {
+    name: undefined,
+    imageRef,
+    cmd: null,
+    entrypoint: null,
+    env: [],
+    workingDir: '',
+    user: '',
+    hostname: '',
+    domainname: '',
+    labels: {},
+    tty: false,
+    openStdin: false,
+    stdinOnce: false,
+    attachStdin: false,
+    attachStdout: false,
+    attachStderr: false,
+    stopSignal: '',
+    stopTimeoutSec: null,
+    exposedPorts: {},
+    volumes: {},
+    host: {
+      autoRemove: false,
+      privileged: false,
+      capAdd: [],
+      capDrop: [],
+      securityOpt: [],
+      readonlyRootfs: false,
+      runtime: '',
+      isolation: '',
+      networkMode: 'default',
+      restartPolicy: { name: 'no', maximumRetryCount: 0 },
+      memoryBytes: 0,
+      memorySwapBytes: 0,
+      nanoCpus: 0,
+      cpuShares: 0,
+      pidsLimit: null,
+      shmSizeBytes: 64 * 1024 * 1024,
+      binds: [],
+      mountRequests: [],
+      tmpfs: {},
+      volumesFrom: [],
+      logConfig: { type: 'json-file', config: {} },
+      extraHosts: [],
+      dns: [],
+      dnsSearch: [],
+      dnsOptions: [],
+      init: false,
+    },
+  };
+}
+
 /** The runtime name VM containers use (registered by daemon/builtins.ts). */
 export const VM_RUNTIME = 'berth-vm';
 

@@ -16,28 +16,31 @@ export const MAX_LOG_ENTRIES = 5;
 /** Bytes of a probe's output kept; more is cut and marked with `...`. */
 export const MAX_OUTPUT_BYTES = 4096;
 
-/** The healthcheck of an image config (`Healthcheck`, durations in nanoseconds). */
+/** docker's `HealthConfig`, of an image config or a create request (durations in nanoseconds; null as unset). */
 export interface ImageHealthcheck {
   Test?: string[] | null;
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
+  Interval?: number | null;
+  Timeout?: number | null;
+  StartPeriod?: number | null;
+  StartInterval?: number | null;
+  Retries?: number | null;
+}
+
+/** docker's `HealthConfig` (of an image, or of a create request) as settings; unset fields are zero. */
+export function healthcheckSettingsOf(config: ImageHealthcheck): HealthcheckSettings {
+  return {
+    test: config.Test ?? [],
+    intervalNs: config.Interval ?? 0,
+    timeoutNs: config.Timeout ?? 0,
+    startPeriodNs: config.StartPeriod ?? 0,
+    startIntervalNs: config.StartInterval ?? 0,
+    retries: config.Retries ?? 0,
+  };
 }
 
 /** The user's healthcheck over the image's, field by field (an unset field takes the image's), as dockerd merges them. */
 export function mergeHealthcheck(user: HealthcheckSettings | null, image: ImageHealthcheck | null | undefined): HealthcheckSettings | undefined {
-  const fromImage: HealthcheckSettings | undefined = image
-    ? {
-        test: image.Test ?? [],
-        intervalNs: image.Interval ?? 0,
-        timeoutNs: image.Timeout ?? 0,
-        startPeriodNs: image.StartPeriod ?? 0,
-        startIntervalNs: image.StartInterval ?? 0,
-        retries: image.Retries ?? 0,
-      }
-    : undefined;
+  const fromImage = image ? healthcheckSettingsOf(image) : undefined;
   if (!user) return fromImage;
   if (!fromImage) return user;
   return {
