@@ -14,7 +14,7 @@ import type { EventBus } from '../events.js';
 import type { AttachSession, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from '../ports.js';
 import { RestartTracker } from '../restart-policy.js';
 import { systemClock, type EngineClock } from '../clock.js';
-import type { HealthWatch } from './health-monitor.js';
+import type { HealthWatch } from './health.js';
 
 export interface ContainerServiceOptions {
   root: string;

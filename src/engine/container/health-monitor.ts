@@ -10,19 +10,9 @@
  * second costs no disk write, and a berthd restart resumes from the last status written.
  */
 import { goDuration, messageOf, newId } from '../../common/index.js';
-import type { ClockTimer } from '../clock.js';
 import type { ContainerRecord, HealthProbeResult, HealthState } from '../container.js';
 import type { ContainerContext } from './context.js';
-import { nextHealth, nextProbeDelayMs, probeCommand, probeTimeoutNs, ProbeOutput } from './health.js';
-
-/** One container's loop: its next timer, the probe under way, the write of its last change. */
-export interface HealthWatch {
-  runStartedAt: string;
-  timer: ClockTimer | undefined;
-  killProbe: (() => void) | undefined;
-  saving: Promise<void> | undefined;
-  isStopped: boolean;
-}
+import { nextHealth, nextProbeDelayMs, probeCommand, probeTimeoutNs, ProbeOutput, type HealthWatch } from './health.js';
 
 /** The health a start begins with: `starting`, the streak cleared, the log kept (dockerd's initHealthMonitor). Undefined without a probe. */
 export function healthAtStart(record: ContainerRecord): HealthState | undefined {

@@ -4,6 +4,7 @@
  * much of its output is kept. Pure functions; health-monitor.ts runs the probes.
  */
 import { InvalidArgumentError } from '../../common/index.js';
+import type { ClockTimer } from '../clock.js';
 import type { HealthcheckSettings, HealthProbeResult, HealthState } from '../container.js';
 
 /** docker's defaults for a zero field. */
@@ -143,4 +144,13 @@ export class ProbeOutput {
     const text = Buffer.concat(this.#kept).toString('utf8');
     return this.#isTruncated ? `${text}...` : text;
   }
+}
+
+/** One container's loop: its next timer, the probe under way, the write of its last change. */
+export interface HealthWatch {
+  runStartedAt: string;
+  timer: ClockTimer | undefined;
+  killProbe: (() => void) | undefined;
+  saving: Promise<void> | undefined;
+  isStopped: boolean;
 }
