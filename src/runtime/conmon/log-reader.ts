@@ -251,7 +251,9 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
   let lastTimestamp = '';
   const chunk = Buffer.alloc(64 * 1024);
 
-  const readAvailable = async (): Promise<LogRecord[]> => {
+  // Without follow, the read ends at the snapshot's current file: following it into the file a
+  // rotation made since could skip a file between them (two rotations during one read).
+  const readAvailable = async (followRotation = true): Promise<LogRecord[]> => {
     if (!handle) {
       try {
         handle = await open(path, 'r');
@@ -277,7 +279,7 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
     // If the file was rotated (or truncated by conmon's size cap, which also makes a new file),
     // conmon already writes the new one: drain the old file once more, then go on with the new.
     const current = await stat(path).catch(() => undefined);
-    if (current && current.ino !== handleInode) {
+    if (followRotation && current && current.ino !== handleInode) {
       await drain(handle);
       await handle.close();
       handle = undefined;
@@ -311,7 +313,7 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
   };
 
   try {
-    let initial = [...(await rotatedRecords()), ...(await readAvailable())].filter(keep);
+    let initial = [...(await rotatedRecords()), ...(await readAvailable(options.follow === true))].filter(keep);
     if (options.tailLines !== undefined && options.tailLines >= 0) initial = options.tailLines === 0 ? [] : initial.slice(-options.tailLines);
     yield* initial;
     if (!options.follow) {

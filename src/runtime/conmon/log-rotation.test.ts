@@ -23,6 +23,12 @@ async function texts(path: string, options: Parameters<typeof readLogs>[1] = {})
 }
 
 describe('log rotation', () => {
+  it('lists a file being compressed once: .N, not also its .N.gz', async () => {
+    const path = join(dir, 'compressing.log');
+    for (const name of ['compressing.log', 'compressing.log.1', 'compressing.log.1.gz', 'compressing.log.2.gz', 'compressing.log.1.gz.tmp']) await writeFile(join(dir, name), '');
+    assert.deepEqual(await logFilesOf(path), [`${path}.2.gz`, `${path}.1`, path]);
+  });
+
   it('keeps max-file files, drops the oldest, and reads them all in order', async () => {
     const path = join(dir, 'plain', 'ctr.log');
     await rm(join(dir, 'plain'), { recursive: true, force: true });

@@ -20,13 +20,18 @@ export interface LogRotationPolicy {
   compress: boolean;
 }
 
-/** `path`'s rotated files and then `path`, oldest first (only those that exist). */
+/**
+ * `path`'s rotated files and then `path`, oldest first (only those that exist). While `.N` is
+ * compressed, `.N` and `.N.gz` briefly both exist with the same records: only `.N` is listed.
+ */
 export async function logFilesOf(path: string): Promise<string[]> {
   const prefix = `${basename(path)}.`;
   const entries = await readdir(dirname(path)).catch(() => [] as string[]);
+  const plain = new Set(entries.filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))));
   const rotated = entries
     .map((name) => ({ name, match: name.startsWith(prefix) ? /^(\d+)(\.gz)?$/.exec(name.slice(prefix.length)) : null }))
     .filter((entry): entry is { name: string; match: RegExpExecArray } => entry.match !== null)
+    .filter((entry) => entry.match[2] === undefined || !plain.has(`${prefix}${entry.match[1]}`))
     .sort((a, b) => Number(b.match[1]) - Number(a.match[1]))
     .map((entry) => join(dirname(path), entry.name));
   return [...rotated, path];
