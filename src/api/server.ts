@@ -5,9 +5,9 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { chmod, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BerthError, errnoOf, type Logger } from '../common/index.js';
+import { acceptsConnections } from '../sys/index.js';
 import { sendError } from './errors.js';
 import { ApiRequest, type Hijack } from './request.js';
 import type { Router } from './router.js';
@@ -115,7 +115,7 @@ async function dispatch(options: ApiServerOptions, req: IncomingMessage, res: Se
  * replaced; a live one (another daemon answering) is an error.
  */
 export async function listenOnUnixSocket(server: Server, path: string): Promise<void> {
-  if (await isSocketAlive(path)) {
+  if (await acceptsConnections(path)) {
     throw new BerthError('conflict', 'BERTH_SOCKET_IN_USE', `another daemon is already listening on ${path}`);
   }
   await unlink(path).catch((err: unknown) => {
@@ -135,17 +135,6 @@ export async function listenOnUnixSocket(server: Server, path: string): Promise<
     process.umask(previousUmask);
   }
   await chmod(path, 0o660);
-}
-
-function isSocketAlive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Listen on a TCP address (a TLS server from createApiServer: berthd never serves plain TCP). */

@@ -7,3 +7,4 @@ export * from './mount-helper.js';
 export * from './process-alive.js';
 export * from './host-tools.js';
 export * from './cgroup-stats.js';
+export * from './socket-alive.js';

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { get, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,7 @@ export interface TestDaemon {
   api(method: string, path: string, body?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>;
   /** SIGKILL the daemon (containers stay up under conmon). */
   kill9(): Promise<void>;
-  /** Start the daemon again on the same state; `daemonEnv` replaces the environment it was started with for this run. */
+  /** Start the daemon again on the same state (one still running is stopped first); `daemonEnv` replaces the environment it was started with for this run. */
   restart(options?: { daemonEnv?: NodeJS.ProcessEnv }): Promise<void>;
   /** Resolves once the daemon process started last has exited (killed, or crashed at a crash point). */
   exited(): Promise<void>;
@@ -159,6 +159,12 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; 
       await exited;
     },
     async restart(restartOptions = {}) {
+      // A daemon still running is stopped first: two daemons on one root would fight over it.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM');
+        await exited;
+      }
       child = spawnDaemon(root, execRoot, socket, logPath, restartOptions.daemonEnv ?? daemonEnv, daemonArgs);
       await waitForPing(socket, 20_000);
     },
@@ -215,4 +221,15 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     if (Date.now() > deadline) throw new Error(`never happened within ${limitMs / 1000} s: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The body of a plain HTTP GET of `url` (a published port, say), as text. */
+export function fetchText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    }).on('error', reject);
+  });
 }

@@ -9,23 +9,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { runCommand, type CommandResult } from '../../../src/sys/index.js';
-import { cannotRun, REPO, startTestDaemon, type TestDaemon } from '../harness.js';
+import { cannotRun, fetchText, REPO, startTestDaemon, type TestDaemon } from '../harness.js';
 
 const COMPOSE = '/usr/bin/docker-compose';
 const PROJECT_DIR = join(REPO, 'test/integration/clients/compose');
-
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
-    }).on('error', reject);
-  });
-}
 
 describe('docker-compose 1.29', { skip: cannotRun(existsSync(COMPOSE) ? false : 'docker-compose is not installed (scripts/test-deps installs it)') }, () => {
   let daemon: TestDaemon;

@@ -6,18 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
-import { startTestDaemon, type TestDaemon } from '../harness.js';
-
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
-    }).on('error', reject);
-  });
-}
+import { fetchText, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /**
  * testcontainers, loaded by name at run time: the build then does not need the package (a

@@ -5,7 +5,7 @@
  */
 import { credentials, loadPackageDefinition, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { connect } from 'node:net';
+import { acceptsConnections } from '../../../src/sys/index.js';
 import { eventually } from '../harness.js';
 import { CRI_PROTO_PATH, PROTO_LOADER_OPTIONS } from '../../../src/cri/index.js';
 
@@ -28,25 +28,13 @@ function promisify(client: Client): Record<string, Call> {
   });
 }
 
-/** Whether something accepts connections on the unix socket at `path` (a stale file does not). */
-function accepts(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /**
  * A client of the CRI at socketPath, once berthd serves it there (it starts after the Docker
  * API). Waits for a connection, not the file: after a kill -9 the dead daemon's socket file
  * stays until the new one listens.
  */
 export async function criClient(socketPath: string): Promise<CriClient> {
-  await eventually(() => accepts(socketPath), `berthd serves the CRI on ${socketPath}`, 20_000);
+  await eventually(() => acceptsConnections(socketPath), `berthd serves the CRI on ${socketPath}`, 20_000);
   const pkg = (loadPackageDefinition(loadSync(CRI_PROTO_PATH, PROTO_LOADER_OPTIONS)) as unknown as { runtime: { v1: GrpcObject } }).runtime.v1;
   const address = `unix://${socketPath}`;
   const runtime = new (pkg['RuntimeService'] as ServiceClientConstructor)(address, credentials.createInsecure());
