@@ -60,7 +60,10 @@ class FakeRuntime implements RuntimePort {
     this.states.set(request.id, 'created');
     return { pid: 4242, conmonPid: 4241 };
   }
+  /** When set, start returns only once it settles (a VM guest starting its process). */
+  startGate: Promise<void> | undefined;
   async start(id: string): Promise<void> {
+    await this.startGate;
     if (this.failStartWith) throw this.failStartWith;
     this.states.set(id, 'running');
   }
@@ -184,6 +187,24 @@ describe('ContainerService', () => {
     assert.deepEqual(top.processes, [['root', '4242', '4241', '0', '10:00', '?', '00:00:00', 'sleep 1000']]);
     hostTools.psOutput = 'no pid column\n';
     await assert.rejects(service.top(id, 'x'), /Couldn't find PID field in ps output/);
+    await service.handleExit(id, 0);
+  });
+
+  it('top (and exec) asked while the runtime start is under way wait for it: the record says running first', async () => {
+    const { id } = await service.create(createInput({ cmd: ['sleep', '1000'] }));
+    let openGate = (): void => {};
+    runtime.startGate = new Promise<void>((resolve) => (openGate = resolve));
+    const starting = service.start(id);
+    for (let i = 0; i < 1000 && service.get(id).state.status !== 'running'; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(service.get(id).state.status, 'running');
+    hostTools.psOutput = 'UID PID PPID C STIME TTY TIME CMD\nroot 4242 4241 0 10:00 ? 00:00:00 sleep 1000\n';
+    const top = service.top(id, '');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(hostTools.psCalls, [], 'top ran before the start returned');
+    openGate();
+    await starting;
+    assert.equal((await top).processes.length, 1);
+    await service.untilStarted(id);
     await service.handleExit(id, 0);
   });
 

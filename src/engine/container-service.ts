@@ -197,6 +197,11 @@ export class ContainerService {
     return this.#ctx.withLock(id, operation);
   }
 
+  /** Settles once a runtime start under way for `id` has returned (at once when none is). */
+  untilStarted(id: string): Promise<void> {
+    return this.#ctx.untilStarted(id);
+  }
+
   /** Publish a container event with docker's attributes (labels, image, name). */
   publishEvent(record: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
     this.#ctx.publish(record, action, extra);

@@ -92,6 +92,8 @@ export class ExecService {
    */
   async start(id: string, options: { tty?: boolean; consoleSize?: { height: number; width: number } }): Promise<RuntimeExecHandle> {
     const session = this.get(id);
+    // A start still under way (the record says running already) must finish first: a VM's guest takes no exec before.
+    await this.#containers.untilStarted(session.containerId);
     if (session.isRunning) throw new ExecStateError(`Error: Exec command ${id} is already running`);
     if (session.hasStarted) throw new ExecStateError(`Error: Exec command ${id} has already run`);
     const record = this.#containers.get(session.containerId);

@@ -85,6 +85,12 @@ export class ContainerContext {
   readonly waiters = new Map<string, Waiter[]>();
   /** Cleanup after an exit still under way; a start waits for it. */
   readonly exitCleanups = new Map<string, Promise<void>>();
+  /**
+   * Runtime starts under way. The record says running before the runtime's start returns (a
+   * crash then still knows the container runs), but a VM's guest takes an exec or a `ps` only
+   * once its process has started: those wait here first.
+   */
+  readonly startsInFlight = new Map<string, Promise<void>>();
   readonly creatingNames = new Set<string>();
   readonly pendingAttaches = new Map<string, PendingAttach[]>();
   /** Containers whose runtime state and rootfs this process released after their last exit. */
@@ -147,6 +153,11 @@ export class ContainerContext {
       userdataOf: (id) => this.pathsOf(id).userdata,
       traitsOf: (record) => this.runtimeOf(record).traits,
     };
+  }
+
+  /** Settles once the runtime start under way for `id` (if any) has returned, however it ended. */
+  async untilStarted(id: string): Promise<void> {
+    await this.startsInFlight.get(id);
   }
 
   /** Run `operation` under the container's lock, after any exit cleanup under way. */

@@ -54,6 +54,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   const t0 = performance.now();
   let mounted = false;
   let networked = false;
+  let startReturned = (): void => {};
   try {
     const lowerDirs = await images.lowerDirs(record.imageId);
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
@@ -110,6 +111,8 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, health: _lastRunHealth, ...lastState } = record.state;
     const health = healthAtStart(record);
+    // From here the record says running; an exec or top waits until the runtime's start returns.
+    ctx.startsInFlight.set(record.id, new Promise<void>((resolve) => (startReturned = resolve)));
     record.state = { ...lastState, ...(health ? { health } : {}), status: 'running', pid, conmonPid, error: '', exitCode: 0, oomKilled: false, startedAt: ctx.nowIso(), finishedAt: ZERO_TIME };
     // Persist before the process runs its command, so a crash right now still knows the container
     // runs; the waiting attaches connect meanwhile (both must be done before the command runs).
@@ -137,6 +140,9 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     record.state = { ...before, status, pid: 0, conmonPid: 0, exitCode, error: messageOf(err) };
     await ctx.store.save(record).catch(() => {});
     throw err;
+  } finally {
+    ctx.startsInFlight.delete(record.id);
+    startReturned();
   }
   ctx.publish(record, 'start');
   watchHealth(ctx, record);

@@ -6,6 +6,7 @@ import type { ContainerContext } from './context.js';
 
 /** The container's processes as `ps` shows them, rows limited to the container's host PIDs. */
 export async function top(ctx: ContainerContext, ref: string, psArgs: string): Promise<{ titles: string[]; processes: string[][] }> {
+  await ctx.untilStarted(ctx.store.resolve(ref).id);
   const record = ctx.store.resolve(ref);
   if (!isRunningStatus(record.state.status)) {
     throw new ContainerNotRunningError(record.id);
