@@ -8,7 +8,9 @@
  * `empty_layer` history entry. Each step's image is a real image whose parent is the previous
  * step's, as docker keeps them.
  */
-import { posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, InvalidArgumentError, messageOf } from '../common/index.js';
 import {
@@ -21,12 +23,13 @@ import { familiarString, parseImageReference, withDefaultTag } from '../store/in
 import { resolveChown } from '../runtime/spec/index.js';
 import type { BuildContext } from './build-context.js';
 import { BuildStepError, type BuildOptions, type BuildOutput } from './build-options.js';
-import { CopyFailedError, madeDirStats, matchSources, packSources, sourcesChecksum, type CopySource } from './copy-sources.js';
+import { CopyFailedError, madeDirStats, matchSources, packSources, sourcesChecksum, type CopySource, type InlineSource } from './copy-sources.js';
+import { chompHeredoc, heredocRunCommand, heredocWord } from './heredocs.js';
 import { BuildCache, cacheKey, type CacheKeyParts } from './build-cache.js';
 import { renameTar } from './rename-tar.js';
 import { readImageFile } from './image-files.js';
 import { parseDockerfile, type DockerfileInstruction, type DockerfileStage, type ParsedDockerfile } from './dockerfile.js';
-import { envMap, processWord, processWords, rawWords, type WordEnv } from './shell-words.js';
+import { envMap, expandHeredocBody, processWord, processWords, rawWords, type WordEnv } from './shell-words.js';
 
 /** Build args every Dockerfile may use without declaring them (docker's builtinAllowedBuildArgs). */
 const PREDEFINED_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
@@ -85,7 +88,7 @@ export function prepareBuild(text: string, options: BuildOptions): PreparedBuild
 
 function labelInstruction(key: string, value: string): DockerfileInstruction {
   const args = `${JSON.stringify(key)}=${JSON.stringify(value)}`;
-  return { keyword: 'LABEL', original: `LABEL ${args}`, line: 0, flags: {}, args, json: undefined };
+  return { keyword: 'LABEL', original: `LABEL ${args}`, line: 0, flags: {}, args, json: undefined, heredocs: [] };
 }
 
 function isAmd64(platform: string): boolean {
@@ -102,17 +105,19 @@ export class Builder {
   readonly #engine: Engine;
   readonly #deps: ArchiveDeps;
   readonly #cache: BuildCache;
+  readonly #scratchDir: string;
 
-  /** `stateDir`: where the cache index lives (a folder of the daemon's root). */
+  /** `stateDir`: where the cache index and here-documents' scratch files live (a folder of the daemon's root). */
   constructor(engine: Engine, stateDir: string) {
     this.#engine = engine;
     this.#deps = { containers: engine.containers, images: engine.images };
     this.#cache = new BuildCache(stateDir);
+    this.#scratchDir = join(stateDir, 'heredocs');
   }
 
   /** Run a prepared build; returns the final image id. Throws BuildStepError (or a BerthError) on failure. */
   async build(prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal): Promise<string> {
-    const run = new BuildRun(this.#engine, this.#deps, this.#cache, prepared, context, options, out, signal);
+    const run = new BuildRun(this.#engine, this.#deps, this.#cache, this.#scratchDir, prepared, context, options, out, signal);
     return run.execute();
   }
 }
@@ -122,6 +127,7 @@ class BuildRun {
   readonly #engine: Engine;
   readonly #deps: ArchiveDeps;
   readonly #cache: BuildCache;
+  readonly #scratchDir: string;
   readonly #prepared: PreparedBuild;
   readonly #context: BuildContext;
   readonly #options: BuildOptions;
@@ -136,10 +142,11 @@ class BuildRun {
   #step = 0;
   #stagesDone = 0;
 
-  constructor(engine: Engine, deps: ArchiveDeps, cache: BuildCache, prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal) {
+  constructor(engine: Engine, deps: ArchiveDeps, cache: BuildCache, scratchDir: string, prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal) {
     this.#engine = engine;
     this.#deps = deps;
     this.#cache = cache;
+    this.#scratchDir = scratchDir;
     this.#prepared = prepared;
     this.#context = context;
     this.#options = options;
@@ -404,7 +411,8 @@ class BuildRun {
         state.run.Healthcheck = healthcheck(i, this.#escape);
         return this.#commitConfig(state, `HEALTHCHECK ${JSON.stringify(state.run.Healthcheck)}`);
       case 'ONBUILD': {
-        const trigger = i.args.trim();
+        // A trigger keeps its here-documents, as BuildKit stores them: each body, then its terminator.
+        const trigger = i.args.trim() + i.heredocs.map((doc) => `\n${doc.content}${doc.name}`).join('');
         state.run.OnBuild = [...(state.run.OnBuild ?? []), trigger];
         return this.#commitConfig(state, `ONBUILD ${trigger}`);
       }
@@ -478,7 +486,7 @@ class BuildRun {
   }
 
   /** A temporary container on the stage's image, running `cmd` when started. */
-  async #createContainer(state: StageState, cmd: string[], env: string[]): Promise<string> {
+  async #createContainer(state: StageState, cmd: string[], env: string[], binds: string[] = []): Promise<string> {
     if (state.imageId === undefined) throw new BuildStepError('no image to run a step in: a stage FROM scratch has no files yet');
     const o = this.#options;
     const bare = newCreateInput(state.imageId);
@@ -501,6 +509,7 @@ class BuildRun {
         cpusetCpus: o.cpusetCpus,
         shmSizeBytes: o.shmSizeBytes > 0 ? o.shmSizeBytes : bare.host.shmSizeBytes,
         extraHosts: o.extraHosts,
+        binds,
       },
     };
     const { id } = await this.#engine.containers.create(input);
@@ -519,15 +528,49 @@ class BuildRun {
   }
 
   async #run(state: StageState, i: DockerfileInstruction): Promise<void> {
-    const cmd = i.json ?? [...this.#shell(state), i.args];
+    const heredoc = i.json === undefined && i.heredocs.length > 0 ? heredocRunCommand(i.args, i.heredocs) : undefined;
+    const cmd = i.json ?? [...this.#shell(state), heredoc?.command ?? i.args];
     const args = this.#allowedArgs(state);
     const argEnv = [...args].filter(([key]) => !envMap(state.run.Env ?? []).has(key)).map(([k, v]) => `${k}=${v}`);
     // docker's history for RUN with build args: `|N K=V ... cmd` (predefined args only when declared).
     const recorded = argEnv.filter((e) => state.args.has(e.slice(0, e.indexOf('='))));
     const createdBy = recorded.length > 0 ? `|${recorded.length} ${recorded.join(' ')} ${cmd.join(' ')}` : cmd.join(' ');
-    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run };
+    // A script run from /dev/pipes is named in the command, not shown: its text keys the cache.
+    const script = heredoc?.script;
+    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, ...(script ? { contentSum: createHash('sha256').update(script.data).digest('hex') } : {}) };
     if (await this.#fromCache(state, parts)) return;
-    const id = await this.#createContainer(state, cmd, [...(state.run.Env ?? []), ...argEnv]);
+    const scriptDir = script ? await this.#writeScratchDir() : undefined;
+    let id: string;
+    try {
+      const binds = scriptDir ? [`${await this.#writeScratchFile(scriptDir, script!.name, script!.data, 0o755)}:/dev/pipes/${script!.name}:ro`] : [];
+      id = await this.#runContainer(state, cmd, argEnv, binds);
+    } finally {
+      if (scriptDir) await rm(scriptDir, { recursive: true, force: true });
+    }
+    await this.#commit(state, createdBy, await this.#packChanges(id), parts);
+  }
+
+  /** A new directory under the build's scratch folder, for here-documents' files; the caller removes it. */
+  async #writeScratchDir(): Promise<string> {
+    await mkdir(this.#scratchDir, { recursive: true, mode: 0o700 });
+    return mkdtemp(join(this.#scratchDir, 'doc-'));
+  }
+
+  /** Write a here-document's file `dir/name` with exactly `mode`; returns its path. */
+  async #writeScratchFile(dir: string, name: string, data: string, mode: number): Promise<string> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, name);
+    await writeFile(path, data, { mode });
+    await chmod(path, mode);
+    return path;
+  }
+
+  /**
+   * Run `cmd` in a temporary container of the stage and show its output; returns the container
+   * (kept for its changes). Throws BuildStepError on a non-zero exit.
+   */
+  async #runContainer(state: StageState, cmd: string[], argEnv: string[], binds: string[]): Promise<string> {
+    const id = await this.#createContainer(state, cmd, [...(state.run.Env ?? []), ...argEnv], binds);
     this.#temporary.add(id);
     this.#print(` ---> Running in ${shortId(id)}\n`);
     const containers = this.#engine.containers;
@@ -554,8 +597,7 @@ class BuildRun {
     } finally {
       this.#signal.removeEventListener('abort', onAbort);
     }
-    const layer = await this.#packChanges(id);
-    await this.#commit(state, createdBy, layer, parts);
+    return id;
   }
 
   /** WORKDIR: the directory is made in a layer when the image lacks it, as docker does. */
@@ -578,7 +620,9 @@ class BuildRun {
   async #copy(state: StageState, i: DockerfileInstruction, env: WordEnv): Promise<void> {
     const command = i.keyword;
     if (command === 'ADD' && i.flags['from'] !== undefined) throw new BuildStepError('ADD does not support --from');
-    const words = (i.json ?? processWords(i.args, env, this.#escape)).map((w) => (i.json ? processWord(w, env, this.#escape) : w));
+    const { words, documents } = i.json === undefined && i.heredocs.length > 0
+      ? this.#copyWordsWithHeredocs(i, env)
+      : { words: (i.json ?? processWords(i.args, env, this.#escape)).map((w) => (i.json ? processWord(w, env, this.#escape) : w)), documents: [] };
     const destWord = words.at(-1)!;
     const sourceWords = words.slice(0, -1);
     for (const source of sourceWords) {
@@ -595,6 +639,7 @@ class BuildRun {
     dest = posix.normalize(dest);
     if (dest.length > 1 && dest.endsWith('/')) dest = dest.slice(0, -1);
     if (i.flags['from'] !== undefined) {
+      if (documents.length > 0) throw new BuildStepError(`${command} --from with a here-document source is not supported: give the document its own COPY`);
       const from = processWord(i.flags['from'], env, this.#escape);
       return this.#copyFrom(state, from, sourceWords, destWord, dest, endsWithSlash, chown === '' ? undefined : owner);
     }
@@ -605,19 +650,31 @@ class BuildRun {
       if (err instanceof CopyFailedError) throw new BuildStepError(err.message);
       throw err;
     }
+    let scratch: string | undefined;
     try {
-      if (sources.length > 1 && !endsWithSlash) {
+      const inline: InlineSource[] = [];
+      if (documents.length > 0) {
+        scratch = await this.#writeScratchDir();
+        for (const [n, doc] of documents.entries()) {
+          // BuildKit makes each document a 0644 file named for it.
+          const hostPath = await this.#writeScratchFile(join(scratch, String(n)), doc.name, doc.data, 0o644);
+          inline.push({ name: doc.name, hostPath, stats: await lstat(hostPath) });
+        }
+      }
+      if (sources.length + inline.length > 1 && !endsWithSlash) {
         throw new BuildStepError(`When using ${command} with more than one source file, the destination must be a directory and end with a /`);
       }
       const archives = command === 'ADD' ? await this.#localArchives(sources) : new Set<CopySource>();
       const plain = sources.filter((s) => !archives.has(s));
-      const createdBy = [...this.#shell(state), `#(nop) ${command} ${i.flags['chown'] !== undefined ? `--chown=${i.flags['chown']} ` : ''}${sourceWords.join(' ')} in ${destWord} `].join(' ');
-      const contentSum = await sourcesChecksum(this.#context, sources, { dest, destIsDir: endsWithSlash, owner });
+      const shownSources = [...sourceWords, ...documents.map((doc) => `<<${doc.name}`)];
+      const createdBy = [...this.#shell(state), `#(nop) ${command} ${i.flags['chown'] !== undefined ? `--chown=${i.flags['chown']} ` : ''}${shownSources.join(' ')} in ${destWord} `].join(' ');
+      const contentSum = await sourcesChecksum(this.#context, sources, { dest, destIsDir: endsWithSlash, owner }, inline);
       const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum };
       if (await this.#fromCache(state, parts)) return;
       if (state.imageId === undefined) {
         if (archives.size > 0) throw new BuildStepError(`${command} of an archive into a stage FROM scratch is not supported yet (issue 16)`);
-        const layer = await this.#engine.images.content.put(packSources(this.#context, plain, { dest, destIsDir: endsWithSlash || plain.length > 1 || plain.some((s) => s.entry.stats!.isDirectory()), owner, withParents: true }));
+        const destIsDir = endsWithSlash || plain.length + inline.length > 1 || plain.some((s) => s.entry.stats!.isDirectory());
+        const layer = await this.#engine.images.content.put(packSources(this.#context, plain, { dest, destIsDir, owner, withParents: true }, inline));
         await this.#commit(state, createdBy, layer, parts);
         return;
       }
@@ -628,8 +685,8 @@ class BuildRun {
           const stat = await statContainerPath(this.#deps, id, dest).catch(() => undefined);
           destIsDir = stat !== undefined && (stat.mode & 0o170000) === 0o040000;
         }
-        if (plain.length > 0) {
-          await extractToContainer(this.#deps, id, '/', packSources(this.#context, plain, { dest, destIsDir, owner }), { noOverwriteDirNonDir: false, copyUidGid: false });
+        if (plain.length + inline.length > 0) {
+          await extractToContainer(this.#deps, id, '/', packSources(this.#context, plain, { dest, destIsDir, owner }, inline), { noOverwriteDirNonDir: false, copyUidGid: false });
         }
         for (const archive of archives) {
           await extractToContainer(this.#deps, id, '/', dirTar(dest), { noOverwriteDirNonDir: false, copyUidGid: false }).catch(() => {});
@@ -642,7 +699,30 @@ class BuildRun {
       }
     } finally {
       for (const source of sources) await this.#context.root.release(source.entry.dir);
+      if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * A COPY/ADD's words when it has here-documents: each `<<name` word becomes a document
+   * (its body chomped and expanded as its marker says), the others are processed as usual.
+   */
+  #copyWordsWithHeredocs(i: DockerfileInstruction, env: WordEnv): { words: string[]; documents: Array<{ name: string; data: string }> } {
+    const words: string[] = [];
+    const documents: Array<{ name: string; data: string }> = [];
+    for (const raw of rawWords(i.args, this.#escape)) {
+      const marker = heredocWord(raw);
+      if (marker === undefined) {
+        words.push(processWord(raw, env, this.#escape));
+        continue;
+      }
+      // BuildKit looks documents up by name; with two of one name the last wins.
+      let data = i.heredocs.findLast((doc) => doc.name === marker.name)?.content ?? '';
+      if (marker.chomp) data = chompHeredoc(data);
+      if (marker.expand) data = expandHeredocBody(data, env);
+      documents.push({ name: marker.name, data });
+    }
+    return { words, documents };
   }
 
   /**

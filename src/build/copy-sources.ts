@@ -19,6 +19,14 @@ export interface CopySource {
   entry: RootedEntry;
 }
 
+/** A file a COPY/ADD here-document made (`COPY <<name /dest`), written to a scratch path on the host. */
+export interface InlineSource {
+  /** The heredoc's name: the file's name under a directory destination. */
+  name: string;
+  hostPath: string;
+  stats: Stats;
+}
+
 /** A COPY/ADD failure the user caused (docker's `COPY failed: ...`, a build error). */
 export class CopyFailedError extends InvalidArgumentError {}
 
@@ -106,8 +114,8 @@ export interface CopyPlan {
   isForChecksum?: boolean;
 }
 
-/** The tar of the sources placed as the plan says, names relative to `/`. */
-export function packSources(context: BuildContext, sources: readonly CopySource[], plan: CopyPlan): AsyncIterable<Buffer> {
+/** The tar of the sources (then the inline ones) placed as the plan says, names relative to `/`. */
+export function packSources(context: BuildContext, sources: readonly CopySource[], plan: CopyPlan, inline: readonly InlineSource[] = []): AsyncIterable<Buffer> {
   const rel = (abs: string): string => abs.replace(/^\/+/, '');
   return TarWriter.run(async (writer) => {
     const madeParents = new Set<string>();
@@ -146,12 +154,17 @@ export function packSources(context: BuildContext, sources: readonly CopySource[
       await parentsOf(target);
       await writer.add(rel(target), ownedBy(stats, plan.owner, plan.isForChecksum), source.entry);
     }
+    for (const file of inline) {
+      const target = plan.destIsDir ? posix.join(plan.dest, file.name) : plan.dest;
+      await parentsOf(target);
+      await writer.add(rel(target), ownedBy(file.stats, plan.owner, plan.isForChecksum), { hostPath: file.hostPath });
+    }
   });
 }
 
 /** The sources' checksum for the build cache: a sha256 of their tar with every time zeroed. */
-export async function sourcesChecksum(context: BuildContext, sources: readonly CopySource[], plan: CopyPlan): Promise<string> {
+export async function sourcesChecksum(context: BuildContext, sources: readonly CopySource[], plan: CopyPlan, inline: readonly InlineSource[] = []): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of packSources(context, sources, { ...plan, isForChecksum: true })) hash.update(chunk);
+  for await (const chunk of packSources(context, sources, { ...plan, isForChecksum: true }, inline)) hash.update(chunk);
   return hash.digest('hex');
 }

@@ -11,6 +11,7 @@
  */
 import { DockerfileParser } from 'dockerfile-ast';
 import { BerthError } from '../common/index.js';
+import { HEREDOC_PLACEHOLDER, heredocWord, splitHeredocs, UnterminatedHeredocError, type Heredoc } from './heredocs.js';
 import { rawWords } from './shell-words.js';
 
 /** A Dockerfile the builder refuses before running anything (docker's 400). */
@@ -34,6 +35,8 @@ export interface DockerfileInstruction {
   args: string;
   /** The exec (JSON) form's strings, when the arguments are a JSON array of strings. */
   json: string[] | undefined;
+  /** RUN, COPY and ADD (and ONBUILD of them): the here-documents after the line, in order. */
+  heredocs: Heredoc[];
 }
 
 /** One `FROM` and what follows it. */
@@ -96,8 +99,16 @@ function splitFlags(args: string): { flags: Record<string, string>; rest: string
 
 /** Parse a Dockerfile's text; throws DockerfileSyntaxError with docker's message and line. */
 export function parseDockerfile(text: string): ParsedDockerfile {
-  const document = DockerfileParser.parse(text);
-  const escape = document.getEscapeCharacter();
+  const escape = DockerfileParser.parse(text).getEscapeCharacter();
+  let split: ReturnType<typeof splitHeredocs>;
+  try {
+    split = splitHeredocs(text, escape);
+  } catch (err) {
+    if (err instanceof UnterminatedHeredocError) throw new DockerfileSyntaxError(`dockerfile parse error on line ${err.line}: ${err.message}`);
+    throw err;
+  }
+  const restore = (s: string): string => s.replaceAll(HEREDOC_PLACEHOLDER, '<<');
+  const document = DockerfileParser.parse(split.text);
   const instructions = document.getInstructions();
   if (instructions.length === 0) throw new DockerfileSyntaxError('file with no instructions');
   const metaArgs: DockerfileInstruction[] = [];
@@ -110,16 +121,14 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     const written = node.getInstruction();
     const keyword = written.toUpperCase();
     if (!KNOWN.has(keyword)) fail(`unknown instruction: ${written}`);
-    const content = node.getArgumentsContent() ?? '';
-    if (/(^|\s)<<-?["']?[A-Za-z_]/.test(content) && ['RUN', 'COPY', 'ADD'].includes(keyword) && content.includes('\n')) {
-      fail(`heredocs in ${keyword} require BuildKit; the classic builder does not support them`);
-    }
+    const content = restore(node.getArgumentsContent() ?? '');
     // COPY, ADD, FROM and HEALTHCHECK: dockerfile-ast takes their flags out of the content itself.
     const parsedFlags = (node as { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.();
     let flags: Record<string, string> = {};
     let rest = content.trim();
     if (parsedFlags !== undefined) {
-      for (const flag of parsedFlags) flags[flag.getName()] = flag.getValue() ?? '';
+      for (const flag of parsedFlags) flags[flag.getName()] = restore(flag.getValue() ?? '');
+      rest = restore(rest);
     } else if (!['RUN', 'CMD', 'ENTRYPOINT', 'SHELL'].includes(keyword)) {
       ({ flags, rest } = splitFlags(content));
     }
@@ -131,6 +140,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
       flags,
       args: rest,
       json: jsonForm(rest),
+      heredocs: split.byLine.get(line) ?? [],
     };
     checkInstruction(instruction, fail);
     if (keyword === 'FROM') {
@@ -179,6 +189,7 @@ function checkInstruction(i: DockerfileInstruction, fail: (message: string) => n
     case 'COPY':
     case 'ADD':
       if (i.json === undefined ? words.length === 0 : i.json.length === 0) fail(`${i.keyword} requires at least two arguments`);
+      if (i.heredocs.length > 0 && heredocWord(words.at(-1)!) !== undefined) fail(`${i.keyword} cannot accept a heredoc as a destination`);
       if ((i.json?.length ?? words.length) === 1) fail(`${i.keyword} requires at least two arguments, but only one was provided. Destination could not be determined`);
       if (i.flags['chmod'] !== undefined) fail('the --chmod option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled');
       for (const flag of ['link', 'parents', 'exclude', 'checksum', 'keep-git-dir']) {

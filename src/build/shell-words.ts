@@ -28,12 +28,14 @@ class Lexer {
   readonly #text: string;
   readonly #env: WordEnv;
   readonly #escape: string;
+  readonly #quotesAreLiteral: boolean;
   #pos = 0;
 
-  constructor(text: string, env: WordEnv, escape: string) {
+  constructor(text: string, env: WordEnv, escape: string, quotesAreLiteral = false) {
     this.#text = text;
     this.#env = env;
     this.#escape = escape;
+    this.#quotesAreLiteral = quotesAreLiteral;
   }
 
   /** Process the whole text; with `split`, unquoted whitespace separates words. */
@@ -55,9 +57,9 @@ class Lexer {
         this.#pos++;
         if (this.#pos < this.#text.length) word += this.#text[this.#pos++];
         else word += ch;
-      } else if (ch === "'") {
+      } else if (ch === "'" && !this.#quotesAreLiteral) {
         word += this.#singleQuoted();
-      } else if (ch === '"') {
+      } else if (ch === '"' && !this.#quotesAreLiteral) {
         word += this.#doubleQuoted();
       } else if (ch === '$') {
         const value = this.#dollar();
@@ -188,6 +190,14 @@ class Lexer {
 /** One word, expanded and unquoted (docker's ProcessWord). */
 export function processWord(text: string, env: WordEnv, escape = '\\'): string {
   return new Lexer(text, env, escape).run(false)[0] ?? '';
+}
+
+/**
+ * A COPY here-document's body expanded as BuildKit expands it: `$VAR` and `${VAR...}` replaced,
+ * `\` escaping the next character, quotes kept as written.
+ */
+export function expandHeredocBody(text: string, env: WordEnv): string {
+  return new Lexer(text, env, '\\', true).run(false)[0] ?? '';
 }
 
 /** Words split at unquoted whitespace, each expanded and unquoted (docker's ProcessWords). */
