@@ -20,6 +20,7 @@ export const CRASH_STEPS = [
   'volume-create.dir-made',
   'load.blobs-stored',
   'import.blob-stored',
+  'pull.layer-unpacked',
   'network-create.recorded',
   'network-rm.bridge-removed',
 ] as const;

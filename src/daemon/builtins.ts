@@ -127,6 +127,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     networks: new NetworkManager({ port: networks, containers, events }),
     checker: () => checkSystem({ root: config.root, execRoot: config.execRoot, containers, images, networks }),
   });
+  await engine.releaseHeldImages();
   return {
     engine,
     networks,

@@ -95,5 +95,10 @@ export async function checkSystem(deps: SystemCheckDeps): Promise<SystemCheckRep
       problem('image', image.id, `cannot be read: ${messageOf(err)}`);
     }
   }
+  // Blobs and unpacked layers no image uses (what a pull, load or removal cut short leaves; the
+  // daemon sweeps them at start).
+  const unused = await deps.images.unusedContent();
+  for (const digest of unused.blobs) problem('debris', digest, `blob ${digest} that no image references`);
+  for (const chainId of unused.layers) problem('debris', chainId, `unpacked layer ${chainId} that no image uses`);
   return { containersChecked: records.length, imagesChecked: images.length, problems };
 }

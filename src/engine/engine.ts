@@ -66,6 +66,16 @@ export class Engine {
     this.images = options.images;
     this.events = options.events;
     this.facts = options.facts;
+    // An image `rmi -f` kept for the stopped containers using it goes with the last of them.
+    this.events.subscribe((event) => {
+      if (event.type === 'container' && event.action === 'destroy') void this.releaseHeldImages();
+    });
+  }
+
+  /** Delete the images `rmi -f` kept only for containers that are gone (also at start, after recovery). */
+  async releaseHeldImages(): Promise<void> {
+    // No event: the `delete` was announced by the rmi. A failure here is retried at the next start.
+    await this.images.releaseHeldImages(this.containersUsing).catch(() => []);
   }
 
   /** `berth system check`: what interrupted operations left behind; nothing to check without a checker. */

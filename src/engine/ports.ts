@@ -320,6 +320,8 @@ export interface ImageStorePort extends ImagePort, ImageCommitPort, ImageTransfe
   remove(ref: string, options: { force: boolean; noPrune: boolean }, containersUsing: ContainersUsing): Promise<Array<{ untagged?: string; deleted?: string }>>;
   history(ref: string): Promise<ImageHistoryEntry[]>;
   prune(options: { all: boolean; untilMs?: number; labels?: string[]; excludeLabels?: string[] }, containersUsing: ContainersUsing): Promise<{ deleted: Array<{ untagged?: string; deleted?: string }>; spaceReclaimedBytes: number }>;
+  /** Delete the images `rmi -f` kept only for stopped containers that are gone now; returns their ids. */
+  releaseHeldImages(containersUsing: ContainersUsing): Promise<string[]>;
 }
 
 /** One mount for the runtime: a bind of a host path, or a tmpfs. */

@@ -78,6 +78,9 @@ export async function removeImage(stores: ImageRemovalStores, record: ImageRecor
       }
     }
     if (repoRefs.length > 0) return items;
+    // The last name of an image a container uses (with force): it stays, dangling, so the
+    // container can start again (dockerd's containerd store keeps it the same way).
+    if (users.length > 0) return items;
     quiet = true;
   } else if (isSingleReference(repoRefs)) {
     const conflict = findConflict(stores, id, users, force ? HARD : HARD | STOPPED);
@@ -97,7 +100,14 @@ export async function removeImage(stores: ImageRemovalStores, record: ImageRecor
     await references.delete(r);
     items.push({ untagged: familiarString(r) });
   }
-  items.push(...(await deleteImage(stores, record, users.length > 0)));
+  if (users.length > 0) {
+    // Forced past stopped containers: deleted for everyone else, kept for them (with its
+    // layers and blobs) until the last of them goes; see releaseHeldImages.
+    await stores.records.put({ ...record, isHeldForContainers: true });
+    items.push({ deleted: id });
+    return items;
+  }
+  items.push(...(await deleteImage(stores, record)));
   if (!options.noPrune) items.push(...(await deleteUntaggedParents(stores, record, containersUsing)));
   return items;
 }
@@ -112,7 +122,7 @@ async function deleteUntaggedParents(stores: ImageRemovalStores, deleted: ImageR
   for (let parentId = deleted.config.parent; parentId !== undefined && parentId !== ''; ) {
     const parent = stores.records.get(parentId);
     if (parent === undefined || stores.references.referencesTo(parentId).length > 0 || containersUsing(parentId).length > 0 || hasChildren(stores, parentId)) break;
-    items.push(...(await deleteImage(stores, parent, false)));
+    items.push(...(await deleteImage(stores, parent)));
     parentId = parent.config.parent;
   }
   return items;
@@ -130,7 +140,7 @@ export async function pruneImages(stores: ImageRemovalStores, options: PruneOpti
   const layerBytes = new Map(records.all().flatMap((record) => record.layers.map((layer) => [layer.chainId as string, layer.sizeBytes] as const)));
   for (const record of records.all()) {
     // Gone with a child pruned before it, or a parent still needed (docker prunes from the heads).
-    if (records.get(record.id) === undefined || hasChildren(stores, record.id)) continue;
+    if (records.get(record.id) === undefined || record.isHeldForContainers === true || hasChildren(stores, record.id)) continue;
     const refs = references.referencesTo(record.id);
     if (!options.all && refs.some((r) => r.digest === undefined)) continue;
     if (containersUsing(record.id).length > 0) continue;
@@ -142,7 +152,7 @@ export async function pruneImages(stores: ImageRemovalStores, options: PruneOpti
       await references.delete(r);
       deleted.push({ untagged: familiarString(r) });
     }
-    const items = [...(await deleteImage(stores, record, false)), ...(await deleteUntaggedParents(stores, record, containersUsing))];
+    const items = [...(await deleteImage(stores, record)), ...(await deleteUntaggedParents(stores, record, containersUsing))];
     for (const item of items) spaceReclaimedBytes += (item.deleted !== undefined ? layerBytes.get(item.deleted) : undefined) ?? 0;
     deleted.push(...items);
   }
@@ -162,8 +172,22 @@ function findConflict(stores: ImageRemovalStores, id: string, users: Array<{ id:
   return undefined;
 }
 
+/**
+ * Delete the images `rmi -f` held for stopped containers (see removeImage) that no container
+ * uses any more, with their layers and blobs. Returns the ids deleted.
+ */
+export async function releaseHeldImages(stores: ImageRemovalStores, containersUsing: ContainersUsing): Promise<string[]> {
+  const released: string[] = [];
+  for (const record of stores.records.all()) {
+    if (record.isHeldForContainers !== true || containersUsing(record.id).length > 0 || hasChildren(stores, record.id)) continue;
+    await deleteImage(stores, record);
+    released.push(record.id);
+  }
+  return released;
+}
+
 // Delete the record, then every blob and unpacked layer no remaining image needs.
-async function deleteImage(stores: ImageRemovalStores, record: ImageRecord, keepLayers: boolean): Promise<ImageDeleteItem[]> {
+async function deleteImage(stores: ImageRemovalStores, record: ImageRecord): Promise<ImageDeleteItem[]> {
   const { content, records, snapshotter } = stores;
   await records.delete(record.id);
   const items: ImageDeleteItem[] = [{ deleted: record.id }];
@@ -172,7 +196,7 @@ async function deleteImage(stores: ImageRemovalStores, record: ImageRecord, keep
   const usedBlobs = blobsUsedBy(others);
   for (const layer of [...record.layers].reverse()) {
     if (usedChains.has(layer.chainId)) continue;
-    if (!keepLayers) await snapshotter.removeLayer(layer.chainId);
+    await snapshotter.removeLayer(layer.chainId);
     items.push({ deleted: layer.chainId });
   }
   const blobs = [record.id, record.manifestDigest, ...record.layers.map((layer) => layer.blobDigest)];

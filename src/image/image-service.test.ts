@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { silentLogger } from '../common/index.js';
 import { MediaType, sha256Digest } from '../oci/index.js';
@@ -149,10 +150,41 @@ test('rmi refuses images that containers use, with docker wording', () =>
     // Forcing a name away from a running container's image only untags it.
     assert.deepEqual(await images.remove('app:1', { force: true }, running), [{ untagged: 'app:1' }]);
     assert.deepEqual((await images.get(image.id)).repoTags, []);
-    // Forcing the id with a stopped user deletes the image but keeps its unpacked layers.
+    // Forcing the id with a stopped user deletes the image for everyone but that container:
+    // hidden, its layers kept for the container's next start, gone once the container is.
     const removed = await images.remove(image.id, { force: true }, stopped);
-    assert.ok(removed.some((i) => i.deleted === image.id));
+    assert.deepEqual(removed, [{ deleted: image.id }]);
+    await assert.rejects(images.get(image.id), NoSuchImageError);
+    assert.deepEqual(await images.list(), []);
+    assert.equal((await images.lowerDirs(image.id)).length, 1);
+    assert.deepEqual(await images.releaseHeldImages(stopped), []);
+    assert.deepEqual(await images.releaseHeldImages(none), [image.id]);
+    assert.ok(!(await images.snapshotter.hasLayer(image.layerChainIds[0]!)));
+    assert.deepEqual(await images.unusedContent(), { blobs: [], layers: [] });
+  }));
+
+test('rmi -f of the last name of an image a stopped container uses leaves it dangling, startable', () =>
+  withService(async (images) => {
+    const image = await addSmall(images, 'a', ['app:1']);
+    const stopped = () => [{ id: 'c'.repeat(64), isRunning: false }];
+    assert.deepEqual(await images.remove('app:1', { force: true }, stopped), [{ untagged: 'app:1' }]);
+    assert.deepEqual((await images.list()).map((i) => [i.id, i.repoTags]), [[image.id, []]]);
     assert.ok(await images.snapshotter.hasLayer(image.layerChainIds[0]!));
+    // Once the container is gone, its id removes it as any dangling image.
+    assert.deepEqual(await images.remove(image.id, {}, none), [{ deleted: image.id }, { deleted: image.layerChainIds[0] }]);
+  }));
+
+test('opening the store sweeps layers and blobs no image uses (a pull cut short)', () =>
+  withService(async (images, root) => {
+    const image = await addSmall(images, 'a', ['app:1']);
+    const stray = `sha256:${'e'.repeat(64)}`;
+    await images.snapshotter.unpack(stray, async () => Readable.from([await tarOf({ 'stray-file': 'x' })]));
+    const blob = await images.content.put(Buffer.from('a stray blob'));
+    assert.deepEqual(await images.unusedContent(), { blobs: [blob.digest], layers: [stray] });
+    const reopened = await ImageService.open({ root, snapshotter: images.snapshotter });
+    assert.deepEqual(await reopened.unusedContent(), { blobs: [], layers: [] });
+    assert.ok(await reopened.snapshotter.hasLayer(image.layerChainIds[0]!));
+    assert.equal((await reopened.get('app:1')).id, image.id);
   }));
 
 test('shared layers survive until their last image goes', () =>

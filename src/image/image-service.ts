@@ -16,7 +16,7 @@ import type { OverlaySnapshotter } from '../snapshot/index.js';
 import { BUILTIN_CREATED, DEFAULT_BUSYBOX_PATH, buildBusyboxImage } from './builtin-busybox.js';
 import { type Image, type ImageDeleteItem, type ImageHistoryItem, historyOf, toImage } from './image.js';
 import { NoSuchImageError } from './image-errors.js';
-import { type ContainersUsing, type ImageRemovalStores, type PruneOptions, type PruneResult, pruneImages, removeImage } from './image-removal.js';
+import { type ContainersUsing, type ImageRemovalStores, type PruneOptions, type PruneResult, pruneImages, releaseHeldImages, removeImage } from './image-removal.js';
 import { type AddImageInput, type LocalImages, blobsOfRecord, blobsUsedBy } from './local-images.js';
 import type { ProgressSink } from './progress.js';
 import type { RegistryCredentials } from './registry/registry-auth.js';
@@ -95,19 +95,38 @@ export class ImageService implements LocalImages {
       options.busyboxPath ?? DEFAULT_BUSYBOX_PATH,
       options.registry ?? {},
     );
-    await service.#collectBlobs();
+    await service.#collectGarbage();
     return service;
   }
 
-  // Blobs no image references are what a crash during a pull or load left: nothing else is
-  // running yet, so they can go.
-  async #collectBlobs(): Promise<void> {
-    const used = this.#usedBlobs();
-    for (const digest of await this.content.list()) {
-      if (used.has(digest)) continue;
+  // Blobs and unpacked layers no image uses are what a crash during a pull, load or removal
+  // left: nothing else is running yet, so they can go.
+  async #collectGarbage(): Promise<void> {
+    const { blobs, layers } = await this.unusedContent();
+    for (const digest of blobs) {
       this.#logger.info('removing a blob no image references', { digest });
       await this.content.delete(digest);
     }
+    for (const chainId of layers) {
+      this.#logger.info('removing an unpacked layer no image uses', { chainId });
+      await this.#snapshotter.removeLayer(chainId);
+    }
+  }
+
+  /**
+   * Blobs and unpacked layer directories (complete or not) that no image record uses. Only
+   * meaningful when no pull, load or build is in progress (at start, or for `system check`).
+   */
+  async unusedContent(): Promise<{ blobs: string[]; layers: string[] }> {
+    const used = this.#usedBlobs();
+    const usedChains = this.#usedChains();
+    const blobs = (await this.content.list()).filter((digest) => !used.has(digest));
+    const layers = (await this.#snapshotter.layerDirs()).filter((chainId) => !usedChains.has(chainId));
+    return { blobs, layers };
+  }
+
+  #usedChains(): Set<string> {
+    return new Set(this.#records.all().flatMap((record) => record.layers.map((layer) => layer.chainId as string)));
   }
 
   #usedBlobs(): Set<string> {
@@ -138,6 +157,18 @@ export class ImageService implements LocalImages {
     return this.#lock.run(STORE_LOCK, async () => {
       const used = this.#usedBlobs();
       for (const digest of digests) if (!used.has(digest) && !this.#claims.has(digest)) await this.content.delete(digest);
+    });
+  }
+
+  /**
+   * Remove those of the unpacked layers `chainIds` that no image uses (a failed pull's). Another
+   * pull still wanting one unpacks it again from its blob when it adds its image.
+   */
+  discardLayers(chainIds: readonly string[]): Promise<void> {
+    if (chainIds.length === 0) return Promise.resolve();
+    return this.#lock.run(STORE_LOCK, async () => {
+      const used = this.#usedChains();
+      for (const chainId of chainIds) if (!used.has(chainId)) await this.#snapshotter.removeLayer(chainId);
     });
   }
 
@@ -321,7 +352,7 @@ export class ImageService implements LocalImages {
 
   /** Every image, newest first. */
   async list(): Promise<Image[]> {
-    return this.#records.all().map((record) => this.#toImage(record)).sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+    return this.#visibleRecords().map((record) => this.#toImage(record)).sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
   /**
@@ -373,11 +404,20 @@ export class ImageService implements LocalImages {
   }
 
   /**
+   * Delete the images `rmi -f` kept only for stopped containers once none of them uses one any
+   * more (after a container is removed, and at start). Returns the ids deleted.
+   */
+  releaseHeldImages(containersUsing: ContainersUsing): Promise<string[]> {
+    return this.#lock.run(STORE_LOCK, () => releaseHeldImages(this.#removalStores, containersUsing));
+  }
+
+  /**
    * The overlay lower dirs (short `l/` paths, top layer first) for a container of `imageId`,
    * unpacking any missing layer from its blob first. An unpacked image costs one stat per layer.
    */
   async lowerDirs(imageId: string): Promise<string[]> {
-    const record = this.#resolve(imageId);
+    // A container's own image even when `rmi -f` hid it (isHeldForContainers).
+    const record = this.#records.get(imageId) ?? this.#resolve(imageId);
     const present = await Promise.all(record.layers.map((layer) => this.#snapshotter.hasLayer(layer.chainId)));
     if (present.includes(false)) {
       await this.#lock.run(STORE_LOCK, async () => {
@@ -393,14 +433,24 @@ export class ImageService implements LocalImages {
 
   #recordFor(reference: ImageReference): ImageRecord | undefined {
     const id = this.#references.get(reference);
-    return id === undefined ? undefined : this.#records.get(id);
+    return id === undefined ? undefined : this.#visibleRecord(id);
+  }
+
+  // Records held only for the containers that use them are no image to anyone else.
+  #visibleRecord(id: string): ImageRecord | undefined {
+    const record = this.#records.get(id);
+    return record?.isHeldForContainers === true ? undefined : record;
+  }
+
+  #visibleRecords(): ImageRecord[] {
+    return this.#records.all().filter((record) => record.isHeldForContainers !== true);
   }
 
   // docker's lookup order: full id, then reference, then unambiguous id prefix.
   #resolve(ref: string): ImageRecord {
     const full = /^(?:sha256:)?([0-9a-f]{64})$/.exec(ref);
     if (full !== null) {
-      const record = this.#records.get(`sha256:${full[1]}`);
+      const record = this.#visibleRecord(`sha256:${full[1]}`);
       if (record !== undefined) return record;
     }
     let parseError: unknown;
@@ -414,7 +464,7 @@ export class ImageService implements LocalImages {
     }
     const prefix = HEX_PREFIX.exec(ref);
     if (prefix !== null) {
-      const matches = this.#records.all().filter((record) => record.id.startsWith(`sha256:${prefix[1]}`));
+      const matches = this.#visibleRecords().filter((record) => record.id.startsWith(`sha256:${prefix[1]}`));
       if (matches.length === 1) return matches[0]!;
     }
     if (parseError !== undefined && prefix === null) throw parseError;

@@ -36,6 +36,8 @@ export interface LocalImages {
   claimBlobs(digests: readonly string[]): () => void;
   /** Delete those of `digests` that no image references and no operation in progress claims. */
   discardBlobs(digests: readonly string[]): Promise<void>;
+  /** Remove those of the unpacked layers `chainIds` that no image uses. */
+  discardLayers(chainIds: readonly string[]): Promise<void>;
   /** Store an image whose layer blobs are already in `content`, and point `tags` at it. */
   addImage(input: AddImageInput, tags?: readonly string[]): Promise<Image>;
   /** The full record of the image `ref` names; NoSuchImageError when none. */

@@ -138,6 +138,14 @@ export class OverlaySnapshotter {
   }
 
   /**
+   * Chain ids of every layer directory, complete or not (a removal cut short leaves one without
+   * layer.json), for sweeping those no image uses.
+   */
+  async layerDirs(): Promise<Digest[]> {
+    return (await readdir(this.#dir)).map((name) => `sha256:${name}`).filter((chainId): chainId is Digest => isDigest(chainId));
+  }
+
+  /**
    * Unpack `source` (a layer tar, plain or gzip) as layer `chainId`, unless it already is; then
    * `source` is not read and the caller should discard it. With `expectedDiffId`, an uncompressed
    * digest mismatch fails. On any failure nothing of the layer remains.

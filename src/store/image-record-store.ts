@@ -44,6 +44,12 @@ export interface ImageRecord {
   layers: LayerRecord[];
   config: ImageConfig;
   source?: ImageSource;
+  /**
+   * Set when `rmi -f <id>` deleted the image while stopped containers used it: the record stays
+   * only so they can still start (dockerd keeps their layers the same way), hidden from every
+   * lookup but theirs, and goes with the last of them.
+   */
+  isHeldForContainers?: boolean;
 }
 
 /** The image records, loaded once and written through; callers serialise writes. */

@@ -3,10 +3,11 @@
  * platform from an index), download the config and every layer not already here (each layer
  * once, even for concurrent pulls), verify each against its digest and size while it streams
  * to disk, unpack the layers in order, and only then record the image and its references. A
- * failure leaves no reference and no blob this pull added; unpacked layers are complete or absent.
+ * failure leaves no reference, no blob and no unpacked layer this pull added (a crash leaves them
+ * for the next start to sweep); unpacked layers are complete or absent.
  */
 import type { Readable } from 'node:stream';
-import { BerthError, messageOf } from '../../common/index.js';
+import { BerthError, crashPoint, messageOf } from '../../common/index.js';
 import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, chainIds, parseDigest } from '../../oci/index.js';
 import { type ImageReference, familiarString, referenceName } from '../../store/index.js';
 import type { Image } from '../image.js';
@@ -56,6 +57,7 @@ export async function pullImage(service: LocalImages, ref: ImageReference, optio
   }
   const manifest = parseImageManifest(manifestDoc);
   const added = new Set<Digest>();
+  const unpacked = new Set<Digest>();
   const release = service.claimBlobs([manifest.config.digest, ...manifest.layers.map((layer) => layer.digest)]);
   try {
     const configBytes = await fetchConfig(service, client, manifest.config, added);
@@ -63,7 +65,7 @@ export async function pullImage(service: LocalImages, ref: ImageReference, optio
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new MalformedManifestError(`the manifest lists ${manifest.layers.length} layers but the config ${config.rootfs.diff_ids.length}`);
     }
-    await fetchAndUnpackLayers(service, client, manifest, config, added, progress);
+    await fetchAndUnpackLayers(service, client, manifest, config, { added, unpacked }, progress);
     const previous = await service.imageIdOf(ref);
     const refs = [familiarString(ref)];
     if (ref.digest === undefined) refs.push(`${referenceName(ref)}@${top.digest}`);
@@ -79,6 +81,7 @@ export async function pullImage(service: LocalImages, ref: ImageReference, optio
     return { image, isNew, digest: top.digest };
   } catch (err) {
     release();
+    await service.discardLayers([...unpacked]);
     await service.discardBlobs([...added]);
     throw err;
   } finally {
@@ -148,7 +151,14 @@ function shortOf(digest: string): string {
   return digest.slice('sha256:'.length, 'sha256:'.length + 12);
 }
 
-async function fetchAndUnpackLayers(service: LocalImages, client: RegistryClient, manifest: ImageManifest, config: ImageConfig, added: Set<Digest>, progress: ProgressSink): Promise<void> {
+/** What a pull put in the store so far: blobs it downloaded and layers it unpacked, to undo on failure. */
+interface PullWork {
+  added: Set<Digest>;
+  unpacked: Set<Digest>;
+}
+
+async function fetchAndUnpackLayers(service: LocalImages, client: RegistryClient, manifest: ImageManifest, config: ImageConfig, work: PullWork, progress: ProgressSink): Promise<void> {
+  const { added, unpacked } = work;
   const diffIds = config.rootfs.diff_ids.map((d) => parseDigest(d));
   const chains = chainIds(diffIds);
   const layers = manifest.layers;
@@ -174,6 +184,8 @@ async function fetchAndUnpackLayers(service: LocalImages, client: RegistryClient
         const stream = await service.content.getStream(layer.digest);
         return withProgress(stream, (done) => progress({ id, status: 'Extracting', currentBytes: done, totalBytes: total }));
       }, diffIds[index]);
+      unpacked.add(chains[index]!);
+      crashPoint('pull.layer-unpacked');
       progress({ id, status: 'Pull complete' });
     }
     await allDownloads;

@@ -9,6 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CRASH_AT_ENV, CRASH_STEPS, type CrashStep } from '../../../src/common/index.js';
 import { startTestDaemon, type TestDaemon } from '../harness.js';
+import { type FakeRegistry, startFakeRegistry } from '../images/registries.js';
+import { MANIFEST_V2, makeLayeredImage, storeContents, type StoreContents } from '../reliability/layered-image.js';
 
 interface ContainerState {
   Status: string;
@@ -18,11 +20,14 @@ interface ContainerState {
 
 describe('crash points: berthd killed at every step, then restarted', () => {
   let daemon: TestDaemon;
+  let registry: FakeRegistry;
   before(async () => {
     daemon = await startTestDaemon();
+    registry = await startFakeRegistry();
   });
   after(async () => {
     await daemon?.cleanup();
+    await registry?.stop();
   });
 
   /** `berth system check` as JSON: the problems it found. */
@@ -110,6 +115,7 @@ describe('crash points: berthd killed at every step, then restarted', () => {
     },
     'load.blobs-stored': archiveScenario('load'),
     'import.blob-stored': archiveScenario('import'),
+    'pull.layer-unpacked': pullScenario(),
     'network-create.recorded': {
       arrange: async () => {},
       operate: (name) => daemon.berth(['network', 'create', name]),
@@ -183,6 +189,28 @@ describe('crash points: berthd killed at every step, then restarted', () => {
         else await ok(['import', file, `${name}:1`]);
         assert.equal((await daemon.api('GET', `/images/${name}:1/json`)).status, 200);
         await ok(['rmi', `${name}:1`]);
+      },
+    };
+  }
+
+  /** A crash after the first of three layers is unpacked: the restart sweeps its blobs and layer. */
+  function pullScenario(): (typeof scenarios)[CrashStep] {
+    let before: StoreContents | undefined;
+    const ref = (name: string): string => `${registry.host}/crash/pull:${name}`;
+    return {
+      async arrange(name) {
+        const image = await makeLayeredImage(3);
+        registry.serve('crash/pull', name, image.manifest, MANIFEST_V2, image.blobs);
+        before = await storeContents(daemon.root);
+      },
+      operate: (name) => daemon.berth(['pull', ref(name)]),
+      async verify(name) {
+        assert.equal((await daemon.api('GET', `/images/${encodeURIComponent(ref(name))}/json`)).status, 404);
+        assert.deepEqual(await storeContents(daemon.root), before, 'no blob, temp file or unpacked layer left behind');
+        await ok(['pull', ref(name)]);
+        assert.equal((await daemon.api('GET', `/images/${encodeURIComponent(ref(name))}/json`)).status, 200);
+        await ok(['rmi', ref(name)]);
+        assert.deepEqual(await storeContents(daemon.root), before);
       },
     };
   }
