@@ -229,6 +229,15 @@ async function openLogSnapshot(path: string): Promise<LogSnapshot> {
   }
 }
 
+/** Nanoseconds of a timestamp, or undefined for an empty or malformed one. */
+function nsOrUndefined(timestamp: string): bigint | undefined {
+  try {
+    return timestampToNs(timestamp);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The whole of a rotated log file, gunzipped when its name ends in .gz. */
 async function readRotated(file: SnapshotFile): Promise<Buffer> {
   const data = await file.handle.readFile();
@@ -277,14 +286,41 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
     };
     await drain(handle);
     // If the file was rotated (or truncated by conmon's size cap, which also makes a new file),
-    // conmon already writes the new one: drain the old file once more, then go on with the new.
+    // conmon already writes the new one: drain the old file once more, read the files rotated
+    // since ours (two rotations between two reads leave one between them), then go on with the new.
     const current = await stat(path).catch(() => undefined);
     if (followRotation && current && current.ino !== handleInode) {
       await drain(handle);
       await handle.close();
       handle = undefined;
       position = 0;
+      records.push(...(await readRotatedSince(handleInode)));
       records.push(...(await readAvailable()));
+    }
+    return records;
+  };
+
+  // The rotated files newer than the one with inode `ours`, as a fresh snapshot finds them. When
+  // ours is gone from the list (gzipped under a new inode, or dropped by max-file), its place is
+  // unknown: every rotated file is read and only records after the last one seen are kept.
+  const readRotatedSince = async (ours: number): Promise<LogRecord[]> => {
+    const snapshot = await openLogSnapshot(path);
+    await (snapshot.current ? snapshot.current.handle.close() : undefined);
+    const index = snapshot.rotated.findIndex((file) => file.inode === ours);
+    const newer = index >= 0 ? snapshot.rotated.slice(index + 1) : snapshot.rotated;
+    await closeAll(index >= 0 ? snapshot.rotated.slice(0, index + 1) : []);
+    const seenUntilNs = index >= 0 ? undefined : nsOrUndefined(lastTimestamp);
+    const records: LogRecord[] = [];
+    try {
+      for (const file of newer) {
+        for (const record of parser.feed(await readRotated(file))) {
+          if (seenUntilNs !== undefined && (nsOrUndefined(record.timestamp) ?? 0n) <= seenUntilNs) continue;
+          lastTimestamp = record.timestamp;
+          records.push(record);
+        }
+      }
+    } finally {
+      await closeAll(newer);
     }
     return records;
   };

@@ -89,4 +89,26 @@ describe('log rotation', () => {
     await reading;
     assert.deepEqual(seen, ['line 1\n', 'line 2\n', 'line 3\n', 'line 4\n', 'line 5\n']);
   });
+
+  for (const compress of [false, true]) {
+    it(`follows the log across two rotations between two reads${compress ? ', with compress' : ''}: the file between them is read`, async () => {
+      const folder = join(dir, `twice-${compress}`);
+      await import('node:fs/promises').then((fs) => fs.mkdir(folder));
+      const path = join(folder, 'ctr.log');
+      const policy = { maxSizeBytes: 10, maxFiles: 3, compress };
+      await writeFile(path, line(1));
+      let done = false;
+      const records = readLogs(path, { follow: true, isDone: () => done, pollMs: 10 })[Symbol.asyncIterator]();
+      // The reader holds the first file and is suspended at its first record: nothing reads while the log rotates twice.
+      assert.equal((await records.next()).value?.data.toString(), 'line 1\n');
+      await appendFile(path, line(2));
+      await rotateLogFile(path, policy, () => writeFile(path, line(3)));
+      await appendFile(path, line(4));
+      await rotateLogFile(path, policy, () => writeFile(path, line(5)));
+      done = true;
+      const seen: string[] = [];
+      for (let next = await records.next(); !next.done; next = await records.next()) seen.push(next.value.data.toString());
+      assert.deepEqual(seen, ['line 2\n', 'line 3\n', 'line 4\n', 'line 5\n']);
+    });
+  }
 });
