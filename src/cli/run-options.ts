@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { ContainerCreateRequest, HostConfig, Mount, PortBinding } from '../api/wire/index.js';
 import { UsageError } from './exit.js';
+import { parseBpsDevice, parseIopsDevice, parseWeightDevice } from './opts/blkio.js';
 import { checkDeviceCgroupRule, parseDevice } from './opts/device.js';
 import { readEnvFile, resolveEnv } from './opts/env.js';
 import { bytesFlag, flagError, intFlag, keyValues, parseCpus } from './opts/flag-values.js';
@@ -46,6 +47,15 @@ export interface CreateFlags extends HealthFlags {
   cpusetCpus?: string;
   pidsLimit?: string;
   oomKillDisable?: boolean;
+  memorySwappiness?: string;
+  cpuRtPeriod?: string;
+  cpuRtRuntime?: string;
+  blkioWeight?: string;
+  blkioWeightDevice: string[];
+  deviceReadBps: string[];
+  deviceWriteBps: string[];
+  deviceReadIops: string[];
+  deviceWriteIops: string[];
   privileged?: boolean;
   capAdd: string[];
   capDrop: string[];
@@ -94,13 +104,21 @@ export function addCreateOptions(command: Command): Command {
   return command
     .option('-a, --attach <stream>', 'Attach to STDIN, STDOUT or STDERR', collect, [])
     .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
+    .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)')
+    .option('--blkio-weight-device <list>', 'Block IO weight (relative device weight)', collect, [])
     .option('--cap-add <cap>', 'Add Linux capabilities', collect, [])
     .option('--cap-drop <cap>', 'Drop Linux capabilities', collect, [])
+    .option('--cpu-rt-period <int>', 'Limit CPU real-time period in microseconds')
+    .option('--cpu-rt-runtime <int>', 'Limit CPU real-time runtime in microseconds')
     .option('--cpu-shares <int>', 'CPU shares (relative weight)')
     .option('--cpus <decimal>', 'Number of CPUs')
     .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
     .option('--device <list>', 'Add a host device to the container', collect, [])
     .option('--device-cgroup-rule <rule>', 'Add a rule to the cgroup allowed devices list', collect, [])
+    .option('--device-read-bps <list>', 'Limit read rate (bytes per second) from a device', collect, [])
+    .option('--device-read-iops <list>', 'Limit read rate (IO per second) from a device', collect, [])
+    .option('--device-write-bps <list>', 'Limit write rate (bytes per second) to a device', collect, [])
+    .option('--device-write-iops <list>', 'Limit write rate (IO per second) to a device', collect, [])
     .option('--dns <ip>', 'Set custom DNS servers', collect, [])
     .option('--domainname <string>', 'Container NIS domain name')
     .option('--entrypoint <command>', 'Overwrite the default ENTRYPOINT of the image')
@@ -123,6 +141,7 @@ export function addCreateOptions(command: Command): Command {
     .option('-m, --memory <bytes>', 'Memory limit')
     .option('--memory-reservation <bytes>', 'Memory soft limit')
     .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    .option('--memory-swappiness <int>', 'Tune container memory swappiness (0 to 100) (default -1)')
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
     .option('--name <string>', 'Assign a name to the container')
     .option('--network <network>', 'Connect a container to a network')
@@ -198,6 +217,10 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
   const cpuShares = intFlag(flags.cpuShares, '-c, --cpu-shares');
   const pidsLimit = intFlag(flags.pidsLimit, '--pids-limit');
   const stopTimeout = intFlag(flags.stopTimeout, '--stop-timeout');
+  const memorySwappiness = intFlag(flags.memorySwappiness, '--memory-swappiness');
+  const cpuRtPeriod = intFlag(flags.cpuRtPeriod, '--cpu-rt-period');
+  const cpuRtRuntime = intFlag(flags.cpuRtRuntime, '--cpu-rt-runtime');
+  const blkioWeight = intFlag(flags.blkioWeight, '--blkio-weight');
 
   const envList: string[] = [];
   for (const file of flags.envFile) envList.push(...readEnvFile(file, env));
@@ -272,6 +295,15 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     PidsLimit: pidsLimit ?? null,
     Ulimits: ulimits.length > 0 ? ulimits : null,
     OomKillDisable: Boolean(flags.oomKillDisable),
+    MemorySwappiness: memorySwappiness ?? -1,
+    CpuRealtimePeriod: cpuRtPeriod ?? 0,
+    CpuRealtimeRuntime: cpuRtRuntime ?? 0,
+    BlkioWeight: blkioWeight ?? 0,
+    BlkioWeightDevice: (flags.blkioWeightDevice ?? []).map((v) => parseWeightDevice(v, '--blkio-weight-device')),
+    BlkioDeviceReadBps: (flags.deviceReadBps ?? []).map((v) => parseBpsDevice(v, '--device-read-bps')),
+    BlkioDeviceWriteBps: (flags.deviceWriteBps ?? []).map((v) => parseBpsDevice(v, '--device-write-bps')),
+    BlkioDeviceReadIOps: (flags.deviceReadIops ?? []).map((v) => parseIopsDevice(v, '--device-read-iops')),
+    BlkioDeviceWriteIOps: (flags.deviceWriteIops ?? []).map((v) => parseIopsDevice(v, '--device-write-iops')),
   };
   if (shmSize !== undefined) hostConfig.ShmSize = shmSize;
   if (flags.runtime !== undefined) hostConfig.Runtime = flags.runtime;

@@ -2,7 +2,7 @@
  * The one place that builds concrete services: the image store, the overlay snapshotter, the
  * conmon-driven runtimes, the exit watcher, and the engine over them.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { messageOf, type Logger } from '../common/index.js';
 import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type NetworkPort, type RuntimePort, type RuntimeTraits } from '../engine/index.js';
 import { CniNetworkService, defaultBridgeNameFor } from '../network/index.js';
@@ -11,7 +11,7 @@ import { readySandboxIds } from '../cri/index.js';
 import { VolumeService } from '../volume/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshot/index.js';
-import { ensureRuntimeCgroups, HostMounter, MountHelper, SystemHostTools } from '../sys/index.js';
+import { berthCgroupsPath, ensureRuntimeCgroups, grantRealtimeBudget, HostMounter, MountHelper, probeCgroupFeatures, SystemHostTools } from '../sys/index.js';
 import type { DaemonConfig } from './config.js';
 import { KNOWN_RUNTIMES } from './config.js';
 import { readDaemonFacts } from './facts.js';
@@ -89,6 +89,10 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   const events = new EventBus();
   const volumes = await VolumeService.open({ root: config.root, mounter: new HostMounter(), logger });
   const networks = await CniNetworkService.open({ root: config.root, execRoot: config.execRoot, logger, defaultBridgeName: defaultBridgeNameFor(config.root), mountHelper });
+  const hostFeatures = await probeCgroupFeatures(cgroups.mode);
+  // dockerd's --cpu-rt-runtime: the containers' parent gets the budget their own runtimes share.
+  const realtimeBudgetUs = hostFeatures.cpuRealtime ? config.cpuRealtimeRuntimeUs : 0;
+  if (realtimeBudgetUs > 0) await grantRealtimeBudget(dirname(berthCgroupsPath('x')), config.cpuRealtimePeriodUs, realtimeBudgetUs);
   const containers = await ContainerService.open({
     root: config.root,
     execRoot: config.execRoot,
@@ -104,6 +108,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     volumes,
     networks,
     hostTools: new SystemHostTools(),
+    cgroupFeatures: { ...hostFeatures, cpuRealtimeBudgetUs: realtimeBudgetUs },
   });
   await containers.recover();
   // After recovery handled the exits that happened while berthd was down: what is left belongs to no running container.

@@ -37,6 +37,15 @@ export interface DaemonConfig {
   isInitDefault: boolean;
   /** dockerd's `--init-path`: the static init bound into containers as /sbin/docker-init (Debian's tini-static). */
   initPath: string;
+  /** dockerd's `--cpu-rt-period`/`--cpu-rt-runtime`: the real-time budget (microseconds) of the containers' parent cgroup (cgroup v1). */
+  cpuRealtimePeriodUs: number;
+  cpuRealtimeRuntimeUs: number;
+}
+
+/** A non-negative integer flag value, or commander's usage error naming the flag. */
+function microseconds(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new CommanderInvalidArgument(`invalid ${flag} ${value}: give microseconds as a whole number`);
+  return Number(value);
 }
 
 /** A `-H tcp://host:port` listener. */
@@ -118,10 +127,12 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     })
     .option('--init', 'run an init in every process container that does not ask otherwise (as dockerd --init)')
     .option('--init-path <path>', 'the static init bound into containers for --init', '/usr/bin/tini-static')
+    .option('--cpu-rt-period <int>', "real-time period (microseconds) of the containers' parent cgroup, cgroup v1 only", (value: string) => microseconds(value, '--cpu-rt-period'), 1_000_000)
+    .option('--cpu-rt-runtime <int>', "real-time runtime (microseconds) of the containers' parent cgroup, which containers' --cpu-rt-runtime share; cgroup v1 only", (value: string) => microseconds(value, '--cpu-rt-runtime'), 0)
     .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg'; criSocket?: string; init?: boolean; initPath: string }>();
+  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg'; criSocket?: string; init?: boolean; initPath: string; cpuRtPeriod: number; cpuRtRuntime: number }>();
   const unixSockets = options.host.flatMap((listener) => ('unix' in listener ? [listener.unix] : []));
   const tcpAddresses = options.host.flatMap((listener) => ('tcp' in listener ? [listener.tcp] : []));
   if (options.host.length === 0) unixSockets.push(`${options.execRoot}/berth.sock`);
@@ -150,6 +161,8 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     criSocket: options.criSocket ?? `${options.execRoot}/cri.sock`,
     isInitDefault: options.init === true,
     initPath: options.initPath,
+    cpuRealtimePeriodUs: options.cpuRtPeriod,
+    cpuRealtimeRuntimeUs: options.cpuRtRuntime,
   };
 }
 

@@ -17,8 +17,8 @@ function toLogFileOptions(log: LogPolicy): LogFileOptions {
 /** The engine's limits as the runtime's settings: only the fields that are set. */
 function toRuntimeResources(limits: ResourceLimits): RuntimeResources {
   const out: RuntimeResources = {};
-  for (const [key, value] of Object.entries(limits) as Array<[keyof ResourceLimits, number | string | undefined]>) {
-    if (value !== undefined) (out as Record<string, number | string>)[key] = value;
+  for (const [key, value] of Object.entries(limits) as Array<[keyof ResourceLimits, unknown]>) {
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
   }
   return out;
 }

@@ -134,12 +134,30 @@ export interface HostSettings {
   /** `--cpu-quota` and `--cpu-period` in microseconds (0: unset). */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** `--cpu-rt-period` and `--cpu-rt-runtime` in microseconds (0: unset). */
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
+  /** `--memory-swappiness` (0-100); null or absent: the host's. */
+  memorySwappiness?: number | null;
+  /** `--blkio-weight` (10-1000; 0: unset) and the per-device settings by host path, as docker records them. */
+  blkioWeight?: number;
+  blkioWeightDevices?: BlkioDeviceSetting[];
+  blkioDeviceReadBps?: BlkioDeviceSetting[];
+  blkioDeviceWriteBps?: BlkioDeviceSetting[];
+  blkioDeviceReadIops?: BlkioDeviceSetting[];
+  blkioDeviceWriteIops?: BlkioDeviceSetting[];
   /** The container's log file when its creator names one (a kubelet, through the CRI); else `ctr.log` in its directory. */
   logPath?: string;
   /** The cgroup its own cgroup goes below (a pod's, through the CRI); else Berth's `/berth`. */
   cgroupParent?: string;
   /** An IPC namespace to join (a pod's handle, through the CRI) instead of a new one. */
   ipcNamespacePath?: string;
+}
+
+/** A block device by its host path with a weight (`--blkio-weight-device`) or a rate per second (the throttles). */
+export interface BlkioDeviceSetting {
+  path: string;
+  value: number;
 }
 
 /** Where the container is in its life. Times are RFC 3339 strings; docker's zero time when unset. */

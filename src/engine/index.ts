@@ -17,4 +17,4 @@ export type { EndpointSettingsInput } from './container-networking.js';
 export { InvalidMountError, type ContainerMountRecord, type MountRequest } from './mounts.js';
 export { buildHosts, buildResolvConf } from './etc-files.js';
 export * from './archive/index.js';
-export { ConflictingUpdateError, type ResourceUpdate } from './resources.js';
+export { ConflictingUpdateError, NO_CGROUP_FEATURES, type CgroupFeatures, type ResourceUpdate } from './resources.js';

@@ -115,8 +115,29 @@ export interface ResourceLimits {
   /** `--cpu-quota`/`--cpu-period` in microseconds. */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** `--cpu-rt-period`/`--cpu-rt-runtime` in microseconds. */
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
   cpusetCpus?: string;
   pidsLimit?: number;
+  /** `--memory-swappiness` (0-100). */
+  memorySwappiness?: number;
+  /** `--blkio-weight`, `--blkio-weight-device` and the device throttles, by device numbers (`value`: weight or rate per second). */
+  blkio?: {
+    weight?: number;
+    weightDevices?: BlkioDeviceNumbers[];
+    readBps?: BlkioDeviceNumbers[];
+    writeBps?: BlkioDeviceNumbers[];
+    readIops?: BlkioDeviceNumbers[];
+    writeIops?: BlkioDeviceNumbers[];
+  };
+}
+
+/** A block device by its numbers, with a weight or a rate. */
+export interface BlkioDeviceNumbers {
+  major: number;
+  minor: number;
+  value: number;
 }
 
 /** One stats sample of a running container, as the runtime reads it from the host. */

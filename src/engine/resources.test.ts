@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyResourceUpdate, checkCreateResources, limitsOf, parseCpuList, type HostResources } from './resources.js';
+import { applyResourceUpdate, checkCreateResources, checkHostSpecificResources, limitsOf, NO_CGROUP_FEATURES, parseCpuList, type CgroupFeatures, type HostResources } from './resources.js';
 
 const MiB = 1024 * 1024;
 const base: HostResources = { memoryBytes: 0, memorySwapBytes: 0, nanoCpus: 0, cpuShares: 0, pidsLimit: null };
@@ -29,4 +29,27 @@ test('limitsOf and parseCpuList', () => {
   assert.deepEqual(limitsOf({ ...base, memoryBytes: 64 * MiB, memorySwapBytes: -1, nanoCpus: 5e8, pidsLimit: 10 }), { memoryLimitBytes: 64 * MiB, memorySwapBytes: -1, nanoCpus: 5e8, pidsLimit: 10 });
   assert.deepEqual(parseCpuList('0-2,4'), [0, 1, 2, 4]);
   assert.equal(parseCpuList('2-1'), undefined);
+});
+
+test('checkHostSpecificResources: refused by name where the host cannot, dockerd\'s bounds where it can', () => {
+  const all: CgroupFeatures = { memorySwappiness: true, cpuRealtime: true, cpuRealtimeBudgetUs: 10_000, blkioWeight: true, blkioWeightDevice: true, blkioThrottle: true };
+  const unset = { ...base, memorySwappiness: null, cpuRealtimePeriod: 0, cpuRealtimeRuntime: 0, blkioWeight: 0, blkioDeviceReadBps: [] };
+  checkHostSpecificResources(unset, NO_CGROUP_FEATURES);
+  assert.throws(() => checkHostSpecificResources({ ...base, memorySwappiness: 30 }, NO_CGROUP_FEATURES), /--memory-swappiness is not supported on this host/);
+  assert.throws(() => checkHostSpecificResources({ ...base, memorySwappiness: 101 }, all), /Invalid value: 101, valid memory swappiness range is 0-100/);
+  checkHostSpecificResources({ ...base, memorySwappiness: 0 }, all);
+  assert.throws(() => checkHostSpecificResources({ ...base, cpuRealtimeRuntime: 1000 }, NO_CGROUP_FEATURES), /--cpu-rt-runtime is not supported on this host/);
+  assert.throws(() => checkHostSpecificResources({ ...base, cpuRealtimeRuntime: 20_000 }, all), /20000 is more than the real-time runtime berthd gives its containers \(10000/);
+  assert.throws(() => checkHostSpecificResources({ ...base, cpuRealtimePeriod: 1000, cpuRealtimeRuntime: 2000 }, all), /cpu-rt-runtime cannot be higher than cpu-rt-period/);
+  checkHostSpecificResources({ ...base, cpuRealtimePeriod: 100_000, cpuRealtimeRuntime: 1000 }, all);
+  assert.throws(() => checkHostSpecificResources({ ...base, blkioWeight: 300 }, NO_CGROUP_FEATURES), /--blkio-weight is not supported on this host: Your kernel does not support Block I\/O weight/);
+  assert.throws(() => checkHostSpecificResources({ ...base, blkioWeight: 5 }, all), /Range of blkio weight is from 10 to 1000/);
+  assert.throws(() => checkHostSpecificResources({ ...base, blkioDeviceReadBps: [{ path: '/dev/null', value: 1 }] }, NO_CGROUP_FEATURES), /--device-read-bps is not supported on this host/);
+  assert.throws(() => checkHostSpecificResources({ ...base, blkioDeviceReadBps: [{ path: '/dev/null', value: 1 }] }, all), /--device-read-bps: \/dev\/null is not a block device/);
+  assert.throws(() => checkHostSpecificResources({ ...base, blkioDeviceWriteIops: [{ path: '/dev/nosuch', value: 1 }] }, all), /--device-write-iops: the device \/dev\/nosuch does not exist/);
+});
+
+test('limitsOf carries swappiness and the real-time settings', () => {
+  assert.deepEqual(limitsOf({ ...base, memorySwappiness: 0, cpuRealtimePeriod: 100_000, cpuRealtimeRuntime: 1000 }), { memorySwappiness: 0, cpuRealtimePeriod: 100_000, cpuRealtimeRuntime: 1000 });
+  assert.deepEqual(limitsOf({ ...base, memorySwappiness: null }), {});
 });

@@ -4,11 +4,11 @@
  * the same words, and the same defaults (`--memory` without `--memory-swap` gives twice the
  * memory as memory plus swap).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { ConflictError, InvalidArgumentError } from '../common/index.js';
-import type { HostSettings } from './container.js';
-import type { ResourceLimits } from './ports.js';
+import type { BlkioDeviceSetting, HostSettings } from './container.js';
+import type { BlkioDeviceNumbers, ResourceLimits } from './ports.js';
 
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 
@@ -16,7 +16,119 @@ const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 const ULIMIT_NAMES = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
 
 /** The limit fields of HostSettings. */
-export type HostResources = Pick<HostSettings, 'memoryBytes' | 'memorySwapBytes' | 'nanoCpus' | 'cpuShares' | 'pidsLimit' | 'memoryReservationBytes' | 'cpusetCpus' | 'oomKillDisable' | 'ulimits' | 'cpuQuota' | 'cpuPeriod'>;
+export type HostResources = Pick<
+  HostSettings,
+  | 'memoryBytes' | 'memorySwapBytes' | 'nanoCpus' | 'cpuShares' | 'pidsLimit' | 'memoryReservationBytes' | 'cpusetCpus' | 'oomKillDisable' | 'ulimits' | 'cpuQuota' | 'cpuPeriod'
+  | 'cpuRealtimePeriod' | 'cpuRealtimeRuntime' | 'memorySwappiness' | 'blkioWeight' | 'blkioWeightDevices' | 'blkioDeviceReadBps' | 'blkioDeviceWriteBps' | 'blkioDeviceReadIops' | 'blkioDeviceWriteIops'
+>;
+
+/**
+ * What this host's cgroups can apply beyond the basics, found by the daemon at start (the
+ * files a v1 controller or the unified hierarchy has). A setting the host cannot apply is
+ * refused at create, never accepted and dropped.
+ */
+export interface CgroupFeatures {
+  /** `memory.swappiness` (cgroup v1 only). */
+  memorySwappiness: boolean;
+  /** `cpu.rt_runtime_us` (cgroup v1 with real-time group scheduling). */
+  cpuRealtime: boolean;
+  /** The real-time runtime berthd gave its containers' parent cgroup (`berthd --cpu-rt-runtime`), in microseconds. */
+  cpuRealtimeBudgetUs: number;
+  /** `blkio.weight` (v1, needs the BFQ or CFQ scheduler) or `io.weight` (v2). */
+  blkioWeight: boolean;
+  /** `blkio.weight_device` (v1) or `io.weight` (v2). */
+  blkioWeightDevice: boolean;
+  /** `blkio.throttle.*` (v1) or `io.max` (v2). */
+  blkioThrottle: boolean;
+}
+
+/** A host that can apply none of the optional settings (the engine's default when the daemon says nothing). */
+export const NO_CGROUP_FEATURES: CgroupFeatures = { memorySwappiness: false, cpuRealtime: false, cpuRealtimeBudgetUs: 0, blkioWeight: false, blkioWeightDevice: false, blkioThrottle: false };
+
+function refuseOnHost(flag: string, why: string): never {
+  throw new InvalidArgumentError(`${flag} is not supported on this host: ${why}`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+}
+
+/** The block-device lists of HostResources with the flag that sets each. */
+const BLKIO_DEVICE_LISTS = [
+  ['blkioWeightDevices', '--blkio-weight-device'],
+  ['blkioDeviceReadBps', '--device-read-bps'],
+  ['blkioDeviceWriteBps', '--device-write-bps'],
+  ['blkioDeviceReadIops', '--device-read-iops'],
+  ['blkioDeviceWriteIops', '--device-write-iops'],
+] as const;
+
+/** The device numbers of a block device node; InvalidArgumentError naming the flag when `path` is none. */
+function blockDeviceNumbers(path: string, flag: string): { major: number; minor: number } {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    // Not "no such file or directory": the docker CLI reads that as a missing command (exit 127).
+    throw new InvalidArgumentError(`${flag}: the device ${path} does not exist`, { code: 'BERTH_INVALID_SETTING' });
+  }
+  if (!stats.isBlockDevice()) throw new InvalidArgumentError(`${flag}: ${path} is not a block device`, { code: 'BERTH_INVALID_SETTING' });
+  // Linux's dev_t: major in bits 8-19 (and above 32), minor in bits 0-7 and 20-31.
+  const dev = stats.rdev;
+  return { major: Math.floor(dev / 256) & 0xfff, minor: (dev & 0xff) | ((Math.floor(dev / 4096) & 0xfff00)) };
+}
+
+/**
+ * Check the real-time, swappiness and block I/O settings against dockerd's bounds and what this
+ * host can apply. Throws InvalidArgumentError: dockerd's words for a bad value, BERTH_UNSUPPORTED_SETTING
+ * naming the flag for one the host cannot apply.
+ */
+export function checkHostSpecificResources(resources: HostResources, features: CgroupFeatures): void {
+  const swappiness = resources.memorySwappiness ?? -1;
+  if (swappiness !== -1) {
+    if (!features.memorySwappiness) refuseOnHost('--memory-swappiness', 'Your kernel does not support memory swappiness capabilities or the cgroup is not mounted (cgroup v2 has no swappiness)');
+    if (swappiness < 0 || swappiness > 100) throw new InvalidArgumentError(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
+  }
+  const rtPeriod = resources.cpuRealtimePeriod ?? 0;
+  const rtRuntime = resources.cpuRealtimeRuntime ?? 0;
+  if (rtPeriod !== 0 && !features.cpuRealtime) refuseOnHost('--cpu-rt-period', 'Your kernel does not support cgroup cpu real-time period');
+  if (rtRuntime !== 0 && !features.cpuRealtime) refuseOnHost('--cpu-rt-runtime', 'Your kernel does not support cgroup cpu real-time runtime');
+  if (rtPeriod !== 0 && rtRuntime !== 0 && rtRuntime > rtPeriod) throw new InvalidArgumentError('cpu-rt-runtime cannot be higher than cpu-rt-period');
+  if (rtRuntime > features.cpuRealtimeBudgetUs) {
+    refuseOnHost('--cpu-rt-runtime', `${rtRuntime} is more than the real-time runtime berthd gives its containers (${features.cpuRealtimeBudgetUs}; start berthd with --cpu-rt-runtime)`);
+  }
+  const weight = resources.blkioWeight ?? 0;
+  if (weight !== 0) {
+    if (!features.blkioWeight) refuseOnHost('--blkio-weight', 'Your kernel does not support Block I/O weight or the cgroup is not mounted (it needs the BFQ I/O scheduler)');
+    if (weight < 10 || weight > 1000) throw new InvalidArgumentError('Range of blkio weight is from 10 to 1000');
+  }
+  for (const [key, flag] of BLKIO_DEVICE_LISTS) {
+    const list = resources[key] ?? [];
+    if (list.length === 0) continue;
+    const isWeight = key === 'blkioWeightDevices';
+    if (isWeight && !features.blkioWeightDevice) refuseOnHost(flag, 'Your kernel does not support Block I/O weight_device or the cgroup is not mounted (it needs the BFQ I/O scheduler)');
+    if (!isWeight && !features.blkioThrottle) refuseOnHost(flag, 'Your kernel does not support Block I/O throttling or the cgroup is not mounted');
+    for (const device of list) {
+      blockDeviceNumbers(device.path, flag);
+      if (isWeight && (device.value < 10 || device.value > 1000)) throw new InvalidArgumentError(`invalid weight for device: ${device.path}: Range of blkio weight is from 10 to 1000`);
+      if (!isWeight && device.value < 0) throw new InvalidArgumentError(`${flag}: invalid rate for device ${device.path}: ${device.value}`);
+    }
+  }
+}
+
+function numbered(list: readonly BlkioDeviceSetting[] | undefined, flag: string): BlkioDeviceNumbers[] | undefined {
+  return list?.length ? list.map((d) => ({ ...blockDeviceNumbers(d.path, flag), value: d.value })) : undefined;
+}
+
+/** The block I/O limits of a record, its devices looked up now (as dockerd does at each start: numbers can change across boots). */
+function blkioLimitsOf(host: HostResources): ResourceLimits['blkio'] {
+  const out: NonNullable<ResourceLimits['blkio']> = {};
+  if ((host.blkioWeight ?? 0) > 0) out.weight = host.blkioWeight!;
+  const lists = {
+    weightDevices: numbered(host.blkioWeightDevices, '--blkio-weight-device'),
+    readBps: numbered(host.blkioDeviceReadBps, '--device-read-bps'),
+    writeBps: numbered(host.blkioDeviceWriteBps, '--device-write-bps'),
+    readIops: numbered(host.blkioDeviceReadIops, '--device-read-iops'),
+    writeIops: numbered(host.blkioDeviceWriteIops, '--device-write-iops'),
+  };
+  for (const [key, list] of Object.entries(lists)) if (list) out[key as keyof typeof lists] = list;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 
 /** The CPUs this host has online, as numbers (from /sys, else the count Node sees). */
 export function onlineCpus(): number[] {
@@ -195,5 +307,10 @@ export function limitsOf(host: HostResources): ResourceLimits {
   if ((host.cpuPeriod ?? 0) > 0) limits.cpuPeriod = host.cpuPeriod!;
   if ((host.cpusetCpus ?? '') !== '') limits.cpusetCpus = host.cpusetCpus!;
   if (host.pidsLimit !== null && host.pidsLimit > 0) limits.pidsLimit = host.pidsLimit;
+  if ((host.cpuRealtimePeriod ?? 0) > 0) limits.cpuRealtimePeriod = host.cpuRealtimePeriod!;
+  if ((host.cpuRealtimeRuntime ?? 0) !== 0) limits.cpuRealtimeRuntime = host.cpuRealtimeRuntime!;
+  if (host.memorySwappiness !== undefined && host.memorySwappiness !== null && host.memorySwappiness >= 0) limits.memorySwappiness = host.memorySwappiness;
+  const blkio = blkioLimitsOf(host);
+  if (blkio) limits.blkio = blkio;
   return limits;
 }

@@ -74,12 +74,26 @@ export interface LinuxDevice {
   gid?: number;
 }
 
+/** A block device's rate limit (bytes or operations per second). */
+export interface LinuxThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
 export interface LinuxResources {
   devices?: LinuxDeviceCgroup[];
   memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  cpu?: { shares?: number; quota?: number; period?: number; realtimePeriod?: number; realtimeRuntime?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
-  blockIO?: { weight?: number };
+  blockIO?: {
+    weight?: number;
+    weightDevice?: { major: number; minor: number; weight: number }[];
+    throttleReadBpsDevice?: LinuxThrottleDevice[];
+    throttleWriteBpsDevice?: LinuxThrottleDevice[];
+    throttleReadIOPSDevice?: LinuxThrottleDevice[];
+    throttleWriteIOPSDevice?: LinuxThrottleDevice[];
+  };
 }
 
 export interface LinuxConfig {

@@ -85,6 +85,15 @@ export interface ContainerRuntimeSettings {
   nanoCpus?: number;
   /** `--cpuset-cpus` (`0-1`, `0,1`). */
   cpusetCpus?: string;
+  /** `--cpu-quota`/`--cpu-period`, `--cpu-rt-period`/`--cpu-rt-runtime` in microseconds. */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
+  /** `--memory-swappiness` (0-100). */
+  memorySwappiness?: number;
+  /** `--blkio-weight`, `--blkio-weight-device` and the device throttles. */
+  blkio?: BlkioLimits;
   /** `--oom-kill-disable`. */
   isOomKillDisabled?: boolean;
   /** `--ulimit`: only these are set; every other limit is inherited from the monitor. */
@@ -176,8 +185,33 @@ export interface RuntimeResources {
   /** `--cpu-quota`/`--cpu-period` in microseconds. */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** `--cpu-rt-period`/`--cpu-rt-runtime` in microseconds (cgroup v1's real-time group scheduling). */
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
   cpusetCpus?: string;
   pidsLimit?: number;
+  /** `--memory-swappiness` (0-100; cgroup v1 only). */
+  memorySwappiness?: number;
+  /** `--blkio-weight` (10-1000) and the per-device settings, by the devices' numbers. */
+  blkio?: BlkioLimits;
+}
+
+/** A block device's weight or rate limit, by its device numbers. */
+export interface BlkioDeviceLimit {
+  major: number;
+  minor: number;
+  /** The weight (`--blkio-weight-device`) or the rate per second (the throttles). */
+  value: number;
+}
+
+/** `--blkio-weight`, `--blkio-weight-device` and the `--device-{read,write}-{bps,iops}` throttles. */
+export interface BlkioLimits {
+  weight?: number;
+  weightDevices?: BlkioDeviceLimit[];
+  readBps?: BlkioDeviceLimit[];
+  writeBps?: BlkioDeviceLimit[];
+  readIops?: BlkioDeviceLimit[];
+  writeIops?: BlkioDeviceLimit[];
 }
 
 /** A sample of a running container's counters, for `stats`. */

@@ -2,6 +2,7 @@
 // implementations. Imports common/ only.
 export * from './run-command.js';
 export * from './cgroups.js';
+export * from './cgroup-features.js';
 export * from './mount.js';
 export * from './mount-helper.js';
 export * from './process-alive.js';

@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from '../../common/index.js';
 import type { Engine, RestartPolicyName } from '../../engine/index.js';
 import type { Router } from '../router.js';
-import { refuseUnsupportedUpdateSettings } from '../translate/index.js';
+import { kernelMemoryWarnings, refuseUnsupportedUpdateSettings } from '../translate/index.js';
 import { containerUpdateRequestSchema, type ContainerUpdateResponse } from '../wire/index.js';
 
 /** Register pause, unpause, rename and update. */
@@ -48,7 +48,7 @@ export function addContainerControlRoutes(router: Router, engine: Engine): void 
       // An absent or empty policy name leaves the policy as it is, as dockerd does.
       ...(policy?.Name ? { restartPolicy: { name: policy.Name as RestartPolicyName, maximumRetryCount: retries } } : {}),
     });
-    const response: ContainerUpdateResponse = { Warnings: result.warnings };
+    const response: ContainerUpdateResponse = { Warnings: [...kernelMemoryWarnings(req.version, body), ...result.warnings] };
     return { body: response };
   });
 }

@@ -8,7 +8,7 @@ import { InvalidArgumentError, messageOf, parseTimestampNs, DEFAULT_DETACH_KEYS,
 import type { AttachSession, Engine, WaitCondition } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
-import { fromDockerCreate, toDockerInspect, toDockerSummary } from '../translate/index.js';
+import { fromDockerCreate, kernelMemoryWarnings, toDockerInspect, toDockerSummary } from '../translate/index.js';
 import { containerCreateRequestSchema, type ContainerWaitResponse } from '../wire/index.js';
 import { compareApiVersions } from '../version.js';
 import { containerInspectFor } from '../version-shapes.js';
@@ -25,7 +25,7 @@ export function addContainerRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/containers/create', async (req) => {
     const body = await req.json(containerCreateRequestSchema);
     const { id, warnings } = await containers.create(fromDockerCreate(body, req.string('name')));
-    return { status: 201, body: { Id: id, Warnings: warnings } };
+    return { status: 201, body: { Id: id, Warnings: [...kernelMemoryWarnings(req.version, body.HostConfig), ...warnings] } };
   });
 
   router.add('GET', '/containers/json', async (req) => {

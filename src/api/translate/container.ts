@@ -3,7 +3,7 @@
  * inspect and ps rows out. The only code that knows both sides.
  */
 import { humanDuration, InvalidArgumentError } from '../../common/index.js';
-import { DEFAULT_LOG_DRIVER, healthcheckSettingsOf, logDriverName, ZERO_TIME, type ContainerRecord, type CreateContainerInput, type HealthcheckSettings, type HealthState, type RestartPolicyName } from '../../engine/index.js';
+import { DEFAULT_LOG_DRIVER, healthcheckSettingsOf, logDriverName, ZERO_TIME, type BlkioDeviceSetting, type ContainerRecord, type CreateContainerInput, type HealthcheckSettings, type HealthState, type RestartPolicyName } from '../../engine/index.js';
 import type {
   ContainerConfig,
   Health,
@@ -96,9 +96,27 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
       deviceCgroupRules: host.DeviceCgroupRules ?? [],
       cpuQuota: host.CpuQuota ?? 0,
       cpuPeriod: host.CpuPeriod ?? 0,
+      cpuRealtimePeriod: host.CpuRealtimePeriod ?? 0,
+      cpuRealtimeRuntime: host.CpuRealtimeRuntime ?? 0,
+      // docker's clients send -1 (or null) for "not set".
+      memorySwappiness: host.MemorySwappiness === undefined || host.MemorySwappiness === null || host.MemorySwappiness === -1 ? null : host.MemorySwappiness,
+      blkioWeight: host.BlkioWeight ?? 0,
+      blkioWeightDevices: (host.BlkioWeightDevice ?? []).map((d) => ({ path: d.Path ?? '', value: d.Weight ?? 0 })),
+      blkioDeviceReadBps: fromDockerThrottles(host.BlkioDeviceReadBps),
+      blkioDeviceWriteBps: fromDockerThrottles(host.BlkioDeviceWriteBps),
+      blkioDeviceReadIops: fromDockerThrottles(host.BlkioDeviceReadIOps),
+      blkioDeviceWriteIops: fromDockerThrottles(host.BlkioDeviceWriteIOps),
     },
     endpoints: fromDockerEndpointsConfig(body.NetworkingConfig?.EndpointsConfig, host.NetworkMode ?? '', body.MacAddress ?? ''),
   };
+}
+
+function fromDockerThrottles(list: Array<{ Path?: string | null; Rate?: number | null }> | null | undefined): BlkioDeviceSetting[] {
+  return (list ?? []).map((d) => ({ path: d.Path ?? '', value: d.Rate ?? 0 }));
+}
+
+function toDockerThrottles(list: readonly BlkioDeviceSetting[] | undefined): Array<{ Path: string; Rate: number }> {
+  return (list ?? []).map((d) => ({ Path: d.path, Rate: d.value }));
 }
 
 /** `Healthcheck` of a create body; null when the user set none (the image's applies). */
@@ -196,20 +214,20 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     Memory: h.memoryBytes,
     NanoCpus: h.nanoCpus,
     CgroupParent: '',
-    // Settings Berth has no flag for, with the values dockerd reports when they are unset:
-    // clients index these keys (docker-py's and dockerode's users do).
-    BlkioWeight: 0,
-    BlkioWeightDevice: [],
-    BlkioDeviceReadBps: [],
-    BlkioDeviceWriteBps: [],
-    BlkioDeviceReadIOps: [],
-    BlkioDeviceWriteIOps: [],
-    CpuRealtimePeriod: 0,
-    CpuRealtimeRuntime: 0,
+    BlkioWeight: h.blkioWeight ?? 0,
+    BlkioWeightDevice: (h.blkioWeightDevices ?? []).map((d) => ({ Path: d.path, Weight: d.value })),
+    BlkioDeviceReadBps: toDockerThrottles(h.blkioDeviceReadBps),
+    BlkioDeviceWriteBps: toDockerThrottles(h.blkioDeviceWriteBps),
+    BlkioDeviceReadIOps: toDockerThrottles(h.blkioDeviceReadIops),
+    BlkioDeviceWriteIOps: toDockerThrottles(h.blkioDeviceWriteIops),
+    CpuRealtimePeriod: h.cpuRealtimePeriod ?? 0,
+    CpuRealtimeRuntime: h.cpuRealtimeRuntime ?? 0,
     Devices: (h.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
     DeviceCgroupRules: h.deviceCgroupRules?.length ? h.deviceCgroupRules : null,
     DeviceRequests: null,
-    MemorySwappiness: null,
+    MemorySwappiness: h.memorySwappiness ?? null,
+    // Settings Berth refuses, with the values dockerd reports when they are unset:
+    // clients index these keys (docker-py's and dockerode's users do).
     CpuCount: 0,
     CpuPercent: 0,
     IOMaximumIOps: 0,

@@ -6,4 +6,4 @@ export * from './volume.js';
 export * from './network.js';
 export * from './stats.js';
 export * from './event.js';
-export { refuseUnsupportedCreateSettings, refuseUnsupportedEndpointSettings, refuseUnsupportedUpdateSettings } from './unsupported-settings.js';
+export { kernelMemoryWarnings, refuseUnsupportedCreateSettings, refuseUnsupportedEndpointSettings, refuseUnsupportedUpdateSettings } from './unsupported-settings.js';

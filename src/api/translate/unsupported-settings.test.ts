@@ -26,6 +26,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 
 type Coverage = { test: string; uses: string } | { readOnly: string } | { knownGap: string };
 
 const CONTAINERS = 'test/integration/containers';
+const SEMANTICS = 'test/integration/semantics';
 const t = (file: string, uses: string): Coverage => ({ test: file, uses });
 
 /** Honoured keys of the create body and the tests that show their effect. */
@@ -96,6 +97,15 @@ const HONOURED_CREATE: Record<string, Coverage> = {
   'HostConfig.Devices': t(`${CONTAINERS}/devices.test.ts`, "'--device'"),
   'HostConfig.DeviceCgroupRules': t(`${CONTAINERS}/devices.test.ts`, "'--device-cgroup-rule'"),
   'HostConfig.Init': t(`${CONTAINERS}/init.test.ts`, "'--init'"),
+  'HostConfig.MemorySwappiness': t(`${SEMANTICS}/resources.test.ts`, "'--memory-swappiness', '30'"),
+  'HostConfig.CpuRealtimePeriod': t(`${SEMANTICS}/resources.test.ts`, "'--cpu-rt-period', '100000'"),
+  'HostConfig.CpuRealtimeRuntime': t(`${SEMANTICS}/resources.test.ts`, "'--cpu-rt-runtime', '1000'"),
+  'HostConfig.BlkioWeight': t(`${SEMANTICS}/resources.test.ts`, "'--blkio-weight', '300'"),
+  'HostConfig.BlkioWeightDevice': t(`${SEMANTICS}/resources.test.ts`, "'--blkio-weight-device'"),
+  'HostConfig.BlkioDeviceReadBps': t(`${SEMANTICS}/resources.test.ts`, "'--device-read-bps'"),
+  'HostConfig.BlkioDeviceWriteBps': t(`${SEMANTICS}/resources.test.ts`, "'--device-write-bps'"),
+  'HostConfig.BlkioDeviceReadIOps': t(`${SEMANTICS}/resources.test.ts`, "'--device-read-iops'"),
+  'HostConfig.BlkioDeviceWriteIOps': t(`${SEMANTICS}/resources.test.ts`, "'--device-write-iops'"),
   'HostConfig.Isolation': t('test/integration/containers/isolation.test.ts', "'--isolation"),
   'Endpoint.IPAMConfig.IPv4Address': t('test/integration/network/network.test.ts', "'--ip'"),
   'Endpoint.MacAddress': t('test/integration/network/network.test.ts', "'--mac-address'"),

@@ -6,6 +6,7 @@
  * walks every key of the schemas).
  */
 import { InvalidArgumentError } from '../../common/index.js';
+import { compareApiVersions } from '../version.js';
 
 /** One field Berth refuses, by its path in the body (`HostConfig.BlkioWeight`) and the docker flag that sets it. */
 export interface UnsupportedSetting {
@@ -13,6 +14,8 @@ export interface UnsupportedSetting {
   flag: string;
   /** Whether a value means "set" (docker's clients send unset fields as 0, '', [], null, false; swappiness as -1). */
   isSet?: (value: unknown) => boolean;
+  /** Why it is refused, when not because neither isolation level can honour it. */
+  why?: string;
 }
 
 /** docker's clients' "unset": null, 0, '', false, [], {}. */
@@ -23,21 +26,26 @@ export function isSetValue(value: unknown): boolean {
   return true;
 }
 
+/** Resource fields a create honours (where the host can: see engine/resources.ts) but `update` cannot change yet. */
+const createOnly = 'berth sets it when the container is created, and update cannot change it yet';
+const createOnlyResourceFields: UnsupportedSetting[] = [
+  { path: 'BlkioWeight', flag: '--blkio-weight', why: createOnly },
+  { path: 'BlkioWeightDevice', flag: '--blkio-weight-device', why: createOnly },
+  { path: 'BlkioDeviceReadBps', flag: '--device-read-bps', why: createOnly },
+  { path: 'BlkioDeviceWriteBps', flag: '--device-write-bps', why: createOnly },
+  { path: 'BlkioDeviceReadIOps', flag: '--device-read-iops', why: createOnly },
+  { path: 'BlkioDeviceWriteIOps', flag: '--device-write-iops', why: createOnly },
+  { path: 'CpuRealtimePeriod', flag: '--cpu-rt-period', why: createOnly },
+  { path: 'CpuRealtimeRuntime', flag: '--cpu-rt-runtime', why: createOnly },
+  // docker's CLI sends -1 for "not set".
+  { path: 'MemorySwappiness', flag: '--memory-swappiness', isSet: (value) => value !== -1 && isSetValue(value), why: createOnly },
+];
+
 const resourceFields: UnsupportedSetting[] = [
   { path: 'CgroupParent', flag: '--cgroup-parent' },
-  { path: 'BlkioWeight', flag: '--blkio-weight' },
-  { path: 'BlkioWeightDevice', flag: '--blkio-weight-device' },
-  { path: 'BlkioDeviceReadBps', flag: '--device-read-bps' },
-  { path: 'BlkioDeviceWriteBps', flag: '--device-write-bps' },
-  { path: 'BlkioDeviceReadIOps', flag: '--device-read-iops' },
-  { path: 'BlkioDeviceWriteIOps', flag: '--device-write-iops' },
-  { path: 'CpuRealtimePeriod', flag: '--cpu-rt-period' },
-  { path: 'CpuRealtimeRuntime', flag: '--cpu-rt-runtime' },
   { path: 'CpusetMems', flag: '--cpuset-mems' },
   { path: 'DeviceRequests', flag: '--gpus' },
   { path: 'KernelMemoryTCP', flag: '--kernel-memory-tcp' },
-  // docker's CLI sends -1 for "not set".
-  { path: 'MemorySwappiness', flag: '--memory-swappiness', isSet: (value) => value !== -1 && isSetValue(value) },
   { path: 'CpuCount', flag: '--cpu-count' },
   { path: 'CpuPercent', flag: '--cpu-percent' },
   { path: 'IOMaximumIOps', flag: '--io-maxiops' },
@@ -62,6 +70,7 @@ export const UNSUPPORTED_CREATE_SETTINGS: readonly UnsupportedSetting[] = [
 /** Update-body (`docker update`) fields Berth refuses when set. */
 export const UNSUPPORTED_UPDATE_SETTINGS: readonly UnsupportedSetting[] = [
   ...resourceFields,
+  ...createOnlyResourceFields,
   { path: 'CpuPeriod', flag: '--cpu-period' },
   { path: 'CpuQuota', flag: '--cpu-quota' },
   { path: 'OomKillDisable', flag: '--oom-kill-disable' },
@@ -88,13 +97,14 @@ function valueAt(body: unknown, path: string): unknown {
   return value;
 }
 
-function refuse(path: string, flag: string): never {
-  throw new InvalidArgumentError(`${path} (${flag}) is not supported by berth: it cannot honour it with process or vm isolation`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+function refuse(path: string, setting: UnsupportedSetting): never {
+  const why = setting.why ?? 'it cannot honour it with process or vm isolation';
+  throw new InvalidArgumentError(`${path} (${setting.flag}) is not supported by berth: ${why}`, { code: 'BERTH_UNSUPPORTED_SETTING' });
 }
 
 function refuseSet(body: unknown, settings: readonly UnsupportedSetting[], prefix: string): void {
   for (const setting of settings) {
-    if ((setting.isSet ?? isSetValue)(valueAt(body, setting.path))) refuse(`${prefix}${setting.path}`, setting.flag);
+    if ((setting.isSet ?? isSetValue)(valueAt(body, setting.path))) refuse(`${prefix}${setting.path}`, setting);
   }
 }
 
@@ -115,4 +125,19 @@ export function refuseUnsupportedUpdateSettings(body: unknown): void {
 /** Throw BERTH_UNSUPPORTED_SETTING (400) for a network connect's endpoint field Berth cannot honour. */
 export function refuseUnsupportedEndpointSettings(endpoint: unknown): void {
   refuseSet(endpoint, UNSUPPORTED_ENDPOINT_SETTINGS, 'EndpointConfig.');
+}
+
+/** dockerd's words when it discards a kernel memory limit (daemon/daemon_unix.go). */
+export const KERNEL_MEMORY_DISCARDED = 'Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.';
+
+/**
+ * `KernelMemory` (`--kernel-memory`), as dockerd 25+ treats it: from API 1.42 the field is gone
+ * and ignored (the docker CLI no longer sends it); older clients that set it get dockerd's
+ * warning and the limit is discarded, because kernels since 5.4 deprecate it and recent ones
+ * accept the write without applying it. Returns the create or update response's warnings.
+ */
+export function kernelMemoryWarnings(apiVersion: string, resources: unknown): string[] {
+  if (compareApiVersions(apiVersion, '1.42') >= 0) return [];
+  const value = valueAt(resources, 'KernelMemory');
+  return typeof value === 'number' && value > 0 ? [KERNEL_MEMORY_DISCARDED] : [];
 }

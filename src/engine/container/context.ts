@@ -15,6 +15,7 @@ import type { AttachSession, ImagePort, NetworkPort, RootfsPort, RuntimePort, Vo
 import { RestartTracker } from '../restart-policy.js';
 import { systemClock, type EngineClock } from '../clock.js';
 import type { HealthWatch } from './health.js';
+import type { CgroupFeatures } from '../resources.js';
 
 export interface ContainerServiceOptions {
   root: string;
@@ -37,6 +38,8 @@ export interface ContainerServiceOptions {
   networks?: NetworkPort;
   /** The time records carry and restart timers run on; the system's when absent (tests inject their own). */
   clock?: EngineClock;
+  /** What this host's cgroups can apply beyond the basics (swappiness, real-time, block I/O); none when absent. */
+  cgroupFeatures?: CgroupFeatures;
   /** The host programs top, prune and volume copy-up run (ps, du, cp). */
   hostTools: HostTools;
 }

@@ -10,7 +10,7 @@ import { resolveNetworksAtCreate, type EndpointSettingsInput } from '../containe
 import { readHostResolvConf, writeEtcFiles } from '../etc-files.js';
 import { mountInputOf, resolveMounts } from '../mounts.js';
 import type { EngineImage } from '../ports.js';
-import { checkCreateResources } from '../resources.js';
+import { checkCreateResources, checkHostSpecificResources, NO_CGROUP_FEATURES } from '../resources.js';
 import { checkLogConfig } from '../log-config.js';
 import { checkProcessSettings } from '../process-settings.js';
 import type { ContainerContext } from './context.js';
@@ -224,6 +224,8 @@ function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host'])
     throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=vm: a VM container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
   }
   const limits = checkCreateResources(host);
+  // A VM container's limits are the guest's business: checkProcessSettings refuses these for it by name.
+  if (isolation === 'process') checkHostSpecificResources(limits, options.cgroupFeatures ?? NO_CGROUP_FEATURES);
   const log = checkLogConfig(host.logConfig.type, host.logConfig.config);
   if (host.autoRemove && host.restartPolicy.name !== 'no') {
     throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");

@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { BerthError } from '../../common/index.js';
-import type { LinuxResources } from '../../oci/index.js';
-import type { RuntimeResources, Ulimit } from '../types.js';
+import type { LinuxResources, LinuxThrottleDevice } from '../../oci/index.js';
+import type { BlkioDeviceLimit, BlkioLimits, RuntimeResources, Ulimit } from '../types.js';
 
 /** docker's CFS period for `--cpus` (moby daemon/oci_linux.go). */
 export const CPU_PERIOD_US = 100_000;
@@ -18,19 +18,38 @@ export class UlimitNotPermittedError extends BerthError {
   }
 }
 
+function throttles(list: readonly BlkioDeviceLimit[] | undefined): LinuxThrottleDevice[] | undefined {
+  return list?.length ? list.map((d) => ({ major: d.major, minor: d.minor, rate: d.value })) : undefined;
+}
+
+/** The OCI `blockIO` for docker's blkio settings; undefined when none is set. */
+function toOciBlockIo(blkio: BlkioLimits | undefined): LinuxResources['blockIO'] {
+  if (!blkio) return undefined;
+  const out: NonNullable<LinuxResources['blockIO']> = {};
+  if (blkio.weight !== undefined && blkio.weight > 0) out.weight = blkio.weight;
+  if (blkio.weightDevices?.length) out.weightDevice = blkio.weightDevices.map((d) => ({ major: d.major, minor: d.minor, weight: d.value }));
+  const lists = { throttleReadBpsDevice: blkio.readBps, throttleWriteBpsDevice: blkio.writeBps, throttleReadIOPSDevice: blkio.readIops, throttleWriteIOPSDevice: blkio.writeIops };
+  for (const [key, list] of Object.entries(lists)) {
+    const devices = throttles(list);
+    if (devices) out[key as keyof typeof lists] = devices;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /**
- * The memory, cpu and pids parts of an OCI `linux.resources` for `resources`: only what is
- * set is written, so the runtime leaves everything else at the cgroup's default (or, for
- * `update`, at its current value).
+ * The memory, cpu, pids and blockIO parts of an OCI `linux.resources` for `resources`: only
+ * what is set is written, so the runtime leaves everything else at the cgroup's default (or,
+ * for `update`, at its current value).
  */
-export function toOciResources(resources: RuntimeResources & { isOomKillDisabled?: boolean }): Pick<LinuxResources, 'memory' | 'cpu' | 'pids'> {
-  const out: Pick<LinuxResources, 'memory' | 'cpu' | 'pids'> = {};
+export function toOciResources(resources: RuntimeResources & { isOomKillDisabled?: boolean }): Pick<LinuxResources, 'memory' | 'cpu' | 'pids' | 'blockIO'> {
+  const out: Pick<LinuxResources, 'memory' | 'cpu' | 'pids' | 'blockIO'> = {};
   const memory: NonNullable<LinuxResources['memory']> = {};
   if (resources.memoryLimitBytes !== undefined && resources.memoryLimitBytes > 0) memory.limit = resources.memoryLimitBytes;
   // Swap needs a memory limit (docker refuses the other combination at create).
   if (resources.memorySwapBytes !== undefined && resources.memorySwapBytes !== 0) memory.swap = resources.memorySwapBytes;
   if (resources.memoryReservationBytes !== undefined && resources.memoryReservationBytes > 0) memory.reservation = resources.memoryReservationBytes;
   if (resources.isOomKillDisabled) memory.disableOOMKiller = true;
+  if (resources.memorySwappiness !== undefined && resources.memorySwappiness >= 0) memory.swappiness = resources.memorySwappiness;
   if (Object.keys(memory).length > 0) out.memory = memory;
   const cpu: NonNullable<LinuxResources['cpu']> = {};
   if (resources.cpuShares !== undefined && resources.cpuShares > 0) cpu.shares = resources.cpuShares;
@@ -40,8 +59,12 @@ export function toOciResources(resources: RuntimeResources & { isOomKillDisabled
   }
   if (resources.cpuPeriod !== undefined && resources.cpuPeriod > 0) cpu.period = resources.cpuPeriod;
   if (resources.cpuQuota !== undefined && resources.cpuQuota !== 0) cpu.quota = resources.cpuQuota;
+  if (resources.cpuRealtimePeriod !== undefined && resources.cpuRealtimePeriod > 0) cpu.realtimePeriod = resources.cpuRealtimePeriod;
+  if (resources.cpuRealtimeRuntime !== undefined && resources.cpuRealtimeRuntime !== 0) cpu.realtimeRuntime = resources.cpuRealtimeRuntime;
   if (resources.cpusetCpus !== undefined && resources.cpusetCpus !== '') cpu.cpus = resources.cpusetCpus;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
+  const blockIO = toOciBlockIo(resources.blkio);
+  if (blockIO) out.blockIO = blockIO;
   // docker: 0 and -1 both mean unlimited; the OCI spec says unlimited with -1.
   if (resources.pidsLimit !== undefined && resources.pidsLimit !== 0) out.pids = { limit: resources.pidsLimit > 0 ? resources.pidsLimit : -1 };
   return out;

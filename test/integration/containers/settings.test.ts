@@ -135,9 +135,9 @@ describe('container settings', { skip: hasDocker ? false : 'no docker CLI at /us
   });
 
   it('refuses fields it cannot honour, naming them, at create and update', async () => {
-    const blkio = await daemon.docker(['run', '--rm', '--blkio-weight', '300', 'busybox', 'true']);
-    assert.equal(blkio.exitCode, 125);
-    assert.match(blkio.stderr, /HostConfig.BlkioWeight \(--blkio-weight\) is not supported by berth/);
+    const mems = await daemon.docker(['run', '--rm', '--cpuset-mems', '0', 'busybox', 'true']);
+    assert.equal(mems.exitCode, 125);
+    assert.match(mems.stderr, /HostConfig.CpusetMems \(--cpuset-mems\) is not supported by berth/);
     const gpus = await create({ HostConfig: { DeviceRequests: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }] } });
     assert.equal(gpus.status, 400);
     assert.match(gpus.body, /HostConfig.DeviceRequests \(--gpus\) is not supported/);
