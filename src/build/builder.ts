@@ -26,6 +26,7 @@ import { BuildStepError, type BuildOptions, type BuildOutput } from './build-opt
 import { CopyFailedError, madeDirStats, matchSources, packSources, sourcesChecksum, type CopySource, type InlineSource } from './copy-sources.js';
 import { chompHeredoc, heredocRunCommand, heredocWord } from './heredocs.js';
 import { BuildCache, cacheKey, type CacheKeyParts } from './build-cache.js';
+import { CacheFromSources, type CacheFromMatch } from './cache-from.js';
 import { renameTar } from './rename-tar.js';
 import { readImageFile } from './image-files.js';
 import { parseDockerfile, type DockerfileInstruction, type DockerfileStage, type ParsedDockerfile } from './dockerfile.js';
@@ -141,6 +142,7 @@ class BuildRun {
   readonly #usedArgs = new Set<string>();
   #step = 0;
   #stagesDone = 0;
+  #cacheFrom: Promise<CacheFromSources> | undefined;
 
   constructor(engine: Engine, deps: ArchiveDeps, cache: BuildCache, scratchDir: string, prepared: PreparedBuild, context: BuildContext, options: BuildOptions, out: BuildOutput, signal: AbortSignal) {
     this.#engine = engine;
@@ -445,22 +447,70 @@ class BuildRun {
   async #fromCache(state: StageState, parts: CacheKeyParts): Promise<boolean> {
     if (this.#options.noCache) return false;
     const key = cacheKey(parts);
+    const cacheFrom = await this.#cacheFromSources();
+    const local = await this.#localCacheHit(key);
+    if (local !== undefined && (!cacheFrom.isActive || cacheFrom.isAncestor(local.imageId))) {
+      this.#moveTo(state, local.imageId, local.config);
+      this.#print(' ---> Using cache\n');
+      return true;
+    }
+    // A step whose content is not named in its history (a #! here-document) cannot be matched by history.
+    const isNamedInHistory = parts.contentSum === undefined || parts.createdBy.includes(parts.contentSum);
+    const match = cacheFrom.isActive && isNamedInHistory ? cacheFrom.match(state.image, parts.createdBy) : undefined;
+    if (match === undefined) return false;
+    if (match.wholeImageId !== undefined) {
+      this.#moveTo(state, match.wholeImageId, (await this.#engine.images.get(match.wholeImageId)).config as ImageConfig);
+      await this.#cache.record(key, match.wholeImageId);
+    } else {
+      await this.#commitEntry(state, match.entry, match.layer, key);
+    }
+    this.#print(' ---> Using cache\n');
+    return true;
+  }
+
+  /** The build's --cache-from images, resolved at the first cache lookup. */
+  async #cacheFromSources(): Promise<CacheFromSources> {
+    this.#cacheFrom ??= CacheFromSources.resolve(this.#engine, this.#options.cacheFrom);
+    return this.#cacheFrom;
+  }
+
+  /** The image an earlier build on this daemon made for `key`, if it still exists. */
+  async #localCacheHit(key: string): Promise<{ imageId: string; config: ImageConfig } | undefined> {
     const imageId = await this.#cache.lookup(key);
-    if (imageId === undefined) return false;
-    let config: ImageConfig;
+    if (imageId === undefined) return undefined;
     try {
-      config = (await this.#engine.images.get(imageId)).config as ImageConfig;
+      return { imageId, config: (await this.#engine.images.get(imageId)).config as ImageConfig };
     } catch {
       await this.#cache.forget(key);
-      return false;
+      return undefined;
     }
+  }
+
+  #moveTo(state: StageState, imageId: string, config: ImageConfig): void {
     const cached = this.#stateOfImage(state.name, imageId, config);
     state.imageId = cached.imageId;
     state.image = cached.image;
     state.layers = cached.layers;
     state.run = cached.run;
-    this.#print(' ---> Using cache\n');
-    return true;
+  }
+
+  /** The stage's next image made of a --cache-from source's history entry and layer (moby's restoreCachedImage). */
+  async #commitEntry(state: StageState, entry: HistoryEntry, layer: CacheFromMatch['layer'], key: string): Promise<void> {
+    const config: ImageConfig = {
+      ...state.image,
+      ...(entry.created !== undefined ? { created: entry.created } : {}),
+      config: structuredClone(state.run),
+      rootfs: { type: 'layers', diff_ids: [...state.image.rootfs.diff_ids, ...(layer ? [layer.diffId] : [])] },
+      history: [...(state.image.history ?? []), entry],
+    };
+    if (state.imageId !== undefined) config.parent = state.imageId;
+    else delete config.parent;
+    const layers = layer ? [...state.layers, layer.ref] : state.layers;
+    const image = await this.#engine.images.addImage({ configBytes: Buffer.from(JSON.stringify(config)), layers });
+    state.imageId = image.id;
+    state.image = config;
+    state.layers = layers;
+    await this.#cache.record(key, image.id);
   }
 
   /** Store the stage's next image: its config, plus `layer` on top when the step made one. */
@@ -666,9 +716,10 @@ class BuildRun {
       }
       const archives = command === 'ADD' ? await this.#localArchives(sources) : new Set<CopySource>();
       const plain = sources.filter((s) => !archives.has(s));
-      const shownSources = [...sourceWords, ...documents.map((doc) => `<<${doc.name}`)];
-      const createdBy = [...this.#shell(state), `#(nop) ${command} ${i.flags['chown'] !== undefined ? `--chown=${i.flags['chown']} ` : ''}${shownSources.join(' ')} in ${destWord} `].join(' ');
       const contentSum = await sourcesChecksum(this.#context, sources, { dest, destIsDir: endsWithSlash, owner }, inline);
+      // docker's history names the sources by their checksum (`file:<hex>`, `dir:<hex>`, `multi:<hex>`), so a changed file is another step to --cache-from too.
+      const kind = sources.length + inline.length > 1 ? 'multi' : sources[0]?.entry.stats!.isDirectory() ? 'dir' : 'file';
+      const createdBy = [...this.#shell(state), `#(nop) ${command} ${i.flags['chown'] !== undefined ? `--chown=${i.flags['chown']} ` : ''}${kind}:${contentSum} in ${destWord} `].join(' ');
       const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum };
       if (await this.#fromCache(state, parts)) return;
       if (state.imageId === undefined) {
@@ -739,7 +790,8 @@ class BuildRun {
       throw new BuildStepError(`invalid from flag value ${from}: ${messageOf(err)}`);
     });
     if (sourceImage === undefined) throw new BuildStepError(`invalid from flag value ${from}: the stage has no files`);
-    const createdBy = [...this.#shell(state), `#(nop) COPY --from=${from} ${owner ? `--chown=${owner.uid}:${owner.gid} ` : ''}${sourceWords.join(' ')} in ${destWord} `].join(' ');
+    // The source image's id is in the history, so --cache-from matches the step only for the same source.
+    const createdBy = [...this.#shell(state), `#(nop) COPY --from=${from}@${sourceImage} ${owner ? `--chown=${owner.uid}:${owner.gid} ` : ''}${sourceWords.join(' ')} in ${destWord} `].join(' ');
     const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum: sourceImage };
     if (await this.#fromCache(state, parts)) return;
     const containers = this.#engine.containers;

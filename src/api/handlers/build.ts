@@ -47,8 +47,6 @@ export function buildOptionsOf(req: ApiRequest): BuildOptions {
   }
   const ulimits = jsonParam(req, 'ulimits', (v): v is unknown[] => Array.isArray(v));
   if (ulimits !== undefined && ulimits.length > 0) throw new NotImplementedError('ulimits are not supported for builds');
-  const cacheFrom = jsonParam(req, 'cachefrom', isStringList) ?? [];
-  if (cacheFrom.length > 0) throw new NotImplementedError('cache-from is not supported yet: the cache is the images earlier builds on this daemon made');
   if (req.bool('nocache')) options.noCache = true;
   options.tags = req.query.getAll('t').filter((t) => t !== '');
   options.dockerfile = req.string('dockerfile') ?? '';
@@ -70,6 +68,7 @@ export function buildOptionsOf(req: ApiRequest): BuildOptions {
   options.memorySwapBytes = req.int('memswap') ?? 0;
   options.cpuShares = req.int('cpushares') ?? 0;
   options.cpusetCpus = req.string('cpusetcpus') ?? '';
+  options.cacheFrom = jsonParam(req, 'cachefrom', isStringList) ?? [];
   return options;
 }
 

@@ -38,6 +38,7 @@ interface BuildFlags {
   iidfile?: string;
   platform?: string;
   isolation?: string;
+  cacheFrom: string[];
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -109,6 +110,7 @@ export function build(ctx: CliContext): Command {
     .option('--iidfile <string>', 'Write the image ID to the file')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--isolation <string>', 'Container isolation technology')
+    .option('--cache-from <strings>', 'Images to consider as cache sources', collect, [] as string[])
     .argument('<path>')
     .action(async (path: string, flags: BuildFlags & { cache?: boolean }) => {
       let dir = '';
@@ -168,6 +170,8 @@ export function build(ctx: CliContext): Command {
         shmsize: shm !== undefined ? String(shm) : undefined,
         platform: flags.platform,
         isolation: flags.isolation,
+        // docker's --cache-from is a string slice: repeated, or comma-separated.
+        cachefrom: flags.cacheFrom.length > 0 ? JSON.stringify(flags.cacheFrom.flatMap((s) => s.split(',')).filter((s) => s !== '')) : undefined,
         version: '1',
       };
       if (!flags.quiet) await write(ctx.out, `Sending build context to Docker daemon  ${humanSize(context.length)}\n`);
