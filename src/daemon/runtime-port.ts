@@ -68,6 +68,7 @@ export class RuntimePortAdapter implements RuntimePort {
         ...(request.sysctls && Object.keys(request.sysctls).length > 0 ? { sysctls: request.sysctls } : {}),
         ...(request.hostNamespaces?.length ? { hostNamespaces: request.hostNamespaces } : {}),
         ...(request.ipcNamespacePath ? { ipcNamespacePath: request.ipcNamespacePath } : {}),
+        ...(request.pidNamespacePath ? { pidNamespacePath: request.pidNamespacePath } : {}),
         ...(request.devices?.length ? { devices: request.devices } : {}),
         ...(request.deviceCgroupRules?.length ? { deviceCgroupRules: request.deviceCgroupRules } : {}),
         ulimits: request.ulimits,

@@ -145,7 +145,7 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
   if (sharedRef !== undefined) {
     const target = ctx.get(sharedRef);
     if (!isRunningStatus(target.state.status) || target.state.pid === 0) {
-      throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `cannot join network namespace of a non running container: ${target.id}`);
+      throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `cannot join network of a non running container: ${target.id}`);
     }
     if (target.host.networkMode === 'host') return 'host';
     if (!ctx.traitsOf(target).sharesNetworkNamespace) {

@@ -99,6 +99,8 @@ export interface RuntimeCreateRequest {
   cgroupParent?: string;
   /** An IPC namespace to join (a handle on the host) instead of a new one. */
   ipcNamespacePath?: string;
+  /** A PID namespace to join (`--pid container:<id>`: the donor's /proc link) instead of a new one. */
+  pidNamespacePath?: string;
 }
 
 /**

@@ -54,10 +54,11 @@ function checkDevices(host: Pick<HostSettings, 'devices' | 'deviceCgroupRules'>)
   }
 }
 
-/** A namespace mode: '' or private (its own), host; anything else refused with the flag's name. */
-function checkMode(flag: string, value: string, extra: readonly string[] = []): void {
+/** A namespace mode: '' or private (its own), host, `container:<ref>` where `canJoin`; anything else refused with the flag's name. */
+function checkMode(flag: string, value: string, extra: readonly string[] = [], canJoin = false): void {
   if (value === '' || value === 'private' || value === 'host' || extra.includes(value)) return;
-  if (value.startsWith('container:')) refuse(`${flag} ${value} is not supported by berth yet: use host or private`);
+  if (canJoin && value.startsWith('container:')) return;
+  if (flag === '--ipc' && value.startsWith('container:')) refuse(`${flag} ${value} is not supported by berth yet: use host, private or shareable`);
   refuse(`invalid ${flag} mode: ${value}`);
 }
 
@@ -71,7 +72,7 @@ export function checkProcessSettings(host: HostSettings, hostname: string, domai
   if (domainname.length > HOST_NAME_MAX) refuse(`invalid domainname: longer than ${HOST_NAME_MAX} characters`);
   if (host.shmSizeBytes < 0) refuse('SHM size can not be less than 0');
   if (host.memorySwapBytes < -1) refuse(`invalid memory swap ${host.memorySwapBytes}: use -1 for unlimited swap`);
-  checkMode('--pid', host.pidMode ?? '');
+  checkMode('--pid', host.pidMode ?? '', [], true);
   checkMode('--ipc', host.ipcMode ?? '', ['shareable', 'none']);
   checkMode('--uts', host.utsMode ?? '');
   if (host.ipcMode === 'none') refuse('--ipc none is not supported by berth yet: use host, private or shareable');
@@ -82,6 +83,7 @@ export function checkProcessSettings(host: HostSettings, hostname: string, domai
   if (host.isolation === 'vm') {
     const asked: Array<[boolean, string]> = [
       [host.pidMode === 'host', '--pid host'],
+      [(host.pidMode ?? '').startsWith('container:'), '--pid container:<id>'],
       [host.ipcMode === 'host', '--ipc host'],
       [host.utsMode === 'host', '--uts host'],
       [host.cgroupnsMode === 'host', '--cgroupns host'],

@@ -110,6 +110,8 @@ export interface ContainerRuntimeSettings {
   hostNamespaces?: Array<'pid' | 'ipc' | 'uts' | 'cgroup'>;
   /** An IPC namespace to join (a pod's handle) instead of a new one. */
   ipcNamespacePath?: string;
+  /** A PID namespace to join (another container's) instead of a new one. */
+  pidNamespacePath?: string;
   /** `--device`: host device nodes made in the container, with the cgroup rules to use them. */
   devices?: DeviceMapping[];
   /** `--device-cgroup-rule`: `type major:minor access` rules added to the defaults. */

@@ -13,6 +13,7 @@ import type { EngineImage } from '../ports.js';
 import { checkCreateResources, checkHostSpecificResources, NO_CGROUP_FEATURES } from '../resources.js';
 import { checkLogConfig } from '../log-config.js';
 import { checkProcessSettings } from '../process-settings.js';
+import { findOrUndefined, resolveContainerModes } from '../shared-namespaces.js';
 import type { ContainerContext } from './context.js';
 import { checkHealthcheck, mergeHealthcheck } from './health.js';
 import { claimName } from './names.js';
@@ -108,6 +109,7 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
     if (command.length === 0) throw new InvalidArgumentError('No command specified');
     const host = hostSettings(ctx, input.host);
     checkProcessSettings(host, settings.hostname, settings.domainname);
+    resolveContainerModes(host, (ref) => findOrUndefined((r) => ctx.store.resolve(r), ref));
     if (host.init) await checkInit(ctx);
     resolveNetworksAtCreate(host, input.endpoints ?? {}, ctx.networking);
     const { mounts, createdVolumes } = await resolveMounts(mountInputOf(host, settings.volumes), { volumes: options.volumes, mountsOf: (ref) => ctx.store.resolve(ref).host.mounts ?? [] });

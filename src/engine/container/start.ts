@@ -16,6 +16,7 @@ import type { ContainerContext } from './context.js';
 import { healthAtStart, watchHealth } from './health-monitor.js';
 import { remove } from './remove.js';
 import { logPolicyOf } from '../log-config.js';
+import { findOrUndefined, pidNamespaceToJoin } from '../shared-namespaces.js';
 
 /** How long after its start a run's accelerator is asked for. */
 const ACCELERATOR_DELAY_MS = 1000;
@@ -56,6 +57,9 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   let networked = false;
   let startReturned = (): void => {};
   try {
+    // Before anything is mounted: a donor that is gone or stopped fails the start at once. A
+    // runtime that lists processes itself runs them where the host cannot join them (a VM's guest).
+    const pidNamespacePath = pidNamespaceToJoin(record.host, (ref) => findOrUndefined((r) => ctx.store.resolve(r), ref), (target) => ctx.runtimeOf(target).traits.listsProcesses);
     const lowerDirs = await images.lowerDirs(record.imageId);
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
     mounted = true;
@@ -105,6 +109,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       hostNamespaces: hostNamespacesOf(record.host),
       ...(record.host.cgroupParent ? { cgroupParent: record.host.cgroupParent } : {}),
       ...(record.host.ipcNamespacePath ? { ipcNamespacePath: record.host.ipcNamespacePath } : {}),
+      ...(pidNamespacePath ? { pidNamespacePath } : {}),
       devices: record.host.devices ?? [],
       deviceCgroupRules: record.host.deviceCgroupRules ?? [],
     });

@@ -160,7 +160,10 @@ function namespaces(settings: ContainerRuntimeSettings): LinuxNamespace[] {
   const shared = new Set(settings.hostNamespaces ?? []);
   const list: LinuxNamespace[] = (['pid', 'ipc', 'uts', 'mount', 'cgroup'] as const)
     .filter((type) => !shared.has(type as 'pid'))
-    .map((type) => (type === 'ipc' && settings.ipcNamespacePath ? { type, path: settings.ipcNamespacePath } : { type }));
+    .map((type) => {
+      const path = type === 'ipc' ? settings.ipcNamespacePath : type === 'pid' ? settings.pidNamespacePath : undefined;
+      return path ? { type, path } : { type };
+    });
   const net = settings.networkNamespace;
   if (net === 'new') list.push({ type: 'network' });
   else if (net !== 'host') list.push({ type: 'network', path: net.path });

@@ -1,0 +1,76 @@
+/**
+ * `--pid container:<ref>` and `--network container:<ref>`: a container that joins another's
+ * namespace, as dockerd does it (daemon/container_operations_unix.go). The reference is
+ * resolved to the target's full id at create (so a rename keeps the link, and inspect shows
+ * `container:<id>` as dockerd's); a name that matches no container is refused there, before
+ * anything exists, with a 400 (a 404 from create would make the docker CLI pull the image). At
+ * each start the target must run, and its namespace is joined by its /proc link.
+ */
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../common/index.js';
+import { isRunningStatus, type ContainerRecord, type HostSettings } from './container.js';
+
+const PREFIX = 'container:';
+
+/** The reference of a `container:<ref>` mode, or undefined for any other mode. */
+export function containerModeTarget(mode: string | undefined): string | undefined {
+  return mode !== undefined && mode.startsWith(PREFIX) ? mode.slice(PREFIX.length) : undefined;
+}
+
+/** The modes that may name a container, with their flags. */
+const MODES = [
+  ['pidMode', '--pid'],
+  ['networkMode', '--network'],
+] as const;
+
+/**
+ * At create: rewrite each `container:<ref>` mode to `container:<full id>`. Throws
+ * BERTH_INVALID_SETTING "No such container: <ref>" (dockerd's words, its 400) for a reference
+ * that names no container, and for one naming the container itself (which cannot exist yet).
+ */
+export function resolveContainerModes(host: HostSettings, lookup: (ref: string) => ContainerRecord | undefined): void {
+  for (const [key, flag] of MODES) {
+    const ref = containerModeTarget(host[key]);
+    if (ref === undefined) continue;
+    if (ref === '') throw new InvalidArgumentError(`invalid ${flag} mode: ${host[key]}`, { code: 'BERTH_INVALID_SETTING' });
+    const target = lookup(ref);
+    if (!target) throw new InvalidArgumentError(`No such container: ${ref}`, { code: 'BERTH_INVALID_SETTING' });
+    host[key] = `${PREFIX}${target.id}`;
+  }
+}
+
+/** A container by reference, or undefined when none matches (an ambiguous prefix still throws). */
+export function findOrUndefined(resolve: (ref: string) => ContainerRecord, ref: string): ContainerRecord | undefined {
+  try {
+    return resolve(ref);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** The target container of a shared namespace must be running (and not between restarts): dockerd's errors. */
+export function checkNamespaceDonor(target: ContainerRecord | undefined, id: string): ContainerRecord {
+  if (!target) throw new InvalidArgumentError(`No such container: ${id}`, { code: 'BERTH_INVALID_SETTING' });
+  if (target.state.status === 'restarting') {
+    throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `Container ${target.id} is restarting, wait until the container is running`);
+  }
+  if (!isRunningStatus(target.state.status) || target.state.pid === 0) {
+    throw new ConflictError('BERTH_CONTAINER_NOT_RUNNING', `container ${target.id} is not running`);
+  }
+  return target;
+}
+
+/**
+ * At start: the PID namespace to join for `--pid container:<id>`, as a /proc link of the
+ * target's init; undefined for any other mode. Throws dockerd's errors for a target that is
+ * gone, stopped or restarting, and refuses a VM container's (its processes run in the guest).
+ */
+export function pidNamespaceToJoin(host: HostSettings, lookup: (ref: string) => ContainerRecord | undefined, isVm: (target: ContainerRecord) => boolean): string | undefined {
+  const id = containerModeTarget(host.pidMode);
+  if (id === undefined) return undefined;
+  const target = checkNamespaceDonor(lookup(id), id);
+  if (isVm(target)) {
+    throw new InvalidArgumentError(`cannot join the PID namespace of VM container ${target.id}: its processes run inside the VM`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+  }
+  return `/proc/${target.state.pid}/ns/pid`;
+}
