@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { BerthError, InvalidArgumentError, messageOf } from '../common/index.js';
+import { BerthError, InvalidArgumentError, crashPoint, messageOf } from '../common/index.js';
 import {
   archiveContainerPath, EMPTY_LAYER_DIFF_ID, extractToContainer, isRuntimePlaceholder, statContainerPath,
   newCreateInput, type ArchiveDeps, type CreateContainerInput, type Engine,
@@ -528,6 +528,7 @@ class BuildRun {
     if (state.imageId !== undefined) config.parent = state.imageId;
     else delete config.parent;
     const layers = isEmpty ? state.layers : [...state.layers, { blobDigest: layer.digest, mediaType: MediaType.dockerLayer }];
+    if (!isEmpty) crashPoint('build.layer-stored');
     const image = await this.#engine.images.addImage({ configBytes: Buffer.from(JSON.stringify(config)), layers });
     state.imageId = image.id;
     state.image = config;

@@ -21,7 +21,9 @@ export const CRASH_STEPS = [
   'load.blobs-stored',
   'import.blob-stored',
   'pull.layer-unpacked',
+  'build.layer-stored',
   'network-create.recorded',
+  'network-connect.endpoint-added',
   'network-rm.bridge-removed',
 ] as const;
 

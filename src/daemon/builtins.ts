@@ -132,6 +132,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     networks: new NetworkManager({ port: networks, containers, events }),
     checker: () => checkSystem({ root: config.root, execRoot: config.execRoot, containers, images, networks }),
   });
+  for (const undone of (await engine.networks?.recoverConnects()) ?? []) logger.info('undid a network connect a crash cut short', undone);
   await engine.releaseHeldImages();
   return {
     engine,

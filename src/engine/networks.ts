@@ -3,7 +3,7 @@
  * containers are on each network. `connect` and `disconnect` change a container's networks,
  * at once when it runs and at its next start otherwise.
  */
-import { BerthError, boolFilter, checkFilterKeys, filterValues, idMatches, InvalidArgumentError, InvalidFilterError, labelsMatch, nameMatches, timeFilterMs, type Filters } from '../common/index.js';
+import { BerthError, crashPoint, boolFilter, checkFilterKeys, filterValues, idMatches, InvalidArgumentError, InvalidFilterError, labelsMatch, nameMatches, timeFilterMs, type Filters } from '../common/index.js';
 import { isRunningStatus } from './container.js';
 import { refreshHostsFiles, refreshResolvConf, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
 import type { ContainerService } from './container-service.js';
@@ -116,6 +116,7 @@ export class NetworkManager {
       if (settings.ipv4Address !== '' && network.isPredefined) throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
       if (isRunningStatus(record.state.status) && record.network) {
         const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, macAddress: settings.macAddress, ports: [], dnsServers: record.host.dns });
+        crashPoint('network-connect.endpoint-added');
         record.network = { ...record.network, endpoints: [...record.network.endpoints, endpoint] };
         await refreshResolvConf(record, this.#context());
       }
@@ -125,6 +126,26 @@ export class NetworkManager {
       await refreshHostsFiles(this.#context());
     });
     this.#events.publish('network', 'connect', network.id, { container: id, name: network.name, type: network.driver });
+  }
+
+  /**
+   * At start, after the network service's recovery: an endpoint of a running container on a
+   * network its record does not name is a connect a crash cut short (the endpoint was made, the
+   * record never saved). It leaves, so the connect left no trace and can be repeated. Returns
+   * what left, for the log.
+   */
+  async recoverConnects(): Promise<Array<{ containerId: string; network: string }>> {
+    const undone: Array<{ containerId: string; network: string }> = [];
+    for (const record of this.#containers.all()) {
+      if (!isRunningStatus(record.state.status)) continue;
+      const named = Object.entries(record.host.networks ?? {});
+      for (const endpoint of this.#port.endpointsOfContainer(record.id)) {
+        if (named.some(([name, settings]) => name === endpoint.networkName || settings.networkId === endpoint.networkId)) continue;
+        await this.#port.disconnect(record.id, endpoint.networkId);
+        undone.push({ containerId: record.id, network: endpoint.networkName });
+      }
+    }
+    return undone;
   }
 
   /** Leave a network (now if running) and forget it for later starts. */

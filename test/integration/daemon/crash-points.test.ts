@@ -116,6 +116,7 @@ describe('crash points: berthd killed at every step, then restarted', () => {
     'load.blobs-stored': archiveScenario('load'),
     'import.blob-stored': archiveScenario('import'),
     'pull.layer-unpacked': pullScenario(),
+    'build.layer-stored': buildScenario(),
     'network-create.recorded': {
       arrange: async () => {},
       operate: (name) => daemon.berth(['network', 'create', name]),
@@ -130,6 +131,30 @@ describe('crash points: berthd killed at every step, then restarted', () => {
         assert.ok(!(await bridgeNames()).includes(bridge), 'the bridge went with the network');
       },
     },
+    'network-connect.endpoint-added': (() => {
+      let vethsBefore = 0;
+      return {
+        async arrange(name: string) {
+          vethsBefore = (await hostLinks('veth')).length;
+          await ok(['network', 'create', `${name}-net`]);
+          await ok(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']);
+        },
+        operate: (name: string) => daemon.berth(['network', 'connect', `${name}-net`, name]),
+        async verify(name: string) {
+          // The endpoint was made but the record never saved: the restart took the endpoint away.
+          assert.equal((await state(name))?.Running, true);
+          const inspect = JSON.parse((await daemon.api('GET', `/containers/${name}/json`)).body) as { NetworkSettings: { Networks: Record<string, unknown> } };
+          assert.deepEqual(Object.keys(inspect.NetworkSettings.Networks), ['bridge']);
+          assert.equal(await ok(['exec', name, 'sh', '-c', 'ls /sys/class/net | grep -c ^eth']), '1', 'no interface of the cut-short connect inside');
+          await ok(['network', 'connect', `${name}-net`, name]);
+          assert.equal(await ok(['exec', name, 'sh', '-c', 'ls /sys/class/net | grep -c ^eth']), '2');
+          await ok(['network', 'disconnect', `${name}-net`, name]);
+          await ok(['rm', '-f', name]);
+          await ok(['network', 'rm', `${name}-net`]);
+          assert.equal((await hostLinks('veth')).length, vethsBefore, 'no veth left on the host');
+        },
+      };
+    })(),
     'network-rm.bridge-removed': {
       arrange: (name) => ok(['network', 'create', name]).then(() => undefined),
       operate: (name) => daemon.berth(['network', 'rm', name]),
@@ -146,8 +171,13 @@ describe('crash points: berthd killed at every step, then restarted', () => {
 
   /** Bridge devices on the host (`br-<id12>` for Berth's user networks). */
   async function bridgeNames(): Promise<string[]> {
+    return hostLinks('br-');
+  }
+
+  /** Network links on the host whose name starts with `prefix`. */
+  async function hostLinks(prefix: string): Promise<string[]> {
     const { readdir } = await import('node:fs/promises');
-    return (await readdir('/sys/class/net')).filter((link) => link.startsWith('br-'));
+    return (await readdir('/sys/class/net')).filter((link) => link.startsWith(prefix));
   }
 
   async function blobCount(): Promise<number> {
@@ -210,6 +240,40 @@ describe('crash points: berthd killed at every step, then restarted', () => {
         await ok(['pull', ref(name)]);
         assert.equal((await daemon.api('GET', `/images/${encodeURIComponent(ref(name))}/json`)).status, 200);
         await ok(['rmi', ref(name)]);
+        assert.deepEqual(await storeContents(daemon.root), before);
+      },
+    };
+  }
+
+  /**
+   * A crash after a RUN step's changes are stored as a blob and before its image is recorded:
+   * the restart sweeps the blob; the step's container stays, exited, as dockerd's would.
+   */
+  function buildScenario(): (typeof scenarios)[CrashStep] {
+    let before: StoreContents | undefined;
+    let context = '';
+    let containersBefore: string[] = [];
+    return {
+      async arrange(name) {
+        const { mkdir, writeFile } = await import('node:fs/promises');
+        const { join } = await import('node:path');
+        context = join(daemon.dir, `${name}-context`);
+        await mkdir(context, { recursive: true });
+        await writeFile(join(context, 'Dockerfile'), `FROM busybox\nRUN echo ${name} > /made\nRUN cat /made\n`);
+        before = await storeContents(daemon.root);
+        containersBefore = (await ok(['ps', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
+      },
+      operate: (name) => daemon.berth(['build', '-t', `${name}-image`, context]),
+      async verify(name) {
+        assert.equal((await daemon.api('GET', `/images/${name}-image/json`)).status, 404);
+        const left = (await ok(['ps', '-aq', '--no-trunc'])).split('\n').filter((id) => id !== '' && !containersBefore.includes(id));
+        assert.equal(left.length, 1, 'the step that was cut short left its container');
+        assert.equal((await state(left[0]!))?.Running, false);
+        await ok(['rm', left[0]!]);
+        assert.deepEqual(await storeContents(daemon.root), before, 'no blob or layer of the cut-short step is left');
+        await ok(['build', '-t', `${name}-image`, context]);
+        assert.equal(await ok(['run', '--rm', `${name}-image`, 'cat', '/made']), name);
+        await ok(['rmi', `${name}-image`]);
         assert.deepEqual(await storeContents(daemon.root), before);
       },
     };
