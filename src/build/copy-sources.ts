@@ -168,3 +168,11 @@ export async function sourcesChecksum(context: BuildContext, sources: readonly C
   for await (const chunk of packSources(context, sources, { ...plan, isForChecksum: true }, inline)) hash.update(chunk);
   return hash.digest('hex');
 }
+
+/** A tar holding only directory `dir` (and its parents), root-owned 0755: WORKDIR and ADD destinations. */
+export function dirTar(dir: string): AsyncIterable<Uint8Array> {
+  const parts = dir.split('/').filter((p) => p !== '');
+  return TarWriter.run(async (writer) => {
+    for (let n = 1; n <= parts.length; n++) await writer.add(parts.slice(0, n).join('/'), madeDirStats(), { hostPath: '/' });
+  });
+}
