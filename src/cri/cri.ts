@@ -22,6 +22,8 @@ export interface CriDependencies {
   networks: NetworkPort | undefined;
   socketPath: string;
   logger: Logger;
+  /** native berth-port-relay, which makes PortForward's connections inside a pod's network namespace. */
+  portRelayPath: string;
 }
 
 /** Ids of the pod sandboxes under `root` whose network namespaces are in use (kept by network recovery). */
@@ -36,7 +38,7 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
   const sandboxes = new Sandboxes({ engine, networks, store, logger });
   const containers = new Containers({ engine, sandboxes: store, logger });
   const stats = new Stats(engine, store);
-  const streaming = new StreamingServer(engine, logger);
+  const streaming = new StreamingServer(engine, logger, deps.portRelayPath);
   await streaming.start();
   const handlers = {
     Version: () => version(engine),
@@ -63,6 +65,26 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
       if (!r.stdin && !r.stdout && !r.stderr) throw new CriInvalidError('stdout', 'one of stdin, stdout and stderr must be streamed');
       if (r.tty && r.stderr) throw new CriInvalidError('stderr', 'with a tty, stderr is part of stdout');
       return { url: streaming.execUrl({ containerId: record.id, cmd: r.cmd, tty: r.tty, stdin: r.stdin, stdout: r.stdout, stderr: r.stderr }) };
+    },
+    Attach: (r: { container_id: string; stdin: boolean; tty: boolean; stdout: boolean; stderr: boolean }) => {
+      const record = containers.get(r.container_id);
+      if (record.state.status !== 'running') throw new CriInvalidError('container_id', `container ${record.id} is not running`);
+      if (!r.stdin && !r.stdout && !r.stderr) throw new CriInvalidError('stdout', 'one of stdin, stdout and stderr must be streamed');
+      if (r.tty !== record.settings.tty) throw new CriInvalidError('tty', `tty is ${r.tty} but container ${record.id} was created with tty ${record.settings.tty}`);
+      if (r.tty && r.stderr) throw new CriInvalidError('stderr', 'with a tty, stderr is part of stdout');
+      if (r.stdin && !record.settings.openStdin) throw new CriInvalidError('stdin', `container ${record.id} was created without stdin`);
+      return { url: streaming.attachUrl({ containerId: record.id, tty: r.tty, stdin: r.stdin, stdout: r.stdout, stderr: r.stderr }) };
+    },
+    PortForward: (r: { pod_sandbox_id: string; port: number[] }) => {
+      const pod = store.get(r.pod_sandbox_id);
+      if (pod.state !== 'SANDBOX_READY') throw new CriInvalidError('pod_sandbox_id', `pod sandbox ${pod.id} is not ready`);
+      if (r.port.length === 0) throw new CriInvalidError('port', 'at least one port is required');
+      const badPort = r.port.find((port) => !Number.isInteger(port) || port < 1 || port > 65535);
+      if (badPort !== undefined) throw new CriInvalidError('port', `port ${badPort} is not between 1 and 65535`);
+      // With the node's network the relay stays where it is (its own namespace is the node's).
+      const netnsPath = pod.hostNetwork ? '/proc/self/ns/net' : networks?.namespaceOf(pod.id);
+      if (!netnsPath) throw new CriInvalidError('pod_sandbox_id', `pod sandbox ${pod.id} has no network namespace`);
+      return { url: streaming.portForwardUrl({ podId: pod.id, netnsPath, ports: r.port }) };
     },
     ContainerStats: async (r: { container_id: string }) => ({ stats: await stats.container(containers.get(r.container_id)) }),
     ListContainerStats: async (r: { filter: Parameters<Stats['listContainers']>[0] }) => ({ stats: await stats.listContainers(r.filter) }),

@@ -1,18 +1,22 @@
 /**
- * The CRI streaming server for Exec: an HTTP server on 127.0.0.1 whose single-use URLs the Exec
- * RPC hands out. It speaks the Kubernetes websocket channel protocols v5.channel.k8s.io and
- * v4.channel.k8s.io (each binary message's first byte is its channel: 0 stdin, 1 stdout,
- * 2 stderr, 3 the final status, 4 resize; v5's 255 closes a channel), not SPDY.
+ * The CRI streaming server for Exec, Attach and PortForward: an HTTP server on 127.0.0.1 whose
+ * single-use URLs those RPCs hand out. Exec and Attach speak the Kubernetes websocket channel
+ * protocols v5.channel.k8s.io and v4.channel.k8s.io (each binary message's first byte is its
+ * channel: 0 stdin, 1 stdout, 2 stderr, 3 the final status, 4 resize; v5's 255 closes a
+ * channel); PortForward speaks v4.channel.k8s.io with two channels per port (data 2i, error
+ * 2i+1), each opened by the port as two little-endian bytes, as the kubelet's server does. Not SPDY.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { messageOf, type Logger } from '../common/index.js';
-import type { Engine } from '../engine/index.js';
+import type { AttachSession, Engine, RuntimeExecHandle } from '../engine/index.js';
 import { acceptWebSocket, type WebSocketConnection } from './websocket.js';
 
 export const STREAM_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
-/** How long an Exec URL may wait for its connection. */
+export const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io'] as const;
+/** How long a streaming URL may wait for its connection. */
 const URL_LIFETIME_MS = 60_000;
 
 export interface ExecStreamRequest {
@@ -22,6 +26,28 @@ export interface ExecStreamRequest {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
+}
+
+/** An Attach: the container's own stdio (stdin only when the container keeps it open). */
+export type AttachStreamRequest = Omit<ExecStreamRequest, 'cmd'>;
+
+/** A PortForward: connections to these ports on the localhost of the namespace at netnsPath. */
+export interface PortForwardStreamRequest {
+  podId: string;
+  netnsPath: string;
+  ports: number[];
+}
+
+type StreamRequest =
+  | { kind: 'exec'; request: ExecStreamRequest }
+  | { kind: 'attach'; request: AttachStreamRequest }
+  | { kind: 'portforward'; request: PortForwardStreamRequest };
+
+/** A running exec's or attach's streams, as the channel protocol relays them. */
+interface Streams {
+  input: NodeJS.WritableStream | null;
+  output: NodeJS.ReadableStream;
+  resize(height: number, width: number): Promise<void>;
 }
 
 /** The status message (channel 3) for an exit code, as the kubelet's streaming server words it. */
@@ -54,32 +80,37 @@ export class FrameSplitter {
 export class StreamingServer {
   readonly #engine: Engine;
   readonly #logger: Logger;
+  readonly #portRelayPath: string;
   readonly #server: Server;
-  readonly #pending = new Map<string, { request: ExecStreamRequest; timer: NodeJS.Timeout }>();
+  readonly #pending = new Map<string, { stream: StreamRequest; timer: NodeJS.Timeout }>();
   readonly #connections = new Set<WebSocketConnection>();
   #port = 0;
 
-  constructor(engine: Engine, logger: Logger) {
+  constructor(engine: Engine, logger: Logger, portRelayPath: string) {
     this.#engine = engine;
     this.#logger = logger;
+    this.#portRelayPath = portRelayPath;
     this.#server = createServer((_req, res) => {
       res.writeHead(400, { 'Content-Type': 'text/plain' });
       res.end('a websocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io) is required\n');
     });
     this.#server.on('upgrade', (req, socket) => {
-      const token = /^\/exec\/([0-9a-f]{32})$/.exec(req.url ?? '')?.[1];
-      const entry = token !== undefined ? this.#pending.get(token) : undefined;
-      if (!entry || token === undefined) {
+      const match = /^\/(exec|attach|portforward)\/([0-9a-f]{32})$/.exec(req.url ?? '');
+      const entry = match ? this.#pending.get(match[2]!) : undefined;
+      if (!match || !entry || entry.stream.kind !== match[1]) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
-      const ws = acceptWebSocket(req, socket, STREAM_PROTOCOLS);
+      const ws = acceptWebSocket(req, socket, entry.stream.kind === 'portforward' ? PORT_FORWARD_PROTOCOLS : STREAM_PROTOCOLS);
       if (!ws) return;
-      this.#pending.delete(token);
+      this.#pending.delete(match[2]!);
       clearTimeout(entry.timer);
       this.#connections.add(ws);
       ws.on('close', () => this.#connections.delete(ws));
-      void this.#exec(ws, entry.request);
+      const { stream } = entry;
+      if (stream.kind === 'exec') void this.#exec(ws, stream.request);
+      else if (stream.kind === 'attach') void this.#attach(ws, stream.request);
+      else this.#portForward(ws, stream.request);
     });
   }
 
@@ -90,30 +121,67 @@ export class StreamingServer {
 
   /** A single-use URL for an exec session. */
   execUrl(request: ExecStreamRequest): string {
+    return this.#url({ kind: 'exec', request });
+  }
+
+  /** A single-use URL for an attach to a container's stdio. */
+  attachUrl(request: AttachStreamRequest): string {
+    return this.#url({ kind: 'attach', request });
+  }
+
+  /** A single-use URL for forwarding a pod's ports. */
+  portForwardUrl(request: PortForwardStreamRequest): string {
+    return this.#url({ kind: 'portforward', request });
+  }
+
+  #url(stream: StreamRequest): string {
     const token = randomBytes(16).toString('hex');
     const timer = setTimeout(() => this.#pending.delete(token), URL_LIFETIME_MS);
     timer.unref();
-    this.#pending.set(token, { request, timer });
-    return `http://127.0.0.1:${this.#port}/exec/${token}`;
+    this.#pending.set(token, { stream, timer });
+    return `http://127.0.0.1:${this.#port}/${stream.kind}/${token}`;
   }
 
   async #exec(ws: WebSocketConnection, request: ExecStreamRequest): Promise<void> {
-    const send = (channel: number, payload: Buffer): void => ws.send(Buffer.concat([Buffer.from([channel]), payload]));
-    // Messages can come before the process runs: they wait for it.
-    const early: Buffer[] = [];
-    let onMessage: (message: Buffer) => void = (message) => early.push(message);
-    let onClose: () => void = () => {};
-    ws.on('message', (message: Buffer) => onMessage(message));
-    ws.on('close', () => onClose());
-    try {
+    await this.#relay(ws, request.tty, async () => {
       const { execs } = this.#engine;
       const id = execs.create(request.containerId, {
         cmd: request.cmd, env: [], workingDir: '', user: '', tty: request.tty,
         attachStdin: request.stdin, attachStdout: request.stdout, attachStderr: request.stderr,
         privileged: false, detachKeys: '', consoleSize: undefined,
       });
-      const handle = await execs.start(id, {});
-      const input = handle.input;
+      const handle: RuntimeExecHandle = await execs.start(id, {});
+      return { streams: { input: handle.input, output: handle.output, resize: (h, w) => handle.resize(h, w) }, exited: handle.exited, close: () => {} };
+    });
+  }
+
+  /** The container's stdio until its output ends (it exited) or the client goes; the status is Success, as the kubelet's. */
+  async #attach(ws: WebSocketConnection, request: AttachStreamRequest): Promise<void> {
+    await this.#relay(ws, request.tty, async () => {
+      const { containers } = this.#engine;
+      const { session }: { session: AttachSession } = await containers.attach(request.containerId, { stdin: request.stdin });
+      return { streams: { input: session.input, output: session.output, resize: (h, w) => containers.resize(request.containerId, h, w) }, exited: Promise.resolve(0), close: () => session.close() };
+    });
+  }
+
+  /**
+   * Relay one exec or attach over the channel protocol: messages can come before the streams
+   * exist (they wait for them), and the final status goes on channel 3 once the output ends.
+   */
+  async #relay(ws: WebSocketConnection, tty: boolean, open: () => Promise<{ streams: Streams; exited: Promise<number>; close: () => void }>): Promise<void> {
+    const send = (channel: number, payload: Buffer): void => ws.send(Buffer.concat([Buffer.from([channel]), payload]));
+    const early: Buffer[] = [];
+    let onMessage: (message: Buffer) => void = (message) => early.push(message);
+    let onClose: () => void = () => {};
+    let isClosed = false;
+    ws.on('message', (message: Buffer) => onMessage(message));
+    ws.on('close', () => {
+      isClosed = true;
+      onClose();
+    });
+    try {
+      const { streams, exited, close } = await open();
+      const input = streams.input;
       let inputEnded = false;
       const endInput = (): void => {
         if (input && !inputEnded) {
@@ -128,32 +196,79 @@ export class StreamingServer {
         else if (channel === 4) {
           try {
             const size = JSON.parse(payload.toString('utf8')) as { Width?: number; Height?: number };
-            if (size.Width && size.Height) void handle.resize(size.Height, size.Width).catch(() => {});
+            if (size.Width && size.Height) void streams.resize(size.Height, size.Width).catch(() => {});
           } catch {
             // A malformed resize changes nothing.
           }
         } else if (channel === 255 && payload[0] === 0) endInput();
       };
-      // The client went away: its process is not left waiting on stdin.
-      onClose = endInput;
+      // The client went away: the process is not left waiting on stdin, an attach lets go.
+      onClose = () => {
+        endInput();
+        close();
+      };
+      if (isClosed) onClose();
       for (const message of early.splice(0)) onMessage(message);
       const splitter = new FrameSplitter();
-      handle.output.on('data', (chunk: Buffer) => {
-        if (request.tty) send(1, chunk);
+      streams.output.on('data', (chunk: Buffer) => {
+        if (tty) send(1, chunk);
         else splitter.push(chunk, (stream, payload) => send(stream === 2 ? 2 : 1, payload));
       });
       const outputEnded = new Promise<void>((resolve) => {
-        handle.output.once('end', resolve);
-        handle.output.once('close', resolve);
-        handle.output.once('error', () => resolve());
+        streams.output.once('end', resolve);
+        streams.output.once('close', resolve);
+        streams.output.once('error', () => resolve());
       });
-      const [exitCode] = await Promise.all([handle.exited, outputEnded]);
+      const [exitCode] = await Promise.all([exited, outputEnded]);
       send(3, Buffer.from(JSON.stringify(exitStatus(exitCode))));
+      close();
     } catch (err) {
-      this.#logger.debug('CRI exec stream failed', { error: messageOf(err) });
+      this.#logger.debug('CRI stream failed', { error: messageOf(err) });
       send(3, Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message: messageOf(err), reason: 'InternalError' })));
     }
     ws.close();
+  }
+
+  /**
+   * One connection per port, made inside the pod's network namespace by berth-port-relay; data
+   * on channel 2i goes to port i's connection and back. A connection that fails says why on its
+   * error channel. The websocket closes once every connection has ended, and ending it ends them.
+   */
+  #portForward(ws: WebSocketConnection, request: PortForwardStreamRequest): void {
+    const send = (channel: number, payload: Buffer): void => ws.send(Buffer.concat([Buffer.from([channel]), payload]));
+    const relays = request.ports.map((port, index) => {
+      const portBytes = Buffer.alloc(2);
+      portBytes.writeUInt16LE(port);
+      send(2 * index, portBytes);
+      send(2 * index + 1, portBytes);
+      const relay = spawn(this.#portRelayPath, [request.netnsPath, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      relay.stdin.on('error', () => {});
+      let errorText = '';
+      relay.stdout.on('data', (chunk: Buffer) => send(2 * index, chunk));
+      relay.stderr.on('data', (chunk: Buffer) => (errorText += chunk.toString('utf8')));
+      const ended = new Promise<void>((resolve) => {
+        relay.once('error', (err) => {
+          errorText ||= messageOf(err);
+          resolve();
+        });
+        relay.once('close', (code) => {
+          if (code !== 0 && !isClosed) send(2 * index + 1, Buffer.from(`error forwarding port ${port} to pod ${request.podId}: ${errorText.trim() || `exit ${code}`}`));
+          resolve();
+        });
+      });
+      return { relay, ended };
+    });
+    let isClosed = false;
+    ws.on('message', (message: Buffer) => {
+      const channel = message[0] ?? -1;
+      const target = channel % 2 === 0 ? relays[channel / 2] : undefined;
+      if (target && target.relay.exitCode === null) target.relay.stdin.write(message.subarray(1));
+    });
+    ws.on('close', () => {
+      isClosed = true;
+      for (const { relay } of relays) if (relay.exitCode === null && relay.signalCode === null) relay.kill('SIGTERM');
+    });
+    void Promise.all(relays.map((r) => r.ended)).then(() => ws.close());
   }
 
   async close(): Promise<void> {

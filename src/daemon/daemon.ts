@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { createLogger, messageOf, type Logger } from '../common/index.js';
 import { buildRouter, closeApiServer, createApiServer, listenOnTcp, listenOnUnixSocket } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
@@ -12,7 +13,7 @@ import { startCri, type CriServer } from '../cri/index.js';
 import { buildServices, type Services } from './builtins.js';
 import { claimPidFile, releasePidFile } from './pid-file.js';
 import { grantSocketsToGroup, resolveGroupId } from './socket-group.js';
-import { berthVersion } from './version.js';
+import { berthHome, berthVersion } from './version.js';
 
 export interface RunningDaemon {
   services: Services;
@@ -58,7 +59,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     });
     const running = services;
     // The CRI's gRPC stack takes a few hundred milliseconds to load: the Docker API does not wait for it.
-    const runningCri: Promise<CriServer | undefined> = startCri({ engine: running.engine, networks: running.networks, socketPath: config.criSocket, logger }).then(
+    const runningCri: Promise<CriServer | undefined> = startCri({ engine: running.engine, networks: running.networks, socketPath: config.criSocket, logger, portRelayPath: join(berthHome(), 'build', 'berth-port-relay') }).then(
       (server) => {
         logger.info('serving the CRI', { socket: config.criSocket });
         return server;

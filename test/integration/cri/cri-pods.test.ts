@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -304,6 +305,84 @@ describe('CRI: pods and their containers', { skip }, () => {
     assert.equal(reopened, false, 'a second connection to the same URL is refused');
     const badTty = await rejection(cri.runtime.Exec!({ container_id: id, cmd: ['true'], tty: true, stdout: true, stderr: true }));
     assert.equal(badTty.code, status.INVALID_ARGUMENT);
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+
+  /** A websocket to a streaming URL, its messages gathered by channel (the first byte). */
+  async function openStream(url: string, protocol: string): Promise<{ ws: WebSocket; closed: Promise<void>; chunks: (channel: number) => Buffer[]; text: (channel: number) => string }> {
+    const channels = new Map<number, Buffer[]>();
+    const ws = new WebSocket(url.replace(/^http:/, 'ws:'), [protocol]);
+    ws.binaryType = 'arraybuffer';
+    const closed = new Promise<void>((resolve, reject) => {
+      ws.addEventListener('close', () => resolve());
+      ws.addEventListener('error', () => reject(new Error(`the websocket to ${url} failed`)));
+    });
+    ws.addEventListener('message', (event) => {
+      const bytes = Buffer.from(event.data as ArrayBuffer);
+      channels.set(bytes[0]!, [...(channels.get(bytes[0]!) ?? []), bytes.subarray(1)]);
+    });
+    await new Promise<void>((resolve) => ws.addEventListener('open', () => resolve()));
+    assert.equal(ws.protocol, protocol);
+    const chunks = (channel: number): Buffer[] => channels.get(channel) ?? [];
+    return { ws, closed, chunks, text: (channel) => Buffer.concat(chunks(channel)).toString() };
+  }
+
+  it('attaches to a container\'s stdio over the channel protocol from the URL Attach hands out', async () => {
+    const config = podConfig('attach', join(logDir, 'attach'));
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const script = 'while read line; do [ "$line" = quit ] && break; echo "got $line"; done; echo bye >&2';
+    const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('echoer', ['sh', '-c', script], { stdin: true }) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: id });
+    const mismatch = await rejection(cri.runtime.Attach!({ container_id: id, stdin: true, stdout: true, tty: true }));
+    assert.equal(mismatch.code, status.INVALID_ARGUMENT);
+    assert.match(mismatch.details, /^tty: /);
+    const url = String((await cri.runtime.Attach!({ container_id: id, stdin: true, stdout: true, stderr: true }))['url']);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/attach\/[0-9a-f]{32}$/);
+    const stream = await openStream(url, 'v5.channel.k8s.io');
+    stream.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('hello\n')]));
+    await eventually(async () => stream.text(1) === 'got hello\n', 'the container answers the attached stdin');
+    stream.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('quit\n')]));
+    // The container exits: its output ends, the status is Success, and the websocket closes.
+    await stream.closed;
+    assert.equal(stream.text(2), 'bye\n');
+    assert.equal((JSON.parse(stream.text(3)) as { status: string }).status, 'Success');
+    await eventually(async () => (await containerStatus(id)).state === 'CONTAINER_EXITED', 'the attached container exits');
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+
+  it('forwards a pod\'s ports to its localhost over the URL PortForward hands out, and says why a port cannot be reached', async () => {
+    const config = podConfig('forward', join(logDir, 'forward'));
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    // Served on the pod's localhost only: reachable through the pod's namespace, not its address.
+    const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('web', ['sh', '-c', 'echo forwarded-hello > /tmp/index.html; exec httpd -f -p 127.0.0.1:8080 -h /tmp']) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: id });
+    await eventually(async () => (await cri.runtime.ExecSync!({ container_id: id, cmd: ['wget', '-qO-', 'http://127.0.0.1:8080/index.html'], timeout: 10 }))['exit_code'] === 0, 'httpd answers in the pod');
+    const badPort = await rejection(cri.runtime.PortForward!({ pod_sandbox_id: podId, port: [0] }));
+    assert.equal(badPort.code, status.INVALID_ARGUMENT);
+    assert.match(badPort.details, /^port: /);
+    const url = String((await cri.runtime.PortForward!({ pod_sandbox_id: podId, port: [8080, 9] }))['url']);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/portforward\/[0-9a-f]{32}$/);
+    const stream = await openStream(url, 'v4.channel.k8s.io');
+    stream.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('GET /index.html HTTP/1.0\r\n\r\n')]));
+    // httpd answers and closes; nothing listens on port 9: both connections end, and so does the websocket.
+    await stream.closed;
+    const portOf = (channel: number): number => stream.chunks(channel)[0]?.readUInt16LE(0) ?? -1;
+    assert.deepEqual([portOf(0), portOf(1), portOf(2), portOf(3)], [8080, 8080, 9, 9]);
+    const response = Buffer.concat(stream.chunks(0).slice(1)).toString();
+    assert.match(response, /^HTTP\/1\.[01] 200 OK\r\n/);
+    assert.match(response, /\r\n\r\nforwarded-hello\n$/);
+    assert.equal(Buffer.concat(stream.chunks(1).slice(1)).length, 0, 'port 8080 reported an error');
+    assert.match(Buffer.concat(stream.chunks(3).slice(1)).toString(), new RegExp(`^error forwarding port 9 to pod ${podId}: connecting to localhost:9 in the pod's network namespace: Connection refused`));
+    // 4 MiB through one forwarded connection: every byte, in order.
+    const made = await cri.runtime.ExecSync!({ container_id: id, cmd: ['sh', '-c', 'head -c 4194304 /dev/urandom > /tmp/big && md5sum < /tmp/big'], timeout: 30 });
+    const expectedMd5 = Buffer.from(made['stdout'] as Uint8Array).toString().split(' ')[0];
+    const bigStream = await openStream(String((await cri.runtime.PortForward!({ pod_sandbox_id: podId, port: [8080] }))['url']), 'v4.channel.k8s.io');
+    bigStream.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('GET /big HTTP/1.0\r\n\r\n')]));
+    await bigStream.closed;
+    const bigResponse = Buffer.concat(bigStream.chunks(0).slice(1));
+    const body = bigResponse.subarray(bigResponse.indexOf('\r\n\r\n') + 4);
+    assert.equal(body.length, 4194304);
+    assert.equal(createHash('md5').update(body).digest('hex'), expectedMd5);
     await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
   });
 
