@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isValidMountMode, resolveInRoot, resolveMounts, type ContainerMountRecord, type MountInput } from './mounts.js';
+import { isValidMountMode, resolveMounts, type ContainerMountRecord, type MountInput } from './mounts.js';
+import { resolveInRoot } from './mounts-at-start.js';
 import type { EngineVolume, VolumePort } from './ports.js';
 
 class FakeVolumes implements VolumePort {

@@ -1,11 +1,13 @@
 /**
- * Releasing volumes when their last user stops, as docker's local driver does with its mount
- * count: a tmpfs- or device-backed volume is unmounted from the host once no running
- * container mounts it, so its filesystem does not outlive its containers until `volume rm`.
+ * Letting go of a container's volumes. When their last user stops, they are released as
+ * docker's local driver does with its mount count: a tmpfs- or device-backed volume is
+ * unmounted from the host once no running container mounts it, so its filesystem does not
+ * outlive its containers until `volume rm`. When the container is removed with its volumes,
+ * its anonymous ones go.
  */
 import { messageOf, type Logger } from '../common/index.js';
 import { isRunningStatus, type ContainerRecord } from './container.js';
-import { volumeNamesOf } from './mounts.js';
+import { ANONYMOUS_LABEL, volumeNamesOf, type ContainerMountRecord } from './mounts.js';
 import type { VolumePort } from './ports.js';
 
 /**
@@ -25,5 +27,25 @@ export async function releaseVolumes(stopped: ContainerRecord, all: readonly Con
   for (const name of new Set(names)) {
     if (inUse.has(name)) continue;
     await volumes.unmount(name).catch((err: unknown) => logger.warn('volume unmount failed', { name, id: stopped.id, error: messageOf(err) }));
+  }
+}
+
+/**
+ * After a container is removed with its volumes (`rm -v`, `--rm`): remove its anonymous
+ * volumes that no remaining container refers to. Named volumes stay, as in docker; a volume
+ * another container still uses (through `--volumes-from`) stays, silently.
+ */
+export async function removeAnonymousVolumes(
+  mounts: readonly ContainerMountRecord[] | undefined,
+  remaining: ReadonlyArray<{ host: { mounts?: ContainerMountRecord[] } }>,
+  volumes: VolumePort | undefined,
+  onRemoved: (name: string) => void,
+): Promise<void> {
+  if (!volumes) return;
+  const used = new Set(remaining.flatMap((r) => volumeNamesOf(r.host.mounts)));
+  for (const mount of mounts ?? []) {
+    if (mount.type !== 'volume' || !mount.isAnonymous || mount.name === undefined || used.has(mount.name)) continue;
+    if (!volumes.has(mount.name) || !(ANONYMOUS_LABEL in volumes.get(mount.name).labels)) continue;
+    await volumes.remove(mount.name).then(() => onRemoved(mount.name!), () => {});
   }
 }

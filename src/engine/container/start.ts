@@ -8,7 +8,7 @@ import { BerthError, crashPoint, messageOf } from '../../common/index.js';
 import { isRunningStatus, ZERO_TIME, type ContainerRecord, type HostSettings } from '../container.js';
 import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
 import { NotModifiedError } from '../errors.js';
-import { prepareMounts } from '../mounts.js';
+import { prepareMounts } from '../mounts-at-start.js';
 import type { RuntimeMountRequest } from '../ports.js';
 import { limitsOf } from '../resources.js';
 import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
