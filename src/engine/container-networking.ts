@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../common/index.js';
 import { isRunningStatus, type ContainerRecord, type HostSettings } from './container.js';
 import { buildHosts, buildResolvConf, readHostResolvConf } from './etc-files.js';
+import { linkHostEntries } from './legacy-links.js';
+import { findOrUndefined } from './shared-namespaces.js';
 import type { NetworkAttachRequest, NetworkPort, NetworkPortMapping, RuntimeTraits } from './ports.js';
 
 /** What the helpers need from the container service. */
@@ -228,6 +230,8 @@ export async function refreshHostsFiles(ctx: NetworkingContext, changed?: Contai
   if (changed && !running.some((c) => c.id === changed.id) && changed.network) running.push(changed);
   for (const container of running) {
     const entries: Array<{ address: string; names: string[] }> = [];
+    // Links first, as dockerd writes them (with --add-host), then the container's own addresses.
+    entries.push(...linkHostEntries(container, (ref) => findOrUndefined(ctx.get, ref)));
     for (const endpoint of container.network?.endpoints ?? []) {
       if (endpoint.ipAddress !== '') entries.push({ address: endpoint.ipAddress, names: [container.settings.hostname] });
     }

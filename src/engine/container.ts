@@ -134,6 +134,8 @@ export interface HostSettings {
   /** `--cpu-quota` and `--cpu-period` in microseconds (0: unset). */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** Legacy `--link`s, by the target's id (its name as at create, for inspect). */
+  links?: Array<{ targetId: string; targetName: string; alias: string }>;
   /** `--cpu-rt-period` and `--cpu-rt-runtime` in microseconds (0: unset). */
   cpuRealtimePeriod?: number;
   cpuRealtimeRuntime?: number;

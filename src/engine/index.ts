@@ -18,3 +18,4 @@ export { InvalidMountError, type ContainerMountRecord, type MountRequest } from 
 export { buildHosts, buildResolvConf } from './etc-files.js';
 export * from './archive/index.js';
 export { ConflictingUpdateError, NO_CGROUP_FEATURES, type CgroupFeatures, type ResourceUpdate } from './resources.js';
+export { linksForInspect } from './legacy-links.js';

@@ -84,6 +84,7 @@ export function checkProcessSettings(host: HostSettings, hostname: string, domai
     const asked: Array<[boolean, string]> = [
       [host.pidMode === 'host', '--pid host'],
       [(host.pidMode ?? '').startsWith('container:'), '--pid container:<id>'],
+      [(host.links ?? []).length > 0, '--link'],
       [host.ipcMode === 'host', '--ipc host'],
       [host.utsMode === 'host', '--uts host'],
       [host.cgroupnsMode === 'host', '--cgroupns host'],

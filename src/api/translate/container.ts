@@ -3,7 +3,7 @@
  * inspect and ps rows out. The only code that knows both sides.
  */
 import { humanDuration, InvalidArgumentError } from '../../common/index.js';
-import { DEFAULT_LOG_DRIVER, healthcheckSettingsOf, logDriverName, ZERO_TIME, type BlkioDeviceSetting, type ContainerRecord, type CreateContainerInput, type HealthcheckSettings, type HealthState, type RestartPolicyName } from '../../engine/index.js';
+import { DEFAULT_LOG_DRIVER, healthcheckSettingsOf, logDriverName, ZERO_TIME, linksForInspect, type BlkioDeviceSetting, type ContainerRecord, type CreateContainerInput, type HealthcheckSettings, type HealthState, type RestartPolicyName } from '../../engine/index.js';
 import type {
   ContainerConfig,
   Health,
@@ -108,6 +108,8 @@ export function fromDockerCreate(body: ValidContainerCreateRequest, name: string
       blkioDeviceWriteIops: fromDockerThrottles(host.BlkioDeviceWriteIOps),
     },
     endpoints: fromDockerEndpointsConfig(body.NetworkingConfig?.EndpointsConfig, host.NetworkMode ?? '', body.MacAddress ?? ''),
+    // The docker CLI puts --link into HostConfig.Links, and on a user-defined network into the endpoint's Links too.
+    links: [...new Set([...(host.Links ?? []), ...Object.values(body.NetworkingConfig?.EndpointsConfig ?? {}).flatMap((endpoint) => endpoint.Links ?? [])])],
   };
 }
 
@@ -197,7 +199,7 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     GroupAdd: h.groupAdd?.length ? h.groupAdd : null,
     IpcMode: h.ipcMode || 'private',
     Cgroup: '',
-    Links: null,
+    Links: linksForInspect(record),
     OomScoreAdj: h.oomScoreAdj ?? 0,
     PidMode: h.pidMode ?? '',
     Privileged: h.privileged,

@@ -110,10 +110,8 @@ const HONOURED_CREATE: Record<string, Coverage> = {
   'Endpoint.IPAMConfig.IPv4Address': t('test/integration/network/network.test.ts', "'--ip'"),
   'Endpoint.MacAddress': t('test/integration/network/network.test.ts', "'--mac-address'"),
   'Endpoint.Aliases': t('test/integration/network/network.test.ts', "'--network-alias'"),
-  // TODO(issue 14): legacy links (env variables and hosts entries). docker-compose 1.29 sends them
-  // for every one-off `run` next to running replicas, so refusing them broke compose.
-  'HostConfig.Links': { knownGap: 'accepted without effect for docker-compose; legacy links are issue 14' },
-  'Endpoint.Links': { knownGap: 'accepted without effect for docker-compose; legacy links are issue 14' },
+  'HostConfig.Links': t(`${SEMANTICS}/links.test.ts`, "'--link', 'lk-db:db'"),
+  'Endpoint.Links': t(`${SEMANTICS}/links.test.ts`, 'EndpointsConfig'),
   'Endpoint.NetworkID': { readOnly: "an inspect field; dockerd ignores it in requests" },
   'Endpoint.EndpointID': { readOnly: "an inspect field; dockerd ignores it in requests" },
   'Endpoint.Gateway': { readOnly: "an inspect field; dockerd ignores it in requests" },

@@ -14,6 +14,7 @@ import { checkCreateResources, checkHostSpecificResources, NO_CGROUP_FEATURES } 
 import { checkLogConfig } from '../log-config.js';
 import { checkProcessSettings } from '../process-settings.js';
 import { findOrUndefined, resolveContainerModes } from '../shared-namespaces.js';
+import { resolveLinks } from '../legacy-links.js';
 import type { ContainerContext } from './context.js';
 import { checkHealthcheck, mergeHealthcheck } from './health.js';
 import { claimName } from './names.js';
@@ -34,6 +35,8 @@ export interface CreateContainerInput extends Omit<ContainerSettings, 'cmd' | 'e
   host: Omit<HostSettings, 'isolation' | 'isolationRequested' | 'runtime' | 'init'> & { isolation: string; runtime: string; init: boolean | null };
   /** Per-network settings (aliases, --ip, --mac-address), keyed by network name or id. */
   endpoints?: Record<string, EndpointSettingsInput>;
+  /** Legacy `--link name[:alias]`s (HostConfig.Links and the endpoints' Links). */
+  links?: string[];
 }
 
 /**
@@ -108,8 +111,11 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
     const command = [...(settings.entrypoint ?? []), ...settings.cmd];
     if (command.length === 0) throw new InvalidArgumentError('No command specified');
     const host = hostSettings(ctx, input.host);
+    const lookup = (ref: string): ContainerRecord | undefined => findOrUndefined((r) => ctx.store.resolve(r), ref);
+    const links = resolveLinks(input.links ?? [], host, lookup);
+    if (links.length > 0) host.links = links;
     checkProcessSettings(host, settings.hostname, settings.domainname);
-    resolveContainerModes(host, (ref) => findOrUndefined((r) => ctx.store.resolve(r), ref));
+    resolveContainerModes(host, lookup);
     if (host.init) await checkInit(ctx);
     resolveNetworksAtCreate(host, input.endpoints ?? {}, ctx.networking);
     const { mounts, createdVolumes } = await resolveMounts(mountInputOf(host, settings.volumes), { volumes: options.volumes, mountsOf: (ref) => ctx.store.resolve(ref).host.mounts ?? [] });

@@ -17,6 +17,7 @@ import { healthAtStart, watchHealth } from './health-monitor.js';
 import { remove } from './remove.js';
 import { logPolicyOf } from '../log-config.js';
 import { findOrUndefined, pidNamespaceToJoin } from '../shared-namespaces.js';
+import { linkEnvironmentAtStart } from '../legacy-links.js';
 
 /** How long after its start a run's accelerator is asked for. */
 const ACCELERATOR_DELAY_MS = 1000;
@@ -59,7 +60,8 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   try {
     // Before anything is mounted: a donor that is gone or stopped fails the start at once. A
     // runtime that lists processes itself runs them where the host cannot join them (a VM's guest).
-    const pidNamespacePath = pidNamespaceToJoin(record.host, (ref) => findOrUndefined((r) => ctx.store.resolve(r), ref), (target) => ctx.runtimeOf(target).traits.listsProcesses);
+    const lookup = (ref: string): ContainerRecord | undefined => findOrUndefined((r) => ctx.store.resolve(r), ref);
+    const pidNamespacePath = pidNamespaceToJoin(record.host, lookup, (target) => ctx.runtimeOf(target).traits.listsProcesses);
     const lowerDirs = await images.lowerDirs(record.imageId);
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
     mounted = true;
@@ -70,6 +72,9 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     const tMounted = performance.now();
     networked = true;
     const networkNamespace = await setUpNetwork(record, ctx.networking);
+    // The container's own variables win over the link ones, as in dockerd.
+    const own = new Set(record.settings.env.map((entry) => entry.split('=')[0]));
+    const linkEnv = linkEnvironmentAtStart(record, lookup).filter((entry) => !own.has(entry.split('=')[0]));
     const { pid, conmonPid } = await runtime.create({
       networkNamespace,
       id: record.id,
@@ -78,7 +83,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       rootfsDir: paths.merged,
       logPath: paths.logPath,
       args: [...(init?.argsBefore ?? []), record.path, ...record.args],
-      env: record.settings.env,
+      env: [...linkEnv, ...record.settings.env],
       cwd: record.settings.workingDir || '/',
       user: record.settings.user,
       hostname: record.settings.hostname,
