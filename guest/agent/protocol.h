@@ -1,6 +1,6 @@
 /*
  * The guest agent's channel (guest/agent/PROTOCOL.md): frame types and limits, shared by the
- * agent (guest side) and native/berth-vm-shim.c (host side). src/vm/protocol.ts mirrors it, and
+ * agent (guest side) and native/berth-vm-shim/ (host side). src/vm/protocol.ts mirrors it, and
  * its unit test reads this file to check that both say the same.
  */
 #ifndef BERTH_AGENT_PROTOCOL_H

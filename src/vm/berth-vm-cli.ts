@@ -3,7 +3,7 @@
  * [--log-format json|text] <command> ...`: create, exec, ps, pause, resume, update. The program
  * conmon runs is native/berth-vm.c, which answers start, state, kill and delete itself and
  * hands the rest here. `create` and `exec` plan and then hand the long-lived part to the C shim
- * (native/berth-vm-shim.c). Errors go to stderr and, with --log, to the log file in the chosen
+ * (native/berth-vm-shim/). Errors go to stderr and, with --log, to the log file in the chosen
  * format; the exit status is 1.
  */
 import { spawn } from 'node:child_process';
@@ -108,7 +108,7 @@ async function startShim(args: string[], what: string): Promise<number> {
     readyPipe.on('error', () => {});
   });
   readyPipe.destroy();
-  // `ok`, or `ok <pid>` from a helper that left its first process (exec: see berth-vm-shim.c).
+  // `ok`, or `ok <pid>` from a helper that left its first process (exec: see native/berth-vm-shim/main.c).
   const ready = /^ok(?: (\d+))?$/.exec(reply);
   if (!ready) {
     try {

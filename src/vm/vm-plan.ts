@@ -1,6 +1,6 @@
 /**
  * The plan of one VM container, made by `berth-vm create` and carried out by the C shim
- * (native/berth-vm-shim.c): everything that needs the spec, the guest assets or the accelerator
+ * (native/berth-vm-shim/): everything that needs the spec, the guest assets or the accelerator
  * probe is decided here, in Node, and written into the state directory as three files the shim
  * reads without parsing JSON: `qemu.argv`, `start.spec` and `shim.conf`.
  */

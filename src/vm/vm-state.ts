@@ -1,6 +1,6 @@
 /**
  * berth-vm's record of one container: `<root>/<id>/state.json`, written by `create`, and
- * `shim.status`, which the C shim (native/berth-vm-shim.c) replaces as the VM moves on, plus the
+ * `shim.status`, which the C shim (native/berth-vm-shim/session.c) replaces as the VM moves on, plus the
  * shim's sockets and the VM's console log in the same directory. The shim process is the
  * container's pid (conmon waits for it); the status read back is `stopped` whenever it is gone.
  */

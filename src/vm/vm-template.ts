@@ -4,7 +4,7 @@
  * each VM container of that shape instead of a cold boot. `<templates>/<key>/ram` holds the
  * template's guest RAM (written through a shared file mapping), `state` its devices (QEMU's
  * migration stream with x-ignore-shared, so without the RAM), `made` says it is complete. A
- * clone maps `ram` copy-on-write and loads `state` (native/berth-vm-shim.c does both).
+ * clone maps `ram` copy-on-write and loads `state` (native/berth-vm-shim/boot.c does both).
  *
  * There is no template process: the first VM of a shape boots as the template (in its own shim,
  * cgroups and network namespace), is saved, and then restored like every later one. Whatever
