@@ -96,6 +96,7 @@ export class Sandboxes {
           containerName: record.metadata.name,
           aliases: [],
           ipv4Address: '',
+          ipv6Address: '',
           macAddress: '',
           ports: record.portMappings,
           dnsServers: [],

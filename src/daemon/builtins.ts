@@ -24,7 +24,7 @@ const PROCESS_TRAITS: RuntimeTraits = { sharesNetworkNamespace: true, hotPlugsNe
 
 /**
  * berth-vm: a microVM per container. Its network stack is inside the guest (its namespace's eth0
- * is redirected into the VM), its devices are fixed at boot, its processes are listed by the
+ * is redirected into the VM) and configures IPv4 only, its devices are fixed at boot, its processes are listed by the
  * guest agent, and its state says why a VM ended without the container's status and which
  * accelerator it ran with.
  */
@@ -32,6 +32,7 @@ const VM_TRAITS: RuntimeTraits = {
   sharesNetworkNamespace: false,
   hotPlugsNetworks: false,
   listsProcesses: true,
+  ipv4Only: true,
   exitReasonAnnotation: 'io.berth.vm.error',
   acceleratorAnnotation: 'io.berth.vm.accel',
 };

@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError } from '../common/index.js';
+import { BerthError, ConflictError, InvalidArgumentError } from '../common/index.js';
 import { isRunningStatus, type ContainerRecord, type HostSettings } from './container.js';
 import { buildHosts, buildResolvConf, readHostResolvConf } from './etc-files.js';
 import { linkHostEntries } from './legacy-links.js';
@@ -24,10 +24,19 @@ export interface NetworkingContext {
   traitsOf(record: ContainerRecord): RuntimeTraits;
 }
 
+/** An IPv6 network for a container whose runtime configures IPv4 only (a VM guest): refused rather than an address inspect shows and the guest lacks. */
+export class IPv6NetworkUnsupportedError extends BerthError {
+  constructor(networkName: string) {
+    super('invalid-argument', 'BERTH_VM_IPV6', `network ${networkName} has IPv6, which VM containers (--isolation=vm) do not support: their guest is configured with IPv4 only`);
+  }
+}
+
 /** Per-network settings a create or connect asks for. */
 export interface EndpointSettingsInput {
   aliases: string[];
   ipv4Address: string;
+  /** `--ip6`; absent in records made before Berth had IPv6. */
+  ipv6Address?: string;
   macAddress: string;
 }
 
@@ -103,10 +112,8 @@ export function resolveNetworksAtCreate(host: HostSettings, endpoints: Record<st
       networks[network.name] = { ...settings, networkId: network.id };
     }
   }
-  const primarySettings = networks[primary.name]!;
-  if (primarySettings.ipv4Address !== '' && primary.isPredefined) {
-    throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
-  }
+  // Bad addresses fail the create, not the start: nothing is left behind.
+  for (const [name, settings] of Object.entries(networks)) port.checkAddresses(settings.networkId ?? name, settings.ipv4Address, settings.ipv6Address ?? '');
   host.networks = networks;
 }
 
@@ -167,11 +174,13 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
   const requests: NetworkAttachRequest[] = [];
   for (const [name, settings] of Object.entries(record.host.networks)) {
     const network = port.get(name);
+    if (network.ipv6 && ctx.traitsOf(record).ipv4Only) throw new IPv6NetworkUnsupportedError(network.name);
     requests.push({
       networkId: network.id,
       containerName: record.name,
       aliases: settings.aliases,
       ipv4Address: settings.ipv4Address,
+      ipv6Address: settings.ipv6Address ?? '',
       macAddress: settings.macAddress,
       ports: requests.length === 0 ? portRequestsOf(record) : [],
       dnsServers: record.host.dns,

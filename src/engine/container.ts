@@ -111,7 +111,7 @@ export interface HostSettings {
   /** `-P`: publish every exposed port to a free host port. */
   publishAllPorts?: boolean;
   /** The networks the container joins when it starts, by network name, with its settings on each. */
-  networks?: Record<string, { aliases: string[]; ipv4Address: string; macAddress: string; networkId?: string }>;
+  networks?: Record<string, { aliases: string[]; ipv4Address: string; ipv6Address?: string; macAddress: string; networkId?: string }>;
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];

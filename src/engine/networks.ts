@@ -5,7 +5,7 @@
  */
 import { BerthError, crashPoint, boolFilter, checkFilterKeys, filterValues, idMatches, InvalidArgumentError, InvalidFilterError, labelsMatch, nameMatches, timeFilterMs, type Filters } from '../common/index.js';
 import { isRunningStatus } from './container.js';
-import { refreshHostsFiles, refreshResolvConf, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
+import { IPv6NetworkUnsupportedError, refreshHostsFiles, refreshResolvConf, type EndpointSettingsInput, type NetworkingContext } from './container-networking.js';
 import type { ContainerService } from './container-service.js';
 import type { EventBus } from './events.js';
 import type { EngineNetwork, NetworkEndpoint, NetworkPort } from './ports.js';
@@ -109,13 +109,14 @@ export class NetworkManager {
       if (networks[network.name] !== undefined) {
         throw new BerthError('forbidden', 'BERTH_ENDPOINT_EXISTS', `endpoint with name ${record.name} already exists in network ${network.name}`);
       }
+      if (network.ipv6 && this.#containers.runtimeFor(record).traits.ipv4Only) throw new IPv6NetworkUnsupportedError(network.name);
       if (!this.#containers.runtimeFor(record).traits.hotPlugsNetworks && isRunningStatus(record.state.status)) {
         // The VM's devices are fixed at boot (no hot-plug on microvm): the network joins at the next start.
         throw new BerthError('conflict', 'BERTH_VM_NETWORK_HOTPLUG', `cannot connect running VM container ${record.name} to network ${network.name}: stop it first (it joins at its next start)`);
       }
-      if (settings.ipv4Address !== '' && network.isPredefined) throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
+      this.#port.checkAddresses(network.id, settings.ipv4Address, settings.ipv6Address ?? '');
       if (isRunningStatus(record.state.status) && record.network) {
-        const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, macAddress: settings.macAddress, ports: [], dnsServers: record.host.dns });
+        const endpoint = await this.#port.connect(id, { networkId: network.id, containerName: record.name, aliases: settings.aliases, ipv4Address: settings.ipv4Address, ipv6Address: settings.ipv6Address ?? '', macAddress: settings.macAddress, ports: [], dnsServers: record.host.dns });
         crashPoint('network-connect.endpoint-added');
         record.network = { ...record.network, endpoints: [...record.network.endpoints, endpoint] };
         await refreshResolvConf(record, this.#context());

@@ -218,6 +218,8 @@ export interface RuntimeTraits {
   hotPlugsNetworks: boolean;
   /** `top` lists the container's processes through guestProcesses: they run where the host's ps cannot see them. */
   listsProcesses: boolean;
+  /** Its containers get only their IPv4 addresses (a VM: the guest agent configures IPv4 only), so IPv6 networks are refused for them. */
+  ipv4Only?: boolean;
   /** The state annotation that explains an exit without the container's status (a guest panic), if the runtime has one. */
   exitReasonAnnotation?: string;
   /** The state annotation naming the accelerator a run got, read shortly after its start, if the runtime has one. */
@@ -403,6 +405,24 @@ export interface ImageCommitPort {
   recordOf(ref: string): { layers: ReadonlyArray<{ diffId: string; blobDigest?: `sha256:${string}`; mediaType?: string }> };
 }
 
+/** What `network create` asks for; '' fields take docker's defaults. */
+export interface NetworkCreateRequest {
+  name: string;
+  driver: string;
+  subnet: string;
+  gateway: string;
+  ipRange: string;
+  isInternal: boolean;
+  isAttachable: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** EnableIPv6: the network gets an IPv6 subnet too (a unique local /64 unless `ipv6Subnet` names one). */
+  enableIPv6: boolean;
+  ipv6Subnet: string;
+  ipv6Gateway: string;
+  ipv6IpRange: string;
+}
+
 /** A network as the engine sees it (src/network's record). */
 export interface EngineNetwork {
   id: string;
@@ -420,6 +440,8 @@ export interface EngineNetwork {
   isPredefined: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
+  /** The IPv6 subnet of an `--ipv6` network; absent on IPv4-only ones. */
+  ipv6?: { subnet: string; gateway: string; ipRange: string };
 }
 
 /** One published port: hostPort 0 asks for any free port. */
@@ -436,6 +458,8 @@ export interface NetworkAttachRequest {
   containerName: string;
   aliases: string[];
   ipv4Address: string;
+  /** `--ip6`; '' for any. */
+  ipv6Address: string;
   macAddress: string;
   ports: NetworkPortMapping[];
   /** `--dns`: on a user-defined network the DNS responder forwards this container's queries for names it does not own there (the host's resolvers otherwise). */
@@ -451,6 +475,10 @@ export interface NetworkEndpoint {
   ipAddress: string;
   ipPrefixLen: number;
   gateway: string;
+  /** On IPv6 networks only. */
+  ipv6Address?: string;
+  ipv6PrefixLen?: number;
+  ipv6Gateway?: string;
   macAddress: string;
   aliases: string[];
   containerName: string;
@@ -466,7 +494,9 @@ export interface NetworkPort {
   list(): EngineNetwork[];
   /** By id, name or id prefix; throws docker's `network X not found` (404). */
   get(ref: string): EngineNetwork;
-  create(request: { name: string; driver: string; subnet: string; gateway: string; ipRange: string; isInternal: boolean; isAttachable: boolean; labels: Record<string, string>; options: Record<string, string> }): Promise<EngineNetwork>;
+  create(request: NetworkCreateRequest): Promise<EngineNetwork>;
+  /** Check `--ip`/`--ip6` for a network before anything is made (docker's wording: invalid, predefined network, no IPv6, outside the subnet). */
+  checkAddresses(networkRef: string, ipv4Address: string, ipv6Address: string): void;
   /** Refuses predefined networks and ones with running containers attached. */
   remove(ref: string): Promise<void>;
   endpointsOf(networkId: string): Array<{ containerId: string; endpoint: NetworkEndpoint }>;

@@ -22,6 +22,9 @@
  * chain there creates it or flushes it, one transaction), so ensuring twice or after a crash
  * leaves exactly one copy. Removing deletes the jumps and the network's chains; the empty
  * top-level chains and their hooks stay, as CNI leaves its own.
+ *
+ * An IPv6 network has the same chains again in ip6tables, made from its IPv6 subnet (an internal
+ * one lets ICMPv6 reach the host: neighbour discovery of the gateway needs it).
  */
 import { CommandFailedError, runCommand } from '../sys/index.js';
 
@@ -29,7 +32,7 @@ import { CommandFailedError, runCommand } from '../sys/index.js';
 export interface RuledNetwork {
   id: string;
   bridgeName: string;
-  /** IPv4 CIDR. */
+  /** IPv4 CIDR for iptables, IPv6 CIDR for ip6tables. */
   subnet: string;
   isInternal: boolean;
 }
@@ -72,7 +75,12 @@ function chainsOf(network: RuledNetwork): NetworkChain[] {
         rules: [`-i ${br} -o ${br} -j ACCEPT`, `-i ${br} -j DROP`, `-o ${br} -j DROP`],
       },
       // The gateway (its DNS responder) is in the subnet; every other host address is outside.
-      { top: TOP.input, name: names.input, first: false, rules: [`-i ${br} ! -d ${network.subnet} -j DROP`] },
+      {
+        top: TOP.input,
+        name: names.input,
+        first: false,
+        rules: [...(network.subnet.includes(':') ? [`-i ${br} -p ipv6-icmp -j RETURN`] : []), `-i ${br} ! -d ${network.subnet} -j DROP`],
+      },
     ];
   }
   return [
@@ -172,10 +180,18 @@ function script(byTable: Map<string, string[]>): string {
   return out;
 }
 
-/** Applies the scripts above with iptables-save and iptables-restore (`-w`: wait for the xtables lock). */
+/** The program family the rules go through: IPv4 networks' or IPv6 networks'. */
+export type RulesProgram = 'iptables' | 'ip6tables';
+
+/** Applies the scripts above with iptables-save and iptables-restore (`-w`: wait for the xtables lock), or their ip6tables twins. */
 export class BridgeRules {
+  readonly #program: RulesProgram;
   /** Networks whose rules this daemon has ensured since it started; set-up skips them. */
   readonly #ensured = new Set<string>();
+
+  constructor(program: RulesProgram = 'iptables') {
+    this.#program = program;
+  }
 
   /** Whether `ensure` ran for this network in this daemon's life (and `remove` did not since). */
   isEnsured(networkId: string): boolean {
@@ -200,13 +216,13 @@ export class BridgeRules {
    */
   async #apply(plan: (saved: SavedTables) => string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const save = await runCommand('iptables-save', []);
-      if (save.exitCode !== 0) throw new CommandFailedError('iptables-save', save);
+      const save = await runCommand(`${this.#program}-save`, []);
+      if (save.exitCode !== 0) throw new CommandFailedError(`${this.#program}-save`, save);
       const input = plan(parseIptablesSave(save.stdout));
       if (input === '') return;
-      const result = await runCommand('iptables-restore', ['-w', '--noflush'], { input });
+      const result = await runCommand(`${this.#program}-restore`, ['-w', '--noflush'], { input });
       if (result.exitCode === 0) return;
-      if (attempt >= 3) throw new CommandFailedError('iptables-restore', result);
+      if (attempt >= 3) throw new CommandFailedError(`${this.#program}-restore`, result);
     }
   }
 }

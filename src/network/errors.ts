@@ -80,3 +80,10 @@ export class InvalidBridgeNameError extends BerthError {
 export function isValidBridgeName(name: string): boolean {
   return name.length > 0 && Buffer.byteLength(name) <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
 }
+
+/** An `--ipv6` network on a host whose kernel has IPv6 off or absent (503). */
+export class IPv6UnavailableError extends BerthError {
+  constructor(message: string) {
+    super('unavailable', 'BERTH_IPV6_UNAVAILABLE', message);
+  }
+}

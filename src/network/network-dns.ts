@@ -48,10 +48,11 @@ export class NetworkDns {
     const store = this.#store;
     return {
       addressesOf: (name) => {
-        const ipv4 = store.endpointsOf(networkId)
+        const named = store.endpointsOf(networkId)
           .filter(({ containerId, endpoint }) => endpoint.ipAddress !== '' && [endpoint.containerName, ...endpoint.aliases, containerId.slice(0, 12)].some((n) => n.toLowerCase() === name))
-          .map(({ endpoint }) => endpoint.ipAddress);
-        return ipv4.length > 0 ? { ipv4, ipv6: [] } : undefined;
+          .map(({ endpoint }) => endpoint);
+        // AAAA answers on IPv6 networks; elsewhere an empty answer (the name exists, with no IPv6 address), as docker's.
+        return named.length > 0 ? { ipv4: named.map((e) => e.ipAddress), ipv6: named.flatMap((e) => (e.ipv6Address ? [e.ipv6Address] : [])) } : undefined;
       },
       namesOf: (address) => {
         const names = store.endpointsOf(networkId)

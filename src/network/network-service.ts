@@ -9,16 +9,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeyedLock, crashPoint, messageOf, newId, type Logger } from '../common/index.js';
-import { BridgeDevices, hostRoutes } from './bridge-devices.js';
+import { BridgeDevices, hostRoutes, hostRoutes6 } from './bridge-devices.js';
 import { CniRunner, DEFAULT_CNI_PATH, type CniInvocation, type CniResult } from './cni.js';
 import { cniNameOf, conflistFor, legacyConflist } from './conflist.js';
-import { InvalidAddressError, InvalidBridgeNameError, isValidBridgeName, NetworkExistsError, NetworkInUseError, NoFreeSubnetError, PredefinedNetworkError, SubnetOverlapError } from './errors.js';
+import { InvalidAddressError, InvalidBridgeNameError, IPv6UnavailableError, isValidBridgeName, NetworkExistsError, NetworkInUseError, NoFreeSubnetError, PredefinedNetworkError, SubnetOverlapError } from './errors.js';
 import { createNetns, listNetns, removeNetns } from './netns.js';
 import { NetworkDns } from './network-dns.js';
 import { NetworkStore, stripEndpoint } from './network-store.js';
 import { PortReserver } from './port-reserver.js';
 import { contains, firstHost, formatSubnet, overlaps, parseIpv4, parseSubnet, pickFreeSubnet, type Ipv4Subnet } from './subnets.js';
-import type { AttachRequest, EndpointFile, EndpointState, NetworkRecord } from './types.js';
+import { contains6, firstHost6, formatIpv6, formatSubnet6, overlaps6, parseIpv6, parseSubnet6, pickFreeSubnet6, ulaPrefixOf, type Ipv6Subnet } from './subnets6.js';
+import type { AttachRequest, EndpointFile, EndpointState, Ipv6Config, NetworkRecord } from './types.js';
 import type { MountHelper } from '../sys/index.js';
 
 export { bridgeMac } from './bridge-devices.js';
@@ -35,6 +36,11 @@ export interface CreateNetworkRequest {
   isAttachable: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
+  /** EnableIPv6: an IPv6 subnet too, `ipv6Subnet` or a unique local /64 of the daemon's /48. */
+  enableIPv6: boolean;
+  ipv6Subnet: string;
+  ipv6Gateway: string;
+  ipv6IpRange: string;
 }
 
 export interface CniNetworkServiceOptions {
@@ -181,6 +187,7 @@ export class CniNetworkService {
         const range = parseSubnet(request.ipRange);
         if (!contains(subnet, range.base)) throw new InvalidAddressError(`no matching subnet for range ${request.ipRange}`);
       }
+      const ipv6 = await this.#ipv6ConfigOf(request);
       const id = newId();
       const bridgeName = request.options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
       if (!isValidBridgeName(bridgeName)) throw new InvalidBridgeNameError(bridgeName);
@@ -198,6 +205,7 @@ export class CniNetworkService {
         isPredefined: false,
         labels: request.labels,
         options: request.options,
+        ...(ipv6 ? { ipv6 } : {}),
       });
       await this.#dns.start(saved);
       return saved;
@@ -217,6 +225,24 @@ export class CniNetworkService {
       await this.#store.remove(record);
       await rm(join(this.#store.ipamDir, cniNameOf(record)), { recursive: true, force: true });
     });
+  }
+
+  /** Check `--ip`/`--ip6` for `ref` before anything is made, with docker's wording; '' asks for nothing. */
+  checkAddresses(ref: string, ipv4Address: string, ipv6Address: string): void {
+    const record = this.get(ref);
+    if (ipv4Address !== '') {
+      const address = parseIpv4(ipv4Address);
+      if (address === undefined) throw new InvalidAddressError(`invalid IPv4 address: ${ipv4Address}`);
+      if (record.isPredefined) throw new InvalidAddressError('user specified IP address is supported on user defined networks only');
+      if (!contains(parseSubnet(record.subnet), address)) throw new InvalidAddressError(`no configured subnet or ip-range contain the IP address ${ipv4Address}`);
+    }
+    if (ipv6Address !== '') {
+      const address = parseIpv6(ipv6Address);
+      if (address === undefined) throw new InvalidAddressError(`invalid IPv6 address: ${ipv6Address}`);
+      if (record.isPredefined) throw new InvalidAddressError('user specified IP address is supported on user defined networks only');
+      if (!record.ipv6) throw new InvalidAddressError('user specified IP address is supported only when connecting to networks with user configured subnets');
+      if (!contains6(parseSubnet6(record.ipv6.subnet), address)) throw new InvalidAddressError(`no configured subnet or ip-range contain the IP address ${ipv6Address}`);
+    }
   }
 
   /** The running containers attached to a network. */
@@ -319,18 +345,16 @@ export class CniNetworkService {
     if (file.endpoints.some((e) => e.networkId === record.id)) {
       throw new PredefinedNetworkError(`endpoint with name ${request.containerName} already exists in network ${record.name}`);
     }
-    const args: Record<string, string> = {};
-    if (request.ipv4Address !== '') {
-      const address = parseIpv4(request.ipv4Address);
-      if (address === undefined) throw new InvalidAddressError(`invalid IPv4 address: ${request.ipv4Address}`);
-      if (record.isPredefined) throw new InvalidAddressError('user specified IP address is supported on user defined networks only');
-      if (!contains(parseSubnet(record.subnet), address)) throw new InvalidAddressError(`no configured subnet or ip-range contain the IP address ${request.ipv4Address}`);
-      args['IP'] = request.ipv4Address;
-    }
+    this.checkAddresses(record.id, request.ipv4Address, request.ipv6Address);
+    // host-local (Debian's 1.1) takes one CNI_ARGS IP; with an IPv6 address both go in runtimeConfig's `ips`, one per range.
+    const ipv6Address = request.ipv6Address === '' ? '' : formatIpv6(parseIpv6(request.ipv6Address)!);
+    const requestedIps = ipv6Address === '' ? [] : [request.ipv4Address, ipv6Address].filter((a) => a !== '');
+    const args: Record<string, string> = request.ipv4Address !== '' && ipv6Address === '' ? { IP: request.ipv4Address } : {};
     const ports = request.ports.length > 0 && !record.isInternal ? await this.#timed('ports', () => this.#ports.reserve(file.containerId, request.ports)) : [];
     const runtimeConfig: Record<string, unknown> = {
       portMappings: ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })),
       ...(request.macAddress !== '' ? { mac: request.macAddress } : {}),
+      ...(requestedIps.length > 0 ? { ips: requestedIps } : {}),
     };
     const ifName = nextIfName(file);
     const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName, args, runtimeConfig };
@@ -349,12 +373,19 @@ export class CniNetworkService {
       this.#ports.release(file.containerId);
       throw err;
     }
-    const ip = result.ips?.[0];
+    const ip = result.ips?.find((i) => !i.address.includes(':'));
     const [address, prefix] = (ip?.address ?? '/').split('/');
     const sandboxInterface = result.interfaces?.find((i) => i.name === ifName && i.sandbox);
     pending.ipAddress = address ?? '';
     pending.ipPrefixLen = Number(prefix ?? 0);
     pending.gateway = ip?.gateway ?? record.gateway;
+    const ip6 = result.ips?.find((i) => i.address.includes(':'));
+    if (ip6) {
+      const [address6, prefix6] = ip6.address.split('/');
+      pending.ipv6Address = address6 ?? '';
+      pending.ipv6PrefixLen = Number(prefix6 ?? 0);
+      pending.ipv6Gateway = ip6.gateway ?? record.ipv6?.gateway ?? '';
+    }
     pending.macAddress = sandboxInterface?.mac ?? request.macAddress;
     pending.ports = ports;
     pending.cniResult = result;
@@ -403,7 +434,7 @@ export class CniNetworkService {
       const ipamDir = this.#store.ipamDir;
       for (const network of await readdir(ipamDir).catch(() => [] as string[])) {
         for (const lease of await readdir(join(ipamDir, network)).catch(() => [] as string[])) {
-          if (!/^[\d.]+$/.test(lease)) continue;
+          if (!/^[\d.]+$/.test(lease) && !/^[0-9a-f]*:[0-9a-f:]*$/.test(lease)) continue;
           const owner = (await readFile(join(ipamDir, network, lease), 'utf8').catch(() => '')).split(/\s/)[0] ?? '';
           if (!endpoints.has(owner)) await rm(join(ipamDir, network, lease), { force: true });
         }
@@ -435,6 +466,43 @@ export class CniNetworkService {
     return free;
   }
 
+  /** The IPv6 side of a create request, checked (docker's wording) before anything is made; undefined without EnableIPv6. */
+  async #ipv6ConfigOf(request: CreateNetworkRequest): Promise<Ipv6Config | undefined> {
+    if (!request.enableIPv6) {
+      if (request.ipv6Subnet !== '') throw new InvalidArgumentError(`IPv6 subnet ${request.ipv6Subnet} given without --ipv6 (EnableIPv6): berth does not ignore it`);
+      return undefined;
+    }
+    const disabled = await readFile('/proc/sys/net/ipv6/conf/all/disable_ipv6', 'utf8').catch(() => undefined);
+    if (disabled === undefined) throw new IPv6UnavailableError('cannot create an IPv6 network: this host\'s kernel has no IPv6');
+    if (disabled.trim() !== '0') throw new IPv6UnavailableError('cannot create an IPv6 network: IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6=1)');
+    const requested = request.ipv6Subnet === '' ? undefined : parseSubnet6(request.ipv6Subnet);
+    const subnet = await this.#chooseSubnet6(requested);
+    let gateway = firstHost6(subnet);
+    if (request.ipv6Gateway !== '') {
+      const address = parseIpv6(request.ipv6Gateway);
+      if (address === undefined || !contains6(subnet, address)) throw new InvalidAddressError(`no matching subnet for gateway ${request.ipv6Gateway}`);
+      gateway = formatIpv6(address);
+    }
+    let ipRange = '';
+    if (request.ipv6IpRange !== '') {
+      const range = parseSubnet6(request.ipv6IpRange);
+      if (!contains6(subnet, range.base) || range.prefixLength < subnet.prefixLength) throw new InvalidAddressError(`no matching subnet for range ${request.ipv6IpRange}`);
+      ipRange = formatSubnet6(range);
+    }
+    return { subnet: formatSubnet6(subnet), gateway, ipRange };
+  }
+
+  async #chooseSubnet6(requested: Ipv6Subnet | undefined): Promise<Ipv6Subnet> {
+    const taken = [...(await hostRoutes6()), ...this.#store.records().flatMap((r) => (r.ipv6 ? [parseSubnet6(r.ipv6.subnet)] : []))];
+    if (requested) {
+      if (taken.some((t) => overlaps6(t, requested))) throw new SubnetOverlapError();
+      return requested;
+    }
+    const free = pickFreeSubnet6(ulaPrefixOf(this.#options.root), taken);
+    if (!free) throw new NoFreeSubnetError();
+    return free;
+  }
+
   /** The config list goes first: a record is visible only once everything it needs exists. */
   async #saveBridge(record: NetworkRecord): Promise<NetworkRecord> {
     await this.#store.writeConflist(record.id, conflistFor(record, true, this.#store.ipamDir));
@@ -454,7 +522,7 @@ export class CniNetworkService {
       return saved;
     } catch (err) {
       // Nothing half-made: no record, rules, config list or (unless it was there before) bridge of a network that does not exist.
-      if (bridgeExisted) await this.#bridges.removeRules(record.id).catch(() => {});
+      if (bridgeExisted) await this.#bridges.removeRules(record).catch(() => {});
       else await this.#bridges.remove(record).catch(() => {});
       await this.#store.remove(record);
       await this.#store.removeConflist(record.id);

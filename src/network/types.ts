@@ -26,6 +26,16 @@ export interface NetworkRecord {
   isPredefined: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
+  /** The IPv6 side of an `--ipv6` network (EnableIPv6); absent on IPv4-only networks and on records made before Berth had IPv6. */
+  ipv6?: Ipv6Config;
+}
+
+/** An IPv6 subnet of a network, in CIDR and address forms as docker prints them. */
+export interface Ipv6Config {
+  subnet: string;
+  gateway: string;
+  /** '' for the whole subnet. */
+  ipRange: string;
 }
 
 /** What a container asks of one network when it joins it. */
@@ -35,6 +45,8 @@ export interface AttachRequest {
   aliases: string[];
   /** `--ip`; '' for any. */
   ipv4Address: string;
+  /** `--ip6`; '' for any (only on IPv6 networks). */
+  ipv6Address: string;
   /** `--mac-address`; '' for a random one. */
   macAddress: string;
   /** Published ports (only for the container's first network, as docker). */
@@ -53,6 +65,10 @@ export interface EndpointState {
   ipAddress: string;
   ipPrefixLen: number;
   gateway: string;
+  /** On IPv6 networks: the container's IPv6 address (without prefix length), its prefix length and the gateway; absent elsewhere. */
+  ipv6Address?: string;
+  ipv6PrefixLen?: number;
+  ipv6Gateway?: string;
   macAddress: string;
   aliases: string[];
   containerName: string;

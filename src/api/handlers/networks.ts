@@ -31,7 +31,6 @@ export function addNetworkRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/networks/create', async (req) => {
     const body = await req.json(networkCreateSchema);
-    if (body.EnableIPv6) throw new NotImplementedError('IPv6 networks are not supported by Berth yet');
     const network = await networks().create(fromDockerNetworkCreate(body));
     const answer: NetworkCreateResponse = { Id: network.id, Warning: '' };
     return { status: 201, body: answer };

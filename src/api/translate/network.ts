@@ -2,7 +2,8 @@
  * Networks between docker's wire shapes and the engine: `Network` for inspect and list, the
  * create body in, and a container's `NetworkSettings` and `Ports` for inspect and ps.
  */
-import type { ContainerRecord, EndpointSettingsInput, NetworkUsage } from '../../engine/index.js';
+import { InvalidArgumentError } from '../../common/index.js';
+import type { ContainerRecord, EndpointSettingsInput, NetworkCreateRequest, NetworkUsage } from '../../engine/index.js';
 import type { EndpointSettings, Network, NetworkSettings, Port, PortMap } from '../wire/index.js';
 import type { networkConnectSchema, networkCreateSchema } from '../wire/index.js';
 import type { z } from 'zod';
@@ -17,7 +18,7 @@ export function toDockerNetwork(usage: NetworkUsage, nameOf: (containerId: strin
       EndpointID: endpoint.endpointId,
       MacAddress: endpoint.macAddress,
       IPv4Address: endpoint.ipAddress === '' ? '' : `${endpoint.ipAddress}/${endpoint.ipPrefixLen}`,
-      IPv6Address: '',
+      IPv6Address: endpoint.ipv6Address ? `${endpoint.ipv6Address}/${endpoint.ipv6PrefixLen ?? 64}` : '',
     };
   }
   return {
@@ -27,8 +28,15 @@ export function toDockerNetwork(usage: NetworkUsage, nameOf: (containerId: strin
     Scope: 'local',
     Driver: n.driver,
     EnableIPv4: true,
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: n.isPredefined ? null : {}, Config: n.subnet === '' ? [] : [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange !== '' ? { IPRange: n.ipRange } : {}) }] },
+    EnableIPv6: n.ipv6 !== undefined,
+    IPAM: {
+      Driver: 'default',
+      Options: n.isPredefined ? null : {},
+      Config: [
+        ...(n.subnet === '' ? [] : [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange !== '' ? { IPRange: n.ipRange } : {}) }]),
+        ...(n.ipv6 ? [{ Subnet: n.ipv6.subnet, Gateway: n.ipv6.gateway, ...(n.ipv6.ipRange !== '' ? { IPRange: n.ipv6.ipRange } : {}) }] : []),
+      ],
+    },
     Internal: n.isInternal,
     Attachable: n.isAttachable,
     Ingress: false,
@@ -40,15 +48,29 @@ export function toDockerNetwork(usage: NetworkUsage, nameOf: (containerId: strin
   };
 }
 
-/** The engine's create request from docker's body. */
-export function fromDockerNetworkCreate(body: z.infer<typeof networkCreateSchema>): { name: string; driver: string; subnet: string; gateway: string; ipRange: string; isInternal: boolean; isAttachable: boolean; labels: Record<string, string>; options: Record<string, string> } {
-  const config = body.IPAM?.Config?.[0];
+/**
+ * The engine's create request from docker's body. `IPAM.Config` entries go by their subnet's
+ * family (a colon makes it IPv6), one of each: a second subnet of a family is refused, not dropped.
+ */
+export function fromDockerNetworkCreate(body: z.infer<typeof networkCreateSchema>): NetworkCreateRequest {
+  const configs = body.IPAM?.Config ?? [];
+  const ipv4Configs = configs.filter((c) => !(c.Subnet ?? '').includes(':'));
+  const ipv6Configs = configs.filter((c) => (c.Subnet ?? '').includes(':'));
+  if (ipv4Configs.length > 1 || ipv6Configs.length > 1) {
+    throw new InvalidArgumentError(`IPAM.Config has ${configs.length} subnets: berth takes one IPv4 and one IPv6 subnet per network`);
+  }
+  const config = ipv4Configs[0];
+  const config6 = ipv6Configs[0];
   return {
     name: body.Name,
     driver: body.Driver ?? '',
     subnet: config?.Subnet ?? '',
     gateway: config?.Gateway ?? '',
     ipRange: config?.IPRange ?? '',
+    enableIPv6: body.EnableIPv6 ?? false,
+    ipv6Subnet: config6?.Subnet ?? '',
+    ipv6Gateway: config6?.Gateway ?? '',
+    ipv6IpRange: config6?.IPRange ?? '',
     isInternal: body.Internal ?? false,
     isAttachable: body.Attachable ?? false,
     labels: body.Labels ?? {},
@@ -58,14 +80,14 @@ export function fromDockerNetworkCreate(body: z.infer<typeof networkCreateSchema
 
 /** A connect body's endpoint settings in engine terms. */
 export function fromDockerEndpointConfig(config: z.infer<typeof networkConnectSchema>['EndpointConfig']): EndpointSettingsInput {
-  return { aliases: config?.Aliases ?? [], ipv4Address: config?.IPAMConfig?.IPv4Address ?? '', macAddress: config?.MacAddress ?? '' };
+  return { aliases: config?.Aliases ?? [], ipv4Address: config?.IPAMConfig?.IPv4Address ?? '', ipv6Address: config?.IPAMConfig?.IPv6Address ?? '', macAddress: config?.MacAddress ?? '' };
 }
 
 /** Create's NetworkingConfig.EndpointsConfig in engine terms (plus the deprecated top-level MacAddress for the first network). */
-export function fromDockerEndpointsConfig(endpoints: Record<string, { Aliases?: string[] | null | undefined; MacAddress?: string | null | undefined; IPAMConfig?: { IPv4Address?: string | null | undefined } | null | undefined }> | null | undefined, networkMode: string, macAddress: string): Record<string, EndpointSettingsInput> {
+export function fromDockerEndpointsConfig(endpoints: Record<string, { Aliases?: string[] | null | undefined; MacAddress?: string | null | undefined; IPAMConfig?: { IPv4Address?: string | null | undefined; IPv6Address?: string | null | undefined } | null | undefined }> | null | undefined, networkMode: string, macAddress: string): Record<string, EndpointSettingsInput> {
   const out: Record<string, EndpointSettingsInput> = {};
   for (const [key, value] of Object.entries(endpoints ?? {})) {
-    out[key] = { aliases: value.Aliases ?? [], ipv4Address: value.IPAMConfig?.IPv4Address ?? '', macAddress: value.MacAddress ?? '' };
+    out[key] = { aliases: value.Aliases ?? [], ipv4Address: value.IPAMConfig?.IPv4Address ?? '', ipv6Address: value.IPAMConfig?.IPv6Address ?? '', macAddress: value.MacAddress ?? '' };
   }
   if (macAddress !== '') {
     const key = networkMode === '' || networkMode === 'default' ? 'bridge' : networkMode;
@@ -114,7 +136,7 @@ export function toDockerNetworks(record: ContainerRecord): Record<string, Endpoi
   for (const [name, settings] of Object.entries(configured)) {
     const endpoint = live.get(name);
     out[name] = {
-      IPAMConfig: settings.ipv4Address !== '' ? { IPv4Address: settings.ipv4Address } : null,
+      IPAMConfig: settings.ipv4Address !== '' || (settings.ipv6Address ?? '') !== '' ? { ...(settings.ipv4Address !== '' ? { IPv4Address: settings.ipv4Address } : {}), ...(settings.ipv6Address ? { IPv6Address: settings.ipv6Address } : {}) } : null,
       Links: null,
       Aliases: settings.aliases.length > 0 ? settings.aliases : null,
       MacAddress: endpoint?.macAddress ?? settings.macAddress,
@@ -125,9 +147,9 @@ export function toDockerNetworks(record: ContainerRecord): Record<string, Endpoi
       Gateway: endpoint?.gateway ?? '',
       IPAddress: endpoint?.ipAddress ?? '',
       IPPrefixLen: endpoint?.ipPrefixLen ?? 0,
-      IPv6Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
+      IPv6Gateway: endpoint?.ipv6Gateway ?? '',
+      GlobalIPv6Address: endpoint?.ipv6Address ?? '',
+      GlobalIPv6PrefixLen: endpoint?.ipv6PrefixLen ?? 0,
       DNSNames: endpoint && name !== 'bridge' ? [record.name, ...settings.aliases, record.id.slice(0, 12)] : null,
     };
   }

@@ -108,6 +108,7 @@ const HONOURED_CREATE: Record<string, Coverage> = {
   'HostConfig.BlkioDeviceWriteIOps': t(`${SEMANTICS}/resources.test.ts`, "'--device-write-iops'"),
   'HostConfig.Isolation': t('test/integration/containers/isolation.test.ts', "'--isolation"),
   'Endpoint.IPAMConfig.IPv4Address': t('test/integration/network/network.test.ts', "'--ip'"),
+  'Endpoint.IPAMConfig.IPv6Address': t('test/integration/network/ipv6.test.ts', "'--ip6'"),
   'Endpoint.MacAddress': t('test/integration/network/network.test.ts', "'--mac-address'"),
   'Endpoint.Aliases': t('test/integration/network/network.test.ts', "'--network-alias'"),
   'HostConfig.Links': t(`${SEMANTICS}/links.test.ts`, "'--link', 'lk-db:db'"),

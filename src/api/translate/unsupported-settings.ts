@@ -84,7 +84,6 @@ export const UNSUPPORTED_UPDATE_SETTINGS: readonly UnsupportedSetting[] = [
 export const UNSUPPORTED_ENDPOINT_SETTINGS: readonly UnsupportedSetting[] = [
   { path: 'DriverOpts', flag: '--driver-opt' },
   { path: 'GwPriority', flag: '--gw-priority' },
-  { path: 'IPAMConfig.IPv6Address', flag: '--ip6' },
   { path: 'IPAMConfig.LinkLocalIPs', flag: '--link-local-ip' },
 ];
 

@@ -34,11 +34,16 @@ export function build(ctx: CliContext): Command {
     .option('-o, --opt <map>', 'Set driver specific options', collect, [])
     .option('--subnet <strings>', 'Subnet in CIDR format that represents a network segment', collect, [])
     .action(async (name: string, flags: { attachable?: boolean; driver: string; gateway: string[]; internal?: boolean; ipRange: string[]; ipamDriver: string; ipv6?: boolean; label: string[]; opt: string[]; subnet: string[] }) => {
-      // docker pairs --gateway and --ip-range with the --subnet they fall in; one subnet each is what berthd takes.
+      // docker pairs --gateway and --ip-range with the --subnet they fall in; berthd takes one subnet of each family, so the family pairs them.
       if (flags.subnet.length === 0 && (flags.gateway.length > 0 || flags.ipRange.length > 0)) {
         throw new UsageError('every ip-range or gateway must have a corresponding subnet');
       }
-      const config = flags.subnet.map((subnet, i) => ({ Subnet: subnet, IPRange: flags.ipRange[i] ?? '', Gateway: flags.gateway[i] ?? '' }));
+      const isV6 = (text: string): boolean => text.includes(':');
+      const config = flags.subnet.map((subnet) => ({
+        Subnet: subnet,
+        IPRange: flags.ipRange.find((range) => isV6(range) === isV6(subnet)) ?? '',
+        Gateway: flags.gateway.find((gateway) => isV6(gateway) === isV6(subnet)) ?? '',
+      }));
       const client = await ctx.client();
       const created = await client.networkCreate({
         Name: name,
