@@ -115,7 +115,10 @@ export interface HostSettings {
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
+  /** Whether the container runs the daemon's init as PID 1 (asked, or the daemon's default that applies to it). */
   init: boolean;
+  /** `HostConfig.Init` as asked (null: the daemon's default), which inspect shows as dockerd does; absent in older records. */
+  initRequested?: boolean | null;
   /** `--group-add`: groups (names or ids) added to the process's supplementary groups. */
   groupAdd?: string[];
   /** `--oom-score-adj`. */

@@ -243,7 +243,8 @@ function toDockerHostConfig(record: ContainerRecord): HostConfig {
     CpuQuota: h.cpuQuota ?? 0,
     OomKillDisable: h.oomKillDisable ?? false,
     Ulimits: (h.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
-    Init: h.init ? true : null,
+    // As dockerd: what was asked (null takes the daemon's default); older records know only whether it runs.
+    Init: h.initRequested !== undefined ? h.initRequested : h.init ? true : null,
     MaskedPaths: h.privileged ? null : DEFAULT_MASKED_PATHS,
     ReadonlyPaths: h.privileged ? null : DEFAULT_READONLY_PATHS,
   };

@@ -240,7 +240,7 @@ function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host'])
   }
   // The daemon's --init applies to the containers that can have it: a VM's guest has no init to bind in.
   const init = host.init ?? (isolation === 'process' && (options.init?.isDefault ?? false));
-  return { ...host, ...limits, logConfig: { type: log.driver, config: host.logConfig.config }, isolation, isolationRequested: requested, runtime, init };
+  return { ...host, ...limits, logConfig: { type: log.driver, config: host.logConfig.config }, isolation, isolationRequested: requested, runtime, init, initRequested: host.init };
 }
 
 /** Merge the user's create settings with the image's defaults, as docker's daemon does. */

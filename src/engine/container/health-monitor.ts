@@ -12,17 +12,21 @@
 import { goDuration, messageOf, newId } from '../../common/index.js';
 import type { ContainerRecord, HealthProbeResult, HealthState } from '../container.js';
 import type { ContainerContext } from './context.js';
-import { nextHealth, nextProbeDelayMs, probeCommand, probeTimeoutNs, ProbeOutput, type HealthWatch } from './health.js';
+import { nextHealth, nextProbeDelayMs, probeCommand, unknownHealthcheckType, probeTimeoutNs, ProbeOutput, type HealthWatch } from './health.js';
 
 /** The health a start begins with: `starting`, the streak cleared, the log kept (dockerd's initHealthMonitor). Undefined without a probe. */
 export function healthAtStart(record: ContainerRecord): HealthState | undefined {
-  if (!probeCommand(record.settings.healthcheck)) return undefined;
+  if (!probeCommand(record.settings.healthcheck) && !unknownHealthcheckType(record.settings.healthcheck)) return undefined;
   return { status: 'starting', failingStreak: 0, log: record.state.health?.log ?? [] };
 }
 
 /** Begin (or resume, after a berthd restart or an unpause) probing a running container. */
 export function watchHealth(ctx: ContainerContext, record: ContainerRecord): void {
   void stopHealthWatch(ctx, record.id);
+  const unknownType = unknownHealthcheckType(record.settings.healthcheck);
+  if (unknownType !== undefined && record.state.status === 'running') {
+    ctx.options.logger.warn(`Unknown healthcheck type '${unknownType}' (expected 'CMD') in container ${record.id}`);
+  }
   if (!probeCommand(record.settings.healthcheck) || record.state.status !== 'running') return;
   if (!record.state.health) record.state = { ...record.state, health: { status: 'starting', failingStreak: 0, log: [] } };
   const watch: HealthWatch = { runStartedAt: record.state.startedAt, timer: undefined, killProbe: undefined, saving: undefined, isStopped: false };

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HealthcheckSettings, HealthState } from '../container.js';
-import { checkHealthcheck, mergeHealthcheck, nextHealth, nextProbeDelayMs, probeCommand, ProbeOutput } from './health.js';
+import { checkHealthcheck, unknownHealthcheckType, mergeHealthcheck, nextHealth, nextProbeDelayMs, probeCommand, ProbeOutput } from './health.js';
 
 const settings = (over: Partial<HealthcheckSettings> = {}): HealthcheckSettings => ({
   test: ['CMD-SHELL', 'true'], intervalNs: 0, timeoutNs: 0, startPeriodNs: 0, startIntervalNs: 0, retries: 0, ...over,
@@ -69,11 +69,15 @@ describe('healthcheck rules (dockerd\'s)', () => {
     assert.equal(mergeHealthcheck(null, undefined), undefined);
   });
 
-  it('refuses durations under 1ms, negative retries and unknown test types with dockerd\'s words', () => {
+  it('refuses durations under 1ms and negative retries with dockerd\'s words; takes unknown test types as dockerd does', () => {
     assert.throws(() => checkHealthcheck(settings({ intervalNs: 1000 })), /Interval in Healthcheck cannot be less than 1ms$/);
     assert.throws(() => checkHealthcheck(settings({ timeoutNs: -1 })), /Timeout in Healthcheck cannot be less than 1ms/);
     assert.throws(() => checkHealthcheck(settings({ retries: -1 })), /Retries in Healthcheck cannot be negative/);
-    assert.throws(() => checkHealthcheck(settings({ test: ['SHELL', 'x'] })), /unknown Healthcheck type 'SHELL'/);
+    // dockerd creates the container with an unknown type and never probes it (its health stays starting).
+    checkHealthcheck(settings({ test: ['SHELL', 'x'] }));
+    assert.equal(unknownHealthcheckType(settings({ test: ['SHELL', 'x'] })), 'SHELL');
+    assert.equal(unknownHealthcheckType(settings({ test: ['CMD-SHELL', 'x'] })), undefined);
+    assert.equal(probeCommand(settings({ test: ['SHELL', 'x'] })), undefined);
     checkHealthcheck(settings({ intervalNs: 1e6 }));
     checkHealthcheck(undefined);
   });

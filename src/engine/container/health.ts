@@ -68,11 +68,15 @@ export function checkHealthcheck(health: HealthcheckSettings | undefined): void 
     if (ns !== 0 && ns < minimumNs) throw new InvalidArgumentError(`${name} in Healthcheck cannot be less than 1ms`);
   }
   if (health.retries < 0) throw new InvalidArgumentError('Retries in Healthcheck cannot be negative');
-  const kind = health.test[0];
-  // dockerd only logs an unknown type and never probes: refusing it says so where the user looks.
-  if (kind !== undefined && !['CMD', 'CMD-SHELL', 'NONE'].includes(kind)) {
-    throw new InvalidArgumentError(`unknown Healthcheck type '${kind}' (expected CMD, CMD-SHELL or NONE)`);
-  }
+}
+
+/**
+ * A test type dockerd does not know (not CMD, CMD-SHELL or NONE): as dockerd, the container is
+ * created and has a health state that stays `starting`, because no probe ever runs.
+ */
+export function unknownHealthcheckType(health: HealthcheckSettings | undefined): string | undefined {
+  const kind = health?.test[0];
+  return kind !== undefined && !['CMD', 'CMD-SHELL', 'NONE'].includes(kind) ? kind : undefined;
 }
 
 /** The command a probe runs in the container, or undefined when the healthcheck is off (none, NONE, no command). */

@@ -142,6 +142,23 @@ describe('healthchecks', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     assert.equal(await docker(['ps', '-aq']), before);
   });
 
+  it('an unknown test type is taken as dockerd takes it: the container runs, its health stays starting, no probe runs', async () => {
+    const create = async (name: string, test: string[]): Promise<void> => {
+      const created = await daemon.api('POST', `/containers/create?name=${name}`, JSON.stringify({ Image: 'busybox', Cmd: ['sleep', '300'], Healthcheck: { Test: test, Interval: 1e8 } }));
+      assert.equal(created.status, 201, created.body);
+      await docker(['start', name]);
+    };
+    await create('hc-unknown', ['SHELL', 'true']);
+    await create('hc-known', ['CMD', 'true']);
+    // Once the probed twin has been probed twice, the unknown one would have been too.
+    await eventually(async () => ((await health('hc-known'))?.Log.length ?? 0) >= 2, 'hc-known probed twice');
+    const unknown = await health('hc-unknown');
+    assert.equal(unknown?.Status, 'starting');
+    assert.deepEqual(unknown?.Log, []);
+    assert.match(await docker(['ps', '--filter', 'name=hc-unknown', '--format', '{{.Status}}']), /^Up .* \(health: starting\)$/);
+    await docker(['rm', '-f', 'hc-unknown', 'hc-known']);
+  });
+
   it('berth run --health-cmd: the berth CLI shows the same health', async () => {
     const run = await daemon.berth(['run', '-d', '--name', 'hc-berth', '--health-cmd', 'true', '--health-interval', '1s', '--health-retries', '2', 'busybox', 'sleep', '300']);
     assert.equal(run.exitCode, 0, run.stderr);

@@ -34,6 +34,12 @@ describe('--init', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     assert.notEqual((await run(daemon, ['--init', 'busybox', 'sh', '-c', 'echo x > /sbin/docker-init'])).exitCode, 0);
     const inspect = await daemon.docker(['create', '--init', 'busybox', 'true']);
     assert.equal((await daemon.docker(['inspect', '-f', '{{.HostConfig.Init}} {{.Path}}', inspect.stdout.trim()])).stdout.trim(), 'true true');
+    // Inspect shows what was asked, as dockerd's: false for --init=false, nothing when unset.
+    const off = (await daemon.docker(['create', '--init=false', 'busybox', 'true'])).stdout.trim();
+    assert.equal((await daemon.docker(['inspect', '-f', '{{json .HostConfig.Init}}', off])).stdout.trim(), 'false');
+    const unset = (await daemon.docker(['create', 'busybox', 'true'])).stdout.trim();
+    assert.equal((await daemon.docker(['inspect', '-f', '{{json .HostConfig.Init}}', unset])).stdout.trim(), 'null');
+    assert.equal((await daemon.docker(['rm', off, unset, inspect.stdout.trim()])).exitCode, 0);
   });
 
   it('forwards the stop signal to the command (which as PID 1 would ignore it) and reaps orphans', async () => {
@@ -51,6 +57,10 @@ describe('--init', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     initByDefault = await startTestDaemon({ daemonArgs: ['--init'] });
     assert.equal((await run(initByDefault, ['busybox', 'cat', '/proc/1/comm'])).stdout, 'docker-init');
     assert.equal((await run(initByDefault, ['--init=false', 'busybox', 'cat', '/proc/1/comm'])).stdout, 'cat');
+    // The daemon's default applies at start; inspect shows the container asked nothing, as dockerd's.
+    const id = (await initByDefault.docker(['create', 'busybox', 'true'])).stdout.trim();
+    assert.equal((await initByDefault.docker(['inspect', '-f', '{{json .HostConfig.Init}}', id])).stdout.trim(), 'null');
+    assert.equal((await initByDefault.docker(['rm', id])).exitCode, 0);
   });
 
   it('is refused for a VM container at create, creating nothing', async () => {
