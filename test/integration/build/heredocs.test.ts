@@ -100,7 +100,7 @@ describe('Dockerfile here-documents', { skip: cannotRun(!hasDocker && NO_DOCKER)
     assert.deepEqual(await mountsUnder(daemon.root), []);
   });
 
-  it('builds documents through berth build, and fails a document\'s failing script with its code', async () => {
+  it('builds documents through berth build, keeps an ONBUILD trigger\'s document, and fails a document\'s failing script with its code', async () => {
     const built = await daemon.berth(['build', '--no-cache', '-t', 'heredocs:berth', '-'], { input: DOCKERFILE, timeoutMs: 180_000 });
     assert.equal(built.exitCode, 0, built.stderr);
     assert.doesNotMatch(built.stdout, /Using cache/);
@@ -111,6 +111,14 @@ describe('Dockerfile here-documents', { skip: cannotRun(!hasDocker && NO_DOCKER)
     assert.equal(failing.exitCode, 4);
     assert.match(failing.stdout, /^failing-doc$/m);
     assert.match(failing.stderr, /returned a non-zero code: 4/);
+    // An ONBUILD trigger keeps its document: the image records it whole, a build FROM it runs it.
+    const withTrigger = await daemon.berth(['build', '-t', 'heredocs:onbuild', '-'], { input: 'FROM busybox\nONBUILD RUN <<EOF\necho triggered > /trigger.txt\nEOF\n', timeoutMs: 180_000 });
+    assert.equal(withTrigger.exitCode, 0, withTrigger.stderr);
+    const onBuild = await docker(['image', 'inspect', '--format', '{{json .Config.OnBuild}}', 'heredocs:onbuild']);
+    assert.deepEqual(JSON.parse(onBuild.stdout), ['RUN <<EOF\necho triggered > /trigger.txt\nEOF']);
+    const triggered = await daemon.berth(['build', '-t', 'heredocs:triggered', '-'], { input: 'FROM heredocs:onbuild\n', timeoutMs: 180_000 });
+    assert.equal(triggered.exitCode, 0, triggered.stderr);
+    assert.equal((await docker(['run', '--rm', 'heredocs:triggered', 'cat', '/trigger.txt'])).stdout, 'triggered\n');
     const unterminated = await daemon.berth(['build', '-'], { input: 'FROM busybox\nRUN <<EOF\necho x\n', timeoutMs: 60_000 });
     assert.notEqual(unterminated.exitCode, 0);
     assert.match(unterminated.stderr, /dockerfile parse error on line 2: unterminated heredoc/);
