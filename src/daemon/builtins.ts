@@ -13,7 +13,6 @@ import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshot/index.js';
 import { berthCgroupsPath, ensureRuntimeCgroups, grantRealtimeBudget, HostMounter, MountHelper, probeCgroupFeatures, SystemHostTools } from '../sys/index.js';
 import type { DaemonConfig } from './config.js';
-import { KNOWN_RUNTIMES } from './config.js';
 import { readDaemonFacts } from './facts.js';
 import { RuntimePortAdapter } from './runtime-port.js';
 import { checkSystem } from './system-check.js';
@@ -71,7 +70,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   const runtimes: Record<string, RuntimePort> = {};
   // berth-vm reads its accelerator from the environment conmon hands down.
   if (config.vmAccel) process.env.BERTH_VM_ACCEL = config.vmAccel;
-  for (const [name, path] of Object.entries(KNOWN_RUNTIMES)) {
+  for (const [name, path] of Object.entries(config.runtimes)) {
     const runtime = new ConmonRuntime({
       runtimePath: path,
       conmonPath: '/usr/bin/conmon',
@@ -89,7 +88,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
 
   const events = new EventBus();
   const volumes = await VolumeService.open({ root: config.root, mounter: new HostMounter(), logger });
-  const networks = await CniNetworkService.open({ root: config.root, execRoot: config.execRoot, logger, defaultBridgeName: defaultBridgeNameFor(config.root), mountHelper });
+  const networks = await CniNetworkService.open({ root: config.root, execRoot: config.execRoot, cniPath: config.cniPluginDir, logger, defaultBridgeName: defaultBridgeNameFor(config.root), mountHelper });
   const hostFeatures = await probeCgroupFeatures(cgroups.mode);
   // dockerd's --cpu-rt-runtime: the containers' parent gets the budget their own runtimes share.
   const realtimeBudgetUs = hostFeatures.cpuRealtime ? config.cpuRealtimeRuntimeUs : 0;
@@ -98,7 +97,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     root: config.root,
     execRoot: config.execRoot,
     defaultRuntime: config.defaultRuntime,
-    knownRuntimes: Object.keys(KNOWN_RUNTIMES),
+    knownRuntimes: Object.keys(config.runtimes),
     defaultIsolation: config.defaultIsolation,
     init: { path: config.initPath, isDefault: config.isInitDefault },
     images,

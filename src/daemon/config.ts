@@ -21,6 +21,10 @@ export interface DaemonConfig {
   /** Mutual TLS for the TCP listeners (`--tlsverify --tlscacert --tlscert --tlskey`). */
   tls?: TlsFiles;
   defaultRuntime: string;
+  /** Where the CNI plugins are (`--cni-plugin-dir`, as podman's cni_plugin_dirs). */
+  cniPluginDir: string;
+  /** Every OCI runtime by name: the built-in ones and those of `--add-runtime name=path`. */
+  runtimes: Record<string, string>;
   logLevel: LogLevel;
   pidFile: string;
   /** Registries spoken to over plain HTTP besides localhost and 127.0.0.0/8 (`--insecure-registry`). */
@@ -100,10 +104,19 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     .option('--tlscacert <path>', 'CA that client certificates must be signed by')
     .option('--tlscert <path>', "the daemon's TLS certificate")
     .option('--tlskey <path>', "the daemon's TLS key")
-    .option('--runtime <name>', `default OCI runtime (${Object.keys(KNOWN_RUNTIMES).filter((r) => r !== VM_RUNTIME).join(', ')})`, (value: string) => {
-      if (!(value in KNOWN_RUNTIMES) || value === VM_RUNTIME) throw new CommanderInvalidArgument(`unknown runtime ${value}`);
+    .option('--runtime <name>', `default OCI runtime (${Object.keys(KNOWN_RUNTIMES).filter((r) => r !== VM_RUNTIME).join(', ')}, or one of --add-runtime)`, 'crun')
+    .option('--add-runtime <name=path>', 'another OCI runtime containers may name with --runtime (repeatable), as dockerd --add-runtime', (value: string, previous: Record<string, string> | undefined) => {
+      const eq = value.indexOf('=');
+      const name = eq < 0 ? '' : value.slice(0, eq);
+      const path = eq < 0 ? '' : value.slice(eq + 1);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) || !path.startsWith('/')) throw new CommanderInvalidArgument(`invalid runtime ${value}: give name=/absolute/path`);
+      if (name in KNOWN_RUNTIMES) throw new CommanderInvalidArgument(`runtime name '${name}' is reserved`);
+      return { ...previous, [name]: path };
+    })
+    .option('--cni-plugin-dir <dir>', 'where the CNI plugins (bridge, host-local, portmap, loopback) are', (value: string) => {
+      if (!value.startsWith('/')) throw new CommanderInvalidArgument(`invalid CNI plugin directory ${value}: give an absolute path`);
       return value;
-    }, 'crun')
+    }, '/usr/lib/cni')
     .option('--log-level <level>', 'debug, info, warn or error', (value: string) => {
       if (!isLogLevel(value)) throw new CommanderInvalidArgument(`unknown log level ${value}`);
       return value;
@@ -132,10 +145,12 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     .option('--no-default-registry', 'never contact docker.io: short names and docker.io references fail at once')
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
-  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg'; criSocket?: string; init?: boolean; initPath: string; cpuRtPeriod: number; cpuRtRuntime: number }>();
+  const options = program.opts<{ root: string; execRoot: string; host: Listener[]; group?: string; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; runtime: string; addRuntime?: Record<string, string>; cniPluginDir: string; logLevel: LogLevel; pidfile?: string; insecureRegistry: string[]; defaultRegistry: boolean; defaultIsolation: 'process' | 'vm'; vmAccel?: 'kvm' | 'tcg'; criSocket?: string; init?: boolean; initPath: string; cpuRtPeriod: number; cpuRtRuntime: number }>();
   const unixSockets = options.host.flatMap((listener) => ('unix' in listener ? [listener.unix] : []));
   const tcpAddresses = options.host.flatMap((listener) => ('tcp' in listener ? [listener.tcp] : []));
   if (options.host.length === 0) unixSockets.push(`${options.execRoot}/berth.sock`);
+  const runtimes = { ...KNOWN_RUNTIMES, ...options.addRuntime };
+  if (!(options.runtime in runtimes) || options.runtime === VM_RUNTIME) program.error(`error: option '--runtime <name>' argument '${options.runtime}' is invalid. unknown runtime ${options.runtime}`);
   let tls: TlsFiles | undefined;
   try {
     tls = tlsFilesOf(options, tcpAddresses.length > 0);
@@ -152,6 +167,8 @@ export function parseDaemonConfig(argv: readonly string[], version: string): Dae
     ...(options.group !== undefined ? { socketGroup: options.group } : {}),
     ...(tls !== undefined ? { tls } : {}),
     defaultRuntime: options.runtime,
+    runtimes,
+    cniPluginDir: options.cniPluginDir,
     logLevel: options.logLevel,
     pidFile: options.pidfile ?? `${options.execRoot}/berthd.pid`,
     insecureRegistries: options.insecureRegistry,

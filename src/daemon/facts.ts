@@ -6,7 +6,6 @@ import { cpus, hostname, release, totalmem } from 'node:os';
 import type { DaemonFacts } from '../engine/index.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
-import { KNOWN_RUNTIMES } from './config.js';
 import { describeVmHost } from '../vm/index.js';
 
 async function operatingSystem(): Promise<string> {
@@ -27,7 +26,7 @@ export async function readDaemonFacts(config: DaemonConfig, version: string, cgr
     root: config.root,
     execRoot: config.execRoot,
     defaultRuntime: config.defaultRuntime,
-    runtimes: KNOWN_RUNTIMES,
+    runtimes: config.runtimes,
     cgroupVersion,
     cgroupDriver: 'cgroupfs',
     kernelVersion: release(),
