@@ -2,10 +2,14 @@
  * testcontainers-node (npm devDependency) against a private berthd, as its users write tests:
  * GenericContainer with exposed ports and each wait strategy Berth can serve (log, listening
  * ports, HTTP, shell command), files copied in with copyUIDGID, a user network with aliases,
- * exec, commit. Ryuk is off: its image comes from a public registry, which tests never reach.
+ * exec, commit, and GenericContainer.fromDockerfile (a target stage, build args) built by berthd
+ * and run. Ryuk is off: its image comes from a public registry, which tests never reach.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fetchText, startTestDaemon, type TestDaemon } from '../harness.js';
 
 /**
@@ -94,6 +98,39 @@ describe('testcontainers', () => {
       await client.stop();
       await web.stop();
       await network.stop();
+    }
+  });
+
+  it('builds a Dockerfile with fromDockerfile (a target stage, build args) and runs the image', async () => {
+    const context = await mkdtemp(join(tmpdir(), 'berth-tc-build-'));
+    try {
+      await writeFile(join(context, 'index.html'), 'built by berthd\n');
+      await writeFile(
+        join(context, 'Dockerfile'),
+        [
+          'FROM busybox AS base',
+          'ARG GREETING=unset',
+          'RUN echo "$GREETING" > /greeting',
+          'FROM base AS web',
+          'COPY index.html /www/index.html',
+          'EXPOSE 8080',
+          'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+          'FROM base AS last',
+          'RUN echo "the last stage, not the target" > /greeting',
+          '',
+        ].join('\n'),
+      );
+      const built = await tc.GenericContainer.fromDockerfile(context).withTarget('web').withBuildArgs({ GREETING: 'hello from a build arg' }).build();
+      const container = await built.withExposedPorts(8080).withWaitStrategy(tc.Wait.forHttp('/', 8080)).start();
+      try {
+        assert.equal(await fetchText(`http://${container.getHost()}:${container.getMappedPort(8080)}/`), 'built by berthd\n');
+        const greeting = await container.exec(['cat', '/greeting']);
+        assert.equal(greeting.output, 'hello from a build arg\n');
+      } finally {
+        await container.stop();
+      }
+    } finally {
+      await rm(context, { recursive: true, force: true });
     }
   });
 });
