@@ -159,7 +159,8 @@ export class TarWriter {
       let done: (err?: Error | null) => void = () => {};
       const finished = new Promise<void>((resolve, reject) => (done = (err) => (err ? reject(err) : resolve())));
       const sink = this.#pack.entry(header, (err) => done(err));
-      const buffer = Buffer.alloc(64 * 1024);
+      // Sized to the file (most are small) and not zeroed: each chunk read is copied out of it.
+      const buffer = Buffer.allocUnsafe(Math.min(64 * 1024, Math.max(size, 1)));
       let written = 0;
       while (written < size) {
         const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - written), null);
