@@ -48,6 +48,10 @@ export interface CreateFlags extends HealthFlags {
   pidsLimit?: string;
   oomKillDisable?: boolean;
   memorySwappiness?: string;
+  pid?: string;
+  ipc?: string;
+  uts?: string;
+  link: string[];
   cpuRtPeriod?: string;
   cpuRtRuntime?: string;
   blkioWeight?: string;
@@ -134,8 +138,10 @@ export function addCreateOptions(command: Command): Command {
     .option('-h, --hostname <name>', 'Container host name')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('--ipc <mode>', 'IPC mode to use')
     .option('--isolation <level>', 'Container isolation technology (process, vm)')
     .option('-l, --label <key=value>', 'Set meta data on a container', collect, [])
+    .option('--link <list>', 'Add link to another container', collect, [])
     .option('--log-driver <driver>', 'Logging driver for the container')
     .option('--log-opt <opt>', 'Log driver options', collect, [])
     .option('-m, --memory <bytes>', 'Memory limit')
@@ -147,6 +153,7 @@ export function addCreateOptions(command: Command): Command {
     .option('--network <network>', 'Connect a container to a network')
     .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
     .option('--oom-kill-disable', 'Disable OOM Killer')
+    .option('--pid <string>', 'PID namespace to use')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--privileged', 'Give extended privileges to this container')
@@ -166,6 +173,7 @@ export function addCreateOptions(command: Command): Command {
     .option('--tmpfs <mount>', 'Mount a tmpfs directory', collect, [])
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--ulimit <ulimit>', 'Ulimit options', collect, [])
+    .option('--uts <string>', 'UTS namespace to use')
     .option('-u, --user <name|uid[:gid]>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .option('-v, --volume <list>', 'Bind mount a volume', collect, [])
     .option('--volume-driver <string>', 'Optional volume driver for the container')
@@ -221,6 +229,14 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
   const cpuRtPeriod = intFlag(flags.cpuRtPeriod, '--cpu-rt-period');
   const cpuRtRuntime = intFlag(flags.cpuRtRuntime, '--cpu-rt-runtime');
   const blkioWeight = intFlag(flags.blkioWeight, '--blkio-weight');
+  // The docker CLI's own checks of the namespace modes (its container.PidMode/IpcMode/UTSMode Valid()).
+  const isContainerMode = (mode: string): boolean => /^container:.+/.test(mode);
+  if (flags.pid !== undefined && !['', 'host'].includes(flags.pid) && !isContainerMode(flags.pid)) throw new UsageError('--pid: invalid PID mode');
+  if (flags.ipc !== undefined && !['', 'none', 'private', 'shareable', 'host'].includes(flags.ipc) && !isContainerMode(flags.ipc)) throw new UsageError('--ipc: invalid IPC mode');
+  if (flags.uts !== undefined && !['', 'host'].includes(flags.uts)) throw new UsageError('--uts: invalid UTS mode');
+  for (const link of flags.link ?? []) {
+    if (!/^[^:]+(:[^:]+)?$/.test(link)) throw flagError(link, '--link', `bad format for links: ${link}`);
+  }
 
   const envList: string[] = [];
   for (const file of flags.envFile) envList.push(...readEnvFile(file, env));
@@ -296,6 +312,10 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     Ulimits: ulimits.length > 0 ? ulimits : null,
     OomKillDisable: Boolean(flags.oomKillDisable),
     MemorySwappiness: memorySwappiness ?? -1,
+    PidMode: flags.pid ?? '',
+    IpcMode: flags.ipc ?? '',
+    UTSMode: flags.uts ?? '',
+    Links: flags.link?.length ? flags.link : null,
     CpuRealtimePeriod: cpuRtPeriod ?? 0,
     CpuRealtimeRuntime: cpuRtRuntime ?? 0,
     BlkioWeight: blkioWeight ?? 0,

@@ -42,6 +42,8 @@ test('checkHostSpecificResources: refused by name where the host cannot, dockerd
   assert.throws(() => checkHostSpecificResources({ ...base, cpuRealtimeRuntime: 20_000 }, all), /20000 is more than the real-time runtime berthd gives its containers \(10000/);
   assert.throws(() => checkHostSpecificResources({ ...base, cpuRealtimePeriod: 1000, cpuRealtimeRuntime: 2000 }, all), /cpu-rt-runtime cannot be higher than cpu-rt-period/);
   checkHostSpecificResources({ ...base, cpuRealtimePeriod: 100_000, cpuRealtimeRuntime: 1000 }, all);
+  assert.throws(() => checkHostSpecificResources({ ...base, cpuRealtimeRuntime: -1 }, all), /invalid --cpu-rt-runtime -1: the runtime cannot be negative/);
+  assert.throws(() => checkHostSpecificResources({ ...base, cpuRealtimePeriod: -1 }, all), /invalid --cpu-rt-period -1/);
   assert.throws(() => checkHostSpecificResources({ ...base, blkioWeight: 300 }, NO_CGROUP_FEATURES), /--blkio-weight is not supported on this host: Your kernel does not support Block I\/O weight/);
   assert.throws(() => checkHostSpecificResources({ ...base, blkioWeight: 5 }, all), /Range of blkio weight is from 10 to 1000/);
   assert.throws(() => checkHostSpecificResources({ ...base, blkioDeviceReadBps: [{ path: '/dev/null', value: 1 }] }, NO_CGROUP_FEATURES), /--device-read-bps is not supported on this host/);

@@ -86,6 +86,9 @@ export function checkHostSpecificResources(resources: HostResources, features: C
   }
   const rtPeriod = resources.cpuRealtimePeriod ?? 0;
   const rtRuntime = resources.cpuRealtimeRuntime ?? 0;
+  if (rtPeriod < 0) throw new InvalidArgumentError(`invalid --cpu-rt-period ${rtPeriod}: the period cannot be negative`);
+  // The kernel lets no container's group have unlimited real-time runtime below a limited parent.
+  if (rtRuntime < 0) throw new InvalidArgumentError(`invalid --cpu-rt-runtime ${rtRuntime}: the runtime cannot be negative`);
   if (rtPeriod !== 0 && !features.cpuRealtime) refuseOnHost('--cpu-rt-period', 'Your kernel does not support cgroup cpu real-time period');
   if (rtRuntime !== 0 && !features.cpuRealtime) refuseOnHost('--cpu-rt-runtime', 'Your kernel does not support cgroup cpu real-time runtime');
   if (rtPeriod !== 0 && rtRuntime !== 0 && rtRuntime > rtPeriod) throw new InvalidArgumentError('cpu-rt-runtime cannot be higher than cpu-rt-period');

@@ -47,6 +47,8 @@ describe('legacy links', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     assert.equal(env.get('DB_ENV_DB_PASS'), 'mine');
     assert.equal(env.has('DB_ENV_PATH'), false);
     assert.match(hosts!, new RegExp(`^${dbAddress.replace(/\./g, '\\.')}\\tdb ${dbHostname} lk-db$`, 'm'));
+    const berth = await daemon.berth(['run', '--rm', '--link', 'lk-db:db', 'busybox', 'sh', '-c', 'echo $DB_PORT_5432_TCP_ADDR']);
+    assert.equal(berth.stdout.trim(), dbAddress, berth.stderr);
     const id = await ok(['create', '--name', 'lk-inspect', '--link', 'lk-db:db', 'busybox', 'true']);
     assert.equal(await ok(['inspect', '-f', '{{json .HostConfig.Links}}', id]), JSON.stringify(['/lk-db:/lk-inspect/db']));
     assert.equal((await ok(['inspect', '-f', '{{json .Config.Env}}', id])).includes('DB_PORT'), false);

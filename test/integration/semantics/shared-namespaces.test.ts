@@ -49,7 +49,12 @@ describe('namespaces shared with another container', { skip: cannotRun(!hasDocke
     const id = await ok(['create', '--pid', `container:${donorId.slice(0, 12)}`, 'busybox', 'true']);
     assert.equal(await ok(['inspect', '-f', '{{.HostConfig.PidMode}}', id]), `container:${donorId}`);
     await ok(['rm', id]);
-    // Berth's CLI has no --pid yet; the raw API shows the same.
+    const berth = await daemon.berth(['run', '--rm', '--pid', 'container:ns-donor', 'busybox', 'readlink', '/proc/self/ns/pid']);
+    assert.equal(berth.stdout.trim(), link, berth.stderr);
+    const badMode = await daemon.berth(['run', '--rm', '--uts', 'container:ns-donor', 'busybox', 'true']);
+    assert.equal(badMode.exitCode, 125);
+    assert.match(badMode.stderr, /--uts: invalid UTS mode/);
+    // The raw API shows the same.
     const created = await daemon.api('POST', '/containers/create', JSON.stringify({ Image: 'busybox', Cmd: ['readlink', '/proc/self/ns/pid'], HostConfig: { PidMode: 'container:ns-donor' } }));
     assert.equal(created.status, 201, created.body);
     const rawId = (JSON.parse(created.body) as { Id: string }).Id;
