@@ -56,6 +56,7 @@ class FakeRuntime implements RuntimePort {
   onKill: ((id: string, signal: string) => void) | undefined;
 
   async create(request: RuntimeCreateRequest): Promise<{ pid: number; conmonPid: number }> {
+    if (this.states.has(request.id)) throw new BerthError('conflict', 'BERTH_INTERNAL', `container ${request.id} already exists`);
     this.created.set(request.id, request);
     this.states.set(request.id, 'created');
     return { pid: 4242, conmonPid: 4241 };
@@ -332,6 +333,19 @@ describe('ContainerService', () => {
     assert.equal(reopened.get('aa').state.status, 'running');
     assert.equal(reopened.get('bb').state.status, 'exited');
     assert.equal(reopened.get('bb').state.exitCode, 7);
+  });
+
+  it('starts again a container whose runtime state a crash left after its exit was recorded', async () => {
+    const { id } = await service.create(createInput({ name: 'leftover' }));
+    await service.start(id);
+    await service.handleExit(id, 0);
+    // As if berthd died after the record said exited and before the runtime's delete.
+    runtime.states.set(id, 'stopped');
+    const reopened = await open();
+    await reopened.recover();
+    await reopened.start(id);
+    assert.equal(reopened.get(id).state.status, 'running');
+    await reopened.handleExit(id, 0);
   });
 
   it('lists with docker filters', async () => {

@@ -52,6 +52,10 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   const paths = ctx.pathsOf(record.id);
   await runtime.clearExit(record.id);
   const before = record.state;
+  // A daemon killed after an exit's record and before the runtime's delete leaves the runtime's
+  // state behind, and a create would find it there: a container that ran before, whose release
+  // this process did not see, gets a delete first (nothing to delete is no error).
+  if (before.startedAt !== ZERO_TIME && !ctx.released.has(record.id)) await runtime.delete(record.id).catch(() => {});
   ctx.released.delete(record.id);
   const t0 = performance.now();
   let mounted = false;
