@@ -31,6 +31,12 @@ export function readySandboxIds(root: string): Promise<string[]> {
   return SandboxStore.readyIds(root);
 }
 
+/** The CRI's rules for the streams an Exec or Attach asks for. */
+function checkStreams(r: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): void {
+  if (!r.stdin && !r.stdout && !r.stderr) throw new CriInvalidError('stdout', 'one of stdin, stdout and stderr must be streamed');
+  if (r.tty && r.stderr) throw new CriInvalidError('stderr', 'with a tty, stderr is part of stdout');
+}
+
 /** Serve the CRI on `deps.socketPath`. */
 export async function startCri(deps: CriDependencies): Promise<CriServer> {
   const { engine, networks, logger } = deps;
@@ -62,16 +68,14 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
       const record = containers.get(r.container_id);
       if (record.state.status !== 'running') throw new CriInvalidError('container_id', `container ${record.id} is not running`);
       if (r.cmd.length === 0) throw new CriInvalidError('cmd', 'a command is required');
-      if (!r.stdin && !r.stdout && !r.stderr) throw new CriInvalidError('stdout', 'one of stdin, stdout and stderr must be streamed');
-      if (r.tty && r.stderr) throw new CriInvalidError('stderr', 'with a tty, stderr is part of stdout');
+      checkStreams(r);
       return { url: streaming.execUrl({ containerId: record.id, cmd: r.cmd, tty: r.tty, stdin: r.stdin, stdout: r.stdout, stderr: r.stderr }) };
     },
     Attach: (r: { container_id: string; stdin: boolean; tty: boolean; stdout: boolean; stderr: boolean }) => {
       const record = containers.get(r.container_id);
       if (record.state.status !== 'running') throw new CriInvalidError('container_id', `container ${record.id} is not running`);
-      if (!r.stdin && !r.stdout && !r.stderr) throw new CriInvalidError('stdout', 'one of stdin, stdout and stderr must be streamed');
+      checkStreams(r);
       if (r.tty !== record.settings.tty) throw new CriInvalidError('tty', `tty is ${r.tty} but container ${record.id} was created with tty ${record.settings.tty}`);
-      if (r.tty && r.stderr) throw new CriInvalidError('stderr', 'with a tty, stderr is part of stdout');
       if (r.stdin && !record.settings.openStdin) throw new CriInvalidError('stdin', `container ${record.id} was created without stdin`);
       return { url: streaming.attachUrl({ containerId: record.id, tty: r.tty, stdin: r.stdin, stdout: r.stdout, stderr: r.stderr }) };
     },
