@@ -305,14 +305,18 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
   // unknown: every rotated file is read and only records after the last one seen are kept.
   const readRotatedSince = async (ours: number): Promise<LogRecord[]> => {
     const snapshot = await openLogSnapshot(path);
-    await (snapshot.current ? snapshot.current.handle.close() : undefined);
+    await snapshot.current?.handle.close();
     const index = snapshot.rotated.findIndex((file) => file.inode === ours);
-    const newer = index >= 0 ? snapshot.rotated.slice(index + 1) : snapshot.rotated;
-    await closeAll(index >= 0 ? snapshot.rotated.slice(0, index + 1) : []);
-    const seenUntilNs = index >= 0 ? undefined : nsOrUndefined(lastTimestamp);
+    if (index < 0) return readRotatedFiles(snapshot.rotated, nsOrUndefined(lastTimestamp));
+    await closeAll(snapshot.rotated.slice(0, index + 1));
+    return readRotatedFiles(snapshot.rotated.slice(index + 1));
+  };
+
+  // Rotated files in order through the parser, each closed after; with `seenUntilNs`, records at or before it are dropped.
+  const readRotatedFiles = async (files: SnapshotFile[], seenUntilNs?: bigint): Promise<LogRecord[]> => {
     const records: LogRecord[] = [];
     try {
-      for (const file of newer) {
+      for (const file of files) {
         for (const record of parser.feed(await readRotated(file))) {
           if (seenUntilNs !== undefined && (nsOrUndefined(record.timestamp) ?? 0n) <= seenUntilNs) continue;
           lastTimestamp = record.timestamp;
@@ -320,7 +324,7 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
         }
       }
     } finally {
-      await closeAll(newer);
+      await closeAll(files);
     }
     return records;
   };
@@ -333,23 +337,8 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
     handle = snapshot.current.handle;
     handleInode = snapshot.current.inode;
   }
-  const rotatedRecords = async (): Promise<LogRecord[]> => {
-    const records: LogRecord[] = [];
-    try {
-      for (const file of snapshot.rotated) {
-        for (const record of parser.feed(await readRotated(file))) {
-          lastTimestamp = record.timestamp;
-          records.push(record);
-        }
-      }
-    } finally {
-      await closeAll(snapshot.rotated);
-    }
-    return records;
-  };
-
   try {
-    let initial = [...(await rotatedRecords()), ...(await readAvailable(options.follow === true))].filter(keep);
+    let initial = [...(await readRotatedFiles(snapshot.rotated)), ...(await readAvailable(options.follow === true))].filter(keep);
     if (options.tailLines !== undefined && options.tailLines >= 0) initial = options.tailLines === 0 ? [] : initial.slice(-options.tailLines);
     yield* initial;
     if (!options.follow) {
