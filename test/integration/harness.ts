@@ -176,6 +176,12 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; 
       return new Promise<void>((r) => child.once('exit', () => r()));
     },
     async cleanup() {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        // A test that ended with the daemon killed leaves its containers running and its bridge up:
+        // a daemon started again picks them up, so that the removal below reaches them.
+        child = spawnDaemon(root, execRoot, socket, logPath, daemonEnv, daemonArgs);
+        await waitForPing(socket, 20_000).catch(() => child.kill('SIGKILL'));
+      }
       if (child.exitCode === null && child.signalCode === null) {
         const ids = (await daemon.api('GET', '/containers/json?all=1').catch(() => ({ body: '[]' }))).body;
         for (const container of JSON.parse(ids || '[]') as Array<{ Id: string }>) {

@@ -8,12 +8,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { DOCKER, cannotRun, hasDocker, NO_DOCKER, startTestDaemon, type TestDaemon } from '../harness.js';
 import { runCommand } from '../../../src/sys/index.js';
 
 const isV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
 const RT_BUDGET_US = 20_000;
+/** The shared cgroup berthd gives its budget to (every test daemon's containers sit below it). */
+const SHARED_RT_RUNTIME = '/sys/fs/cgroup/cpu/berth/cpu.rt_runtime_us';
 
 /** A whole disk of this host (not a loop, ram or zram device), else loop0: throttles need a block device. */
 function blockDevice(): { path: string; numbers: string } {
@@ -29,11 +31,15 @@ function blockDevice(): { path: string; numbers: string } {
 
 describe('host-dependent resource settings', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
+  let sharedRtRuntimeBefore = '0';
   before(async () => {
+    if (existsSync(SHARED_RT_RUNTIME)) sharedRtRuntimeBefore = readFileSync(SHARED_RT_RUNTIME, 'utf8').trim();
     daemon = await startTestDaemon({ daemonArgs: ['--cpu-rt-runtime', String(RT_BUDGET_US)] });
   });
   after(async () => {
     await daemon?.cleanup();
+    // berthd keeps the budget it gave (as dockerd does); the test gives the host back what it had.
+    if (existsSync(SHARED_RT_RUNTIME)) writeFileSync(SHARED_RT_RUNTIME, sharedRtRuntimeBefore);
   });
 
   const run = async (args: string[]): Promise<string> => {
