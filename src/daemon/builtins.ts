@@ -19,7 +19,7 @@ import { checkSystem } from './system-check.js';
 import { berthHome } from './version.js';
 
 /** crun and runc: the container's processes on the host's kernel, in namespaces the engine may share. */
-const PROCESS_TRAITS: RuntimeTraits = { sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
+const PROCESS_TRAITS: RuntimeTraits = { isolation: 'process', sharesHostKernel: true, sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
 
 /**
  * berth-vm: a microVM per container. Its network stack is inside the guest (its namespace's eth0
@@ -28,6 +28,8 @@ const PROCESS_TRAITS: RuntimeTraits = { sharesNetworkNamespace: true, hotPlugsNe
  * accelerator it ran with.
  */
 const VM_TRAITS: RuntimeTraits = {
+  isolation: 'vm',
+  sharesHostKernel: false,
   sharesNetworkNamespace: false,
   hotPlugsNetworks: false,
   listsProcesses: true,

@@ -10,8 +10,8 @@ import { EventBus } from './events.js';
 import { ManualClock } from './clock.js';
 import type { AttachSession, RuntimeExecHandle, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from './ports.js';
 
-const PROCESS_TRAITS: RuntimeTraits = { sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
-const VM_TRAITS: RuntimeTraits = { sharesNetworkNamespace: false, hotPlugsNetworks: false, listsProcesses: true, exitReasonAnnotation: 'io.berth.vm.error', acceleratorAnnotation: 'io.berth.vm.accel' };
+const PROCESS_TRAITS: RuntimeTraits = { isolation: 'process', sharesHostKernel: true, sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
+const VM_TRAITS: RuntimeTraits = { isolation: 'vm', sharesHostKernel: false, sharesNetworkNamespace: false, hotPlugsNetworks: false, listsProcesses: true, exitReasonAnnotation: 'io.berth.vm.error', acceleratorAnnotation: 'io.berth.vm.accel' };
 
 const IMAGE: EngineImage = {
   id: 'sha256:' + 'a'.repeat(64),

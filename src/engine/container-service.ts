@@ -30,7 +30,7 @@ import { update, type ContainerUpdate } from './container/update.js';
 import { wait } from './container/wait.js';
 
 export type { AttachRequest, ContainerPaths, ContainerServiceOptions, WaitCondition, WaitResult } from './container/context.js';
-export { mergeEnv, mergeWithImage, newCreateInput, VM_RUNTIME, type CreateContainerInput } from './container/create.js';
+export { mergeEnv, mergeWithImage, newCreateInput, type CreateContainerInput } from './container/create.js';
 export { healthcheckSettingsOf } from './container/health.js';
 export type { ListOptions } from './container/list.js';
 export { normalizeSignal } from './container/stop.js';

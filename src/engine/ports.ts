@@ -212,6 +212,14 @@ export interface RuntimeExecHandle {
  * daemon/builtins.ts. The engine asks these traits; it never names an isolation level or a runtime.
  */
 export interface RuntimeTraits {
+  /** The isolation level (`--isolation`) its containers get: a create asking for a level runs on a runtime that declares it. */
+  isolation: 'process' | 'vm';
+  /**
+   * Its containers run on the host's kernel, so settings made there apply to them: host
+   * namespaces, sysctls, devices, cgroup tuning beyond memory and CPUs, the daemon's init binary
+   * (false for a VM: the container runs on the guest's own kernel).
+   */
+  sharesHostKernel: boolean;
   /** Its containers may use the host's network namespace or another container's, and others may join theirs (false for a VM: its network stack is in the guest). */
   sharesNetworkNamespace: boolean;
   /** A running container can join another network (false for a VM: its devices are fixed at boot). */

@@ -2,11 +2,12 @@
  * Checks of the process and namespace settings a create asks for, the way dockerd and the
  * OCI runtimes check them, so a value that cannot work is a 400 at create instead of a failed
  * start: `--sysctl` (namespaced ones only), `--pid`/`--ipc`/`--uts`/`--cgroupns` modes, a
- * hostname the kernel takes, `--shm-size`, `--memory-swap`; and which of them a VM container
- * refuses (its guest kernel is not the host's).
+ * hostname the kernel takes, `--shm-size`, `--memory-swap`; and which of them a container
+ * on its own kernel refuses (a runtime whose traits say it does not share the host's: a VM).
  */
 import { InvalidArgumentError } from '../common/index.js';
 import type { HostSettings } from './container.js';
+import type { RuntimeTraits } from './ports.js';
 
 /** Longest hostname the kernel takes (HOST_NAME_MAX). */
 const HOST_NAME_MAX = 64;
@@ -64,10 +65,10 @@ function checkMode(flag: string, value: string, extra: readonly string[] = [], c
 
 /**
  * Check what a create asks of the process and its namespaces. Throws BERTH_INVALID_SETTING
- * (400) for a value no container could start with, BERTH_UNSUPPORTED_SETTING for one a VM
- * container cannot have.
+ * (400) for a value no container could start with, BERTH_UNSUPPORTED_SETTING for one its
+ * runtime cannot honour (host-kernel settings on a runtime that does not share the host's kernel).
  */
-export function checkProcessSettings(host: HostSettings, hostname: string, domainname: string): void {
+export function checkProcessSettings(host: HostSettings, traits: Pick<RuntimeTraits, 'sharesHostKernel'>, hostname: string, domainname: string): void {
   if (hostname.length > HOST_NAME_MAX) refuse(`invalid hostname: "${hostname.slice(0, 20)}..." is longer than ${HOST_NAME_MAX} characters`);
   if (domainname.length > HOST_NAME_MAX) refuse(`invalid domainname: longer than ${HOST_NAME_MAX} characters`);
   if (host.shmSizeBytes < 0) refuse('SHM size can not be less than 0');
@@ -80,7 +81,7 @@ export function checkProcessSettings(host: HostSettings, hostname: string, domai
   if (oom < -1000 || oom > 1000) refuse(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
   checkSysctls(host.sysctls ?? {}, host);
   checkDevices(host);
-  if (host.isolation === 'vm') {
+  if (!traits.sharesHostKernel) {
     const asked: Array<[boolean, string]> = [
       [host.pidMode === 'host', '--pid host'],
       [(host.pidMode ?? '').startsWith('container:'), '--pid container:<id>'],
@@ -105,8 +106,8 @@ export function checkProcessSettings(host: HostSettings, hostname: string, domai
       [(host.deviceCgroupRules ?? []).length > 0, '--device-cgroup-rule'],
     ];
     for (const [isSet, flag] of asked) {
-      if (isSet) throw new InvalidArgumentError(`${flag} is not supported with --isolation=vm: the container runs on the VM's own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+      if (isSet) throw new InvalidArgumentError(`${flag} is not supported with --isolation=${host.isolation}: the container runs on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
     }
-    if (host.init) throw new InvalidArgumentError("--init is not supported with --isolation=vm: the guest has no init binary to run as the container's PID 1", { code: 'BERTH_UNSUPPORTED_SETTING' });
+    if (host.init) throw new InvalidArgumentError(`--init is not supported with --isolation=${host.isolation}: the daemon's init binary cannot be bound into a container on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
   }
 }

@@ -42,7 +42,8 @@ export function addContainerRoutes(router: Router, engine: Engine): void {
     const record = containers.get(req.param('id'));
     const paths = containers.pathsOf(record.id);
     const lowerDirs = await engine.images.lowerDirs(record.imageId).catch(() => []);
-    return { body: containerInspectFor(req.version, toDockerInspect(record, { ...paths, lowerDirs })) };
+    const reportsAccelerator = containers.runtimeFor(record).traits.acceleratorAnnotation !== undefined;
+    return { body: containerInspectFor(req.version, toDockerInspect(record, { ...paths, lowerDirs }, { reportsAccelerator })) };
   });
 
   router.add('POST', '/containers/{id}/start', async (req) => {

@@ -266,8 +266,13 @@ export interface InspectPaths {
   lowerDirs: string[];
 }
 
+/** What inspect shows of the container's runtime beyond the record: whether it reports the accelerator a run got (a VM's). */
+export interface InspectRuntimeFacts {
+  reportsAccelerator: boolean;
+}
+
 /** docker's `GET /containers/{id}/json` answer for a record. */
-export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): ContainerInspectResponse {
+export function toDockerInspect(record: ContainerRecord, paths: InspectPaths, runtime: InspectRuntimeFacts): ContainerInspectResponse {
   const state = record.state;
   return {
     Id: record.id,
@@ -315,7 +320,7 @@ export function toDockerInspect(record: ContainerRecord, paths: InspectPaths): C
     Mounts: toDockerMounts(record),
     Config: toDockerConfig(record),
     NetworkSettings: toDockerNetworkSettings(record),
-    ...(record.host.isolation === 'vm' ? { VM: { Accelerator: state.vmAccelerator ?? '' } } : {}),
+    ...(runtime.reportsAccelerator ? { VM: { Accelerator: state.vmAccelerator ?? '' } } : {}),
   };
 }
 

@@ -135,8 +135,8 @@ export class ContainerContext {
     };
   }
 
-  /** The runtime a container was created with. */
-  runtimeOf(record: ContainerRecord): RuntimePort {
+  /** The runtime a container was created with (or whose host settings name it). */
+  runtimeOf(record: { host: { runtime: string } }): RuntimePort {
     const runtime = this.options.runtimes[record.host.runtime] ?? this.options.runtimes[this.options.defaultRuntime];
     if (!runtime) throw new BerthError('internal', 'BERTH_NO_RUNTIME', `runtime ${record.host.runtime} is not configured`);
     return runtime;

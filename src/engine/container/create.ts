@@ -96,9 +96,6 @@ export function newCreateInput(imageRef: string): CreateContainerInput {
   };
 }
 
-/** The runtime name VM containers use (registered by daemon/builtins.ts). */
-export const VM_RUNTIME = 'berth-vm';
-
 /** Create a container record and its directories; nothing runs yet. */
 export async function create(ctx: ContainerContext, input: CreateContainerInput): Promise<{ id: string; warnings: string[] }> {
   const { options } = ctx;
@@ -114,7 +111,7 @@ export async function create(ctx: ContainerContext, input: CreateContainerInput)
     const lookup = (ref: string): ContainerRecord | undefined => findOrUndefined((r) => ctx.store.resolve(r), ref);
     const links = resolveLinks(input.links ?? [], host, lookup);
     if (links.length > 0) host.links = links;
-    checkProcessSettings(host, settings.hostname, settings.domainname);
+    checkProcessSettings(host, ctx.runtimeOf({ host }).traits, settings.hostname, settings.domainname);
     resolveContainerModes(host, lookup);
     if (host.init) await checkInit(ctx);
     resolveNetworksAtCreate(host, input.endpoints ?? {}, ctx.networking);
@@ -195,12 +192,17 @@ async function checkInit(ctx: ContainerContext): Promise<void> {
 function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host']): HostSettings {
   const { options } = ctx;
   const requested = host.isolation;
+  const named = host.runtime;
+  if (named !== '' && !options.knownRuntimes.includes(named)) {
+    throw new InvalidArgumentError(`unknown or invalid runtime name: ${named}`);
+  }
+  const levelOf = (name: string): HostSettings['isolation'] => options.runtimes[name]?.traits.isolation ?? 'process';
   let isolation: HostSettings['isolation'];
   switch (requested.toLowerCase()) {
     case '':
     case 'default':
-      // An explicit process runtime (--runtime runc) decides for a daemon whose default is vm.
-      isolation = host.runtime !== '' && host.runtime !== VM_RUNTIME ? 'process' : (options.defaultIsolation ?? 'process');
+      // A runtime named with --runtime decides; else the daemon's --default-isolation.
+      isolation = named !== '' ? levelOf(named) : (options.defaultIsolation ?? 'process');
       break;
     case 'process':
       isolation = 'process';
@@ -212,34 +214,32 @@ function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host'])
     default:
       throw new InvalidArgumentError(`invalid isolation '${requested}' on linux: use process, vm, hyperv or default`);
   }
-  if (host.runtime === VM_RUNTIME && requested.toLowerCase() === 'process') {
-    throw new InvalidArgumentError(`runtime ${VM_RUNTIME} cannot run a container with isolation '${requested}'`);
+  const providers = options.knownRuntimes.filter((name) => levelOf(name) === isolation);
+  if (named !== '' && levelOf(named) !== isolation) {
+    throw new InvalidArgumentError(`runtime ${named} cannot run a container with isolation '${requested}'${providers.length > 0 ? `: ${isolation} containers run on ${providers.join(' or ')}` : ''}`);
   }
-  if (host.runtime === VM_RUNTIME) isolation = 'vm';
-  if (isolation === 'vm' && host.runtime !== '' && host.runtime !== VM_RUNTIME) {
-    throw new InvalidArgumentError(`runtime ${host.runtime} cannot run a container with isolation '${requested}': VM containers run on ${VM_RUNTIME}`);
+  // The daemon's default runtime when it gives this level, else the first runtime that does (the VM's).
+  const runtime = named !== '' ? named : levelOf(options.defaultRuntime) === isolation ? options.defaultRuntime : providers[0];
+  if (runtime === undefined || !options.knownRuntimes.includes(runtime)) {
+    throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime ?? `(none for isolation ${isolation})`}`);
   }
-  // A VM container's OCI runtime is always berth-vm: it boots the VM conmon monitors.
-  const runtime = isolation === 'vm' ? VM_RUNTIME : host.runtime === '' ? options.defaultRuntime : host.runtime;
-  if (!options.knownRuntimes.includes(runtime)) {
-    throw new InvalidArgumentError(`unknown or invalid runtime name: ${runtime}`);
-  }
+  const traits = options.runtimes[runtime]?.traits;
   // A runtime whose network stack is its own (a VM has its own kernel) cannot share the host's
   // stack, nor a namespace whose interface another container uses; its eth0 is the tap-redirected one of its own.
-  const sharesNetworkNamespace = options.runtimes[runtime]?.traits.sharesNetworkNamespace ?? true;
-  if (!sharesNetworkNamespace && (host.networkMode === 'host' || host.networkMode.startsWith('container:'))) {
+  if (traits && !traits.sharesNetworkNamespace && (host.networkMode === 'host' || host.networkMode.startsWith('container:'))) {
     const mode = host.networkMode === 'host' ? 'host' : 'container:<id>';
-    throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=vm: a VM container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
+    throw new InvalidArgumentError(`--network ${mode} is not supported with --isolation=${isolation}: the container has its own network stack`, { code: 'BERTH_VM_NETWORK_MODE' });
   }
+  const sharesHostKernel = traits?.sharesHostKernel ?? true;
   const limits = checkCreateResources(host);
-  // A VM container's limits are the guest's business: checkProcessSettings refuses these for it by name.
-  if (isolation === 'process') checkHostSpecificResources(limits, options.cgroupFeatures ?? NO_CGROUP_FEATURES);
+  // On its own kernel a container's limits are the guest's business: checkProcessSettings refuses these for it by name.
+  if (sharesHostKernel) checkHostSpecificResources(limits, options.cgroupFeatures ?? NO_CGROUP_FEATURES);
   const log = checkLogConfig(host.logConfig.type, host.logConfig.config);
   if (host.autoRemove && host.restartPolicy.name !== 'no') {
     throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
   }
-  // The daemon's --init applies to the containers that can have it: a VM's guest has no init to bind in.
-  const init = host.init ?? (isolation === 'process' && (options.init?.isDefault ?? false));
+  // The daemon's --init applies to the containers that can have it: a guest kernel's has no init to bind in.
+  const init = host.init ?? (sharesHostKernel && (options.init?.isDefault ?? false));
   return { ...host, ...limits, logConfig: { type: log.driver, config: host.logConfig.config }, isolation, isolationRequested: requested, runtime, init, initRequested: host.init };
 }
 
