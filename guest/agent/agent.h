@@ -91,6 +91,7 @@ struct spec {
   int nifaces, naddrs, nroutes;
   const char *seed; /* START only: hex bytes for the kernel's RNG (fresh.c) */
   const char *time; /* START only: the host's wall clock, `<seconds>.<nanoseconds>` */
+  const char *seccomp; /* START only: `<flags hex>/<program base64>` (seccomp.c) */
 };
 
 
@@ -124,6 +125,10 @@ int configure_network(struct spec *s, const char **what);
 
 /* ps.c */
 void send_process_list(uint32_t id);
+
+/* seccomp.c */
+int install_seccomp(void);
+int keep_seccomp(const char *value);
 
 /* session.c */
 struct session *find_session(uint32_t id);

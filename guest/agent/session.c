@@ -29,6 +29,7 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
   /* Before anything of the container runs (a clone of a template shares its RNG state and clock until now). */
   if (is_main && s.seed && apply_seed(s.seed) < 0) { send_error(id, "cannot seed the guest's random number generator: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.time && apply_time(s.time) < 0) { send_error(id, "cannot set the guest's clock: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
+  if (is_main && s.seccomp && keep_seccomp(s.seccomp) < 0) { send_error(id, "cannot load the container's seccomp filter: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (mount_root() < 0) { send_error(id, "cannot mount the container root: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.host && s.host[0]) sethostname(s.host, strlen(s.host));
   for (int i = 0; is_main && i < s.nmounts; i++) {

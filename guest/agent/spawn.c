@@ -28,6 +28,12 @@ void exec_child(const struct spec *s, int errfd) {
     }
     prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
   }
+  /* As runc: without no_new_privs a filter needs CAP_SYS_ADMIN, so it goes in now, before the
+   * user and capabilities change (the profile must allow what follows); with it, as late as can be. */
+  if (!s->is_no_new_privs && install_seccomp() < 0) {
+    snprintf(msg, sizeof msg, "126 cannot apply the seccomp filter: %s", strerror(errno));
+    goto fail;
+  }
   if (setgroups((size_t)s->ngroups, s->groups) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0) {
     snprintf(msg, sizeof msg, "126 cannot set user %u:%u: %s", s->uid, s->gid, strerror(errno));
     goto fail;
@@ -50,6 +56,10 @@ void exec_child(const struct spec *s, int errfd) {
   }
   if (s->is_no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     snprintf(msg, sizeof msg, "126 cannot set no_new_privs: %s", strerror(errno));
+    goto fail;
+  }
+  if (s->is_no_new_privs && install_seccomp() < 0) {
+    snprintf(msg, sizeof msg, "126 cannot apply the seccomp filter: %s", strerror(errno));
     goto fail;
   }
   char *envp[MAX_FIELDS];

@@ -24,6 +24,7 @@ int parse_spec(char *payload, uint32_t len, struct spec *s) {
     else if (!strcmp(field, "host")) s->host = value;
     else if (!strcmp(field, "seed")) s->seed = value;
     else if (!strcmp(field, "time")) s->time = value;
+    else if (!strcmp(field, "seccomp")) s->seccomp = value;
     else if (!strcmp(field, "uid")) s->uid = (uid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "gid")) s->gid = (gid_t)strtoul(value, NULL, 10);
     else if (!strcmp(field, "tty")) s->is_tty = !strcmp(value, "1");

@@ -11,6 +11,7 @@ import { cgroupDirsFor } from '../sys/index.js';
 import { chooseAccel, findGuestAssets, hostTscKhz } from './guest-assets.js';
 import { capabilityFields } from './guest-capabilities.js';
 import { MAX_GUEST_SHARES, mountField, planGuestMounts } from './guest-mounts.js';
+import { seccompFields } from './guest-seccomp.js';
 import { networkNamespaceOf, prepareGuestNetwork, releaseGuestNetwork, type GuestNetwork } from './guest-network.js';
 import { encodeProcessSpec, type GuestProcessSpec } from './protocol.js';
 import { qemuArgs, type QemuLaunch } from './qemu-command.js';
@@ -140,6 +141,8 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
     shares: mountPlan.shares,
   };
   const args = qemuArgs(launch).concat(network?.qemuArgs ?? []);
+  // Compiled once here; the agent keeps it for the container's process and every exec.
+  const seccomp = await seccompFields(spec.linux?.seccomp);
   const startSpecWith = (networkFields: readonly string[]): Buffer => encodeProcessSpec(guestProcessOf(proc, {
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     startFields: [
@@ -149,6 +152,7 @@ async function writePlanFiles(stateDir: string, id: string, bundle: string, cons
       ...(spec.linux?.maskedPaths ?? []).map((path) => `masked=${path}`),
       ...(spec.linux?.readonlyPaths ?? []).map((path) => `rdonly=${path}`),
       ...(spec.root?.readonly ? ['readonly=1'] : []),
+      ...seccomp,
     ],
   }), "the container's process spec (arguments, environment, mounts)");
   const coldStartSpec = startSpecWith(network?.startFields ?? []);
