@@ -118,6 +118,8 @@ void mount_or_log(const char *src, const char *dst, const char *type, unsigned l
 int mount_root(void);
 int mount_tmpfs(char *field, const char **what);
 int mount_user(char *field, const char **what);
+int mask_path(const char *path);
+int make_path_readonly(const char *path);
 
 /* network.c */
 void bring_up_loopback(void);
@@ -139,7 +141,7 @@ void reap(void);
 void start_session(uint32_t id, char *payload, uint32_t len, int is_main);
 
 /* spawn.c */
-void exec_child(const struct spec *s, int errfd);
+void exec_child(const struct spec *s, pid_t main_pid, int errfd);
 
 /* spec.c */
 int parse_spec(char *payload, uint32_t len, struct spec *s);

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "agent.h"
+#include <linux/openat2.h>
 
 int is_root_mounted;
 
@@ -123,4 +124,57 @@ int mount_tmpfs(char *field, const char **what) {
   snprintf(target, sizeof target, ROOT "%s", dest);
   make_dirs(target);
   return mount("tmpfs", target, "tmpfs", mflags, data);
+}
+
+/* A path of the container, opened (O_PATH) with its symlinks resolved as if the container's root
+ * were / (an image's link cannot lead out of it), and no /proc magic links followed. */
+static int open_in_root(const char *path) {
+  static int root_fd = -1;
+  if (root_fd < 0) root_fd = open(ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return -1;
+  struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+/* Mounts on what fd names, through its /proc/self/fd link: never on a path resolved again. */
+static int mount_on_fd(const char *src, int fd, const char *type, unsigned long flags, const char *data) {
+  char target[64];
+  snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+  return mount(src, target, type, flags, data);
+}
+
+/* One of the spec's maskedPaths: an empty read-only tmpfs over a directory, /dev/null over
+ * anything else. 0 when hidden or missing; -1 with errno set when it cannot be hidden. */
+int mask_path(const char *path) {
+  int fd = open_in_root(path);
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  struct stat st;
+  int rc = fstat(fd, &st);
+  if (rc == 0) rc = S_ISDIR(st.st_mode) ? mount_on_fd("tmpfs", fd, "tmpfs", MS_RDONLY, "size=0") : mount_on_fd("/dev/null", fd, NULL, MS_BIND, NULL);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+/* One of the spec's readonlyPaths: bound over itself, then that bind remounted read-only. 0 when
+ * done or missing; -1 with errno set otherwise. */
+int make_path_readonly(const char *path) {
+  int fd = open_in_root(path);
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  int rc = mount(self, self, NULL, MS_BIND | MS_REC, NULL);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  if (rc < 0) return -1;
+  /* Reopened: fd named what now lies under the bind, and the remount must reach the bind itself. */
+  fd = open_in_root(path);
+  if (fd < 0) return -1;
+  rc = mount_on_fd(NULL, fd, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
 }

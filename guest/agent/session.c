@@ -30,6 +30,13 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
   if (is_main && s.seed && apply_seed(s.seed) < 0) { send_error(id, "cannot seed the guest's random number generator: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.time && apply_time(s.time) < 0) { send_error(id, "cannot set the guest's clock: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.seccomp && keep_seccomp(s.seccomp) < 0) { send_error(id, "cannot load the container's seccomp filter: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
+  /* An exec joins the main process's mount namespace: it must still run. */
+  pid_t main_pid = 0;
+  if (!is_main) {
+    struct session *main_session = find_session(0);
+    if (!main_session || main_session->has_exited) { send_error(id, "the container is not running"); send_u32(F_EXIT, id, 126); return; }
+    main_pid = main_session->pid;
+  }
   if (mount_root() < 0) { send_error(id, "cannot mount the container root: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.host && s.host[0]) sethostname(s.host, strlen(s.host));
   for (int i = 0; is_main && i < s.nmounts; i++) {
@@ -41,21 +48,21 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
     }
   }
 
-  /* The spec's masked paths (/proc/kcore and the like: /dev/null over a file, an empty
-   * read-only tmpfs over a directory) and read-only paths (/proc/sys, ...), as crun makes them. */
+  /* The spec's masked paths (/proc/kcore and the like) and read-only paths (/proc/sys, ...), as
+   * crun makes them; a path that does not exist is skipped, one that cannot be hidden is an error. */
   for (int i = 0; is_main && i < s.nmasked; i++) {
-    char target[PATH_MAX];
-    struct stat st;
-    snprintf(target, sizeof target, ROOT "%s", s.masked[i]);
-    if (stat(target, &st) < 0) continue;
-    if (S_ISDIR(st.st_mode)) mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0");
-    else mount("/dev/null", target, NULL, MS_BIND, NULL);
+    if (mask_path(s.masked[i]) < 0) {
+      send_error(id, "error masking \"%s\" in the VM: %s", s.masked[i], strerror(errno));
+      send_u32(F_EXIT, id, 126);
+      return;
+    }
   }
   for (int i = 0; is_main && i < s.nrdonly; i++) {
-    char target[PATH_MAX];
-    snprintf(target, sizeof target, ROOT "%s", s.rdonly[i]);
-    if (access(target, F_OK) < 0) continue;
-    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) == 0) mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    if (make_path_readonly(s.rdonly[i]) < 0) {
+      send_error(id, "error making \"%s\" read-only in the VM: %s", s.rdonly[i], strerror(errno));
+      send_u32(F_EXIT, id, 126);
+      return;
+    }
   }
 
   /* --read-only: as crun, the root's own mount turns read-only once everything is mounted on it
@@ -107,7 +114,7 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
     } else {
       dup2(in[0], 0); dup2(out[1], 1); dup2(err[1], 2);
     }
-    exec_child(&s, report[1]);
+    exec_child(&s, main_pid, report[1]);
   }
   close(report[1]);
   if (pid < 0) {

@@ -1,15 +1,48 @@
 /*
- * berth-agent: In a new session's child: becoming the container's process (user, capabilities,
- * chroot, exec).
+ * berth-agent: In a new session's child: becoming the container's process (mount namespace and
+ * pivot_root, user, capabilities, seccomp, exec).
  */
 #define _GNU_SOURCE
 #include "agent.h"
+#include <sched.h>
 
-/* In the child: become the container's process. Reports failure as "<code> <message>" on errfd. */
-void exec_child(const struct spec *s, int errfd) {
+/* Where the initramfs is bound on its way to becoming a mount pivot_root can leave. */
+#define JAIL "/.jail"
+
+/*
+ * The container's own mount namespace with its root pivoted, as crun makes it, so no chroot
+ * escape (CAP_SYS_CHROOT is in docker's default set) reaches the agent's initramfs: the main
+ * process makes it, an exec session joins the main process's (as docker exec joins the
+ * container's). pivot_root cannot leave the initramfs (rootfs has no parent mount), so a
+ * recursive bind of it is first moved over "/" and entered, as switch_root does; the pivot then
+ * detaches that bind with everything of the agent's beside the container's root.
+ */
+static int enter_container_root(pid_t main_pid) {
+  if (main_pid > 0) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)main_pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = setns(fd, CLONE_NEWNS);
+    close(fd);
+    /* setns puts root and cwd at the namespace's root: the container's. */
+    return rc < 0 ? -1 : chdir("/");
+  }
+  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return -1;
+  if (mkdir(JAIL, 0700) < 0 && errno != EEXIST) return -1;
+  if (mount("/", JAIL, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
+  if (chdir(JAIL) < 0 || mount(JAIL, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) return -1;
+  if (chdir(ROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) return -1;
+  if (umount2(".", MNT_DETACH) < 0) return -1;
+  return chdir("/");
+}
+
+/* In the child: become the container's process (main_pid 0: the container's main process, else
+ * an exec session in main_pid's container). Reports failure as "<code> <message>" on errfd. */
+void exec_child(const struct spec *s, pid_t main_pid, int errfd) {
   char msg[600];
   int code = 126;
-  if (chroot(ROOT) < 0 || chdir("/") < 0) {
+  if (enter_container_root(main_pid) < 0) {
     snprintf(msg, sizeof msg, "126 cannot enter the container root: %s", strerror(errno));
     goto fail;
   }

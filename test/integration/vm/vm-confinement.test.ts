@@ -3,8 +3,10 @@
  * installed by the guest agent in the container's process and in every exec (a syscall docker's
  * profile denies fails with EPERM), lifted by `--security-opt seccomp=unconfined`, replaced by a
  * custom profile (also with no-new-privileges), and a profile the guest cannot apply refused by
- * name. Each denial has a control where the same call succeeds, so a pass proves the filter and
- * not a missing tool. Three VM boots in all (TCG boots are slow).
+ * name; masked paths hidden, and a root pivoted in the container's own mount namespace (joined
+ * by exec) that a chroot escape cannot climb out of. Each seccomp denial has a control where the
+ * same call succeeds, so a pass proves the filter and not a missing tool. Three VM boots in all
+ * (TCG boots are slow).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,13 +33,32 @@ int main(void) {
 }
 `;
 
+/**
+ * The classic chroot escape (CAP_SYS_CHROOT is in docker's default set): chroot into a
+ * subdirectory, climb out of it with "..", chroot there. Under a plain chroot that reaches the
+ * guest's initramfs (its /init is the agent); under pivot_root the container's root is the top.
+ */
+const CHROOT_ESCAPE_PROBE = `
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(void) {
+  mkdir("/tmp/escape", 0755);
+  if (chroot("/tmp/escape") < 0) { perror("chroot"); return 2; }
+  for (int i = 0; i < 64; i++) if (chdir("..") < 0) { perror("chdir"); return 2; }
+  if (chroot(".") < 0) { perror("chroot ."); return 2; }
+  printf(access("/init", F_OK) == 0 ? "escaped\\n" : "contained\\n");
+  return 0;
+}
+`;
+
 /** Allows everything but mkdir/mkdirat, which fail with EACCES (errnoRet honoured). */
 const DENY_MKDIR_PROFILE = {
   defaultAction: 'SCMP_ACT_ALLOW',
   syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
 };
 
-describe('vm isolation: seccomp and the rest of docker\'s confinement inside the guest', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
+describe("vm isolation: seccomp and the rest of docker's confinement inside the guest", { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   let daemon: TestDaemon;
   let probeDir: string;
   before(async () => {
@@ -48,6 +69,9 @@ describe('vm isolation: seccomp and the rest of docker\'s confinement inside the
     await writeFile(join(probeDir, 'keyctl.c'), KEYCTL_PROBE);
     const built = await runCommand('gcc', ['-static', '-O', '-o', join(probeDir, 'keyctl'), join(probeDir, 'keyctl.c')]);
     assert.equal(built.exitCode, 0, `gcc: ${built.stderr}`);
+    await writeFile(join(probeDir, 'escape.c'), CHROOT_ESCAPE_PROBE);
+    const escape = await runCommand('gcc', ['-static', '-O', '-o', join(probeDir, 'escape'), join(probeDir, 'escape.c')]);
+    assert.equal(escape.exitCode, 0, `gcc: ${escape.stderr}`);
     await writeFile(join(probeDir, 'deny-mkdir.json'), JSON.stringify(DENY_MKDIR_PROFILE));
     await writeFile(join(probeDir, 'notify.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/x.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }));
   });
@@ -58,7 +82,7 @@ describe('vm isolation: seccomp and the rest of docker\'s confinement inside the
 
   it("applies docker's default profile to the container's process and to exec: keyctl and unshare are EPERM", async () => {
     const started = await daemon.docker(['run', '-d', '--name', 'confined', '--isolation=vm', '--network', 'none', '-v', `${probeDir}:/probe:ro`,
-      'busybox', 'sh', '-c', 'grep Seccomp: /proc/self/status; /probe/keyctl; echo up; sleep 1000'], { timeoutMs: VM_TIMEOUT_MS });
+      'busybox', 'sh', '-c', 'grep Seccomp: /proc/self/status; /probe/keyctl; /probe/escape; echo up; sleep 1000'], { timeoutMs: VM_TIMEOUT_MS });
     assert.equal(started.exitCode, 0, started.stderr);
     let logs = '';
     for (let i = 0; i < 300 && !/^up$/m.test(logs); i++) {
@@ -68,6 +92,10 @@ describe('vm isolation: seccomp and the rest of docker\'s confinement inside the
     // Mode 2: a filter is installed in the container's own process.
     assert.match(logs, /^Seccomp:\s+2$/m);
     assert.match(logs, /^keyctl EPERM$/m);
+    // The root is pivoted in the container's own mount namespace, which exec joins.
+    assert.match(logs, /^contained$/m);
+    const escape = await daemon.docker(['exec', 'confined', '/probe/escape']);
+    assert.equal(escape.stdout.trim(), 'contained', escape.stderr);
     const keyctl = await daemon.docker(['exec', 'confined', '/probe/keyctl']);
     assert.equal(keyctl.stdout.trim(), 'keyctl EPERM');
     const status = await daemon.docker(['exec', 'confined', 'grep', 'Seccomp:', '/proc/self/status']);
@@ -77,6 +105,11 @@ describe('vm isolation: seccomp and the rest of docker\'s confinement inside the
     assert.notEqual(userns.exitCode, 0, userns.stdout);
     assert.doesNotMatch(userns.stdout, /mounted/);
     assert.match(userns.stderr, /Operation not permitted/);
+    // Masked paths: /dev/null over a file, an empty read-only tmpfs over a directory (vm-flags
+    // shows --privileged seeing them).
+    const masked = await daemon.docker(['exec', 'confined', 'sh', '-c', 'echo "interrupts=$(wc -c < /proc/interrupts) firmware=$(ls -A /sys/firmware | wc -l)"; touch /sys/firmware/x']);
+    assert.match(masked.stdout, /^interrupts=0 firmware=0$/m);
+    assert.match(masked.stderr, /Read-only file system/);
     await daemon.docker(['rm', '-f', 'confined'], { timeoutMs: VM_TIMEOUT_MS });
   });
 

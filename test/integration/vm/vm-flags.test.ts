@@ -75,7 +75,7 @@ describe('vm isolation: run flags and container commands', { skip: cannotRun(!ha
 
   it("gives the container process docker's default capabilities and seccomp filter, --cap-drop/--cap-add and --privileged, and a read-only /proc/sys", async () => {
     const status = async (args: string[]): Promise<string> => {
-      const run = await daemon.docker(['run', '--rm', '--isolation=vm', '--network', 'none', ...args, 'busybox', 'sh', '-c', 'grep -E "CapEff|Seccomp:" /proc/self/status; echo 1 > /proc/sys/vm/drop_caches 2>&1 | head -1'], { timeoutMs: VM_TIMEOUT_MS });
+      const run = await daemon.docker(['run', '--rm', '--isolation=vm', '--network', 'none', ...args, 'busybox', 'sh', '-c', 'grep -E "CapEff|Seccomp:" /proc/self/status; echo "interrupts=$(wc -c < /proc/interrupts)"; echo 1 > /proc/sys/vm/drop_caches 2>&1 | head -1'], { timeoutMs: VM_TIMEOUT_MS });
       assert.equal(run.exitCode, 0, run.stderr);
       return run.stdout + run.stderr;
     };
@@ -83,12 +83,15 @@ describe('vm isolation: run flags and container commands', { skip: cannotRun(!ha
     assert.match(defaults, /CapEff:\s+00000000a80425fb/);
     assert.match(defaults, /Read-only file system/);
     assert.match(defaults, /Seccomp:\s+2/);
+    assert.match(defaults, /interrupts=0\n/);
     assert.match(await status(['--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN']), /CapEff:\s+0000000000001000/);
     // --privileged: everything berthd itself may hold (its bounding set), as in process mode.
     const privileged = await status(['--privileged']);
     assert.match(privileged, /CapEff:\s+0000[0-9a-f]{2}f{2}[0-9a-f]{6}/);
     // --privileged also runs without a seccomp filter, as docker's.
     assert.match(privileged, /Seccomp:\s+0/);
+    // ... and sees the kernel files a default container has masked.
+    assert.doesNotMatch(privileged, /interrupts=0\n/);
     assert.match(await status(['-u', 'nobody']), /CapEff:\s+0{16}/);
   });
 
