@@ -2,24 +2,9 @@
  * What the engine needs from the network service (src/network): networks, a container's
  * namespace and its endpoints on them.
  */
+import type { NetworkCreateRequest } from '../network/index.js';
 
-/** What `network create` asks for; '' fields take docker's defaults. */
-export interface NetworkCreateRequest {
-  name: string;
-  driver: string;
-  subnet: string;
-  gateway: string;
-  ipRange: string;
-  isInternal: boolean;
-  isAttachable: boolean;
-  labels: Record<string, string>;
-  options: Record<string, string>;
-  /** EnableIPv6: the network gets an IPv6 subnet too (a unique local /64 unless `ipv6Subnet` names one). */
-  enableIPv6: boolean;
-  ipv6Subnet: string;
-  ipv6Gateway: string;
-  ipv6IpRange: string;
-}
+export type { NetworkCreateRequest };
 
 /** A network as the engine sees it (src/network's record). */
 export interface EngineNetwork {

@@ -19,29 +19,11 @@ import { NetworkStore, stripEndpoint } from './network-store.js';
 import { PortReserver } from './port-reserver.js';
 import { contains, firstHost, formatSubnet, overlaps, parseIpv4, parseSubnet, pickFreeSubnet, type Ipv4Subnet } from './subnets.js';
 import { contains6, firstHost6, formatIpv6, formatSubnet6, overlaps6, parseIpv6, parseSubnet6, pickFreeSubnet6, ulaPrefixOf, type Ipv6Subnet } from './subnets6.js';
-import type { AttachRequest, EndpointFile, EndpointState, Ipv6Config, NetworkRecord } from './types.js';
+import type { AttachRequest, EndpointFile, EndpointState, Ipv6Config, NetworkCreateRequest, NetworkRecord } from './types.js';
 import type { MountHelper } from '../sys/index.js';
 
 export { bridgeMac } from './bridge-devices.js';
 export { legacyConflist } from './conflist.js';
-
-/** What `network create` asks for; unset fields take docker's defaults. */
-export interface CreateNetworkRequest {
-  name: string;
-  driver: string;
-  subnet: string;
-  gateway: string;
-  ipRange: string;
-  isInternal: boolean;
-  isAttachable: boolean;
-  labels: Record<string, string>;
-  options: Record<string, string>;
-  /** EnableIPv6: an IPv6 subnet too, `ipv6Subnet` or a unique local /64 of the daemon's /48. */
-  enableIPv6: boolean;
-  ipv6Subnet: string;
-  ipv6Gateway: string;
-  ipv6IpRange: string;
-}
 
 export interface CniNetworkServiceOptions {
   root: string;
@@ -166,7 +148,7 @@ export class CniNetworkService {
   }
 
   /** Create a bridge network; checks name, subnet overlap and gateway before anything is written. */
-  create(request: CreateNetworkRequest): Promise<NetworkRecord> {
+  create(request: NetworkCreateRequest): Promise<NetworkRecord> {
     return this.#serial(async () => {
       if (!NETWORK_NAME.test(request.name)) throw new InvalidArgumentError(`invalid network name "${request.name}"`);
       if (this.#store.byName(request.name)) throw new NetworkExistsError(request.name);
@@ -467,7 +449,7 @@ export class CniNetworkService {
   }
 
   /** The IPv6 side of a create request, checked (docker's wording) before anything is made; undefined without EnableIPv6. */
-  async #ipv6ConfigOf(request: CreateNetworkRequest): Promise<Ipv6Config | undefined> {
+  async #ipv6ConfigOf(request: NetworkCreateRequest): Promise<Ipv6Config | undefined> {
     if (!request.enableIPv6) {
       if (request.ipv6Subnet !== '') throw new InvalidArgumentError(`IPv6 subnet ${request.ipv6Subnet} given without --ipv6 (EnableIPv6): berth does not ignore it`);
       return undefined;

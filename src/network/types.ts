@@ -7,6 +7,24 @@ import type { PortMapping, PortRequest } from './port-reserver.js';
 /** `bridge` (CNI bridge), `host` (the host's stack) or `null` (loopback only), as docker names drivers. */
 export type NetworkDriver = 'bridge' | 'host' | 'null';
 
+/** What `network create` asks for; '' fields take docker's defaults. One type for the API's translation, the engine and this service. */
+export interface NetworkCreateRequest {
+  name: string;
+  driver: string;
+  subnet: string;
+  gateway: string;
+  ipRange: string;
+  isInternal: boolean;
+  isAttachable: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** EnableIPv6: an IPv6 subnet too, `ipv6Subnet` or a unique local /64 of the daemon's /48. */
+  enableIPv6: boolean;
+  ipv6Subnet: string;
+  ipv6Gateway: string;
+  ipv6IpRange: string;
+}
+
 /** A network, persisted as `<root>/networks/<id>.json`. */
 export interface NetworkRecord {
   id: string;
