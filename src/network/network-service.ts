@@ -5,21 +5,22 @@
  * stops, disconnects or is removed. What was ADDed is written down before it is used, so a
  * restart after a crash can DEL whatever belongs to no running container.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeyedLock, crashPoint, messageOf, newId, type Logger } from '../common/index.js';
-import { BridgeDevices, hostRoutes, hostRoutes6 } from './bridge-devices.js';
-import { CniRunner, DEFAULT_CNI_PATH, type CniInvocation, type CniResult } from './cni.js';
-import { cniNameOf, conflistFor, legacyConflist } from './conflist.js';
-import { InvalidAddressError, InvalidBridgeNameError, IPv6UnavailableError, isValidBridgeName, NetworkExistsError, NetworkInUseError, NoFreeSubnetError, PredefinedNetworkError, SubnetOverlapError } from './errors.js';
+import { BridgeDevices } from './bridge-devices.js';
+import { CniEndpoints } from './cni-endpoints.js';
+import { CniRunner, DEFAULT_CNI_PATH } from './cni.js';
+import { cniNameOf, conflistFor } from './conflist.js';
+import { InvalidBridgeNameError, isValidBridgeName, NetworkExistsError, NetworkInUseError, PredefinedNetworkError } from './errors.js';
+import { checkEndpointAddresses, chooseSubnet, ipv4ConfigOf, ipv6ConfigOf } from './network-addresses.js';
 import { createNetns, listNetns, removeNetns } from './netns.js';
 import { NetworkDns } from './network-dns.js';
 import { NetworkStore, stripEndpoint } from './network-store.js';
 import { PortReserver } from './port-reserver.js';
-import { contains, firstHost, formatSubnet, overlaps, parseIpv4, parseSubnet, pickFreeSubnet, type Ipv4Subnet } from './subnets.js';
-import { contains6, firstHost6, formatIpv6, formatSubnet6, overlaps6, parseIpv6, parseSubnet6, pickFreeSubnet6, ulaPrefixOf, type Ipv6Subnet } from './subnets6.js';
-import type { AttachRequest, EndpointFile, EndpointState, Ipv6Config, NetworkCreateRequest, NetworkRecord } from './types.js';
+import { firstHost, formatSubnet } from './subnets.js';
+import type { AttachRequest, EndpointFile, EndpointState, NetworkCreateRequest, NetworkRecord } from './types.js';
 import type { MountHelper } from '../sys/index.js';
 
 export { bridgeMac } from './bridge-devices.js';
@@ -52,6 +53,7 @@ export class CniNetworkService {
   readonly #store: NetworkStore;
   readonly #bridges: BridgeDevices;
   readonly #dns: NetworkDns;
+  readonly #endpoints: CniEndpoints;
   /** Network changes and endpoint changes run one at a time (one key: the whole service). */
   readonly #lock = new KeyedLock();
   /** The steps of the set-up or tear-down under way with their wall ms, for the debug log (operations are serial). */
@@ -63,6 +65,7 @@ export class CniNetworkService {
     this.#store = new NetworkStore(join(options.root, 'networks'), options.logger);
     this.#bridges = new BridgeDevices(options.logger);
     this.#dns = new NetworkDns(this.#store, options.logger);
+    this.#endpoints = new CniEndpoints({ cni: this.#cni, ports: this.#ports, store: this.#store, bridges: this.#bridges, dns: this.#dns, timed: (name, step) => this.#timed(name, step) });
   }
 
   /** Time one step of a set-up or tear-down into the debug log's step list. */
@@ -110,7 +113,7 @@ export class CniNetworkService {
     if (!this.#store.byName('host')) await this.#store.save({ ...base, id: newId(), name: 'host', driver: 'host' });
     if (!this.#store.byName('none')) await this.#store.save({ ...base, id: newId(), name: 'none', driver: 'null' });
     if (!this.#store.byName('bridge')) {
-      const subnet = await this.#chooseSubnet(undefined);
+      const subnet = await chooseSubnet(this.#store.records(), undefined);
       await this.#saveBridge({
         ...base,
         id: newId(),
@@ -157,19 +160,8 @@ export class CniNetworkService {
         if (driver === 'host' || driver === 'null') throw new PredefinedNetworkError(`only one instance of "${driver}" network is allowed`);
         throw new InvalidArgumentError(`plugin "${driver}" not found`);
       }
-      const requested = request.subnet === '' ? undefined : parseSubnet(request.subnet);
-      const subnet = await this.#chooseSubnet(requested);
-      let gateway = firstHost(subnet);
-      if (request.gateway !== '') {
-        const address = parseIpv4(request.gateway);
-        if (address === undefined || !contains(subnet, address)) throw new InvalidAddressError(`no matching subnet for gateway ${request.gateway}`);
-        gateway = request.gateway;
-      }
-      if (request.ipRange !== '') {
-        const range = parseSubnet(request.ipRange);
-        if (!contains(subnet, range.base)) throw new InvalidAddressError(`no matching subnet for range ${request.ipRange}`);
-      }
-      const ipv6 = await this.#ipv6ConfigOf(request);
+      const { subnet, gateway } = await ipv4ConfigOf(request, this.#store.records());
+      const ipv6 = await ipv6ConfigOf(request, this.#store.records(), this.#options.root);
       const id = newId();
       const bridgeName = request.options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
       if (!isValidBridgeName(bridgeName)) throw new InvalidBridgeNameError(bridgeName);
@@ -178,7 +170,7 @@ export class CniNetworkService {
         name: request.name,
         driver: 'bridge',
         created: new Date().toISOString(),
-        subnet: formatSubnet(subnet),
+        subnet,
         gateway,
         ipRange: request.ipRange,
         bridgeName,
@@ -211,20 +203,7 @@ export class CniNetworkService {
 
   /** Check `--ip`/`--ip6` for `ref` before anything is made, with docker's wording; '' asks for nothing. */
   checkAddresses(ref: string, ipv4Address: string, ipv6Address: string): void {
-    const record = this.get(ref);
-    if (ipv4Address !== '') {
-      const address = parseIpv4(ipv4Address);
-      if (address === undefined) throw new InvalidAddressError(`invalid IPv4 address: ${ipv4Address}`);
-      if (record.isPredefined) throw new InvalidAddressError('user specified IP address is supported on user defined networks only');
-      if (!contains(parseSubnet(record.subnet), address)) throw new InvalidAddressError(`no configured subnet or ip-range contain the IP address ${ipv4Address}`);
-    }
-    if (ipv6Address !== '') {
-      const address = parseIpv6(ipv6Address);
-      if (address === undefined) throw new InvalidAddressError(`invalid IPv6 address: ${ipv6Address}`);
-      if (record.isPredefined) throw new InvalidAddressError('user specified IP address is supported on user defined networks only');
-      if (!record.ipv6) throw new InvalidAddressError('user specified IP address is supported only when connecting to networks with user configured subnets');
-      if (!contains6(parseSubnet6(record.ipv6.subnet), address)) throw new InvalidAddressError(`no configured subnet or ip-range contain the IP address ${ipv6Address}`);
-    }
+    checkEndpointAddresses(this.get(ref), ipv4Address, ipv6Address);
   }
 
   /** The running containers attached to a network. */
@@ -288,7 +267,7 @@ export class CniNetworkService {
       const file = this.#store.endpoints.get(containerId);
       const endpoint = file?.endpoints.find((e) => e.networkId === networkId);
       if (!file || !endpoint) return;
-      await this.#delEndpoint(file, endpoint);
+      await this.#endpoints.del(file, endpoint);
       file.endpoints = file.endpoints.filter((e) => e !== endpoint);
       await this.#store.saveEndpoints(file);
     });
@@ -313,7 +292,7 @@ export class CniNetworkService {
       return;
     }
     for (const endpoint of [...file.endpoints].reverse()) {
-      await this.#delEndpoint(file, endpoint).catch((err: unknown) =>
+      await this.#endpoints.del(file, endpoint).catch((err: unknown) =>
         this.#options.logger.warn('CNI DEL failed', { id: containerId, network: endpoint.networkName, error: messageOf(err) }),
       );
     }
@@ -327,65 +306,8 @@ export class CniNetworkService {
     if (file.endpoints.some((e) => e.networkId === record.id)) {
       throw new PredefinedNetworkError(`endpoint with name ${request.containerName} already exists in network ${record.name}`);
     }
-    this.checkAddresses(record.id, request.ipv4Address, request.ipv6Address);
-    // host-local (Debian's 1.1) takes one CNI_ARGS IP; with an IPv6 address both go in runtimeConfig's `ips`, one per range.
-    const ipv6Address = request.ipv6Address === '' ? '' : formatIpv6(parseIpv6(request.ipv6Address)!);
-    const requestedIps = ipv6Address === '' ? [] : [request.ipv4Address, ipv6Address].filter((a) => a !== '');
-    const args: Record<string, string> = request.ipv4Address !== '' && ipv6Address === '' ? { IP: request.ipv4Address } : {};
-    const ports = request.ports.length > 0 && !record.isInternal ? await this.#timed('ports', () => this.#ports.reserve(file.containerId, request.ports)) : [];
-    const runtimeConfig: Record<string, unknown> = {
-      portMappings: ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })),
-      ...(request.macAddress !== '' ? { mac: request.macAddress } : {}),
-      ...(requestedIps.length > 0 ? { ips: requestedIps } : {}),
-    };
-    const ifName = nextIfName(file);
-    const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName, args, runtimeConfig };
-    if (!this.#bridges.hasRules(record.id)) await this.#timed('rules', () => this.#bridges.ensureRules(record));
-    const cniConfig = conflistFor(record, ports.length > 0, this.#store.ipamDir);
-    // Written down before the ADD, with the config list it uses, so a crash part-way still finds it to DEL (with that list, whatever a later Berth writes).
-    const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown, dnsServers: request.dnsServers, cniConfig };
-    file.endpoints.push(pending);
-    await this.#timed('record', () => this.#store.saveEndpoints(file));
-    let result: CniResult;
-    try {
-      result = await this.#cni.add(cniConfig, invocation);
-    } catch (err) {
-      file.endpoints = file.endpoints.filter((e) => e !== pending);
-      await this.#store.saveEndpoints(file);
-      this.#ports.release(file.containerId);
-      throw err;
-    }
-    const ip = result.ips?.find((i) => !i.address.includes(':'));
-    const [address, prefix] = (ip?.address ?? '/').split('/');
-    const sandboxInterface = result.interfaces?.find((i) => i.name === ifName && i.sandbox);
-    pending.ipAddress = address ?? '';
-    pending.ipPrefixLen = Number(prefix ?? 0);
-    pending.gateway = ip?.gateway ?? record.gateway;
-    const ip6 = result.ips?.find((i) => i.address.includes(':'));
-    if (ip6) {
-      const [address6, prefix6] = ip6.address.split('/');
-      pending.ipv6Address = address6 ?? '';
-      pending.ipv6PrefixLen = Number(prefix6 ?? 0);
-      pending.ipv6Gateway = ip6.gateway ?? record.ipv6?.gateway ?? '';
-    }
-    pending.macAddress = sandboxInterface?.mac ?? request.macAddress;
-    pending.ports = ports;
-    pending.cniResult = result;
-    await this.#timed('record', () => this.#store.saveEndpoints(file));
-    // The bridge exists now for sure (the default network's is made by the first ADD).
-    await this.#timed('bridge-mac', () => this.#bridges.pinMac(record));
-    // The bridge and its gateway address exist now for sure (a responder that could not bind earlier gets another chance).
-    await this.#dns.start(record);
-    return pending;
-  }
-
-  async #delEndpoint(file: EndpointFile, endpoint: EndpointFile['endpoints'][number]): Promise<void> {
-    const record = this.#store.recordOf(endpoint.networkId);
-    // An endpoint made before Berth kept its list was ADDed with the per-container iptables plugins: DEL them too.
-    const list = endpoint.cniConfig ?? (record ? legacyConflist(conflistFor(record, true, this.#store.ipamDir), record.isInternal) : await this.#store.readConflist(endpoint.networkId));
-    if (!list) return;
-    const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName: endpoint.ifName, args: endpoint.args, runtimeConfig: endpoint.runtimeConfig };
-    await this.#cni.del(list, invocation, (endpoint.cniResult as CniResult | null) ?? undefined);
+    checkEndpointAddresses(record, request.ipv4Address, request.ipv6Address);
+    return this.#endpoints.add(file, record, request);
   }
 
   // ---- crash safety ----------------------------------------------------------------
@@ -437,54 +359,6 @@ export class CniNetworkService {
 
   // ---- helpers ---------------------------------------------------------------------
 
-  async #chooseSubnet(requested: Ipv4Subnet | undefined): Promise<Ipv4Subnet> {
-    const taken = [...(await hostRoutes()), ...this.#store.records().filter((r) => r.subnet !== '').map((r) => parseSubnet(r.subnet))];
-    if (requested) {
-      if (taken.some((t) => overlaps(t, requested))) throw new SubnetOverlapError();
-      return requested;
-    }
-    const free = pickFreeSubnet(taken);
-    if (!free) throw new NoFreeSubnetError();
-    return free;
-  }
-
-  /** The IPv6 side of a create request, checked (docker's wording) before anything is made; undefined without EnableIPv6. */
-  async #ipv6ConfigOf(request: NetworkCreateRequest): Promise<Ipv6Config | undefined> {
-    if (!request.enableIPv6) {
-      if (request.ipv6Subnet !== '') throw new InvalidArgumentError(`IPv6 subnet ${request.ipv6Subnet} given without --ipv6 (EnableIPv6): berth does not ignore it`);
-      return undefined;
-    }
-    const disabled = await readFile('/proc/sys/net/ipv6/conf/all/disable_ipv6', 'utf8').catch(() => undefined);
-    if (disabled === undefined) throw new IPv6UnavailableError('cannot create an IPv6 network: this host\'s kernel has no IPv6');
-    if (disabled.trim() !== '0') throw new IPv6UnavailableError('cannot create an IPv6 network: IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6=1)');
-    const requested = request.ipv6Subnet === '' ? undefined : parseSubnet6(request.ipv6Subnet);
-    const subnet = await this.#chooseSubnet6(requested);
-    let gateway = firstHost6(subnet);
-    if (request.ipv6Gateway !== '') {
-      const address = parseIpv6(request.ipv6Gateway);
-      if (address === undefined || !contains6(subnet, address)) throw new InvalidAddressError(`no matching subnet for gateway ${request.ipv6Gateway}`);
-      gateway = formatIpv6(address);
-    }
-    let ipRange = '';
-    if (request.ipv6IpRange !== '') {
-      const range = parseSubnet6(request.ipv6IpRange);
-      if (!contains6(subnet, range.base) || range.prefixLength < subnet.prefixLength) throw new InvalidAddressError(`no matching subnet for range ${request.ipv6IpRange}`);
-      ipRange = formatSubnet6(range);
-    }
-    return { subnet: formatSubnet6(subnet), gateway, ipRange };
-  }
-
-  async #chooseSubnet6(requested: Ipv6Subnet | undefined): Promise<Ipv6Subnet> {
-    const taken = [...(await hostRoutes6()), ...this.#store.records().flatMap((r) => (r.ipv6 ? [parseSubnet6(r.ipv6.subnet)] : []))];
-    if (requested) {
-      if (taken.some((t) => overlaps6(t, requested))) throw new SubnetOverlapError();
-      return requested;
-    }
-    const free = pickFreeSubnet6(ulaPrefixOf(this.#options.root), taken);
-    if (!free) throw new NoFreeSubnetError();
-    return free;
-  }
-
   /** The config list goes first: a record is visible only once everything it needs exists. */
   async #saveBridge(record: NetworkRecord): Promise<NetworkRecord> {
     await this.#store.writeConflist(record.id, conflistFor(record, true, this.#store.ipamDir));
@@ -511,24 +385,4 @@ export class CniNetworkService {
       throw err;
     }
   }
-}
-
-function nextIfName(file: EndpointFile): string {
-  for (let n = 0; ; n++) if (!file.endpoints.some((e) => e.ifName === `eth${n}`)) return `eth${n}`;
-}
-
-function emptyEndpoint(record: NetworkRecord, request: AttachRequest, ifName: string): EndpointState {
-  return {
-    networkId: record.id,
-    networkName: record.name,
-    endpointId: randomBytes(32).toString('hex'),
-    ifName,
-    ipAddress: '',
-    ipPrefixLen: 0,
-    gateway: '',
-    macAddress: '',
-    aliases: request.aliases,
-    containerName: request.containerName,
-    ports: [],
-  };
 }
