@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ApiError } from '../client/index.js';
 import { createContext, write, type CliContext } from './context.js';
 import { EXIT_USAGE, StatusError, UsageError, exitCodeFor } from './exit.js';
+import { rewriteGoBooleans } from './go-flags.js';
 
 /** A command module: builds its commander Command; the action does the work. */
 export interface CommandModule {
@@ -225,7 +226,7 @@ export async function runCli(argv: string[], io: { out: Writable; err: Writable;
       .exitOverride()
       .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: () => {} });
     try {
-      await command.parseAsync(rest, { from: 'user' });
+      await command.parseAsync(rewriteGoBooleans(command, rest), { from: 'user' });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version') return 0;

@@ -1,12 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { UsageError } from './exit.js';
+import { rewriteGoBooleans } from './go-flags.js';
 import { addCreateOptions, splitImageRef, toCreatePlan, type CreateFlags } from './run-options.js';
 
 function parse(argv: string[], isRun = true) {
   const command = addCreateOptions(new Command().helpOption('--help').option('-d, --detach').argument('<image>').argument('[command...]').passThroughOptions().exitOverride());
-  command.parse(argv, { from: 'user' });
+  command.parse(rewriteGoBooleans(command, argv), { from: 'user' });
   const [image, args] = command.processedArgs as [string, string[]];
   return toCreatePlan(command.opts<CreateFlags>(), image, args, { isRun, env: { HOME_DIR: '/root' } });
 }
@@ -103,4 +107,64 @@ test('--device and --device-cgroup-rule as the docker CLI parses them', () => {
   assert.throws(() => parse(['--device', '/dev/a:/dev/b:x', 'busybox']), /bad mode specified: x/);
   assert.throws(() => parse(['--device', '/dev/a:rel', 'busybox']), /rel is not an absolute path/);
   assert.throws(() => parse(['--device-cgroup-rule', 'c 1 rwm', 'busybox']), /invalid device cgroup format 'c 1 rwm'/);
+});
+
+test('resource, namespace, DNS and label flags docker has land in the body as docker sends them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-labels-'));
+  const labelFile = join(dir, 'labels');
+  writeFileSync(labelFile, '# comment\n\na=from-file\nb=2\nbare\n');
+  try {
+    const plan = parse(['--cpu-period', '100000', '--cpu-quota', '50000', '--cpuset-mems', '0', '--oom-score-adj', '-500', '--group-add', '1000',
+      '--group-add', 'audio', '--cgroupns', 'host', '--cgroup-parent', 'mine', '--userns', 'host', '--dns-option', 'ndots:2', '--dns-search', 'example.test',
+      '--annotation', 'org.example=1', '--storage-opt', 'size=1G', '--label-file', labelFile, '-l', 'a=flag', '--cidfile', '/tmp/x.cid', '--cpu-count', '2',
+      '--gpus', 'all', 'busybox']);
+    const h = plan.body.HostConfig!;
+    assert.equal(h.CpuPeriod, 100000);
+    assert.equal(h.CpuQuota, 50000);
+    assert.equal(h.CpusetMems, '0');
+    assert.equal(h.OomScoreAdj, -500);
+    assert.deepEqual(h.GroupAdd, ['1000', 'audio']);
+    assert.equal(h.CgroupnsMode, 'host');
+    assert.equal(h.CgroupParent, 'mine');
+    assert.equal(h.UsernsMode, 'host');
+    assert.deepEqual(h.DnsOptions, ['ndots:2']);
+    assert.deepEqual(h.DnsSearch, ['example.test']);
+    assert.deepEqual(h.Annotations, { 'org.example': '1' });
+    assert.deepEqual(h.StorageOpt, { size: '1G' });
+    assert.equal(h.CpuCount, 2);
+    assert.deepEqual(h.DeviceRequests, [{ Driver: '', Count: -1, DeviceIDs: null, Capabilities: [['gpu']], Options: {} }]);
+    // A -l flag wins over the file, as in docker.
+    assert.deepEqual(plan.body.Labels, { a: 'flag', b: '2', bare: '' });
+    assert.equal(plan.cidfile, '/tmp/x.cid');
+    assert.deepEqual(plan.warnings, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the per-network flags make an endpoint on the --network given, or on "default"', () => {
+  const plan = parse(['--network', 'front', '--ip', '10.1.0.5', '--ip6', 'fd00:1::5', '--network-alias', 'web', '--link-local-ip', '169.254.1.1',
+    '--mac-address', '92:d0:c6:0a:29:33', 'busybox']);
+  assert.deepEqual(plan.body.NetworkingConfig?.EndpointsConfig, {
+    front: { IPAMConfig: { IPv4Address: '10.1.0.5', IPv6Address: 'fd00:1::5', LinkLocalIPs: ['169.254.1.1'] }, Aliases: ['web'], MacAddress: '92:d0:c6:0a:29:33' },
+  });
+  assert.deepEqual(parse(['--ip', '10.1.0.5', 'busybox']).body.NetworkingConfig?.EndpointsConfig, { default: { IPAMConfig: { IPv4Address: '10.1.0.5' } } });
+  assert.deepEqual(parse(['busybox']).body.NetworkingConfig?.EndpointsConfig, {});
+});
+
+test('flags refused before any API call, in docker\'s words', () => {
+  assert.throws(() => parse(['--cgroupns', 'x', 'busybox']), { message: '--cgroupns: invalid CGROUP mode' });
+  assert.throws(() => parse(['--userns', 'x', 'busybox']), { message: '--userns: invalid USER mode' });
+  assert.throws(() => parse(['--storage-opt', 'x', 'busybox']), { message: 'invalid storage option' });
+  assert.throws(() => parse(['--mac-address', 'x', 'busybox']), { message: 'x is not a valid mac address' });
+  assert.throws(() => parse(['--oom-score-adj', 'x', 'busybox']), { message: 'invalid argument "x" for "--oom-score-adj" flag: strconv.ParseInt: parsing "x": invalid syntax' });
+  assert.throws(() => parse(['--kernel-memory', 'x', 'busybox']), { message: 'invalid argument "x" for "--kernel-memory" flag: invalid size: \'x\'' });
+  assert.throws(() => parse(['--gpus', 'x', 'busybox']), { message: 'invalid argument "x" for "--gpus" flag: invalid count (x): value must be either "all" or an integer: invalid syntax' });
+  assert.throws(() => parse(['--disable-content-trust=false', 'busybox']), UsageError);
+  assert.throws(() => parse(['--use-api-socket', 'busybox']), { message: '--use-api-socket is not supported by berth' });
+  assert.doesNotThrow(() => parse(['--disable-content-trust', 'busybox']));
+  // No kernel memory limit is sent (API 1.42+), and the user is told.
+  const plan = parse(['--kernel-memory', '64m', 'busybox']);
+  assert.equal(plan.body.HostConfig?.KernelMemory, undefined);
+  assert.match(plan.warnings[0] ?? '', /--kernel-memory: .*discarded/);
 });

@@ -8,18 +8,21 @@ import type { ContainerCreateRequest, HostConfig, Mount, PortBinding } from '../
 import { UsageError } from './exit.js';
 import { parseBpsDevice, parseIopsDevice, parseWeightDevice } from './opts/blkio.js';
 import { checkDeviceCgroupRule, parseDevice } from './opts/device.js';
-import { readEnvFile, resolveEnv } from './opts/env.js';
+import { endpointsConfigOf, type EndpointFlags } from './opts/endpoint.js';
+import { readEnvFile, readLabelFile, resolveEnv } from './opts/env.js';
 import { bytesFlag, flagError, intFlag, keyValues, parseCpus } from './opts/flag-values.js';
+import { parseGpus } from './opts/gpus.js';
 import { healthcheckOf, type HealthFlags } from './opts/healthcheck.js';
 import { parseMount } from './opts/mount.js';
 import { parsePublish } from './opts/publish.js';
 import { parseRestart } from './opts/restart.js';
 import { resolveSecurityOpt } from './opts/security-opt.js';
+import { hiddenNegation } from './go-flags.js';
 
 export { readEnvFile, resolveEnv } from './opts/env.js';
 
 /** The parsed flags of run/create (commander's camelCase keys). */
-export interface CreateFlags extends HealthFlags {
+export interface CreateFlags extends HealthFlags, EndpointFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
@@ -30,12 +33,14 @@ export interface CreateFlags extends HealthFlags {
   hostname?: string;
   domainname?: string;
   label: string[];
+  labelFile: string[];
+  annotation: string[];
+  cidfile?: string;
   entrypoint?: string;
   interactive?: boolean;
   tty?: boolean;
   isolation?: string;
   runtime?: string;
-  network?: string;
   pull: string;
   restart?: string;
   memory?: string;
@@ -45,6 +50,23 @@ export interface CreateFlags extends HealthFlags {
   cpus?: string;
   cpuShares?: string;
   cpusetCpus?: string;
+  cpusetMems?: string;
+  cpuPeriod?: string;
+  cpuQuota?: string;
+  cpuCount?: string;
+  cpuPercent?: string;
+  ioMaxbandwidth?: string;
+  ioMaxiops?: string;
+  kernelMemory?: string;
+  oomScoreAdj?: string;
+  cgroupParent?: string;
+  cgroupns?: string;
+  userns?: string;
+  groupAdd: string[];
+  storageOpt: string[];
+  gpus?: string;
+  disableContentTrust?: boolean;
+  useApiSocket?: boolean;
   pidsLimit?: string;
   oomKillDisable?: boolean;
   memorySwappiness?: string;
@@ -80,6 +102,8 @@ export interface CreateFlags extends HealthFlags {
   mount: string[];
   tmpfs: string[];
   dns: string[];
+  dnsOption: string[];
+  dnsSearch: string[];
   addHost: string[];
   sysctl: string[];
   ulimit: string[];
@@ -94,6 +118,10 @@ export interface CreatePlan {
   body: ContainerCreateRequest;
   name?: string;
   platform?: string;
+  /** Printed as docker's `WARNING:` lines before the container is created. */
+  warnings: string[];
+  /** `--cidfile`: where the new container's id is written. */
+  cidfile?: string;
   pull: 'missing' | 'never' | 'always';
   /** Streams `run` attaches to (empty when detached). */
   attachStdin: boolean;
@@ -108,22 +136,35 @@ export function addCreateOptions(command: Command): Command {
   return command
     .option('-a, --attach <stream>', 'Attach to STDIN, STDOUT or STDERR', collect, [])
     .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
+    .option('--annotation <key=value>', 'Add an annotation to the container (passed through to the OCI runtime)', collect, [])
     .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)')
     .option('--blkio-weight-device <list>', 'Block IO weight (relative device weight)', collect, [])
     .option('--cap-add <cap>', 'Add Linux capabilities', collect, [])
     .option('--cap-drop <cap>', 'Drop Linux capabilities', collect, [])
+    .option('--cgroup-parent <string>', 'Optional parent cgroup for the container')
+    .option('--cgroupns <string>', 'Cgroup namespace to use (host|private)')
+    .option('--cidfile <string>', 'Write the container ID to the file')
+    .option('--cpu-count <int>', 'CPU count (Windows only)')
+    .option('--cpu-percent <int>', 'CPU percent (Windows only)')
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period')
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota')
     .option('--cpu-rt-period <int>', 'Limit CPU real-time period in microseconds')
     .option('--cpu-rt-runtime <int>', 'Limit CPU real-time runtime in microseconds')
     .option('--cpu-shares <int>', 'CPU shares (relative weight)')
     .option('--cpus <decimal>', 'Number of CPUs')
     .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <list>', 'MEMs in which to allow execution (0-3, 0,1)')
     .option('--device <list>', 'Add a host device to the container', collect, [])
     .option('--device-cgroup-rule <rule>', 'Add a rule to the cgroup allowed devices list', collect, [])
     .option('--device-read-bps <list>', 'Limit read rate (bytes per second) from a device', collect, [])
     .option('--device-read-iops <list>', 'Limit read rate (IO per second) from a device', collect, [])
     .option('--device-write-bps <list>', 'Limit write rate (bytes per second) to a device', collect, [])
     .option('--device-write-iops <list>', 'Limit write rate (IO per second) to a device', collect, [])
+    .option('--disable-content-trust', 'Skip image verification', true)
+    .addOption(hiddenNegation('--disable-content-trust'))
     .option('--dns <ip>', 'Set custom DNS servers', collect, [])
+    .option('--dns-option <list>', 'Set DNS options', collect, [])
+    .option('--dns-search <list>', 'Set custom DNS search domains', collect, [])
     .option('--domainname <string>', 'Container NIS domain name')
     .option('--entrypoint <command>', 'Overwrite the default ENTRYPOINT of the image')
     .option('-e, --env <KEY=value>', 'Set environment variables', collect, [])
@@ -135,15 +176,25 @@ export function addCreateOptions(command: Command): Command {
     .option('--health-start-interval <duration>', 'Time between running the check during the start period (ms|s|m|h) (default 0s)')
     .option('--health-start-period <duration>', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)')
     .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)')
+    .option('--gpus <gpu-request>', "GPU devices to add to the container ('all' to pass all GPUs)")
+    .option('--group-add <list>', 'Add additional groups to join', collect, [])
     .option('-h, --hostname <name>', 'Container host name')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('--io-maxbandwidth <bytes>', 'Maximum IO bandwidth limit for the system drive (Windows only)')
+    .option('--io-maxiops <uint>', 'Maximum IOps limit for the system drive (Windows only)')
+    .option('--ip <address>', 'IPv4 address (e.g., 172.30.100.104)')
+    .option('--ip6 <address>', 'IPv6 address (e.g., 2001:db8::33)')
     .option('--ipc <mode>', 'IPC mode to use')
     .option('--isolation <level>', 'Container isolation technology (process, vm)')
+    .option('--kernel-memory <bytes>', 'Kernel memory limit')
     .option('-l, --label <key=value>', 'Set meta data on a container', collect, [])
+    .option('--label-file <list>', 'Read in a line delimited file of labels', collect, [])
     .option('--link <list>', 'Add link to another container', collect, [])
+    .option('--link-local-ip <list>', 'Container IPv4/IPv6 link-local addresses', collect, [])
     .option('--log-driver <driver>', 'Logging driver for the container')
     .option('--log-opt <opt>', 'Log driver options', collect, [])
+    .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
     .option('-m, --memory <bytes>', 'Memory limit')
     .option('--memory-reservation <bytes>', 'Memory soft limit')
     .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
@@ -151,8 +202,10 @@ export function addCreateOptions(command: Command): Command {
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
     .option('--name <string>', 'Assign a name to the container')
     .option('--network <network>', 'Connect a container to a network')
+    .option('--network-alias <list>', 'Add network-scoped alias for the container', collect, [])
     .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
     .option('--oom-kill-disable', 'Disable OOM Killer')
+    .option('--oom-score-adj <int>', "Tune host's OOM preferences (-1000 to 1000)")
     .option('--pid <string>', 'PID namespace to use')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
@@ -169,12 +222,15 @@ export function addCreateOptions(command: Command): Command {
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--stop-signal <signal>', 'Signal to stop the container')
     .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container')
+    .option('--storage-opt <list>', 'Storage driver options for the container', collect, [])
     .option('--sysctl <key=value>', 'Sysctl options', collect, [])
     .option('--tmpfs <mount>', 'Mount a tmpfs directory', collect, [])
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--ulimit <ulimit>', 'Ulimit options', collect, [])
     .option('--uts <string>', 'UTS namespace to use')
+    .option('--use-api-socket', 'Bind mount Docker API socket and required auth')
     .option('-u, --user <name|uid[:gid]>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--userns <string>', 'User namespace to use')
     .option('-v, --volume <list>', 'Bind mount a volume', collect, [])
     .option('--volume-driver <string>', 'Optional volume driver for the container')
     .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect, [])
@@ -229,6 +285,22 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
   const cpuRtPeriod = intFlag(flags.cpuRtPeriod, '--cpu-rt-period');
   const cpuRtRuntime = intFlag(flags.cpuRtRuntime, '--cpu-rt-runtime');
   const blkioWeight = intFlag(flags.blkioWeight, '--blkio-weight');
+  const cpuPeriod = intFlag(flags.cpuPeriod, '--cpu-period');
+  const cpuQuota = intFlag(flags.cpuQuota, '--cpu-quota');
+  const cpuCount = intFlag(flags.cpuCount, '--cpu-count');
+  const cpuPercent = intFlag(flags.cpuPercent, '--cpu-percent');
+  const ioMaxBandwidth = bytesFlag(flags.ioMaxbandwidth, '--io-maxbandwidth');
+  const ioMaxIops = intFlag(flags.ioMaxiops, '--io-maxiops');
+  const kernelMemory = bytesFlag(flags.kernelMemory, '--kernel-memory');
+  const oomScoreAdj = intFlag(flags.oomScoreAdj, '--oom-score-adj');
+  // What berth cannot do on the client's side, refused by name before anything is asked of the daemon.
+  if (flags.disableContentTrust === false) throw new UsageError('--disable-content-trust=false: berth has no content trust (image signing); images are used as they are');
+  if (flags.useApiSocket) throw new UsageError('--use-api-socket is not supported by berth');
+  if (flags.cgroupns !== undefined && !['', 'host', 'private'].includes(flags.cgroupns)) throw new UsageError('--cgroupns: invalid CGROUP mode');
+  if (flags.userns !== undefined && !['', 'host'].includes(flags.userns)) throw new UsageError('--userns: invalid USER mode');
+  for (const option of flags.storageOpt) {
+    if (!option.includes('=')) throw new UsageError('invalid storage option');
+  }
   // The docker CLI's own checks of the namespace modes (its container.PidMode/IpcMode/UTSMode Valid()).
   const isContainerMode = (mode: string): boolean => /^container:.+/.test(mode);
   if (flags.pid !== undefined && !['', 'host'].includes(flags.pid) && !isContainerMode(flags.pid)) throw new UsageError('--pid: invalid PID mode');
@@ -237,6 +309,10 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
   for (const link of flags.link ?? []) {
     if (!/^[^:]+(:[^:]+)?$/.test(link)) throw flagError(link, '--link', `bad format for links: ${link}`);
   }
+
+  const labels: Record<string, string> = {};
+  for (const file of flags.labelFile) Object.assign(labels, keyValues(readLabelFile(file), '--label-file'));
+  Object.assign(labels, keyValues(flags.label, '-l, --label'));
 
   const envList: string[] = [];
   for (const file of flags.envFile) envList.push(...readEnvFile(file, env));
@@ -290,6 +366,8 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     CapAdd: flags.capAdd.length > 0 ? flags.capAdd : null,
     CapDrop: flags.capDrop.length > 0 ? flags.capDrop : null,
     Dns: flags.dns,
+    DnsOptions: flags.dnsOption,
+    DnsSearch: flags.dnsSearch,
     ExtraHosts: flags.addHost.length > 0 ? flags.addHost : null,
     Privileged: Boolean(flags.privileged),
     PublishAllPorts: Boolean(flags.publishAll),
@@ -324,6 +402,21 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     BlkioDeviceWriteBps: (flags.deviceWriteBps ?? []).map((v) => parseBpsDevice(v, '--device-write-bps')),
     BlkioDeviceReadIOps: (flags.deviceReadIops ?? []).map((v) => parseIopsDevice(v, '--device-read-iops')),
     BlkioDeviceWriteIOps: (flags.deviceWriteIops ?? []).map((v) => parseIopsDevice(v, '--device-write-iops')),
+    CpuPeriod: cpuPeriod ?? 0,
+    CpuQuota: cpuQuota ?? 0,
+    CpusetMems: flags.cpusetMems ?? '',
+    CpuCount: cpuCount ?? 0,
+    CpuPercent: cpuPercent ?? 0,
+    IOMaximumBandwidth: ioMaxBandwidth ?? 0,
+    IOMaximumIOps: ioMaxIops ?? 0,
+    OomScoreAdj: oomScoreAdj ?? 0,
+    CgroupParent: flags.cgroupParent ?? '',
+    CgroupnsMode: (flags.cgroupns ?? '') as HostConfig['CgroupnsMode'],
+    UsernsMode: flags.userns ?? '',
+    GroupAdd: flags.groupAdd.length > 0 ? flags.groupAdd : null,
+    StorageOpt: flags.storageOpt.length > 0 ? keyValues(flags.storageOpt, '--storage-opt') : null,
+    Annotations: flags.annotation.length > 0 ? keyValues(flags.annotation, '--annotation') : null,
+    DeviceRequests: flags.gpus !== undefined ? [parseGpus(flags.gpus)] : null,
   };
   if (shmSize !== undefined) hostConfig.ShmSize = shmSize;
   if (flags.runtime !== undefined) hostConfig.Runtime = flags.runtime;
@@ -346,18 +439,21 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
     Volumes: Object.keys(volumes).length > 0 ? volumes : null,
     WorkingDir: flags.workdir ?? '',
     Entrypoint: entrypoint ?? null,
-    Labels: keyValues(flags.label, '-l, --label'),
+    Labels: labels,
     HostConfig: hostConfig,
-    NetworkingConfig: { EndpointsConfig: {} },
+    NetworkingConfig: { EndpointsConfig: endpointsConfigOf(flags) },
   };
   if (flags.stopSignal !== undefined) body.StopSignal = flags.stopSignal;
   if (stopTimeout !== undefined) body.StopTimeout = stopTimeout;
   const healthcheck = healthcheckOf(flags);
   if (healthcheck) body.Healthcheck = healthcheck;
 
-  const plan: CreatePlan = { body, pull: flags.pull as CreatePlan['pull'], attachStdin, attachStdout, attachStderr };
+  // As the docker CLI on API 1.42+, no kernel memory limit is sent; unlike it, the user is told.
+  const warnings = kernelMemory ? ['--kernel-memory: kernel memory limits are no longer supported (API 1.42 and later); the limit was discarded'] : [];
+  const plan: CreatePlan = { body, pull: flags.pull as CreatePlan['pull'], attachStdin, attachStdout, attachStderr, warnings };
   if (flags.name !== undefined) plan.name = flags.name;
   if (flags.platform !== undefined) plan.platform = flags.platform;
+  if (flags.cidfile !== undefined) plan.cidfile = flags.cidfile;
   return plan;
 }
 

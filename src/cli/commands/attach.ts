@@ -10,6 +10,7 @@ import { relayInput } from '../relay-input.js';
 import { relayOutput } from '../relay-output.js';
 import { parseDetachKeys } from '../../common/index.js';
 import type { AttachConnection, EngineClient } from '../../client/index.js';
+import { hiddenNegation } from '../go-flags.js';
 
 interface AttachFlags {
   detachKeys?: string;
@@ -28,7 +29,8 @@ export function build(ctx: CliContext): Command {
     .helpOption('--help', 'Print usage')
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
     .option('--no-stdin', 'Do not attach STDIN')
-    .option('--sig-proxy [bool]', 'Proxy all received signals to the process', (value: string) => value !== 'false', true)
+    .option('--sig-proxy', 'Proxy all received signals to the process', true)
+    .addOption(hiddenNegation('--sig-proxy'))
     .argument('<container>')
     .action(async (ref: string, flags: AttachFlags) => {
       const client = await ctx.client();

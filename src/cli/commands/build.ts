@@ -20,6 +20,7 @@ import { displayJsonMessages, terminalOf } from '../progress-display.js';
 import { bytesFlag } from '../opts/flag-values.js';
 import { humanSize } from '../human.js';
 import { collect } from './filters.js';
+import { hiddenNegation } from '../go-flags.js';
 
 interface BuildFlags {
   tag: string[];
@@ -101,7 +102,8 @@ export function build(ctx: CliContext): Command {
     .option('--no-cache', 'Do not use cache when building the image')
     .option('--pull', 'Always attempt to pull a newer version of the image')
     .option('-q, --quiet', 'Suppress the build output and print image ID on success')
-    .option('--rm [bool]', 'Remove intermediate containers after a successful build', (v: string) => v !== 'false', true)
+    .option('--rm', 'Remove intermediate containers after a successful build', true)
+    .addOption(hiddenNegation('--rm'))
     .option('--force-rm', 'Always remove intermediate containers')
     .option('--target <string>', 'Set the target build stage to build.')
     .option('--network <string>', 'Set the networking mode for the RUN instructions during build')

@@ -10,6 +10,7 @@ import { relayInput } from '../relay-input.js';
 import { relayOutput } from '../relay-output.js';
 import { addCreateOptions, toCreatePlan, type CreateFlags } from '../run-options.js';
 import { createContainer } from './create.js';
+import { hiddenNegation } from '../go-flags.js';
 
 /** Build the run command. */
 export function build(ctx: CliContext): Command {
@@ -19,7 +20,8 @@ export function build(ctx: CliContext): Command {
     .helpOption('--help', 'Print usage')
     .option('-d, --detach', 'Run container in background and print container ID')
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
-    .option('--sig-proxy [bool]', 'Proxy received signals to the process', (value: string) => value !== 'false', true)
+    .option('--sig-proxy', 'Proxy received signals to the process', true)
+    .addOption(hiddenNegation('--sig-proxy'))
     .argument('<image>')
     .argument('[command...]')
     .passThroughOptions();

@@ -29,3 +29,14 @@ export function readEnvFile(path: string, env: NodeJS.ProcessEnv): string[] {
   }
   return out;
 }
+
+/** `--label-file`: one `key=value` (or bare `key`) per line; blank lines and `#` comments skipped. */
+export function readLabelFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`open ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+  }
+  return text.split(/\r?\n/).map((raw) => raw.replace(/^\s+/, '')).filter((line) => line !== '' && !line.startsWith('#'));
+}
