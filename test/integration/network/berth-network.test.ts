@@ -94,6 +94,12 @@ describe('berth network and berth port', { skip: cannotRun(!hasDocker && NO_DOCK
     assert.match(unpublished.stderr, /No public port '81\/tcp' published for nb-web/);
 
     assert.equal(await ok('berth', ['network', 'disconnect', 'nb-app', 'nb-web']), '');
+    // What berth cannot honour on an endpoint is refused by name, and the container stays out.
+    for (const [flag, value] of [['--link-local-ip', '169.254.9.9'], ['--driver-opt', 'com.example=1']]) {
+      const refused = await daemon.berth(['network', 'connect', flag!, value!, 'nb-app', 'nb-web']);
+      assert.equal(refused.exitCode, 1, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`\\(${flag}\\) is not supported by berth`));
+    }
     const notConnected = await daemon.berth(['network', 'disconnect', 'nb-app', 'nb-web']);
     assert.notEqual(notConnected.exitCode, 0);
     assert.match(notConnected.stderr, /is not connected to network nb-app/);
