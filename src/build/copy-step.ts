@@ -4,16 +4,16 @@
  * (`--from`), written through a temporary container's mounted rootfs so directories of lower
  * layers are copied up as overlay does it; into a stage FROM scratch the layer is the tar itself.
  */
-import { lstat, rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, messageOf } from '../common/index.js';
 import { archiveContainerPath, extractToContainer, statContainerPath, type ArchiveDeps, type Engine } from '../engine/index.js';
 import { resolveChown } from '../runtime/spec/index.js';
 import { decompressed } from '../snapshot/index.js';
-import type { BuildContext } from './build-context.js';
+import { BuildContext } from './build-context.js';
 import { BuildStepError } from './build-options.js';
-import { CopyFailedError, dirTar, matchSources, packSources, sourcesChecksum, type CopySource, type InlineSource } from './copy-sources.js';
+import { CopyFailedError, hasWildcard, matchContainerPaths } from './copy-globs.js';
+import { dirTar, inlineChecksum, matchSources, packSources, sourcesChecksum, type CopySource, type InlineSource } from './copy-sources.js';
 import type { DockerfileInstruction } from './dockerfile.js';
 import { chompHeredoc, heredocWord } from './heredocs.js';
 import { readImageFile } from './image-files.js';
@@ -80,68 +80,54 @@ export class CopyStep {
     dest = posix.normalize(dest);
     if (dest.length > 1 && dest.endsWith('/')) dest = dest.slice(0, -1);
     if (i.flags['from'] !== undefined) {
-      if (documents.length > 0) throw new BuildStepError(`${command} --from with a here-document source is not supported: give the document its own COPY`);
       const from = processWord(i.flags['from'], env, this.#escape);
-      return this.#copyFrom(state, from, sourceWords, destWord, dest, endsWithSlash, chown === '' ? undefined : owner);
+      const inline = documents.map((doc) => ({ name: doc.name, data: Buffer.from(doc.data) }));
+      return this.#copyFrom(state, from, { words: sourceWords, inline }, destWord, dest, endsWithSlash, chown === '' ? undefined : owner);
     }
     let sources: CopySource[];
     try {
-      sources = await matchSources(this.#context, sourceWords, command);
+      sources = matchSources(this.#context, sourceWords, command);
     } catch (err) {
       if (err instanceof CopyFailedError) throw new BuildStepError(err.message);
       throw err;
     }
-    let scratch: string | undefined;
+    const inline: InlineSource[] = documents.map((doc) => ({ name: doc.name, data: Buffer.from(doc.data) }));
+    if (sources.length + inline.length > 1 && !endsWithSlash) {
+      throw new BuildStepError(`When using ${command} with more than one source file, the destination must be a directory and end with a /`);
+    }
+    const archives = command === 'ADD' ? await this.#localArchives(sources) : new Set<CopySource>();
+    const plain = sources.filter((s) => !archives.has(s));
+    const contentSum = sourcesChecksum(this.#context, sources, { dest, destIsDir: endsWithSlash, owner }, inline);
+    // docker's history names the sources by their checksum (`file:<hex>`, `dir:<hex>`, `multi:<hex>`), so a changed file is another step to --cache-from too.
+    const kind = sources.length + inline.length > 1 ? 'multi' : sources[0]?.node.kind === 'directory' ? 'dir' : 'file';
+    const createdBy = [...shellOf(state), `#(nop) ${command} ${i.flags['chown'] !== undefined ? `--chown=${i.flags['chown']} ` : ''}${kind}:${contentSum} in ${destWord} `].join(' ');
+    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum };
+    if (await this.#images.fromCache(state, parts)) return;
+    if (state.imageId === undefined) {
+      if (archives.size > 0) throw new BuildStepError(`${command} of an archive into a stage FROM scratch is not supported yet (issue 16)`);
+      const destIsDir = endsWithSlash || plain.length + inline.length > 1 || plain.some((s) => s.node.kind === 'directory');
+      const layer = await this.#engine.images.content.put(packSources(this.#context, plain, { dest, destIsDir, owner, withParents: true }, inline));
+      await this.#images.commit(state, createdBy, layer, parts);
+      return;
+    }
+    const id = await this.#containers.create(state, [...shellOf(state), `#(nop) ${command}`], state.run.Env ?? []);
     try {
-      const inline: InlineSource[] = [];
-      if (documents.length > 0) {
-        scratch = await this.#containers.makeScratchDir();
-        for (const [n, doc] of documents.entries()) {
-          // BuildKit makes each document a 0644 file named for it.
-          const hostPath = await this.#containers.writeScratchFile(join(scratch, String(n)), doc.name, doc.data, 0o644);
-          inline.push({ name: doc.name, hostPath, stats: await lstat(hostPath) });
-        }
+      let destIsDir = endsWithSlash;
+      if (!destIsDir) {
+        const stat = await statContainerPath(this.#deps, id, dest).catch(() => undefined);
+        destIsDir = stat !== undefined && (stat.mode & 0o170000) === 0o040000;
       }
-      if (sources.length + inline.length > 1 && !endsWithSlash) {
-        throw new BuildStepError(`When using ${command} with more than one source file, the destination must be a directory and end with a /`);
+      if (plain.length + inline.length > 0) {
+        await extractToContainer(this.#deps, id, '/', packSources(this.#context, plain, { dest, destIsDir, owner }, inline), { noOverwriteDirNonDir: false, copyUidGid: false });
       }
-      const archives = command === 'ADD' ? await this.#localArchives(sources) : new Set<CopySource>();
-      const plain = sources.filter((s) => !archives.has(s));
-      const contentSum = await sourcesChecksum(this.#context, sources, { dest, destIsDir: endsWithSlash, owner }, inline);
-      // docker's history names the sources by their checksum (`file:<hex>`, `dir:<hex>`, `multi:<hex>`), so a changed file is another step to --cache-from too.
-      const kind = sources.length + inline.length > 1 ? 'multi' : sources[0]?.entry.stats!.isDirectory() ? 'dir' : 'file';
-      const createdBy = [...shellOf(state), `#(nop) ${command} ${i.flags['chown'] !== undefined ? `--chown=${i.flags['chown']} ` : ''}${kind}:${contentSum} in ${destWord} `].join(' ');
-      const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum };
-      if (await this.#images.fromCache(state, parts)) return;
-      if (state.imageId === undefined) {
-        if (archives.size > 0) throw new BuildStepError(`${command} of an archive into a stage FROM scratch is not supported yet (issue 16)`);
-        const destIsDir = endsWithSlash || plain.length + inline.length > 1 || plain.some((s) => s.entry.stats!.isDirectory());
-        const layer = await this.#engine.images.content.put(packSources(this.#context, plain, { dest, destIsDir, owner, withParents: true }, inline));
-        await this.#images.commit(state, createdBy, layer, parts);
-        return;
+      for (const archive of archives) {
+        await extractToContainer(this.#deps, id, '/', dirTar(dest), { noOverwriteDirNonDir: false, copyUidGid: false }).catch(() => {});
+        await extractToContainer(this.#deps, id, dest, await this.#archiveStream(archive), { noOverwriteDirNonDir: false, copyUidGid: false });
       }
-      const id = await this.#containers.create(state, [...shellOf(state), `#(nop) ${command}`], state.run.Env ?? []);
-      try {
-        let destIsDir = endsWithSlash;
-        if (!destIsDir) {
-          const stat = await statContainerPath(this.#deps, id, dest).catch(() => undefined);
-          destIsDir = stat !== undefined && (stat.mode & 0o170000) === 0o040000;
-        }
-        if (plain.length + inline.length > 0) {
-          await extractToContainer(this.#deps, id, '/', packSources(this.#context, plain, { dest, destIsDir, owner }, inline), { noOverwriteDirNonDir: false, copyUidGid: false });
-        }
-        for (const archive of archives) {
-          await extractToContainer(this.#deps, id, '/', dirTar(dest), { noOverwriteDirNonDir: false, copyUidGid: false }).catch(() => {});
-          await extractToContainer(this.#deps, id, dest, await this.#archiveStream(archive), { noOverwriteDirNonDir: false, copyUidGid: false });
-        }
-        const layer = await this.#containers.packChanges(id);
-        await this.#images.commit(state, createdBy, layer, parts);
-      } finally {
-        await this.#engine.containers.remove(id, { force: true, removeVolumes: true }).catch(() => {});
-      }
+      const layer = await this.#containers.packChanges(id);
+      await this.#images.commit(state, createdBy, layer, parts);
     } finally {
-      for (const source of sources) await this.#context.root.release(source.entry.dir);
-      if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+      await this.#engine.containers.remove(id, { force: true, removeVolumes: true }).catch(() => {});
     }
   }
 
@@ -170,22 +156,38 @@ export class CopyStep {
   /**
    * COPY --from=<stage|image>: each source read from a temporary container of that image (as
    * `docker cp` reads it, ownership kept unless --chown) and written where the destination says.
+   * A source with wildcards names every path of the image it matches (docker's classic builder
+   * walks the image's files the same way); here-documents are written as files beside them, as
+   * BuildKit writes them whatever --from says.
    */
-  async #copyFrom(state: StageState, from: string, sourceWords: readonly string[], destWord: string, dest: string, endsWithSlash: boolean, owner: { uid: number; gid: number } | undefined): Promise<void> {
-    if (sourceWords.length > 1 && !endsWithSlash) {
-      throw new BuildStepError('When using COPY with more than one source file, the destination must be a directory and end with a /');
-    }
-    if (sourceWords.some((w) => /[*?[]/.test(w))) throw new BuildStepError('COPY --from with wildcards is not supported by Berth\'s builder yet');
+  async #copyFrom(state: StageState, from: string, sources: { words: readonly string[]; inline: readonly InlineSource[] }, destWord: string, dest: string, endsWithSlash: boolean, owner: { uid: number; gid: number } | undefined): Promise<void> {
+    const { words, inline } = sources;
     const sourceImage = await this.#imageOfFrom(from);
     if (sourceImage === undefined) throw new BuildStepError(`invalid from flag value ${from}: the stage has no files`);
     // The source image's id is in the history, so --cache-from matches the step only for the same source.
-    const createdBy = [...shellOf(state), `#(nop) COPY --from=${from}@${sourceImage} ${owner ? `--chown=${owner.uid}:${owner.gid} ` : ''}${sourceWords.join(' ')} in ${destWord} `].join(' ');
-    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum: sourceImage };
+    const documentWords = inline.map((doc) => `<<${doc.name}`);
+    const createdBy = [...shellOf(state), `#(nop) COPY --from=${from}@${sourceImage} ${owner ? `--chown=${owner.uid}:${owner.gid} ` : ''}${[...words, ...documentWords].join(' ')} in ${destWord} `].join(' ');
+    const contentSum = inline.length === 0 ? sourceImage : inlineChecksum(sourceImage, inline);
+    const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum };
     if (await this.#images.fromCache(state, parts)) return;
     const containers = this.#engine.containers;
     const sourceId = await this.#containers.create({ ...state, imageId: sourceImage }, ['/bin/sh', '-c', '#(nop) COPY --from'], []);
     let targetId: string | undefined;
     try {
+      const paths: string[] = [];
+      for (const word of words) {
+        const path = posix.resolve('/', word);
+        if (!hasWildcard(path)) {
+          paths.push(path);
+          continue;
+        }
+        const matched = await this.#matchInContainer(sourceId, path);
+        if (matched.length === 0) throw new BuildStepError('COPY failed: no source files were specified');
+        paths.push(...matched);
+      }
+      if (paths.length + inline.length > 1 && !endsWithSlash) {
+        throw new BuildStepError('When using COPY with more than one source file, the destination must be a directory and end with a /');
+      }
       let destIsDir = endsWithSlash;
       if (state.imageId !== undefined) {
         targetId = await this.#containers.create(state, [...shellOf(state), '#(nop) COPY'], state.run.Env ?? []);
@@ -195,8 +197,7 @@ export class CopyStep {
         }
       }
       const layerParts: Array<AsyncIterable<Uint8Array>> = [];
-      for (const source of sourceWords) {
-        const path = posix.resolve('/', source);
+      for (const path of paths) {
         await archiveContainerPath(this.#deps, sourceId, path, async (stat, tar) => {
           const isDir = (stat.mode & 0o170000) === 0o040000;
           const target = isDir || !destIsDir ? dest : posix.join(dest, posix.basename(path));
@@ -218,10 +219,13 @@ export class CopyStep {
           throw err;
         });
       }
+      const plan = { dest, destIsDir: destIsDir || paths.length + inline.length > 1, owner: owner ?? { uid: 0, gid: 0 } };
       let layer: { digest: `sha256:${string}` };
       if (targetId !== undefined) {
+        if (inline.length > 0) await extractToContainer(this.#deps, targetId, '/', packSources(this.#context, [], plan, inline), { noOverwriteDirNonDir: false, copyUidGid: false });
         layer = await this.#containers.packChanges(targetId);
       } else {
+        if (inline.length > 0) layerParts.push(packSources(this.#context, [], { ...plan, withParents: true }, inline));
         if (layerParts.length !== 1) throw new BuildStepError('COPY --from into a stage FROM scratch takes one source at a time in Berth\'s builder');
         // One renamed tar is a whole layer; its end-of-archive blocks are already there.
         layer = await this.#engine.images.content.put(layerParts[0]!);
@@ -233,13 +237,23 @@ export class CopyStep {
     }
   }
 
+  /** The paths of container `id` that the wildcard `pattern` (absolute, cleaned) matches, in walk order. */
+  async #matchInContainer(id: string, pattern: string): Promise<string[]> {
+    try {
+      return await matchContainerPaths(this.#deps, id, pattern);
+    } catch (err) {
+      if (err instanceof CopyFailedError) throw new BuildStepError(`COPY failed: ${err.message}`);
+      throw err;
+    }
+  }
+
   /** ADD's local archives: regular files that are a tar, plain or gzip'd (unpacked at the destination). */
   async #localArchives(sources: readonly CopySource[]): Promise<Set<CopySource>> {
     const out = new Set<CopySource>();
     for (const source of sources) {
-      if (!source.entry.stats!.isFile()) continue;
-      const bytes = await this.#context.readFile(source.path);
-      if (bytes === undefined || bytes.length < 2) continue;
+      if (source.node.content === undefined) continue;
+      const bytes = await BuildContext.read(source.node.content);
+      if (bytes.length < 2) continue;
       let head = bytes;
       if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
         const { stream } = await decompressed(Readable.from([bytes]));
@@ -259,8 +273,7 @@ export class CopyStep {
   }
 
   async #archiveStream(source: CopySource): Promise<AsyncIterable<Uint8Array>> {
-    const bytes = (await this.#context.readFile(source.path))!;
-    return (await decompressed(Readable.from([bytes]))).stream;
+    return (await decompressed(BuildContext.contentStream(source.node.content!))).stream;
   }
 
   /** `--chown=user[:group]`: ids as they are, names from the passwd and group files of the stage's image so far. */

@@ -137,16 +137,25 @@ export class TarWriter {
     // Sockets are left out, as docker leaves them out.
   }
 
+  /**
+   * Add an entry from its header as given; a regular file's body is `body` (in memory) or
+   * read from `body.hostPath`, and must be the header's size.
+   */
+  async addHeader(header: Partial<tar.Header> & { name: string }, body?: Buffer | { hostPath: string }): Promise<void> {
+    if (header.type === 'file' && body !== undefined && !Buffer.isBuffer(body)) return this.#file(header, body.hostPath);
+    await this.#entry(header, Buffer.isBuffer(body) ? body : undefined);
+  }
+
   /** Add an empty regular file (overlay diff markers such as `.wh.name`). */
   async addEmptyFile(name: string, stats: { mode: number; uid: number; gid: number; mtime: Date }): Promise<void> {
     await this.#entry({ name, type: 'file', size: 0, mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: stats.mtime });
   }
 
-  #entry(header: Partial<tar.Header> & { name: string }): Promise<void> {
+  #entry(header: Partial<tar.Header> & { name: string }, data?: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       const done = (err?: Error | null): void => (err ? reject(err) : resolve());
       // A file entry without a buffer waits for its body to be written: give empty ones an empty body.
-      if (header.type === 'file') this.#pack.entry(header, Buffer.alloc(0), done);
+      if (header.type === 'file') this.#pack.entry(header, data ?? Buffer.alloc(0), done);
       else this.#pack.entry(header, done);
     });
   }

@@ -35,19 +35,24 @@ export interface UnpackOptions {
 /** A source of the archive's bytes that can be read more than once (a spooled file). */
 export type ArchiveSource = () => AsyncIterable<Uint8Array>;
 
-interface ParsedEntry {
+/** One entry of a tar read by tarEntries(). */
+export interface ParsedTarEntry {
   header: tar.Header;
   /** Cleaned path relative to the destination ('' for the destination itself). */
   rel: string;
   body: AsyncIterable<Uint8Array>;
 }
 
-/** Iterate the entries of a tar, each body consumed (or skipped) before the next. */
-async function* entries(source: ArchiveSource): AsyncGenerator<ParsedEntry> {
+/**
+ * Iterate the entries of a tar, each body consumed (or skipped) before the next. A broken
+ * archive ends the iteration with UnsafeArchiveError ("invalid tar archive: ...").
+ */
+export async function* tarEntries(source: ArchiveSource): AsyncGenerator<ParsedTarEntry> {
   const extract = tar.extract();
   const feeding = (async () => {
     for await (const chunk of source()) {
-      if (!extract.write(chunk)) await new Promise<void>((resolve) => extract.once('drain', () => resolve()));
+      if (extract.destroyed) return;
+      if (!extract.write(chunk)) await drainedOrClosed(extract);
     }
     extract.end(null);
   })();
@@ -55,7 +60,7 @@ async function* entries(source: ArchiveSource): AsyncGenerator<ParsedEntry> {
   try {
     for await (const entry of extract) {
       const body = entry as AsyncIterable<Uint8Array> & { resume(): void };
-      yield { header: entry.header, rel: relativeName(entry.header.name), body };
+      yield { header: entry.header, rel: archiveRelativeName(entry.header.name), body };
       body.resume();
     }
     await feeding;
@@ -68,13 +73,27 @@ async function* entries(source: ArchiveSource): AsyncGenerator<ParsedEntry> {
   }
 }
 
+/** Wait until the parser takes more input, or is destroyed (a consumer that stopped reading: no 'drain' comes then). */
+function drainedOrClosed(extract: tar.Extract): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      extract.off('drain', done);
+      extract.off('close', done);
+      resolve();
+    };
+    extract.once('drain', done);
+    extract.once('close', done);
+  });
+}
+
 /** The cleaned relative name of an entry; `..` left in front means it escapes. */
-function relativeName(name: string): string {
+export function archiveRelativeName(name: string): string {
   const cleaned = posix.normalize(`./${name}`).replace(/\/+$/, '');
   return cleaned === '.' ? '' : cleaned.replace(/^\.\//, '');
 }
 
-function escapes(rel: string): boolean {
+/** Whether a cleaned relative name leaves its destination. */
+export function leavesDestination(rel: string): boolean {
   return rel === '..' || rel.startsWith('../');
 }
 
@@ -86,16 +105,16 @@ function escapes(rel: string): boolean {
 export async function checkArchive(root: RootedDir, dest: RootedDirHandle, source: ArchiveSource, options: UnpackOptions): Promise<void> {
   // What the archive itself makes, so later entries are judged against it, not the old tree.
   const made = new Map<string, boolean>();
-  for await (const { header, rel } of entries(source)) {
-    if (escapes(rel)) throw new UnsafeArchiveError(`${JSON.stringify(header.name)} is outside of ${JSON.stringify(dest.path)}`);
+  for await (const { header, rel } of tarEntries(source)) {
+    if (leavesDestination(rel)) throw new UnsafeArchiveError(`${JSON.stringify(header.name)} is outside of ${JSON.stringify(dest.path)}`);
     if (header.type === 'symlink') {
       const linkname = header.linkname ?? '';
       // docker's rule: a relative target, taken from the link's own directory, must stay in the destination.
-      if (!linkname.startsWith('/') && escapes(posix.normalize(posix.join(posix.dirname(`./${rel}`), linkname)))) {
+      if (!linkname.startsWith('/') && leavesDestination(posix.normalize(posix.join(posix.dirname(`./${rel}`), linkname)))) {
         throw new UnsafeArchiveError(`invalid symlink ${JSON.stringify(joinRooted(dest.path, rel))} -> ${JSON.stringify(linkname)}`);
       }
     }
-    if (header.type === 'link' && escapes(relativeName(header.linkname ?? ''))) {
+    if (header.type === 'link' && leavesDestination(archiveRelativeName(header.linkname ?? ''))) {
       throw new UnsafeArchiveError(`invalid hardlink ${JSON.stringify(joinRooted(dest.path, rel))} -> ${JSON.stringify(header.linkname ?? '')}`);
     }
     if (rel === '') continue;
@@ -120,8 +139,8 @@ export async function checkArchive(root: RootedDir, dest: RootedDirHandle, sourc
 export async function unpackArchive(root: RootedDir, dest: RootedDirHandle, source: ArchiveSource, options: UnpackOptions): Promise<void> {
   const overrides = options.overrides ?? new Map<string, string>();
   const dirTimes: Array<{ path: string; mtime: Date }> = [];
-  for await (const { header, rel, body } of entries(source)) {
-    if (escapes(rel)) throw new UnsafeArchiveError(`${JSON.stringify(header.name)} is outside of ${JSON.stringify(dest.path)}`);
+  for await (const { header, rel, body } of tarEntries(source)) {
+    if (leavesDestination(rel)) throw new UnsafeArchiveError(`${JSON.stringify(header.name)} is outside of ${JSON.stringify(dest.path)}`);
     if (rel === '') continue;
     const parentRel = posix.dirname(rel);
     const parent = parentRel === '.' ? dest : await root.resolveDir(joinRooted(dest.path, parentRel), { createParentsMode: 0o755 });
@@ -182,7 +201,7 @@ export async function unpackArchive(root: RootedDir, dest: RootedDirHandle, sour
           if (header.mtime) await lutimes(target, header.mtime, header.mtime);
           break;
         case 'link': {
-          const linked = await root.resolve(joinRooted(dest.path, relativeName(header.linkname ?? '')), { followLast: false });
+          const linked = await root.resolve(joinRooted(dest.path, archiveRelativeName(header.linkname ?? '')), { followLast: false });
           if (linked.stats === undefined || linked.stats.isDirectory()) throw new UnsafeArchiveError(`invalid hardlink ${JSON.stringify(path)} -> ${JSON.stringify(header.linkname ?? '')}`);
           try {
             await link(fdPath(linked.dir, linked.name), target);

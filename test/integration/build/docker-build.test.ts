@@ -183,6 +183,46 @@ describe('docker build (classic builder)', { skip: cannotRun(!hasDocker && NO_DO
     assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY --from container is left');
   });
 
+  it('COPY --from takes wildcards (a matched directory by its contents) and here-documents beside the paths', async () => {
+    const stage = [
+      'FROM busybox AS build',
+      'RUN mkdir -p /out/sub /out/dir.txt && echo a > /out/a.txt && echo b > /out/b.txt && echo c > /out/c.log && echo s > /out/sub/s.txt && echo inner > /out/dir.txt/inner',
+      'FROM busybox',
+    ];
+    const dockerfile = (note: string) => [
+      ...stage,
+      'COPY --from=build /out/*.txt /txt/',
+      'COPY --from=build /out/?.log /out/sub/*.txt /more/',
+      'COPY --from=build --chown=5:6 /out/c.log <<note.txt /mixed/',
+      note,
+      'note.txt',
+      'CMD ["sh", "-c", "ls /txt /more; cat /mixed/note.txt; stat -c %u:%g /mixed/note.txt /mixed/c.log"]',
+    ].join('\n');
+    const dir = await context('from-globs', { Dockerfile: dockerfile('a note') });
+    const built = await docker(['build', '-t', 'from-globs:1', dir]);
+    assert.equal(built.exitCode, 0, built.stderr + built.stdout);
+    const expected = (note: string) => `/more:\nc.log\ns.txt\n\n/txt:\na.txt\nb.txt\ninner\n${note}\n5:6\n5:6\n`;
+    assert.equal((await docker(['run', '--rm', 'from-globs:1'])).stdout, expected('a note'));
+    const again = await docker(['build', '-t', 'from-globs:2', dir]);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.equal((again.stdout.match(/^ ---> Using cache$/gm) ?? []).length, 5, again.stdout);
+    await writeFile(join(dir, 'Dockerfile'), dockerfile('another note'));
+    const changed = await docker(['build', '-t', 'from-globs:3', dir]);
+    assert.equal(changed.exitCode, 0, changed.stderr);
+    assert.equal((changed.stdout.match(/^ ---> Using cache$/gm) ?? []).length, 3, 'the changed document rebuilds its step');
+    assert.equal((await docker(['run', '--rm', 'from-globs:3'])).stdout, expected('another note'));
+
+    const none = await context('from-globs-none', { Dockerfile: [...stage, 'COPY --from=build /out/*.none /x/'].join('\n') });
+    const noMatch = await docker(['build', none]);
+    assert.equal(noMatch.exitCode, 1);
+    assert.match(noMatch.stderr, /COPY failed: no source files were specified/);
+    const many = await context('from-globs-many', { Dockerfile: [...stage, 'COPY --from=build /out/*.txt /single'].join('\n') });
+    const notDir = await docker(['build', many]);
+    assert.equal(notDir.exitCode, 1);
+    assert.match(notDir.stderr, /When using COPY with more than one source file, the destination must be a directory and end with a \//);
+    assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY --from container is left');
+  });
+
   it('builds through berth build: build args, a Dockerfile outside the context, .dockerignore, -q, --iidfile, a failing step\'s code', async () => {
     const dir = await context('berth', { 'in.txt': 'in\n', 'skip.txt': 'skip\n', '.dockerignore': 'skip.txt\n' });
     const outside = join(scratch, 'berth.Dockerfile');
