@@ -137,97 +137,35 @@ export async function checkArchive(root: RootedDir, dest: RootedDirHandle, sourc
 
 /** Extract the archive into `dest`. Call checkArchive first: this one trusts the names it checked. */
 export async function unpackArchive(root: RootedDir, dest: RootedDirHandle, source: ArchiveSource, options: UnpackOptions): Promise<void> {
-  const overrides = options.overrides ?? new Map<string, string>();
   const dirTimes: Array<{ path: string; mtime: Date }> = [];
-  for await (const { header, rel, body } of tarEntries(source)) {
-    if (leavesDestination(rel)) throw new UnsafeArchiveError(`${JSON.stringify(header.name)} is outside of ${JSON.stringify(dest.path)}`);
-    if (rel === '') continue;
-    const parentRel = posix.dirname(rel);
-    const parent = parentRel === '.' ? dest : await root.resolveDir(joinRooted(dest.path, parentRel), { createParentsMode: 0o755 });
-    try {
-      const name = posix.basename(rel);
-      const target = fdPath(parent, name);
-      const path = joinRooted(parent.path, name);
-      const uid = options.owner?.uid ?? header.uid ?? 0;
-      const gid = options.owner?.gid ?? header.gid ?? 0;
-      const mode = (header.mode ?? 0o644) & 0o7777;
-      const override = overrides.get(path);
-      if (override !== undefined && (header.type === 'file' || header.type === 'contiguous-file')) {
-        await writeFile(override, body);
-        continue;
+  // The last parent directory opened, kept for the entries after it in the same directory (an
+  // archive lists a directory's entries together): one open per directory instead of one per
+  // path component per entry. Dropped whenever an entry removed something, since a directory
+  // removed (or one a symlink now stands for) must be resolved afresh.
+  let lastParent: { rel: string; dir: RootedDirHandle } | undefined;
+  const forgetLastParent = async (): Promise<void> => {
+    if (lastParent !== undefined) await root.release(lastParent.dir);
+    lastParent = undefined;
+  };
+  try {
+    for await (const entry of tarEntries(source)) {
+      const { header, rel } = entry;
+      if (leavesDestination(rel)) throw new UnsafeArchiveError(`${JSON.stringify(header.name)} is outside of ${JSON.stringify(dest.path)}`);
+      if (rel === '') continue;
+      const parentRel = posix.dirname(rel);
+      let parent = dest;
+      if (parentRel !== '.') {
+        if (lastParent?.rel !== parentRel) {
+          await forgetLastParent();
+          lastParent = { rel: parentRel, dir: await root.resolveDir(joinRooted(dest.path, parentRel), { createParentsMode: 0o755 }) };
+        }
+        parent = lastParent.dir;
       }
-      const existing = await lstat(target).catch((err: unknown) => {
-        if (errnoOf(err) === 'ENOENT') return undefined;
-        throw err;
-      });
-      const isDir = header.type === 'directory';
-      if (existing !== undefined) {
-        if (options.noOverwriteDirNonDir && existing.isDirectory() !== isDir) {
-          throw new UnsafeArchiveError(isDir
-            ? `cannot overwrite non-directory ${JSON.stringify(path)} with directory ${JSON.stringify(dest.path)}`
-            : `cannot overwrite directory ${JSON.stringify(path)} with non-directory ${JSON.stringify(dest.path)}`);
-        }
-        if (!(existing.isDirectory() && isDir)) await removeTree(root, parent, name);
-      }
-      switch (header.type) {
-        case 'file':
-        case 'contiguous-file': {
-          const handle = await open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-          try {
-            for await (const chunk of body) await handle.write(chunk);
-            await handle.chown(uid, gid);
-            await handle.chmod(mode);
-            if (header.mtime) await handle.utimes(header.mtime, header.mtime);
-          } finally {
-            await handle.close();
-          }
-          break;
-        }
-        case 'directory': {
-          if (existing === undefined) await mkdir(target, { mode: 0o700 });
-          const dir = await root.openDir(parent, name);
-          try {
-            await dir.handle.chown(uid, gid);
-            await dir.handle.chmod(mode);
-          } finally {
-            await root.release(dir);
-          }
-          if (header.mtime) dirTimes.push({ path, mtime: header.mtime });
-          break;
-        }
-        case 'symlink':
-          await symlink(header.linkname ?? '', target);
-          await lchown(target, uid, gid);
-          if (header.mtime) await lutimes(target, header.mtime, header.mtime);
-          break;
-        case 'link': {
-          const linked = await root.resolve(joinRooted(dest.path, archiveRelativeName(header.linkname ?? '')), { followLast: false });
-          if (linked.stats === undefined || linked.stats.isDirectory()) throw new UnsafeArchiveError(`invalid hardlink ${JSON.stringify(path)} -> ${JSON.stringify(header.linkname ?? '')}`);
-          try {
-            await link(fdPath(linked.dir, linked.name), target);
-          } finally {
-            await root.release(linked.dir);
-          }
-          break;
-        }
-        case 'character-device':
-        case 'block-device':
-        case 'fifo': {
-          const args = header.type === 'fifo'
-            ? [fdPathForChild(parent, name), 'p']
-            : [fdPathForChild(parent, name), header.type === 'block-device' ? 'b' : 'c', String(header.devmajor ?? 0), String(header.devminor ?? 0)];
-          const made = await runCommand('mknod', ['-m', mode.toString(8), ...args]);
-          if (made.exitCode !== 0) throw new InternalError(`mknod ${path}: ${made.stderr.trim()}`);
-          await lchown(target, uid, gid);
-          break;
-        }
-        default:
-          // Other types (GNU sparse, extended headers tar-stream already applied) are skipped, as docker skips them.
-          break;
-      }
-    } finally {
-      if (parent !== dest) await root.release(parent);
+      const { removedSomething } = await unpackEntry(root, dest, parent, entry, options, dirTimes);
+      if (removedSomething) await forgetLastParent();
     }
+  } finally {
+    await forgetLastParent();
   }
   // Directory times last, deepest first: writing their children changed them.
   for (const { path, mtime } of dirTimes.reverse()) {
@@ -235,6 +173,96 @@ export async function unpackArchive(root: RootedDir, dest: RootedDirHandle, sour
     if (entry?.stats?.isDirectory()) await lutimes(fdPath(entry.dir, entry.name), mtime, mtime).catch(() => {});
     if (entry) await root.release(entry.dir);
   }
+}
+
+/** Write one checked entry into `parent`; says whether it removed what stood at its name. */
+async function unpackEntry(root: RootedDir, dest: RootedDirHandle, parent: RootedDirHandle, { header, rel, body }: ParsedTarEntry, options: UnpackOptions, dirTimes: Array<{ path: string; mtime: Date }>): Promise<{ removedSomething: boolean }> {
+  const overrides = options.overrides ?? new Map<string, string>();
+  const name = posix.basename(rel);
+  const target = fdPath(parent, name);
+  const path = joinRooted(parent.path, name);
+  const uid = options.owner?.uid ?? header.uid ?? 0;
+  const gid = options.owner?.gid ?? header.gid ?? 0;
+  const mode = (header.mode ?? 0o644) & 0o7777;
+  const override = overrides.get(path);
+  if (override !== undefined && (header.type === 'file' || header.type === 'contiguous-file')) {
+    await writeFile(override, body);
+    return { removedSomething: false };
+  }
+  const existing = await lstat(target).catch((err: unknown) => {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  });
+  const isDir = header.type === 'directory';
+  let removedSomething = false;
+  if (existing !== undefined) {
+    if (options.noOverwriteDirNonDir && existing.isDirectory() !== isDir) {
+      throw new UnsafeArchiveError(isDir
+        ? `cannot overwrite non-directory ${JSON.stringify(path)} with directory ${JSON.stringify(dest.path)}`
+        : `cannot overwrite directory ${JSON.stringify(path)} with non-directory ${JSON.stringify(dest.path)}`);
+    }
+    if (!(existing.isDirectory() && isDir)) {
+      await removeTree(root, parent, name);
+      removedSomething = true;
+    }
+  }
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file': {
+      const handle = await open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+      try {
+        for await (const chunk of body) await handle.write(chunk);
+        await handle.chown(uid, gid);
+        await handle.chmod(mode);
+        if (header.mtime) await handle.utimes(header.mtime, header.mtime);
+      } finally {
+        await handle.close();
+      }
+      break;
+    }
+    case 'directory': {
+      if (existing === undefined) await mkdir(target, { mode: 0o700 });
+      const dir = await root.openDir(parent, name);
+      try {
+        await dir.handle.chown(uid, gid);
+        await dir.handle.chmod(mode);
+      } finally {
+        await root.release(dir);
+      }
+      if (header.mtime) dirTimes.push({ path, mtime: header.mtime });
+      break;
+    }
+    case 'symlink':
+      await symlink(header.linkname ?? '', target);
+      await lchown(target, uid, gid);
+      if (header.mtime) await lutimes(target, header.mtime, header.mtime);
+      break;
+    case 'link': {
+      const linked = await root.resolve(joinRooted(dest.path, archiveRelativeName(header.linkname ?? '')), { followLast: false });
+      if (linked.stats === undefined || linked.stats.isDirectory()) throw new UnsafeArchiveError(`invalid hardlink ${JSON.stringify(path)} -> ${JSON.stringify(header.linkname ?? '')}`);
+      try {
+        await link(fdPath(linked.dir, linked.name), target);
+      } finally {
+        await root.release(linked.dir);
+      }
+      break;
+    }
+    case 'character-device':
+    case 'block-device':
+    case 'fifo': {
+      const args = header.type === 'fifo'
+        ? [fdPathForChild(parent, name), 'p']
+        : [fdPathForChild(parent, name), header.type === 'block-device' ? 'b' : 'c', String(header.devmajor ?? 0), String(header.devminor ?? 0)];
+      const made = await runCommand('mknod', ['-m', mode.toString(8), ...args]);
+      if (made.exitCode !== 0) throw new InternalError(`mknod ${path}: ${made.stderr.trim()}`);
+      await lchown(target, uid, gid);
+      break;
+    }
+    default:
+      // Other types (GNU sparse, extended headers tar-stream already applied) are skipped, as docker skips them.
+      break;
+  }
+  return { removedSomething };
 }
 
 /** Remove `name` in `dir` and everything below it, never following a symlink. */
