@@ -18,11 +18,28 @@ test('create: docker defaults swap to twice the memory and refuses what dockerd 
 
 test('update: memory above the recorded swap conflicts; changes carry the swap along', () => {
   const current = { ...base, memoryBytes: 64 * MiB, memorySwapBytes: 128 * MiB };
-  assert.throws(() => applyResourceUpdate('c', current, { memoryBytes: 256 * MiB }, [0, 1]), /update the memoryswap at the same time/);
-  const { next, changed } = applyResourceUpdate('c', current, { memoryBytes: 100 * MiB, pidsLimit: -1 }, [0, 1]);
+  assert.throws(() => applyResourceUpdate('c', current, { memoryBytes: 256 * MiB }, NO_CGROUP_FEATURES, [0, 1]), /update the memoryswap at the same time/);
+  const { next, changed } = applyResourceUpdate('c', current, { memoryBytes: 100 * MiB, pidsLimit: -1 }, NO_CGROUP_FEATURES, [0, 1]);
   assert.equal(next.memoryBytes, 100 * MiB);
   assert.deepEqual(changed, { memoryLimitBytes: 100 * MiB, memorySwapBytes: 128 * MiB, pidsLimit: -1 });
   assert.equal(next.pidsLimit, null);
+});
+
+test('update: the CFS period and quota, real-time settings and block I/O weight, with dockerd\'s conflicts and the host\'s checks', () => {
+  const { next, changed } = applyResourceUpdate('c', base, { cpuQuota: 30000 }, NO_CGROUP_FEATURES, [0, 1]);
+  assert.equal(next.cpuQuota, 30000);
+  // Both halves go to the runtime, so the kernel gets a period with the quota.
+  assert.deepEqual(changed, { cpuPeriod: 0, cpuQuota: 30000 });
+  assert.throws(() => applyResourceUpdate('c', { ...base, cpuQuota: 30000 }, { nanoCpus: 1e9 }, NO_CGROUP_FEATURES, [0, 1]), /CPU Quota cannot be updated as NanoCPUs has already been set/);
+  assert.throws(() => applyResourceUpdate('c', { ...base, nanoCpus: 1e9 }, { cpuPeriod: 50000 }, NO_CGROUP_FEATURES, [0, 1]), /NanoCPUs cannot be updated as CPU Period has already been set/);
+  assert.throws(() => applyResourceUpdate('c', base, { cpuQuota: 10 }, NO_CGROUP_FEATURES, [0, 1]), /CPU cfs quota can not be less than 1ms/);
+  // A host without real-time group scheduling or I/O weight refuses them by name; one with them takes them within the budget.
+  assert.throws(() => applyResourceUpdate('c', base, { cpuRealtimeRuntime: 1000 }, NO_CGROUP_FEATURES, [0, 1]), /--cpu-rt-runtime is not supported on this host/);
+  assert.throws(() => applyResourceUpdate('c', base, { blkioWeight: 300 }, NO_CGROUP_FEATURES, [0, 1]), /--blkio-weight is not supported on this host/);
+  const able: CgroupFeatures = { ...NO_CGROUP_FEATURES, cpuRealtime: true, cpuRealtimeBudgetUs: 5000, blkioWeight: true };
+  const rt = applyResourceUpdate('c', base, { cpuRealtimePeriod: 100000, cpuRealtimeRuntime: 2000, blkioWeight: 300 }, able, [0, 1]);
+  assert.deepEqual(rt.changed, { cpuRealtimePeriod: 100000, cpuRealtimeRuntime: 2000, blkio: { weight: 300 } });
+  assert.throws(() => applyResourceUpdate('c', base, { cpuRealtimeRuntime: 6000 }, able, [0, 1]), /6000 is more than the real-time runtime berthd gives/);
 });
 
 test('limitsOf and parseCpuList', () => {

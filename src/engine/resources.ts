@@ -234,7 +234,24 @@ export interface ResourceUpdate {
   cpuShares?: number;
   cpusetCpus?: string;
   pidsLimit?: number;
+  /** `--cpu-period`/`--cpu-quota` in microseconds (-1 quota: unlimited). */
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  /** `--cpu-rt-period`/`--cpu-rt-runtime` in microseconds. */
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
+  /** `--blkio-weight` (10-1000). */
+  blkioWeight?: number;
 }
+
+/** The fields of a ResourceUpdate that only a container on the host's kernel can have, with their flags. */
+export const HOST_KERNEL_UPDATE_FIELDS = [
+  ['cpuPeriod', '--cpu-period'],
+  ['cpuQuota', '--cpu-quota'],
+  ['cpuRealtimePeriod', '--cpu-rt-period'],
+  ['cpuRealtimeRuntime', '--cpu-rt-runtime'],
+  ['blkioWeight', '--blkio-weight'],
+] as const;
 
 /** A conflicting `update` (docker answers 409 for these). */
 export class ConflictingUpdateError extends ConflictError {
@@ -247,9 +264,22 @@ export class ConflictingUpdateError extends ConflictError {
  * Apply `update` to `current` as dockerd's UpdateContainer does, returning the new limits and
  * the fields the runtime must change. Nothing is changed when it throws.
  */
-export function applyResourceUpdate(id: string, current: HostResources, update: ResourceUpdate, online: readonly number[] = onlineCpus()): { next: HostResources; changed: ResourceLimits } {
+export function applyResourceUpdate(
+  id: string,
+  current: HostResources,
+  update: ResourceUpdate,
+  features: CgroupFeatures = NO_CGROUP_FEATURES,
+  online: readonly number[] = onlineCpus(),
+): { next: HostResources; changed: ResourceLimits } {
   const next: HostResources = { ...current };
   const changed: ResourceLimits = {};
+  // dockerd's UpdateContainer: --cpus and the CFS period/quota set the same thing, so one set blocks the other.
+  const asksCfs = (update.cpuPeriod ?? 0) > 0 || (update.cpuQuota ?? 0) > 0;
+  if ((update.nanoCpus ?? 0) > 0 && (current.cpuPeriod ?? 0) > 0) throw new ConflictingUpdateError(id, 'Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
+  if ((update.nanoCpus ?? 0) > 0 && (current.cpuQuota ?? 0) > 0) throw new ConflictingUpdateError(id, 'Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set');
+  if (asksCfs && current.nanoCpus > 0) {
+    throw new ConflictingUpdateError(id, `Conflicting options: NanoCPUs cannot be updated as CPU ${(update.cpuPeriod ?? 0) > 0 ? 'Period' : 'Quota'} has already been set`);
+  }
   if (update.memoryBytes !== undefined && update.memoryBytes !== 0) {
     if (update.memoryBytes < MIN_MEMORY_BYTES) throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
     if (update.memoryBytes > current.memorySwapBytes && (update.memorySwapBytes ?? 0) === 0) {
@@ -291,6 +321,23 @@ export function applyResourceUpdate(id: string, current: HostResources, update: 
     next.pidsLimit = update.pidsLimit > 0 ? update.pidsLimit : null;
     changed.pidsLimit = update.pidsLimit > 0 ? update.pidsLimit : -1;
   }
+  if ((update.cpuPeriod ?? 0) !== 0) next.cpuPeriod = update.cpuPeriod!;
+  if ((update.cpuQuota ?? 0) !== 0) next.cpuQuota = update.cpuQuota!;
+  if ((update.cpuRealtimePeriod ?? 0) !== 0) next.cpuRealtimePeriod = update.cpuRealtimePeriod!;
+  if ((update.cpuRealtimeRuntime ?? 0) !== 0) next.cpuRealtimeRuntime = update.cpuRealtimeRuntime!;
+  if ((update.blkioWeight ?? 0) !== 0) next.blkioWeight = update.blkioWeight!;
+  // The same bounds and host checks as at create, on the settings as they would be.
+  checkCfs(next);
+  checkHostSpecificResources(next, features);
+  if ((update.cpuPeriod ?? 0) !== 0 || (update.cpuQuota ?? 0) !== 0) {
+    changed.cpuPeriod = next.cpuPeriod ?? 0;
+    changed.cpuQuota = next.cpuQuota ?? 0;
+  }
+  if ((update.cpuRealtimePeriod ?? 0) !== 0 || (update.cpuRealtimeRuntime ?? 0) !== 0) {
+    changed.cpuRealtimePeriod = next.cpuRealtimePeriod ?? 0;
+    changed.cpuRealtimeRuntime = next.cpuRealtimeRuntime ?? 0;
+  }
+  if ((update.blkioWeight ?? 0) !== 0) changed.blkio = { weight: next.blkioWeight! };
   // The kernel checks memory against memory+swap: when memory changes, restate the swap so the runtime orders the writes.
   if (changed.memoryLimitBytes !== undefined && changed.memorySwapBytes === undefined && next.memorySwapBytes !== 0) {
     changed.memorySwapBytes = next.memorySwapBytes;

@@ -44,6 +44,11 @@ export function addContainerControlRoutes(router: Router, engine: Engine): void 
         ...(body.CpuShares ? { cpuShares: body.CpuShares } : {}),
         ...(body.CpusetCpus ? { cpusetCpus: body.CpusetCpus } : {}),
         ...(body.PidsLimit ? { pidsLimit: body.PidsLimit } : {}),
+        ...(body.CpuPeriod ? { cpuPeriod: body.CpuPeriod } : {}),
+        ...(body.CpuQuota ? { cpuQuota: body.CpuQuota } : {}),
+        ...(body.CpuRealtimePeriod ? { cpuRealtimePeriod: body.CpuRealtimePeriod } : {}),
+        ...(body.CpuRealtimeRuntime ? { cpuRealtimeRuntime: body.CpuRealtimeRuntime } : {}),
+        ...(body.BlkioWeight ? { blkioWeight: body.BlkioWeight } : {}),
       },
       // An absent or empty policy name leaves the policy as it is, as dockerd does.
       ...(policy?.Name ? { restartPolicy: { name: policy.Name as RestartPolicyName, maximumRetryCount: retries } } : {}),

@@ -133,6 +133,11 @@ const HONOURED_UPDATE: Record<string, Coverage> = {
   NanoCpus: t('test/integration/resources/resources.test.ts', "'--cpus', '1'"),
   CpusetCpus: t('test/integration/resources/resources.test.ts', "'--cpuset-cpus'"),
   PidsLimit: t(`${CONTAINERS}/settings.test.ts`, 'PidsLimit: -5'),
+  CpuPeriod: t(`${SEMANTICS}/resources.test.ts`, "'update', '--cpu-period'"),
+  CpuQuota: t(`${SEMANTICS}/resources.test.ts`, "'--cpu-quota', '30000'"),
+  CpuRealtimePeriod: t(`${SEMANTICS}/resources.test.ts`, "'update', '--cpu-rt-period'"),
+  CpuRealtimeRuntime: t(`${SEMANTICS}/resources.test.ts`, "'update', '--cpu-rt-period', '100000', '--cpu-rt-runtime'"),
+  BlkioWeight: t(`${SEMANTICS}/resources.test.ts`, "'update', '--blkio-weight'"),
   RestartPolicy: t('test/integration/resources/resources.test.ts', "'--restart', 'on-failure:3'"),
 };
 

@@ -27,16 +27,14 @@ export function isSetValue(value: unknown): boolean {
 }
 
 /** Resource fields a create honours (where the host can: see engine/resources.ts) but `update` cannot change yet. */
-const createOnly = 'berth sets it when the container is created, and update cannot change it yet';
+// dockerd's update leaves these as they are without a word; berth says so instead.
+const createOnly = 'berth sets it when the container is created, and update does not change it (nor does dockerd\'s)';
 const createOnlyResourceFields: UnsupportedSetting[] = [
-  { path: 'BlkioWeight', flag: '--blkio-weight', why: createOnly },
   { path: 'BlkioWeightDevice', flag: '--blkio-weight-device', why: createOnly },
   { path: 'BlkioDeviceReadBps', flag: '--device-read-bps', why: createOnly },
   { path: 'BlkioDeviceWriteBps', flag: '--device-write-bps', why: createOnly },
   { path: 'BlkioDeviceReadIOps', flag: '--device-read-iops', why: createOnly },
   { path: 'BlkioDeviceWriteIOps', flag: '--device-write-iops', why: createOnly },
-  { path: 'CpuRealtimePeriod', flag: '--cpu-rt-period', why: createOnly },
-  { path: 'CpuRealtimeRuntime', flag: '--cpu-rt-runtime', why: createOnly },
   // docker's CLI sends -1 for "not set".
   { path: 'MemorySwappiness', flag: '--memory-swappiness', isSet: (value) => value !== -1 && isSetValue(value), why: createOnly },
 ];
@@ -71,8 +69,6 @@ export const UNSUPPORTED_CREATE_SETTINGS: readonly UnsupportedSetting[] = [
 export const UNSUPPORTED_UPDATE_SETTINGS: readonly UnsupportedSetting[] = [
   ...resourceFields,
   ...createOnlyResourceFields,
-  { path: 'CpuPeriod', flag: '--cpu-period' },
-  { path: 'CpuQuota', flag: '--cpu-quota' },
   { path: 'OomKillDisable', flag: '--oom-kill-disable' },
   { path: 'Ulimits', flag: '--ulimit' },
   { path: 'Init', flag: '--init' },

@@ -16,6 +16,13 @@ interface UpdateFlags {
   cpusetCpus?: string;
   pidsLimit?: string;
   restart?: string;
+  cpuPeriod?: string;
+  cpuQuota?: string;
+  cpuRtPeriod?: string;
+  cpuRtRuntime?: string;
+  blkioWeight?: string;
+  cpusetMems?: string;
+  kernelMemory?: string;
 }
 
 function bytes(value: string | undefined, flag: string): number | undefined {
@@ -64,6 +71,20 @@ export function toUpdateBody(flags: UpdateFlags): ContainerUpdateRequest {
   const pids = integer(flags.pidsLimit, '--pids-limit');
   if (pids !== undefined) body.PidsLimit = pids;
   if (flags.restart !== undefined) body.RestartPolicy = restartPolicy(flags.restart);
+  const numbers = [
+    ['CpuPeriod', integer(flags.cpuPeriod, '--cpu-period')],
+    ['CpuQuota', integer(flags.cpuQuota, '--cpu-quota')],
+    ['CpuRealtimePeriod', integer(flags.cpuRtPeriod, '--cpu-rt-period')],
+    ['CpuRealtimeRuntime', integer(flags.cpuRtRuntime, '--cpu-rt-runtime')],
+    ['BlkioWeight', integer(flags.blkioWeight, '--blkio-weight')],
+  ] as const;
+  for (const [field, value] of numbers) if (value !== undefined) body[field] = value;
+  // Sent for the daemon to refuse by name, as it cannot honour it.
+  if (flags.cpusetMems !== undefined) body.CpusetMems = flags.cpusetMems;
+  // As docker's CLI on API 1.42+: a kernel memory limit is no longer sent; unlike it, berth says so.
+  if (bytes(flags.kernelMemory, '--kernel-memory') !== undefined && Object.keys(body).length === 0) {
+    throw new UsageError('--kernel-memory: kernel memory limits are no longer supported (API 1.42 and later); nothing to update');
+  }
   if (Object.keys(body).length === 0) throw new UsageError('you must provide one or more flags when using this command');
   return body;
 }
@@ -82,8 +103,16 @@ export function build(ctx: CliContext): Command {
     .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
     .option('--restart <policy>', 'Restart policy to apply when a container exits')
+    .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable')
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period')
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota')
+    .option('--cpu-rt-period <int>', 'Limit the CPU real-time period in microseconds')
+    .option('--cpu-rt-runtime <int>', 'Limit the CPU real-time runtime in microseconds')
+    .option('--cpuset-mems <list>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('--kernel-memory <bytes>', 'Kernel memory limit (deprecated)')
     .action(async (refs: string[], flags: UpdateFlags) => {
       const body = toUpdateBody(flags);
+      if (flags.kernelMemory !== undefined) await write(ctx.err, 'WARNING: --kernel-memory: kernel memory limits are no longer supported (API 1.42 and later); the limit was discarded\n');
       const client = await ctx.client();
       await forEachRef(ctx, refs, async (ref) => {
         const result = await client.containerUpdate(ref, body);

@@ -1,7 +1,7 @@
 /** `docker update`: new limits and/or restart policy for a container. */
 import { InvalidArgumentError } from '../../common/index.js';
 import type { HostSettings } from '../container.js';
-import { applyResourceUpdate, type ResourceUpdate } from '../resources.js';
+import { applyResourceUpdate, HOST_KERNEL_UPDATE_FIELDS, NO_CGROUP_FEATURES, type ResourceUpdate } from '../resources.js';
 import type { ContainerContext } from './context.js';
 
 export interface ContainerUpdate {
@@ -20,9 +20,17 @@ export async function update(ctx: ContainerContext, ref: string, change: Contain
     if (change.restartPolicy && change.restartPolicy.name !== 'no' && record.host.autoRemove) {
       throw new InvalidArgumentError('Restart policy cannot be updated because AutoRemove is enabled for the container');
     }
-    const { next, changed } = applyResourceUpdate(id, record.host, change.resources);
+    const runtime = ctx.runtimeOf(record);
+    if (!runtime.traits.sharesHostKernel) {
+      for (const [key, flag] of HOST_KERNEL_UPDATE_FIELDS) {
+        if ((change.resources[key] ?? 0) !== 0) {
+          throw new InvalidArgumentError(`${flag} is not supported with --isolation=${record.host.isolation}: the container runs on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+        }
+      }
+    }
+    const { next, changed } = applyResourceUpdate(id, record.host, change.resources, ctx.options.cgroupFeatures ?? NO_CGROUP_FEATURES);
     if (Object.keys(changed).length > 0 && (record.state.status === 'running' || record.state.status === 'paused')) {
-      await ctx.runtimeOf(record).update(id, changed);
+      await runtime.update(id, changed);
     }
     record.host = { ...record.host, ...next, ...(change.restartPolicy ? { restartPolicy: change.restartPolicy } : {}) };
     await ctx.store.save(record);

@@ -142,9 +142,9 @@ describe('container settings', { skip: hasDocker ? false : 'no docker CLI at /us
     assert.equal(gpus.status, 400);
     assert.match(gpus.body, /HostConfig.DeviceRequests \(--gpus\) is not supported/);
     const id = (await daemon.docker(['create', 'busybox', 'true'])).stdout.trim();
-    const update = await daemon.api('POST', `/containers/${id}/update`, JSON.stringify({ BlkioWeight: 300 }));
+    const update = await daemon.api('POST', `/containers/${id}/update`, JSON.stringify({ CpusetMems: '0' }));
     assert.equal(update.status, 400);
-    assert.match(update.body, /BlkioWeight \(--blkio-weight\) is not supported/);
+    assert.match(update.body, /CpusetMems \(--cpuset-mems\) is not supported/);
     assert.equal((await daemon.docker(['rm', id])).exitCode, 0);
   });
 

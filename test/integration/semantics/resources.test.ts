@@ -93,6 +93,51 @@ describe('host-dependent resource settings', { skip: cannotRun(!hasDocker && NO_
     await refused(['--cpu-rt-period', '1000', '--cpu-rt-runtime', '2000'], /cpu-rt-runtime cannot be higher than cpu-rt-period/);
   });
 
+  it('docker update changes --cpu-period/--cpu-quota, the real-time settings and --blkio-weight of a running container, or refuses them by name', async () => {
+    const id = (await daemon.docker(['run', '-d', 'busybox', 'sleep', '1000'])).stdout.trim();
+    const cat = async (file: string): Promise<string> => (await daemon.docker(['exec', id, 'cat', file])).stdout.trim();
+    try {
+      const cfs = await daemon.docker(['update', '--cpu-period', '100000', '--cpu-quota', '30000', id]);
+      assert.equal(cfs.exitCode, 0, cfs.stderr);
+      if (isV2) assert.equal(await cat('/sys/fs/cgroup/cpu.max'), '30000 100000');
+      else assert.equal(await cat('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), '30000');
+      assert.equal((await daemon.docker(['inspect', '-f', '{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}', id])).stdout.trim(), '100000 30000');
+      const berth = await daemon.berth(['update', '--cpu-quota', '40000', id]);
+      assert.equal(berth.exitCode, 0, berth.stderr);
+      if (isV2) assert.equal(await cat('/sys/fs/cgroup/cpu.max'), '40000 100000');
+      else assert.equal(await cat('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), '40000');
+      // dockerd: --cpus and the CFS quota set the same thing, so one blocks the other.
+      const cpus = await daemon.docker(['update', '--cpus', '1', id]);
+      assert.notEqual(cpus.exitCode, 0);
+      assert.match(cpus.stderr, /Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set|Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set/);
+      const tooSmall = await daemon.docker(['update', '--cpu-quota', '10', id]);
+      assert.match(tooSmall.stderr, /CPU cfs quota can not be less than 1ms/);
+
+      const hasRealtime = !isV2 && existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us');
+      const rt = await daemon.docker(['update', '--cpu-rt-period', '100000', '--cpu-rt-runtime', '2000', id]);
+      if (hasRealtime) {
+        assert.equal(rt.exitCode, 0, rt.stderr);
+        assert.equal(await cat('/sys/fs/cgroup/cpu/cpu.rt_runtime_us'), '2000');
+        const over = await daemon.docker(['update', '--cpu-rt-runtime', String(RT_BUDGET_US + 1), id]);
+        assert.match(over.stderr, /--cpu-rt-runtime is not supported on this host: \d+ is more than the real-time runtime berthd gives/);
+      } else {
+        assert.match(rt.stderr, /--cpu-rt-period is not supported on this host/);
+      }
+
+      const weightFile = isV2 ? '/sys/fs/cgroup/io.weight' : ['/sys/fs/cgroup/blkio/blkio.weight', '/sys/fs/cgroup/blkio/blkio.bfq.weight'].find((f) => existsSync(f));
+      const weight = await daemon.docker(['update', '--blkio-weight', '300', id]);
+      if (weightFile !== undefined && weight.exitCode === 0) assert.match(await cat(weightFile), /\b300\b/);
+      else assert.match(weight.stderr, /--blkio-weight is not supported on this host/);
+    } finally {
+      await daemon.docker(['rm', '-f', id]);
+    }
+    // A VM container's CPUs are the guest's: refused by name, as at create.
+    const vm = (await daemon.docker(['create', '--isolation=vm', 'busybox', 'true'])).stdout.trim();
+    const refusedVm = await daemon.docker(['update', '--cpu-quota', '50000', vm]);
+    assert.match(refusedVm.stderr, /--cpu-quota is not supported with --isolation=vm/);
+    assert.equal((await daemon.docker(['rm', vm])).exitCode, 0);
+  });
+
   it('--device-read-bps, --device-write-bps, --device-read-iops and --device-write-iops throttle the device', async () => {
     const device = blockDevice();
     const flags = ['--device-read-bps', `${device.path}:1mb`, '--device-write-bps', `${device.path}:2mb`, '--device-read-iops', `${device.path}:300`, '--device-write-iops', `${device.path}:100`];
