@@ -2,7 +2,7 @@
  * berth-attach: relay between conmon's attach socket and this process's stdio.
  *
  * Node cannot speak SOCK_SEQPACKET, so berthd runs one of these per attach.
- *   berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] <attach-socket-path>
+ *   berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] [--stdin-then-fd N] <attach-socket-path>
  * Each message conmon sends starts with one byte: 2 stdout, 3 stderr. Without --tty they are
  * written to stdout in Docker's multiplexed framing (stream byte, three zero bytes, 4-byte
  * big-endian length, payload); with --tty the payload is written raw. Bytes read from stdin are
@@ -15,7 +15,11 @@
  * connected, for callers that must not let the process start before (exec). With --watch-fd N it
  * also exits 0 once fd N (the API client's connection, inherited) is hung up at both ends: a client
  * that went away must not leave this process behind until the container next prints, while a
- * client's half-close (its stdin EOF) only ends our stdin. Exits 0 when conmon closes the socket or
+ * client's half-close (its stdin EOF) only ends our stdin. With --stdin-then-fd N (the client's
+ * connection again), stdin's EOF is not the end: the rest of the input is read from fd N itself,
+ * and only N's EOF (the client's half-close) shuts down the socket's write side. berthd then hands
+ * over through stdin only what it read from the connection before, and stays off the data path.
+ * Exits 0 when conmon closes the socket or
  * stdout's reader goes away (detach), 1 on a connect or I/O error, 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -36,6 +40,7 @@
 /* Our messages to conmon: it receives each into a 32768-byte buffer less one (conn_sock.c's
  * CONN_SOCK_BUF_SIZE - 1); a longer one would be cut. Fewer, larger messages for stdin. */
 #define STDIN_MESSAGE 32767
+#define USAGE "usage: berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] [--stdin-then-fd N] <attach-socket>\n"
 
 /* The reader of our stdout went away: a detach, not an error. */
 static int is_detach_errno(int err) {
@@ -114,21 +119,22 @@ static int would_block(int err) {
 }
 
 int main(int argc, char **argv) {
-	int tty = 0, use_stdin = 1, ready = 0, watch_fd = -1;
+	int tty = 0, use_stdin = 1, ready = 0, watch_fd = -1, then_fd = -1;
 	const char *path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--tty") == 0) tty = 1;
 		else if (strcmp(argv[i], "--no-stdin") == 0) use_stdin = 0;
 		else if (strcmp(argv[i], "--ready") == 0) ready = 1;
 		else if (strcmp(argv[i], "--watch-fd") == 0 && i + 1 < argc) watch_fd = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--stdin-then-fd") == 0 && i + 1 < argc) then_fd = atoi(argv[++i]);
 		else if (!path && argv[i][0] != '-') path = argv[i];
 		else {
-			fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] <attach-socket>\n");
+			fputs(USAGE, stderr);
 			return 2;
 		}
 	}
-	if (!path) {
-		fprintf(stderr, "usage: berth-attach [--tty] [--no-stdin] [--ready] [--watch-fd N] <attach-socket>\n");
+	if (!path || then_fd == STDIN_FILENO || then_fd == STDOUT_FILENO || then_fd == STDERR_FILENO) {
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	/* A detached reader must show up as EPIPE, not kill us mid-write. */
@@ -146,6 +152,8 @@ int main(int argc, char **argv) {
 	static struct relay r;
 	unsigned char msg[CONMON_BUF + 1];
 	int stdin_open = use_stdin, sock_open = 1;
+	/* Where stdin is read from now: our stdin, then (--stdin-then-fd) the client's connection. */
+	int input_fd = STDIN_FILENO;
 	for (;;) {
 		/* conmon closed the socket and everything it sent is out: done. */
 		if (!sock_open && r.out_len == 0) return 0;
@@ -158,7 +166,7 @@ int main(int argc, char **argv) {
 		/* POLLERR/POLLHUP on stdout, asked for or not, mean its reader is gone: a detach. */
 		fds[1].fd = STDOUT_FILENO;
 		fds[1].events = r.out_len > 0 ? POLLOUT : 0;
-		fds[2].fd = stdin_open && r.in_len == 0 ? STDIN_FILENO : -1;
+		fds[2].fd = stdin_open && r.in_len == 0 ? input_fd : -1;
 		fds[2].events = POLLIN;
 		/* events 0: only POLLHUP/POLLERR, which a socket reports once both directions are shut
 		 * (the peer closed it), never for the peer's half-close. */
@@ -202,9 +210,13 @@ int main(int argc, char **argv) {
 			}
 		}
 		if (stdin_open && r.in_len == 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t n = read(STDIN_FILENO, r.in, sizeof r.in);
+			ssize_t n = read(input_fd, r.in, sizeof r.in);
 			if (n < 0 && would_block(errno)) continue;
-			if (n <= 0) {
+			if (n == 0 && input_fd == STDIN_FILENO && then_fd >= 0) {
+				/* berthd handed over what it had read: the rest comes from the connection. */
+				input_fd = then_fd;
+				if (set_nonblocking(input_fd) < 0) return fail("fcntl");
+			} else if (n <= 0) {
 				stdin_open = 0;
 				shutdown(sock, SHUT_WR);
 			} else {

@@ -11,3 +11,4 @@ export * from './crash-point.js';
 export * from './dockerignore.js';
 export * from './keyed-lock.js';
 export * from './filters.js';
+export * from './shared-connection.js';

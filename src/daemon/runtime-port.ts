@@ -114,8 +114,13 @@ export class RuntimePortAdapter implements RuntimePort {
     return this.#runtime.guestProcesses(id, psArgs);
   }
 
-  async attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream }): Promise<AttachSession> {
-    const child = await this.#runtime.attach(id, { isStdin: options.stdin, isTty: options.tty, ...(options.client ? { client: options.client } : {}) });
+  async attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream; stdinFromClient?: boolean }): Promise<AttachSession> {
+    const child = await this.#runtime.attach(id, {
+      isStdin: options.stdin,
+      isTty: options.tty,
+      ...(options.client ? { client: options.client } : {}),
+      ...(options.stdinFromClient ? { isStdinFromClient: true } : {}),
+    });
     return {
       output: child.stdout,
       input: options.stdin ? child.stdin : null,
@@ -138,6 +143,8 @@ export class RuntimePortAdapter implements RuntimePort {
       isStdinOpen: request.stdin,
       isPrivileged: request.privileged,
       ...(request.consoleSize ? { consoleSize: request.consoleSize } : {}),
+      ...(request.client ? { client: request.client } : {}),
+      ...(request.stdinFromClient ? { isStdinFromClient: true } : {}),
     });
     const helper = process.stdio;
     let hasExited = false;

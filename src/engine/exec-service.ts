@@ -4,7 +4,7 @@
  * restart forgets them (the processes themselves run on under conmon until they exit).
  */
 import { ConflictError, InvalidArgumentError, NotFoundError, newId, type Logger } from '../common/index.js';
-import type { ContainerService } from './container-service.js';
+import type { AttachRequest, ContainerService } from './container-service.js';
 import { ContainerNotRunningError } from './errors.js';
 import type { RuntimeExecHandle } from './ports.js';
 
@@ -90,7 +90,7 @@ export class ExecService {
    * relays `output`/`input` and awaits `exited`. A command that cannot be run rejects with the
    * runtime's typed error, and the session records 126 as docker does.
    */
-  async start(id: string, options: { tty?: boolean; consoleSize?: { height: number; width: number } }): Promise<RuntimeExecHandle> {
+  async start(id: string, options: { tty?: boolean; consoleSize?: { height: number; width: number } } & Pick<AttachRequest, 'client' | 'stdinFromClient'>): Promise<RuntimeExecHandle> {
     const session = this.get(id);
     // A start still under way (the record says running already) must finish first: a VM's guest takes no exec before.
     await this.#containers.untilStarted(session.containerId);
@@ -116,6 +116,8 @@ export class ExecService {
         stdin: session.options.attachStdin,
         privileged: session.options.privileged,
         ...(consoleSize ? { consoleSize } : {}),
+        ...(options.client ? { client: options.client } : {}),
+        ...(options.stdinFromClient ? { stdinFromClient: true } : {}),
       });
     } catch (err) {
       // As docker's daemon: 126 for every exec that could not start, a missing command included.

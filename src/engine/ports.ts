@@ -156,6 +156,10 @@ export interface RuntimeExecRequest {
   stdin: boolean;
   privileged: boolean;
   consoleSize?: { height: number; width: number };
+  /** The API client's connection, shared with the session (as for attach). */
+  client?: Stream;
+  /** The session reads stdin from `client` itself once `input` ends (see the engine's AttachRequest). */
+  stdinFromClient?: boolean;
 }
 
 /** A running exec: output framed as for attach, stdin when asked, and its exit. */
@@ -226,7 +230,8 @@ export interface RuntimePort {
    */
   guestProcesses(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** `client`, the caller's connection, ends the session as soon as it is closed (not half-closed). */
-  attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream }): Promise<AttachSession>;
+  /** `stdinFromClient`: see AttachRequest. */
+  attach(id: string, options: { stdin: boolean; tty: boolean; client?: Stream; stdinFromClient?: boolean }): Promise<AttachSession>;
   exec(request: RuntimeExecRequest): Promise<RuntimeExecHandle>;
   resize(id: string, height: number, width: number): Promise<void>;
   readLogs(logPath: string, options: LogReadOptions): AsyncIterable<LogEntry>;

@@ -47,6 +47,12 @@ export interface AttachOptions {
    * as the client closes it, even while the container prints nothing. Its half-close does not.
    */
   client?: Stream;
+  /**
+   * The session reads stdin from `client` itself once its input ends: the caller writes into the
+   * input only what it had already read from the connection, then ends it and reads no more (see
+   * takeOverReading). Only with isStdin and a shareable `client` (isShareableConnection).
+   */
+  isStdinFromClient?: boolean;
 }
 
 /**

@@ -3,7 +3,7 @@
  * bundle. camelCase, already validated: the API edge checked the user's input.
  */
 import type { ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable, Stream, Writable } from 'node:stream';
 import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
 
 /** Which network namespace the container gets. */
@@ -151,6 +151,10 @@ export interface ExecSettings {
   /** Every capability berthd itself has, as `docker exec --privileged`. */
   privilegedCapabilities: string[] | undefined;
   consoleSize?: { height: number; width: number };
+  /** The API client's connection, shared with the session's attach helper (see AttachOptions). */
+  client?: Stream;
+  /** The session reads stdin from `client` itself once its input ends (see AttachOptions). */
+  isStdinFromClient?: boolean;
 }
 
 /** A running exec: its stdio (through the attach helper) and its exit. */

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError, messageOf, parseTimestampNs, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../common/index.js';
+import { InvalidArgumentError, messageOf, parseTimestampNs, DEFAULT_DETACH_KEYS, parseDetachKeys, isShareableConnection } from '../../common/index.js';
 import type { AttachSession, Engine, WaitCondition } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
@@ -14,7 +14,7 @@ import { compareApiVersions } from '../version.js';
 import { containerInspectFor } from '../version-shapes.js';
 import { attachWebSocket } from './attach-websocket.js';
 import { FrameStreamFilter } from './frame-stream-filter.js';
-import { relayClientInput, relayOutputToClient } from './session-relay.js';
+import { handOverClientInput, relayClientInput, relayOutputToClient } from './session-relay.js';
 import { frame, STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
@@ -128,6 +128,9 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   const tty = record.settings.tty;
   const detachKeys = parseDetachKeys(req.string('detachKeys') || DEFAULT_DETACH_KEYS);
   const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  // Without a tty stdin needs no detach-key filter, so the helper reads it from the client's
+  // connection itself, with berthd off the data path.
+  const stdinFromClient = wantsStdin && !tty && isShareableConnection(req.hijack?.socket);
   let out: Duplex | ServerResponse;
   // dockerode sends its options as a JSON body; dockerd drops an attach's body, and it must not reach stdin.
   if (req.hijack) await req.body();
@@ -146,7 +149,7 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   try {
     if (req.bool('logs') && (wantsStdout || wantsStderr)) await replayLogs(engine, record.id, { tty, stdout: wantsStdout, stderr: wantsStderr }, out, req.signal);
     // The helper shares the client's socket so a client that went away ends it at once.
-    const request = { stdin: wantsStdin, ...(req.hijack ? { client: req.hijack.socket } : {}) };
+    const request = { stdin: wantsStdin, ...(req.hijack ? { client: req.hijack.socket } : {}), ...(stdinFromClient ? { stdinFromClient } : {}) };
     const running = record.state.status === 'running' || record.state.status === 'paused';
     if (!req.bool('stream') || out.destroyed) session = undefined;
     else if (running) session = await containers.attach(record.id, request).then((r) => r.session);
@@ -160,7 +163,9 @@ async function attach(engine: Engine, req: ApiRequest, res: ServerResponse): Pro
   }
   const active = session;
   let detached: Promise<void> | undefined;
-  if (req.hijack && active.input && wantsStdin) {
+  if (req.hijack && active.input && stdinFromClient && isShareableConnection(req.hijack.socket)) {
+    handOverClientInput(req.hijack.socket, req.hijack.head, active.input);
+  } else if (req.hijack && active.input && wantsStdin) {
     // The detach keys end this session only (the container keeps running), and only with a tty:
     // without one, stdin is the container's data, byte for byte, as docker relays it.
     detached = relayClientInput(req.hijack.socket, req.hijack.head, active.input, tty ? detachKeys : undefined);

@@ -4,13 +4,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { messageOf, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../common/index.js';
+import { messageOf, DEFAULT_DETACH_KEYS, parseDetachKeys, isShareableConnection } from '../../common/index.js';
 import type { Engine, RuntimeExecHandle } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { execCreateRequestSchema, execStartRequestSchema } from '../wire/index.js';
 import { compareApiVersions } from '../version.js';
-import { relayClientInput, relayOutputToClient } from './session-relay.js';
+import { handOverClientInput, relayClientInput, relayOutputToClient } from './session-relay.js';
 import { frame, STREAM_STDERR } from './stream-framing.js';
 
 export function addExecRoutes(router: Router, engine: Engine): void {
@@ -93,9 +93,13 @@ async function startExec(engine: Engine, req: ApiRequest, res: ServerResponse): 
     out = res;
   }
 
+  // Without a tty stdin needs no detach-key filter, so the helper reads it from the client's
+  // connection itself, with berthd off the data path.
+  const client = req.hijack?.socket;
+  const stdinFromClient = session.options.attachStdin && !tty && isShareableConnection(client);
   let handle: RuntimeExecHandle;
   try {
-    handle = await engine.execs.start(session.id, { tty, ...(consoleSize ? { consoleSize } : {}) });
+    handle = await engine.execs.start(session.id, { tty, ...(consoleSize ? { consoleSize } : {}), ...(stdinFromClient ? { client, stdinFromClient } : {}) });
   } catch (err) {
     // As dockerd: once the connection is upgraded, the failure goes down the stream.
     const text = Buffer.from(`${messageOf(err)}\r\n`);
@@ -105,7 +109,9 @@ async function startExec(engine: Engine, req: ApiRequest, res: ServerResponse): 
   }
 
   let detached: Promise<void> | undefined;
-  if (req.hijack && handle.input) {
+  if (req.hijack && handle.input && stdinFromClient && isShareableConnection(client)) {
+    handOverClientInput(client, req.hijack.head, handle.input);
+  } else if (req.hijack && handle.input) {
     // Detach keys only with a tty, as docker: without one, stdin is relayed byte for byte.
     detached = relayClientInput(req.hijack.socket, req.hijack.head, handle.input, tty ? detachKeys : undefined);
   } else if (req.hijack) {

@@ -3,8 +3,9 @@
  * back-pressure and without losing a byte: the client's stdin into the session (its half-close
  * becoming the session's EOF after the last byte), and the session's output back to the client.
  */
+import type { Socket } from 'node:net';
 import type { Duplex, Writable } from 'node:stream';
-import { DetachKeyFilter } from '../../common/index.js';
+import { DetachKeyFilter, takeOverReading } from '../../common/index.js';
 
 /**
  * Copy the client's stdin (`head`, the bytes that came with the request, then the socket) into
@@ -26,6 +27,25 @@ export function relayClientInput(socket: Duplex, head: Buffer, input: NodeJS.Wri
   socket.pipe(filter).pipe(input);
   socket.resume();
   return detached;
+}
+
+/**
+ * For a session that reads the client's stdin from the connection itself (stdinFromClient):
+ * write into `input` only what berthd already holds (`head`, then what Node read and nobody
+ * consumed), stop reading the connection, and end `input`, after which the session's helper reads
+ * the rest straight from the connection. When Node cannot stop reading (the connection is
+ * closed), it relays the rest itself, ending `input` at the client's half-close: the helper then
+ * finds the connection at its end, so nothing is lost either way.
+ */
+export function handOverClientInput(socket: Socket, head: Buffer, input: NodeJS.WritableStream): void {
+  const held = takeOverReading(socket);
+  if (held === undefined) {
+    void relayClientInput(socket, head, input, undefined);
+    return;
+  }
+  if (head.length > 0) input.write(head);
+  for (const chunk of held) input.write(chunk);
+  input.end();
 }
 
 /**

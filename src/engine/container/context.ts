@@ -56,6 +56,12 @@ export interface AttachRequest {
   stdin: boolean;
   /** The API client's socket: the session ends as soon as it is closed (a half-close only ends stdin). */
   client?: Stream;
+  /**
+   * The session reads stdin from `client` itself once `input` ends, keeping berthd off the data
+   * path: the caller writes into `input` only what it had already read from the connection
+   * (takeOverReading), then ends it. Only with stdin, no tty and a shareable `client`.
+   */
+  stdinFromClient?: boolean;
 }
 
 export interface PendingAttach {

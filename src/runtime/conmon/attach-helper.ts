@@ -3,10 +3,8 @@
  * socket and a Node stream pair, and waiting until it is connected.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import type { Readable, Stream, Writable } from 'node:stream';
-import { messageOf } from '../../common/index.js';
+import { isShareableConnection, messageOf } from '../../common/index.js';
 import { RuntimeError } from '../errors.js';
 
 /** How the helper relays: see native/berth-attach.c. */
@@ -16,6 +14,11 @@ export interface AttachHelperOptions {
   isStdin: boolean;
   /** Shared with the helper as its fd 3: it ends as soon as this connection is closed (not half-closed). */
   client?: Stream;
+  /**
+   * The helper reads stdin from `client` itself once its own stdin ends (berthd writes there only
+   * what it had already read from the connection). Needs stdin and a shareable `client`.
+   */
+  isStdinFromClient?: boolean;
 }
 
 /**
@@ -27,8 +30,13 @@ export async function startAttachHelper(helperPath: string, options: AttachHelpe
   const args = ['--ready', ...(options.isTty ? ['--tty'] : []), ...(options.isStdin ? [] : ['--no-stdin'])];
   // A plain socket's fd is shared so the helper sees the hang-up itself; a TLS connection has no
   // fd carrying the stream (the bytes on it are encrypted), so its close is watched here instead.
-  const sharedClient = options.client instanceof Socket && !(options.client instanceof TLSSocket) ? options.client : undefined;
+  const sharedClient = isShareableConnection(options.client) ? options.client : undefined;
   if (sharedClient) args.push('--watch-fd', '3');
+  if (options.isStdinFromClient) {
+    // The caller ends our stdin early, counting on this: without it bytes would be lost.
+    if (!sharedClient || !options.isStdin) throw new RuntimeError('stdin from the client needs stdin and a plain socket connection');
+    args.push('--stdin-then-fd', '3');
+  }
   args.push(options.socketPath);
   const stdio: Array<'pipe' | Stream> = ['pipe', 'pipe', 'pipe'];
   if (sharedClient) stdio.push(sharedClient);

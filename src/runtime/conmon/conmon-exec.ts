@@ -160,7 +160,13 @@ export async function startExec(settings: ExecSettings, environment: ExecEnviron
     startPipe.write('0');
     const ready = await attachReady.next();
     if (ready.data < 0) throw new RuntimeError(ready.message ?? 'conmon could not set up the exec attach socket');
-    helper = await startAttachHelper(environment.attachHelperPath, { socketPath: join(dir, 'attach'), isTty: settings.isTty, isStdin: settings.isStdinOpen });
+    helper = await startAttachHelper(environment.attachHelperPath, {
+      socketPath: join(dir, 'attach'),
+      isTty: settings.isTty,
+      isStdin: settings.isStdinOpen,
+      ...(settings.client ? { client: settings.client } : {}),
+      ...(settings.isStdinFromClient ? { isStdinFromClient: true } : {}),
+    });
     const attached = helper;
     // Second start message: now the runtime runs the command.
     startPipe.end('0');

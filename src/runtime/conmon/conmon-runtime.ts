@@ -435,6 +435,7 @@ export class ConmonRuntime implements Runtime {
       isTty: options.isTty,
       isStdin: options.isStdin,
       ...(options.client ? { client: options.client } : {}),
+      ...(options.isStdinFromClient ? { isStdinFromClient: true } : {}),
     });
   }
 

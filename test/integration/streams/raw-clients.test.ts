@@ -1,6 +1,7 @@
 /**
  * Streams through raw API clients (issue 12): a hijacked attach or exec whose client writes all
- * of stdin with the request and half-closes at once (before the container has started), the
+ * of stdin with the request and half-closes at once (before the container has started) or sends it
+ * in bursts around the start (berthd hands the rest of stdin to the attach helper), the
  * websocket attach, the detach keys' bytes as plain data without a tty, `exec -t` output as a
  * tty gives it, exec of a missing command (126), and a 256 MiB output read slowly while
  * berthd's memory stays bounded.
@@ -57,6 +58,36 @@ function hijackAtOnce(socketPath: string, method: string, path: string, body: st
       socket.write(Buffer.concat([Buffer.from(head), stdin]));
       socket.end();
       void whenSent?.().catch(reject);
+    });
+  });
+}
+
+/**
+ * A hijacked request whose stdin comes in bursts: the first with the request, each next one
+ * after `before(i)` settles, then the half-close. Resolves with what came after the 101 head.
+ */
+function hijackInBursts(socketPath: string, path: string, body: string, bursts: Buffer[], before: (index: number) => Promise<void>): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks);
+      if (!/^HTTP\/1\.1 101/.test(all.subarray(0, 12).toString())) return reject(new Error(`no upgrade: ${all.subarray(0, 200).toString()}`));
+      socket.end();
+      resolve(all.subarray(all.indexOf('\r\n\r\n') + 4));
+    });
+    socket.on('connect', () => {
+      const head = `POST ${path} HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      socket.write(Buffer.concat([Buffer.from(head), bursts[0] ?? Buffer.alloc(0)]));
+      void (async () => {
+        for (let i = 1; i < bursts.length; i++) {
+          await before(i);
+          socket.write(bursts[i]!);
+        }
+        socket.end();
+      })().catch(reject);
     });
   });
 }
@@ -156,6 +187,30 @@ describe('streams through raw API clients', { skip: cannotRun(!hasDocker && NO_D
     assert.equal(md5(stdout), md5(stdin), `${stdout.length} of ${stdin.length} bytes came back`);
     const inspect = JSON.parse((await daemon.api('GET', `/exec/${execId}/json`)).body) as { ExitCode: number };
     assert.equal(inspect.ExitCode, 0);
+  });
+
+  it('stdin in bursts around the start (with the request, before and after start): every byte back, in order, for attach and exec', async () => {
+    const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const id = await createCat('raw-bursts');
+    const stdin = payloadOf(3 * 1024 * 1024);
+    const bursts = [stdin.subarray(0, 70_000), stdin.subarray(70_000, 1_000_000), stdin.subarray(1_000_000, 1_000_001), stdin.subarray(1_000_001)];
+    const output = await hijackInBursts(daemon.socket, `/v1.47/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1`, '', bursts, async (index) => {
+      await pause(100);
+      // The second burst reaches berthd while it waits for the start; the others after.
+      if (index === 2) assert.equal((await daemon.api('POST', `/containers/${id}/start`)).status, 204);
+    });
+    const { stdout, stderr } = demux(output);
+    assert.equal(stderr.length, 0, stderr.toString());
+    assert.equal(md5(stdout), md5(stdin), `${stdout.length} of ${stdin.length} bytes came back`);
+
+    const runner = await createCat('raw-bursts-exec');
+    assert.equal((await daemon.api('POST', `/containers/${runner}/start`)).status, 204);
+    const created = await daemon.api('POST', `/containers/${runner}/exec`, JSON.stringify({ Cmd: ['cat'], AttachStdin: true, AttachStdout: true, AttachStderr: true }));
+    const execId = (JSON.parse(created.body) as { Id: string }).Id;
+    const execOutput = await hijackInBursts(daemon.socket, `/v1.47/exec/${execId}/start`, JSON.stringify({ Detach: false, Tty: false }), bursts, () => pause(100));
+    assert.equal(md5(demux(execOutput).stdout), md5(stdin), 'exec: the same bytes, in order');
+    const inspect = JSON.parse((await daemon.api('GET', `/exec/${execId}/json`)).body) as { ExitCode: number };
+    assert.equal(inspect.ExitCode, 0, 'cat saw EOF after the last byte');
   });
 
   it('websocket attach: binary messages in, every byte back, the close frame as EOF', async () => {
