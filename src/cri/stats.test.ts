@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RuntimeStatsSample } from '../engine/index.js';
+import type { RuntimeStats } from '../engine/index.js';
 import { cpuOf, memoryOf } from './stats.js';
 
-function sample(overrides: { totalNs?: number; usageBytes?: number; limitBytes?: number; stats?: Record<string, number>; atMs?: number }): RuntimeStatsSample {
+function sample(overrides: { totalNs?: number; usageBytes?: number; limitBytes?: number; stats?: Record<string, number>; atMs?: number }): RuntimeStats {
   return {
     readAtMs: overrides.atMs ?? 1000,
     cgroup: {

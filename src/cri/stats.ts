@@ -5,7 +5,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerRecord, Engine, RuntimeStatsSample } from '../engine/index.js';
+import type { ContainerRecord, Engine, RuntimeStats } from '../engine/index.js';
 import { isRunningStatus } from '../engine/index.js';
 import type { SandboxStore, SandboxRecord } from './sandbox-store.js';
 import { containersOf } from './sandboxes.js';
@@ -15,7 +15,7 @@ const u64 = (value: number | bigint): { value: string } => ({ value: String(valu
 const nanosAt = (ms: number): string => String(BigInt(Math.round(ms)) * 1_000_000n);
 
 /** The memory figures the kubelet reads, from a cgroup sample (v1 and v2 name them apart). */
-export function memoryOf(sample: RuntimeStatsSample): object {
+export function memoryOf(sample: RuntimeStats): object {
   const m = sample.cgroup.memory;
   const stat = (v1: string, v2: string): number => m.stats[v1] ?? m.stats[v2] ?? 0;
   const inactiveFile = stat('total_inactive_file', 'inactive_file');
@@ -32,7 +32,7 @@ export function memoryOf(sample: RuntimeStatsSample): object {
 }
 
 /** CPU usage; usage_nano_cores from the previous sample of the same thing, when there is one. */
-export function cpuOf(sample: RuntimeStatsSample, previous: { atMs: number; totalNs: number } | undefined): object {
+export function cpuOf(sample: RuntimeStats, previous: { atMs: number; totalNs: number } | undefined): object {
   const total = sample.cgroup.cpu.totalNs;
   const elapsedMs = previous ? sample.readAtMs - previous.atMs : 0;
   const nanoCores = previous && elapsedMs > 0 && total >= previous.totalNs ? Math.round(((total - previous.totalNs) * 1000) / elapsedMs) : undefined;
@@ -73,18 +73,18 @@ export class Stats {
     this.#sandboxes = sandboxes;
   }
 
-  async #sample(record: ContainerRecord): Promise<RuntimeStatsSample | undefined> {
+  async #sample(record: ContainerRecord): Promise<RuntimeStats | undefined> {
     if (!isRunningStatus(record.state.status)) return undefined;
     return this.#engine.containers.runtimeFor(record).stats(record.id).catch(() => undefined);
   }
 
-  #cpu(key: string, sample: RuntimeStatsSample): object {
+  #cpu(key: string, sample: RuntimeStats): object {
     const cpu = cpuOf(sample, this.#lastCpu.get(key));
     this.#lastCpu.set(key, { atMs: sample.readAtMs, totalNs: sample.cgroup.cpu.totalNs });
     return cpu;
   }
 
-  async #containerStats(record: ContainerRecord, sample: RuntimeStatsSample | undefined): Promise<object> {
+  async #containerStats(record: ContainerRecord, sample: RuntimeStats | undefined): Promise<object> {
     const info = criInfoOf(record);
     const attributes = { id: record.id, metadata: info?.metadata ?? { name: record.name, attempt: 0 }, labels: info?.labels ?? {}, annotations: info?.annotations ?? {} };
     if (!sample) return { attributes };
@@ -118,7 +118,7 @@ export class Stats {
   async pod(sandbox: SandboxRecord): Promise<object> {
     const attributes = { id: sandbox.id, metadata: sandbox.metadata, labels: sandbox.labels, annotations: sandbox.annotations };
     const containers: object[] = [];
-    const samples: RuntimeStatsSample[] = [];
+    const samples: RuntimeStats[] = [];
     for (const record of containersOf(this.#engine, sandbox.id)) {
       const sample = await this.#sample(record);
       if (sample) samples.push(sample);
@@ -127,7 +127,7 @@ export class Stats {
     if (samples.length === 0) return { attributes, linux: { containers } };
     // The pod's figures: its containers' summed, as one sample.
     const first = samples[0]!;
-    const summed: RuntimeStatsSample = {
+    const summed: RuntimeStats = {
       ...first,
       cgroup: {
         ...first.cgroup,

@@ -6,18 +6,18 @@
 import { join } from 'node:path';
 import type { Stream } from 'node:stream';
 import type { AttachSession, LogEntry, LogReadOptions, RuntimeCreateRequest, RuntimeExecHandle, RuntimeExecRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from '../engine/index.js';
-import type { LogPolicy, ResourceLimits, RuntimeStatsSample } from '../engine/index.js';
+import type { LogPolicy } from '../engine/index.js';
 import { berthCgroupsPath } from '../sys/index.js';
-import { readLogs, RuntimeError, type ExitWatcher, type LogFileOptions, type Runtime, type RuntimeResources } from '../runtime/index.js';
+import { readLogs, RuntimeError, type ExitWatcher, type LogFileOptions, type Runtime, type RuntimeResources, type RuntimeStats } from '../runtime/index.js';
 
 function toLogFileOptions(log: LogPolicy): LogFileOptions {
   return { isDisabled: log.driver === 'none', maxSizeBytes: log.maxSizeBytes, maxFiles: log.maxFiles, compress: log.compress };
 }
 
-/** The engine's limits as the runtime's settings: only the fields that are set. */
-function toRuntimeResources(limits: ResourceLimits): RuntimeResources {
+/** Only the limits that are set (a field present but undefined is not written). */
+function definedLimits(limits: RuntimeResources): RuntimeResources {
   const out: RuntimeResources = {};
-  for (const [key, value] of Object.entries(limits) as Array<[keyof ResourceLimits, unknown]>) {
+  for (const [key, value] of Object.entries(limits) as Array<[keyof RuntimeResources, unknown]>) {
     if (value !== undefined) (out as Record<string, unknown>)[key] = value;
   }
   return out;
@@ -60,7 +60,7 @@ export class RuntimePortAdapter implements RuntimePort {
         networkNamespace: request.networkNamespace ?? 'new',
         shmSizeBytes: request.shmSizeBytes,
         ...(request.mounts ? { mounts: request.mounts } : {}),
-        ...toRuntimeResources(request.resources),
+        ...definedLimits(request.resources),
         isOomKillDisabled: request.oomKillDisable,
         ...(request.domainname ? { domainname: request.domainname } : {}),
         ...(request.groupAdd?.length ? { groupAdd: request.groupAdd } : {}),
@@ -184,11 +184,11 @@ export class RuntimePortAdapter implements RuntimePort {
     return this.#runtime.resume(id);
   }
 
-  update(id: string, resources: ResourceLimits): Promise<void> {
-    return this.#runtime.update(id, toRuntimeResources(resources));
+  update(id: string, resources: RuntimeResources): Promise<void> {
+    return this.#runtime.update(id, definedLimits(resources));
   }
 
-  stats(id: string): Promise<RuntimeStatsSample | undefined> {
+  stats(id: string): Promise<RuntimeStats | undefined> {
     return this.#runtime.stats(id);
   }
 

@@ -9,7 +9,7 @@ import { BerthError, messageOf } from '../common/index.js';
 import type { HostTools } from '../sys/index.js';
 import { VolumesUnavailableError } from './errors.js';
 import { exists, InvalidMountError, mountConfigError, type ContainerMountRecord } from './mounts.js';
-import type { RuntimeMountRequest, VolumePort } from './ports.js';
+import type { ContainerMount, VolumePort } from './ports.js';
 
 /**
  * Make each mount ready on the host and return the runtime's list, parents before children.
@@ -20,9 +20,9 @@ import type { RuntimeMountRequest, VolumePort } from './ports.js';
 export async function prepareMounts(
   mounts: ContainerMountRecord[],
   deps: { volumes: VolumePort | undefined; rootfsDir: string; hostTools: HostTools },
-): Promise<RuntimeMountRequest[]> {
+): Promise<ContainerMount[]> {
   const ordered = [...mounts].sort((a, b) => depth(a.destination) - depth(b.destination));
-  const result: RuntimeMountRequest[] = [];
+  const result: ContainerMount[] = [];
   for (const mount of ordered) {
     switch (mount.type) {
       case 'bind': {

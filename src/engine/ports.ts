@@ -5,15 +5,19 @@
  * network ports have files of their own, re-exported here.
  */
 import type { Stream } from 'node:stream';
-import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
+import type { BlkioDeviceLimit, ContainerMount, RuntimeResources, RuntimeStats, RuntimeStatus } from '../runtime/index.js';
 import type { LogPolicy } from './log-config.js';
 
 export * from './image-port.js';
 export * from './volume-port.js';
 export * from './network-port.js';
 
-/** The state an OCI runtime reports for a container it knows. */
-export type RuntimeStatus = 'created' | 'running' | 'paused' | 'stopped';
+/**
+ * The runtime layer's own types, which the engine's requests use as they are (one type each, not
+ * a copy): cgroup limits in Berth's units (a field left out is unset at create, or kept as it is
+ * by `update`), a stats sample, a mount, the runtime's state.
+ */
+export type { BlkioDeviceLimit, ContainerMount, RuntimeResources, RuntimeStats, RuntimeStatus };
 
 /** What the engine hands the runtime to create a container's process. */
 export interface RuntimeCreateRequest {
@@ -40,12 +44,12 @@ export interface RuntimeCreateRequest {
   shmSizeBytes: number;
   labels: Record<string, string>;
   /** Cgroup limits; only what is set is applied. */
-  resources: ResourceLimits;
+  resources: RuntimeResources;
   oomKillDisable: boolean;
   /** `--ulimit`s; every other rlimit is inherited. */
   ulimits: Array<{ name: string; soft: number; hard: number }>;
   /** Binds, volumes (as binds of their data) and tmpfs mounts, parents before children. */
-  mounts?: RuntimeMountRequest[];
+  mounts?: ContainerMount[];
   /** The network namespace: a new one (loopback only, the default), the host's, or a prepared handle. */
   networkNamespace?: 'new' | 'host' | { path: string };
   /** `Config.Domainname`. */
@@ -68,54 +72,6 @@ export interface RuntimeCreateRequest {
   ipcNamespacePath?: string;
   /** A PID namespace to join (`--pid container:<id>`: the donor's /proc link) instead of a new one. */
   pidNamespacePath?: string;
-}
-
-/**
- * A container's cgroup limits in Berth's units: a field left out is unset at create, or kept
- * as it is by `update`. `memorySwapBytes` is memory plus swap (-1 unlimited); `nanoCpus` is
- * `--cpus` times 1e9; `pidsLimit` -1 is unlimited.
- */
-export interface ResourceLimits {
-  memoryLimitBytes?: number;
-  memorySwapBytes?: number;
-  memoryReservationBytes?: number;
-  nanoCpus?: number;
-  cpuShares?: number;
-  /** `--cpu-quota`/`--cpu-period` in microseconds. */
-  cpuQuota?: number;
-  cpuPeriod?: number;
-  /** `--cpu-rt-period`/`--cpu-rt-runtime` in microseconds. */
-  cpuRealtimePeriod?: number;
-  cpuRealtimeRuntime?: number;
-  cpusetCpus?: string;
-  pidsLimit?: number;
-  /** `--memory-swappiness` (0-100). */
-  memorySwappiness?: number;
-  /** `--blkio-weight`, `--blkio-weight-device` and the device throttles, by device numbers (`value`: weight or rate per second). */
-  blkio?: {
-    weight?: number;
-    weightDevices?: BlkioDeviceNumbers[];
-    readBps?: BlkioDeviceNumbers[];
-    writeBps?: BlkioDeviceNumbers[];
-    readIops?: BlkioDeviceNumbers[];
-    writeIops?: BlkioDeviceNumbers[];
-  };
-}
-
-/** A block device by its numbers, with a weight or a rate. */
-export interface BlkioDeviceNumbers {
-  major: number;
-  minor: number;
-  value: number;
-}
-
-/** One stats sample of a running container, as the runtime reads it from the host. */
-export interface RuntimeStatsSample {
-  readAtMs: number;
-  cgroup: CgroupStats;
-  host: HostCpuSample;
-  /** The container's network interfaces, loopback included. */
-  networks: Record<string, NetworkCounters>;
 }
 
 /** One record of a container's log. */
@@ -243,20 +199,9 @@ export interface RuntimePort {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   /** Change a running container's cgroup limits. */
-  update(id: string, resources: ResourceLimits): Promise<void>;
+  update(id: string, resources: RuntimeResources): Promise<void>;
   /** A stats sample; undefined when the container has no running process. */
-  stats(id: string): Promise<RuntimeStatsSample | undefined>;
+  stats(id: string): Promise<RuntimeStats | undefined>;
   /** Whether the kernel OOM-killed a process of the container during its last run. */
   wasOomKilled(id: string): Promise<boolean>;
-}
-
-/** One mount for the runtime: a bind of a host path, or a tmpfs. */
-export interface RuntimeMountRequest {
-  type: 'bind' | 'tmpfs';
-  destination: string;
-  /** Host path (binds only). */
-  source?: string;
-  isReadOnly?: boolean;
-  /** tmpfs options (`size=64m`, `mode=1777`), or a bind's propagation (`rprivate`...). */
-  options?: string[];
 }

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { ConflictError, InvalidArgumentError } from '../common/index.js';
 import type { BlkioDeviceSetting, HostSettings } from './container.js';
-import type { BlkioDeviceNumbers, ResourceLimits } from './ports.js';
+import type { BlkioDeviceLimit, RuntimeResources } from './ports.js';
 
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 
@@ -114,13 +114,13 @@ export function checkHostSpecificResources(resources: HostResources, features: C
   }
 }
 
-function numbered(list: readonly BlkioDeviceSetting[] | undefined, flag: string): BlkioDeviceNumbers[] | undefined {
+function numbered(list: readonly BlkioDeviceSetting[] | undefined, flag: string): BlkioDeviceLimit[] | undefined {
   return list?.length ? list.map((d) => ({ ...blockDeviceNumbers(d.path, flag), value: d.value })) : undefined;
 }
 
 /** The block I/O limits of a record, its devices looked up now (as dockerd does at each start: numbers can change across boots). */
-function blkioLimitsOf(host: HostResources): ResourceLimits['blkio'] {
-  const out: NonNullable<ResourceLimits['blkio']> = {};
+function blkioLimitsOf(host: HostResources): RuntimeResources['blkio'] {
+  const out: NonNullable<RuntimeResources['blkio']> = {};
   if ((host.blkioWeight ?? 0) > 0) out.weight = host.blkioWeight!;
   const lists = {
     weightDevices: numbered(host.blkioWeightDevices, '--blkio-weight-device'),
@@ -270,9 +270,9 @@ export function applyResourceUpdate(
   update: ResourceUpdate,
   features: CgroupFeatures = NO_CGROUP_FEATURES,
   online: readonly number[] = onlineCpus(),
-): { next: HostResources; changed: ResourceLimits } {
+): { next: HostResources; changed: RuntimeResources } {
   const next: HostResources = { ...current };
-  const changed: ResourceLimits = {};
+  const changed: RuntimeResources = {};
   // dockerd's UpdateContainer: --cpus and the CFS period/quota set the same thing, so one set blocks the other.
   const asksCfs = (update.cpuPeriod ?? 0) > 0 || (update.cpuQuota ?? 0) > 0;
   if ((update.nanoCpus ?? 0) > 0 && (current.cpuPeriod ?? 0) > 0) throw new ConflictingUpdateError(id, 'Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
@@ -346,8 +346,8 @@ export function applyResourceUpdate(
 }
 
 /** The runtime limits of a record's host settings (what a start applies). */
-export function limitsOf(host: HostResources): ResourceLimits {
-  const limits: ResourceLimits = {};
+export function limitsOf(host: HostResources): RuntimeResources {
+  const limits: RuntimeResources = {};
   if (host.memoryBytes > 0) limits.memoryLimitBytes = host.memoryBytes;
   if (host.memoryBytes > 0 && host.memorySwapBytes !== 0) limits.memorySwapBytes = host.memorySwapBytes;
   if ((host.memoryReservationBytes ?? 0) > 0) limits.memoryReservationBytes = host.memoryReservationBytes!;

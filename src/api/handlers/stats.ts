@@ -4,7 +4,7 @@
  * precpu_stats is real, as dockerd does; `one-shot=true` answers at once with the first.
  */
 import type { ServerResponse } from 'node:http';
-import type { ContainerRecord, Engine, RuntimeStatsSample } from '../../engine/index.js';
+import type { ContainerRecord, Engine, RuntimeStats } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { toDockerStats } from '../translate/index.js';
@@ -30,7 +30,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function sample(engine: Engine, id: string): Promise<{ record: ContainerRecord; sample: RuntimeStatsSample | undefined } | undefined> {
+async function sample(engine: Engine, id: string): Promise<{ record: ContainerRecord; sample: RuntimeStats | undefined } | undefined> {
   let record: ContainerRecord;
   try {
     record = engine.containers.get(id);
@@ -53,7 +53,7 @@ async function stats(engine: Engine, req: ApiRequest, res: ServerResponse): Prom
   const write = (value: unknown): void => {
     if (!res.destroyed) res.write(JSON.stringify(value) + '\n');
   };
-  let previous: RuntimeStatsSample | undefined;
+  let previous: RuntimeStats | undefined;
   if (!isStream) {
     let current = await sample(engine, id);
     if (current?.sample && !isOneShot) {

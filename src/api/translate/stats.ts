@@ -3,7 +3,7 @@
  * precpu_stats (so clients compute CPU % from the deltas), memory with the limit capped at the
  * host's memory as dockerd reports it, pids, blkio, and the container's network interfaces.
  */
-import { ZERO_TIME, type ContainerRecord, type RuntimeStatsSample } from '../../engine/index.js';
+import { ZERO_TIME, type ContainerRecord, type RuntimeStats } from '../../engine/index.js';
 import type { BlkioStatEntry, BlkioStats, ContainerStatsResponse, CpuStats, MemoryStats, NetworkStats } from '../wire/index.js';
 
 function emptyCpu(): CpuStats {
@@ -26,7 +26,7 @@ function emptyBlkio(): BlkioStats {
   };
 }
 
-function cpuOf(sample: RuntimeStatsSample): CpuStats {
+function cpuOf(sample: RuntimeStats): CpuStats {
   const cpu = sample.cgroup.cpu;
   return {
     cpu_usage: {
@@ -41,7 +41,7 @@ function cpuOf(sample: RuntimeStatsSample): CpuStats {
   };
 }
 
-function memoryOf(sample: RuntimeStatsSample, hostMemoryBytes: number): MemoryStats {
+function memoryOf(sample: RuntimeStats, hostMemoryBytes: number): MemoryStats {
   const memory = sample.cgroup.memory;
   const limit = memory.limitBytes === undefined || memory.limitBytes > hostMemoryBytes ? hostMemoryBytes : memory.limitBytes;
   const out: MemoryStats = { usage: memory.usageBytes };
@@ -56,7 +56,7 @@ function entries(list: readonly { major: number; minor: number; op: string; valu
   return list.length === 0 ? null : list.map((e) => ({ major: e.major, minor: e.minor, op: e.op, value: e.value }));
 }
 
-function networksOf(sample: RuntimeStatsSample): Record<string, NetworkStats> | undefined {
+function networksOf(sample: RuntimeStats): Record<string, NetworkStats> | undefined {
   const out: Record<string, NetworkStats> = {};
   for (const [name, n] of Object.entries(sample.networks)) {
     // dockerd reports the container's endpoints, never its loopback.
@@ -69,7 +69,7 @@ function networksOf(sample: RuntimeStatsSample): Record<string, NetworkStats> | 
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function readTime(sample: RuntimeStatsSample | undefined): string {
+function readTime(sample: RuntimeStats | undefined): string {
   return sample === undefined ? ZERO_TIME : new Date(sample.readAtMs).toISOString();
 }
 
@@ -77,7 +77,7 @@ function readTime(sample: RuntimeStatsSample | undefined): string {
  * docker's stats object for `record`: `sample` undefined gives the empty object dockerd sends
  * for a container that is not running; `previous` undefined leaves precpu_stats empty.
  */
-export function toDockerStats(record: ContainerRecord, sample: RuntimeStatsSample | undefined, previous: RuntimeStatsSample | undefined, hostMemoryBytes: number): ContainerStatsResponse {
+export function toDockerStats(record: ContainerRecord, sample: RuntimeStats | undefined, previous: RuntimeStats | undefined, hostMemoryBytes: number): ContainerStatsResponse {
   const base: ContainerStatsResponse = {
     name: `/${record.name}`,
     id: record.id,

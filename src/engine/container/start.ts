@@ -9,7 +9,7 @@ import { isRunningStatus, ZERO_TIME, type ContainerRecord, type HostSettings } f
 import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
 import { NotModifiedError } from '../errors.js';
 import { prepareMounts } from '../mounts-at-start.js';
-import type { RuntimeMountRequest } from '../ports.js';
+import type { ContainerMount } from '../ports.js';
 import { limitsOf } from '../resources.js';
 import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
 import type { ContainerContext } from './context.js';
@@ -191,7 +191,7 @@ async function noteAccelerator(ctx: ContainerContext, id: string, startedAt: str
 const CONTAINER_INIT_PATH = '/sbin/docker-init';
 
 /** `--init`: the init bound read-only into the container and put before its command (`docker-init -- cmd...`). */
-function initOf(ctx: ContainerContext, record: ContainerRecord): { mount: RuntimeMountRequest; argsBefore: string[] } | undefined {
+function initOf(ctx: ContainerContext, record: ContainerRecord): { mount: ContainerMount; argsBefore: string[] } | undefined {
   const path = ctx.options.init?.path;
   if (!record.host.init || path === undefined) return undefined;
   return {
