@@ -110,7 +110,6 @@ export class RuntimePortAdapter implements RuntimePort {
   }
 
   guestProcesses(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    if (!this.#runtime.guestProcesses) return Promise.resolve({ exitCode: 1, stdout: '', stderr: 'this runtime has no guest processes' });
     return this.#runtime.guestProcesses(id, psArgs);
   }
 

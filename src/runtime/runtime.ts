@@ -83,9 +83,11 @@ export interface Runtime {
   /**
    * For a runtime whose processes run in a guest the host cannot see (berth-vm): its
    * `<runtime> ps <id> -- <psArgs>`, a `ps`-style table of the guest's processes. A non-zero
-   * exit code carries the runtime's one-line message in stderr (a ps option it does not know).
+   * exit code carries the runtime's one-line message in stderr (a ps option it does not know,
+   * or a runtime without a guest). Every runtime answers; the engine asks only those whose
+   * traits say they list processes.
    */
-  guestProcesses?(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  guestProcesses(id: string, psArgs: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Connect to the container's stdio through the monitor's attach socket. */
   attach(id: string, options: AttachOptions): Promise<AttachProcess>;
   /**
