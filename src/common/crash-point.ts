@@ -23,6 +23,8 @@ export const CRASH_STEPS = [
   'pull.layer-unpacked',
   'build.layer-stored',
   'network-create.recorded',
+  // In the CNI runner, so at any ADD: the plugin has its config and runs on, orphaned.
+  'network-connect.cni-adding',
   'network-connect.endpoint-added',
   'network-rm.bridge-removed',
 ] as const;

@@ -3,6 +3,8 @@
  * spec's environment and the network config on stdin, and a whole config list in order
  * (ADD) or in reverse (DEL), each plugin seeing the previous one's result.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { crashPoint } from '../common/index.js';
 import { runCommand } from '../sys/index.js';
 import { CniError } from './errors.js';
 
@@ -68,7 +70,10 @@ export class CniRunner {
       ...(args.length > 0 ? { CNI_ARGS: ['IgnoreUnknown=1', ...args].join(';') } : {}),
     };
     const t0 = performance.now();
-    const result = await runCommand(`${this.#cniPath}/${config.type}`, [], { env, input: JSON.stringify(config), timeoutMs: 60_000 });
+    const result = await runCommand(`${this.#cniPath}/${config.type}`, [], {
+      env, input: JSON.stringify(config), timeoutMs: 60_000,
+      ...(command === 'ADD' ? { onInputWritten: () => crashPoint('network-connect.cni-adding') } : {}),
+    });
     this.#observe?.({ command, type: config.type, ms: performance.now() - t0 });
     if (result.exitCode !== 0) {
       let message = result.stderr.trim() || `exit status ${result.exitCode}`;
@@ -123,5 +128,34 @@ export class CniRunner {
       ...(invocation.runtimeConfig ? { runtimeConfig: invocation.runtimeConfig } : {}),
       ...(prevResult ? { prevResult } : {}),
     };
+  }
+}
+
+/** The pids of running processes whose environment names one of `containerIds` as CNI_CONTAINERID. */
+async function pluginsOf(containerIds: ReadonlySet<string>): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'latin1').catch(() => '');
+    const id = /(?:^|\0)CNI_CONTAINERID=([^\0]*)/.exec(environ)?.[1];
+    if (id !== undefined && containerIds.has(id) && environ.includes('CNI_COMMAND=')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * After a daemon start: wait (at most `timeoutMs`) for CNI plugins a crashed daemon left running
+ * for these containers. A plugin outlives the daemon that ran it and finishes its ADD on its own,
+ * so a DEL run meanwhile would race it and leave a veth or a lease behind. Resolves with the
+ * pids still running at the deadline (none normally).
+ */
+export async function waitForOrphanedPlugins(containerIds: Iterable<string>, timeoutMs = 30_000): Promise<number[]> {
+  const ids = new Set(containerIds);
+  if (ids.size === 0) return [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const running = await pluginsOf(ids);
+    if (running.length === 0 || Date.now() >= deadline) return running;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

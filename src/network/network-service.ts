@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, KeyedLock, crashPoint, messageOf, newId, type Logger } from '../common/index.js';
 import { BridgeDevices } from './bridge-devices.js';
 import { CniEndpoints } from './cni-endpoints.js';
-import { CniRunner, DEFAULT_CNI_PATH } from './cni.js';
+import { CniRunner, DEFAULT_CNI_PATH, waitForOrphanedPlugins } from './cni.js';
 import { cniNameOf, conflistFor } from './conflist.js';
 import { InvalidBridgeNameError, isValidBridgeName, NetworkExistsError, NetworkInUseError, PredefinedNetworkError } from './errors.js';
 import { checkEndpointAddresses, chooseSubnet, ipv4ConfigOf, ipv6ConfigOf } from './network-addresses.js';
@@ -313,13 +313,16 @@ export class CniNetworkService {
   // ---- crash safety ----------------------------------------------------------------
 
   /**
-   * After a daemon start: DEL the endpoints of containers that no longer run, remove their
-   * namespace handles and any lease held for an unknown container, and hold the published
-   * ports of those that still run again.
+   * After a daemon start (once the CNI plugins a crash left running have finished): DEL the
+   * endpoints of containers that no longer run, remove their namespace handles and any lease
+   * held for an unknown container, and hold the published ports of those that still run again.
    */
   recover(runningContainerIds: ReadonlySet<string>): Promise<void> {
     return this.#serial(async () => {
       const endpoints = this.#store.endpoints;
+      // An ADD the crash cut short may still run (its plugin outlived the daemon): DEL after it.
+      const orphans = await waitForOrphanedPlugins(endpoints.keys());
+      if (orphans.length > 0) this.#options.logger.warn('CNI plugins a crashed daemon started still run; recovering without waiting longer', { pids: orphans });
       for (const containerId of [...endpoints.keys()]) {
         if (runningContainerIds.has(containerId)) {
           const ports = endpoints.get(containerId)!.endpoints.flatMap((e) => e.ports);

@@ -18,6 +18,8 @@ export interface RunCommandOptions {
   cwd?: string;
   /** Kill the program after this long; the call then fails with CommandTimeoutError. */
   timeoutMs?: number;
+  /** Called once all of `input` is in the program's stdin pipe (the program is running then). */
+  onInputWritten?: () => void;
 }
 
 /** A host program that did not finish within its time limit (it was killed). */
@@ -80,7 +82,7 @@ export function runCommand(program: string, args: readonly string[], options: Ru
       });
     });
     child.stdin.on('error', () => {});
-    child.stdin.end(options.input ?? '');
+    child.stdin.end(options.input ?? '', options.onInputWritten);
   });
 }
 
