@@ -125,6 +125,25 @@ CONF
 }
 stop_podman() { "${pm[@]}" rm -af -t 0 >/dev/null 2>&1; "${pm[@]}" system reset --force >/dev/null 2>&1; }
 
+# fetch_dockerd: when no dockerd is installed, Debian's docker.io and containerd unpacked (not
+# installed: no service, no docker group, the machine's docker CLI untouched) into a cache kept
+# between runs, and their binaries put on PATH for start_dockerd. Returns 1 when apt cannot.
+fetch_dockerd() {
+  command -v dockerd >/dev/null 2>&1 && return 0
+  local cache=/var/cache/berth-bench/dockerd deb
+  if [ ! -x "$cache/root/usr/sbin/dockerd" ]; then
+    say "unpacking Debian's docker.io and containerd into $cache (the benchmark's peer)"
+    rm -rf "$cache"
+    mkdir -p "$cache/debs" "$cache/root"
+    (cd "$cache/debs" && apt-get download docker.io containerd >/dev/null 2>&1) || { rm -rf "$cache"; return 1; }
+    for deb in "$cache"/debs/*.deb; do dpkg-deb -x "$deb" "$cache/root"; done
+  fi
+  PATH=$cache/root/usr/sbin:$cache/root/usr/bin:$PATH
+  # The docker CLI stays the machine's: Debian's (20.10) comes after it on PATH, if at all.
+  if [ -x /usr/local/bin/docker ]; then PATH=/usr/local/bin:$PATH; fi
+  export PATH
+}
+
 # start_dockerd: a private dockerd without bridge or iptables; sets dsock, or returns 1.
 start_dockerd() {
   command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || return 1
