@@ -135,6 +135,11 @@ export async function checkArchive(root: RootedDir, dest: RootedDirHandle, sourc
   }
 }
 
+/** Regular files up to this size are written several at a time (their bodies read ahead into memory)... */
+const MAX_CONCURRENT_FILE_BYTES = 1024 * 1024;
+/** ...this many at once, all in one directory. */
+const MAX_FILES_IN_FLIGHT = 16;
+
 /** Extract the archive into `dest`. Call checkArchive first: this one trusts the names it checked. */
 export async function unpackArchive(root: RootedDir, dest: RootedDirHandle, source: ArchiveSource, options: UnpackOptions): Promise<void> {
   const dirTimes: Array<{ path: string; mtime: Date }> = [];
@@ -147,12 +152,28 @@ export async function unpackArchive(root: RootedDir, dest: RootedDirHandle, sour
     if (lastParent !== undefined) await root.release(lastParent.dir);
     lastParent = undefined;
   };
+  // Small regular files of one directory are written concurrently (each is independent of the
+  // others: different names, an existing parent). Anything else waits for them first, and the
+  // parent's descriptor is never released while one is in flight (its number could be reused).
+  const inFlight = new Map<string, Promise<{ removedSomething: boolean } | { error: unknown }>>();
+  let inFlightParentRel = '';
+  const settle = async (): Promise<void> => {
+    const results = await Promise.all(inFlight.values());
+    inFlight.clear();
+    const failed = results.find((r) => 'error' in r);
+    if (failed !== undefined) throw (failed as { error: unknown }).error;
+    if (results.some((r) => 'removedSomething' in r && r.removedSomething)) await forgetLastParent();
+  };
   try {
     for await (const entry of tarEntries(source)) {
       const { header, rel } = entry;
       if (leavesDestination(rel)) throw new UnsafeArchiveError(`${JSON.stringify(header.name)} is outside of ${JSON.stringify(dest.path)}`);
       if (rel === '') continue;
       const parentRel = posix.dirname(rel);
+      const name = posix.basename(rel);
+      const isSmallFile = (header.type === 'file' || header.type === 'contiguous-file') && (header.size ?? 0) <= MAX_CONCURRENT_FILE_BYTES;
+      const joinsInFlight = isSmallFile && inFlight.size < MAX_FILES_IN_FLIGHT && !inFlight.has(name) && (inFlight.size === 0 || inFlightParentRel === parentRel);
+      if (!joinsInFlight) await settle();
       let parent = dest;
       if (parentRel !== '.') {
         if (lastParent?.rel !== parentRel) {
@@ -161,10 +182,24 @@ export async function unpackArchive(root: RootedDir, dest: RootedDirHandle, sour
         }
         parent = lastParent.dir;
       }
+      if (isSmallFile) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry.body) chunks.push(Buffer.from(chunk));
+        const data = Buffer.concat(chunks);
+        const body = (async function* () {
+          yield data;
+        })();
+        inFlightParentRel = parentRel;
+        // Handled at once, so a failure never surfaces as an unhandled rejection before settle() looks.
+        inFlight.set(name, unpackEntry(root, dest, parent, { header, rel, body }, options, dirTimes).catch((error: unknown) => ({ error })));
+        continue;
+      }
       const { removedSomething } = await unpackEntry(root, dest, parent, entry, options, dirTimes);
       if (removedSomething) await forgetLastParent();
     }
+    await settle();
   } finally {
+    await Promise.all(inFlight.values());
     await forgetLastParent();
   }
   // Directory times last, deepest first: writing their children changed them.
