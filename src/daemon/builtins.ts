@@ -83,7 +83,8 @@ export async function buildServices(config: DaemonConfig, version: string, logge
       logger,
       isCrun: name === 'crun',
       // Process runtimes; a VM container's start is QEMU's boot, where ~15 ms do not show.
-      ...(name === 'berth-vm' ? {} : { spawnHelper: mountHelper }),
+      // berth-vm's exec hands the process to its shim and returns: it has no foreground exec.
+      ...(name === 'berth-vm' ? {} : { spawnHelper: mountHelper, execsInForeground: true }),
     });
     runtimes[name] = new RuntimePortAdapter(runtime, exits, name === 'berth-vm' ? VM_TRAITS : PROCESS_TRAITS);
   }

@@ -141,32 +141,19 @@ export class RuntimePortAdapter implements RuntimePort {
       isTty: request.tty,
       isStdinOpen: request.stdin,
       isPrivileged: request.privileged,
+      ...(request.isForeground ? { isForeground: true } : {}),
       ...(request.consoleSize ? { consoleSize: request.consoleSize } : {}),
       ...(request.client ? { client: request.client } : {}),
       ...(request.stdinFromClient ? { isStdinFromClient: true } : {}),
     });
-    const helper = process.stdio;
-    let hasExited = false;
-    const noteExit = (): void => void (hasExited = true);
-    process.exited.then(noteExit, noteExit);
     return {
       pid: process.pid,
-      output: helper.stdout,
-      input: request.stdin ? helper.stdin : null,
+      output: process.output,
+      input: request.stdin ? process.input : null,
       exited: process.exited,
       resize: (height, width) => process.resize(height, width),
-      detach() {
-        if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGTERM');
-      },
-      kill() {
-        // Only while it runs: its pid may be another process's once it has been reaped.
-        if (hasExited) return;
-        try {
-          globalThis.process.kill(process.pid, 'SIGKILL');
-        } catch {
-          // Gone already.
-        }
-      },
+      detach: () => process.stopRelay(),
+      kill: () => process.kill(),
       cleanup: () => process.cleanup(),
     };
   }

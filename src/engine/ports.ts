@@ -116,6 +116,8 @@ export interface RuntimeExecRequest {
   client?: Stream;
   /** The session reads stdin from `client` itself once `input` ends (see the engine's AttachRequest). */
   stdinFromClient?: boolean;
+  /** The caller waits for it and needs nothing past its life (a healthcheck's probe): the runtime may run it without a monitor. */
+  isForeground?: boolean;
 }
 
 /** A running exec: output framed as for attach, stdin when asked, and its exit. */

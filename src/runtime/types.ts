@@ -2,7 +2,6 @@
  * The engine's view of one container as the runtime layer needs it to build and run an OCI
  * bundle. camelCase, already validated: the API edge checked the user's input.
  */
-import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Stream, Writable } from 'node:stream';
 import type { CgroupStats, HostCpuSample, NetworkCounters } from '../sys/index.js';
 
@@ -148,6 +147,11 @@ export interface ExecSettings {
   user: string;
   isTty: boolean;
   isStdinOpen: boolean;
+  /**
+   * The caller waits for the process and needs nothing of it past its own life (a healthcheck's
+   * probe; no tty, no stdin): a runtime that can run it in the foreground, without a monitor, does.
+   */
+  isForeground?: boolean;
   /** Every capability berthd itself has, as `docker exec --privileged`. */
   privilegedCapabilities: string[] | undefined;
   consoleSize?: { height: number; width: number };
@@ -157,11 +161,17 @@ export interface ExecSettings {
   isStdinFromClient?: boolean;
 }
 
-/** A running exec: its stdio (through the attach helper) and its exit. */
+/** A running exec: its output and input (through the attach helper, or the runtime's own pipes) and its exit. */
 export interface ExecProcess {
   pid: number;
-  /** stdout: docker's multiplexed frames (raw with a tty); stdin: the process's stdin. */
-  stdio: ChildProcessByStdio<Writable, Readable, Readable>;
+  /** docker's multiplexed frames (raw with a tty). */
+  output: Readable;
+  /** The process's stdin, when it has one. */
+  input: Writable | null;
+  /** Stop relaying (a detach); the process keeps running. */
+  stopRelay(): void;
+  /** End the process now (SIGKILL). */
+  kill(): void;
   /** Settles with the exit status once the process has exited and its output is drained. */
   exited: Promise<number>;
   /** Change the tty size (no-op without one). */

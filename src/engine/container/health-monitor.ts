@@ -128,6 +128,7 @@ async function runProbe(ctx: ContainerContext, record: ContainerRecord, command:
       tty: false,
       stdin: false,
       privileged: false,
+      isForeground: true,
     });
   } catch (err) {
     timeout.cancel();
@@ -144,6 +145,10 @@ async function runProbe(ctx: ContainerContext, record: ContainerRecord, command:
   let exitCode: number;
   try {
     exitCode = await handle.exited;
+  } catch (err) {
+    // A foreground exec learns only at its end that the command never started.
+    exitCode = -1;
+    output.replace(messageOf(err));
   } finally {
     timeout.cancel();
     if (watch.killProbe === killNow) watch.killProbe = undefined;

@@ -144,6 +144,15 @@ export class ProbeOutput {
     this.#keptBytes += kept.length;
   }
 
+  /** Keep `text` instead of what came (a probe that never started: the runtime's reason). */
+  replace(text: string): void {
+    this.#pending = Buffer.alloc(0);
+    this.#kept = [];
+    this.#keptBytes = 0;
+    this.#isTruncated = false;
+    this.#keep(Buffer.from(text));
+  }
+
   text(): string {
     const text = Buffer.concat(this.#kept).toString('utf8');
     return this.#isTruncated ? `${text}...` : text;

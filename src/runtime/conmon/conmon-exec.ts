@@ -77,7 +77,7 @@ class MessageReader {
 }
 
 /** Build the exec's OCI process from the container's own, as docker does. */
-async function execProcess(settings: ExecSettings): Promise<RuntimeProcess> {
+export async function execProcess(settings: ExecSettings): Promise<RuntimeProcess> {
   const spec = JSON.parse(await readFile(join(settings.bundleDir, 'config.json'), 'utf8')) as RuntimeSpec;
   const base = spec.process;
   if (!base || !spec.root) throw new RuntimeError(`container ${settings.containerId} has no process in its bundle`);
@@ -186,9 +186,25 @@ export async function startExec(settings: ExecSettings, environment: ExecEnviron
         return Number.isInteger(code) && text.trim() !== '' ? code : -1;
       },
     );
+    let hasExited = false;
+    const noteExit = (): void => void (hasExited = true);
+    exited.then(noteExit, noteExit);
     return {
       pid: started.data,
-      stdio: attached,
+      output: attached.stdout,
+      input: attached.stdin,
+      stopRelay() {
+        if (attached.exitCode === null && attached.signalCode === null) attached.kill('SIGTERM');
+      },
+      kill() {
+        // Only while it runs: its pid may be another process's once it has been reaped.
+        if (hasExited) return;
+        try {
+          globalThis.process.kill(started.data, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      },
       exited,
       async resize(height: number, width: number) {
         // O_NONBLOCK: a fifo whose reader (conmon) is gone must not hang us.

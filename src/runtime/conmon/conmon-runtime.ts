@@ -13,6 +13,7 @@ import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResour
 import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
 import { buildRuntimeSpec, defaultSpecHost, writeRuntimeSpecFile, type SpecHost } from '../spec/index.js';
 import { startExec } from './conmon-exec.js';
+import { startForegroundExec } from './foreground-exec.js';
 import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
 import { askConmonToReopenLog, LogRotator } from './log-rotation.js';
 import { startAttachHelper } from './attach-helper.js';
@@ -43,6 +44,8 @@ export interface ConmonRuntimeOptions {
   isCrun?: boolean;
   /** Starts conmon from a small long-lived process: a fork of berthd blocks its event loop ~15 ms. */
   spawnHelper?: MountHelper;
+  /** The runtime's `exec` runs in the foreground and exits with the process's status (crun, runc), so a foreground exec needs no conmon. */
+  execsInForeground?: boolean;
 }
 
 /** conmon's report on the sync pipe. */
@@ -443,6 +446,13 @@ export class ConmonRuntime implements Runtime {
   async exec(settings: Omit<ExecSettings, 'privilegedCapabilities'> & { isPrivileged: boolean }): Promise<ExecProcess> {
     const { isPrivileged, ...rest } = settings;
     const host = this.#options.specHost ?? defaultSpecHost();
+    const sessionDir = join(dirname(this.#options.persistDir), 'exec', settings.execId);
+    if (settings.isForeground && !settings.isTty && !settings.isStdinOpen && this.#options.execsInForeground) {
+      return startForegroundExec(
+        { ...rest, privilegedCapabilities: isPrivileged ? await host.knownCapabilities() : undefined },
+        { runtimePath: this.#options.runtimePath, runtimeRoot: this.#options.runtimeRoot, sessionDir },
+      );
+    }
     return startExec(
       { ...rest, privilegedCapabilities: isPrivileged ? await host.knownCapabilities() : undefined },
       {
@@ -450,7 +460,7 @@ export class ConmonRuntime implements Runtime {
         runtimePath: this.#options.runtimePath,
         runtimeRoot: this.#options.runtimeRoot,
         attachHelperPath: this.#options.attachHelperPath,
-        sessionDir: join(dirname(this.#options.persistDir), 'exec', settings.execId),
+        sessionDir,
       },
     );
   }

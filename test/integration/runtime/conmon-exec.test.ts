@@ -1,7 +1,8 @@
 /**
  * Exec through conmon against real crun and runc: output through the attach helper, exit
  * codes, stdin, tty, user and env, typed errors for commands that cannot run, and no session
- * files or monitors left afterwards.
+ * files or monitors left afterwards. The foreground exec (a healthcheck's probe) against both:
+ * the same output and exit codes without a conmon, a command that never started, a kill.
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,8 +31,8 @@ after(async () => {
 /** Collect an exec's output: multiplexed frames to [stdout, stderr], or raw bytes with a tty. */
 async function collect(exec: ExecProcess, isTty = false): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const chunks: Buffer[] = [];
-  exec.stdio.stdout.on('data', (c: Buffer) => chunks.push(c));
-  await new Promise((r) => exec.stdio.stdout.on('end', r));
+  exec.output.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise((r) => exec.output.on('end', r));
   const exitCode = await exec.exited;
   await exec.cleanup();
   const all = Buffer.concat(chunks);
@@ -87,7 +88,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
 
     test('stdin is relayed and closed at EOF', async () => {
       const session = await exec(['cat'], { isStdinOpen: true });
-      session.stdio.stdin.end('some input\n');
+      session.input!.end('some input\n');
       assert.deepEqual(await collect(session), { stdout: 'some input\n', stderr: '', exitCode: 0 });
     });
 
@@ -112,6 +113,35 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
         const monitors = ps.stdout.split('\n').filter((l) => l.startsWith(CONMON) && l.includes(container.id));
         return monitors.length === 1 ? true : undefined;
       });
+    });
+
+    test('a foreground exec: both streams and the exit code with no conmon of its own, a command that never started, a kill', async () => {
+      const foreground = new ConmonRuntime({
+        runtimePath, conmonPath: CONMON, runtimeRoot: join(scratch.runtimeRoot, name), exitDir: join(scratch.exitDir, name),
+        persistDir: join(scratch.persistDir, name), attachHelperPath: ATTACH_HELPER, logger: silentLogger, execsInForeground: true,
+      });
+      const run = (args: string[]): Promise<ExecProcess> => foreground.exec({
+        execId: randomBytes(32).toString('hex'), containerId: container.id, bundleDir: container.bundleDir, args, env: [], cwd: '', user: '',
+        isTty: false, isStdinOpen: false, isPrivileged: false, isForeground: true,
+      });
+      const session = await run(['sh', '-c', 'echo out; echo err >&2; sleep 2; exit 4']);
+      assert.equal(session.input, null);
+      const ps = await runCommand('ps', ['-eo', 'args=']);
+      assert.equal(ps.stdout.split('\n').filter((l) => l.startsWith(CONMON) && l.includes(container.id)).length, 1, 'only the container\'s own conmon');
+      assert.deepEqual(await collect(session), { stdout: 'out\n', stderr: 'err\n', exitCode: 4 });
+
+      const missing = await run(['nosuchcommand']);
+      await assert.rejects(missing.exited, CommandNotFoundError);
+      await missing.cleanup();
+
+      const long = await run(['sleep', '100']);
+      await waitFor('the probe to run', async () => ((await runCommand('ps', ['-eo', 'args='])).stdout.includes('sleep 100') ? true : undefined));
+      long.kill();
+      const killed = await collect(long);
+      assert.equal(killed.exitCode, 137);
+      const sessionDir = join(scratch.persistDir, 'exec');
+      const left = await runCommand('ls', [sessionDir]);
+      assert.equal(left.stdout.trim(), '');
     });
   });
 }
