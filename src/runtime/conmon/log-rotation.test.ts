@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { logFilesOf, rotateLogFile } from './log-rotation.js';
+import { silentLogger } from '../../common/index.js';
+import { LogRotator, logFilesOf, rotateLogFile } from './log-rotation.js';
 import { readLogs, type LogRecord } from './log-reader.js';
 
 let dir: string;
@@ -23,6 +24,36 @@ async function texts(path: string, options: Parameters<typeof readLogs>[1] = {})
 }
 
 describe('log rotation', () => {
+  it('keeps rotating the file that replaces a rotated one, without waiting for the poll', async () => {
+    const path = join(dir, 'fast.log');
+    await writeFile(path, '');
+    // The poll never comes within the test: only the watch can see the new file grow.
+    const rotator = new LogRotator(silentLogger, 3_600_000);
+    // conmon's reopen: asked through its fifo, it makes a fresh file at the path a moment later.
+    const reopen = (): Promise<void> => {
+      setTimeout(() => void writeFile(path, ''), 50);
+      return Promise.resolve();
+    };
+    rotator.watch('c1', path, { maxSizeBytes: 100, maxFiles: 3, compress: false }, reopen);
+    const rotated = async (name: string): Promise<void> => {
+      for (let tries = 0; tries < 500; tries++) {
+        if (await stat(join(dir, name)).then(() => true, () => false)) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`${name} never appeared`);
+    };
+    try {
+      await appendFile(path, 'x'.repeat(150));
+      await rotated('fast.log.1');
+      await rotated('fast.log');
+      // The new file, made by the reopen after the rename, grows past max-size in turn.
+      await appendFile(path, 'y'.repeat(150));
+      await rotated('fast.log.2');
+    } finally {
+      rotator.unwatch('c1');
+    }
+  });
+
   it('lists a file being compressed once: .N, not also its .N.gz', async () => {
     const path = join(dir, 'compressing.log');
     for (const name of ['compressing.log', 'compressing.log.1', 'compressing.log.1.gz', 'compressing.log.2.gz', 'compressing.log.1.gz.tmp']) await writeFile(join(dir, name), '');

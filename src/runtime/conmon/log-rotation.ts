@@ -107,15 +107,18 @@ const POLL_MS = 1000;
 export class LogRotator {
   readonly #watched = new Map<string, Watched>();
   readonly #logger: Logger;
+  readonly #pollMs: number;
 
-  constructor(logger: Logger) {
+  /** `pollMs`: the safety net's period (tests lengthen it to see the watch alone at work). */
+  constructor(logger: Logger, pollMs = POLL_MS) {
     this.#logger = logger;
+    this.#pollMs = pollMs;
   }
 
   /** Start keeping container `id`'s log at `path` rotated; replaces an earlier watch of `id`. */
   watch(id: string, path: string, policy: LogRotationPolicy, reopen: () => Promise<void>): void {
     this.unwatch(id);
-    const entry: Watched = { path, policy, reopen, watcher: undefined, busy: false, again: false, poll: setInterval(() => void this.#check(entry), POLL_MS) };
+    const entry: Watched = { path, policy, reopen, watcher: undefined, busy: false, again: false, poll: setInterval(() => void this.#check(entry), this.#pollMs) };
     entry.poll.unref();
     this.#watched.set(id, entry);
     this.#arm(entry);
@@ -131,15 +134,22 @@ export class LogRotator {
     entry.watcher?.close();
   }
 
-  /** Watch the file itself; after a rotation the watch follows the renamed file, so it is re-armed. */
+  /**
+   * Watch the file's directory, not the file: a watch of the file would follow it to `.1` at a
+   * rotation, and the new file conmon opens a moment later would go unwatched until the poll,
+   * by which time a fast writer has put hundreds of megabytes into it.
+   */
   #arm(entry: Watched): void {
     entry.watcher?.close();
     entry.watcher = undefined;
+    const name = basename(entry.path);
     try {
-      entry.watcher = watch(entry.path, { persistent: false }, () => void this.#check(entry));
+      entry.watcher = watch(dirname(entry.path), { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name) void this.#check(entry);
+      });
       entry.watcher.on('error', () => {});
     } catch {
-      // Not there yet: the poll finds it.
+      // No directory yet: the poll finds it.
     }
   }
 
@@ -158,7 +168,8 @@ export class LogRotator {
           continue;
         }
         await rotateLogFile(entry.path, entry.policy, entry.reopen);
-        this.#arm(entry);
+        // What conmon wrote since the size was read went to the renamed file: look again.
+        entry.again = true;
       } while (entry.again);
     } catch (err) {
       this.#logger.warn('log rotation failed', { path: entry.path, error: messageOf(err) });
