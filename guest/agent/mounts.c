@@ -17,6 +17,30 @@ void mount_or_log(const char *src, const char *dst, const char *type, unsigned l
   if (mount(src, dst, type, flags, data) < 0) logmsg("mount %s on %s: %s", type, dst, strerror(errno));
 }
 
+/* The container's /dev, as a process container's: a tmpfs with the standard character devices
+ * and links, not the guest's devtmpfs (its console, the agent's channel, /dev/kmsg, and one
+ * instance shared with the agent). */
+static void make_dev(void) {
+  static const struct { const char *name; unsigned major, minor; } nodes[] = {
+    { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+  };
+  static const struct { const char *name, *target; } links[] = {
+    { "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+    { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" }, { "core", "/proc/kcore" },
+  };
+  mount_or_log("tmpfs", ROOT "/dev", "tmpfs", MS_NOSUID, "mode=0755,size=65536k");
+  char path[64];
+  for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+    snprintf(path, sizeof path, ROOT "/dev/%s", nodes[i].name);
+    if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) logmsg("mknod %s: %s", path, strerror(errno));
+    else chmod(path, 0666); /* past the umask */
+  }
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+    snprintf(path, sizeof path, ROOT "/dev/%s", links[i].name);
+    if (symlink(links[i].target, path) < 0) logmsg("symlink %s: %s", path, strerror(errno));
+  }
+}
+
 /* The container's root: the 9p share, with the kernel filesystems a process container sees. */
 int mount_root(void) {
   if (is_root_mounted) return 0;
@@ -26,7 +50,7 @@ int mount_root(void) {
   if (mount("rootfs", ROOT, "9p", 0, "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0) return -1;
   mount_or_log("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mount_or_log("sysfs", ROOT "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  mount_or_log("devtmpfs", ROOT "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+  make_dev();
   mount_or_log("devpts", ROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
   /* /dev/shm is one of the START's tmpfs fields, sized by --shm-size. */
   is_root_mounted = 1;

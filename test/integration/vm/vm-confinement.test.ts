@@ -110,6 +110,12 @@ describe("vm isolation: seccomp and the rest of docker's confinement inside the 
     const masked = await daemon.docker(['exec', 'confined', 'sh', '-c', 'echo "interrupts=$(wc -c < /proc/interrupts) firmware=$(ls -A /sys/firmware | wc -l)"; touch /sys/firmware/x']);
     assert.match(masked.stdout, /^interrupts=0 firmware=0$/m);
     assert.match(masked.stderr, /Read-only file system/);
+    // /dev as a process container's: the standard devices, not the guest's console, kernel log or
+    // the agent's channel.
+    const dev = (await daemon.docker(['exec', 'confined', 'ls', '-A', '/dev'])).stdout.split('\n');
+    for (const name of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'pts', 'shm', 'fd']) assert.ok(dev.includes(name), `/dev/${name} in ${dev.join(' ')}`);
+    for (const name of ['kmsg', 'hvc0', 'vport0p1', 'console', 'ttyS0']) assert.ok(!dev.includes(name), `no /dev/${name}`);
+    assert.equal((await daemon.docker(['exec', 'confined', 'sh', '-c', 'head -c 4 /dev/zero | wc -c'])).stdout.trim(), '4');
     await daemon.docker(['rm', '-f', 'confined'], { timeoutMs: VM_TIMEOUT_MS });
   });
 
