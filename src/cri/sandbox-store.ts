@@ -9,6 +9,7 @@ import { writeJsonAtomic, type Logger } from '../common/index.js';
 import type { NetworkPortMapping } from '../engine/index.js';
 import { CriInvalidError, NoSuchSandboxError } from './grpc-errors.js';
 import type { PodSandboxMetadata, SandboxStateName } from './wire.js';
+import type { PidHandle } from './pid-handle.js';
 
 export interface SandboxRecord {
   id: string;
@@ -32,6 +33,10 @@ export interface SandboxRecord {
   ip: string;
   /** The handle of the pod's IPC namespace while it is ready ('' with the node's IPC). */
   ipcPath: string;
+  /** Its containers share one process namespace (shareProcessNamespace: namespace mode POD). */
+  sharesPid?: boolean;
+  /** That namespace while the pod is ready (see pid-handle.ts); absent otherwise. */
+  pidHandle?: PidHandle;
   /** The cgroup its containers' cgroups go below. */
   cgroupParent: string;
   /** Whether berthd made cgroupParent (and so removes it), rather than the kubelet naming it. */

@@ -10,6 +10,7 @@ import { isRunningStatus, type ContainerRecord, type Engine, type NetworkPort } 
 import { removeCgroupDirs } from '../sys/index.js';
 import { CriInvalidError, CriUnsupportedError } from './grpc-errors.js';
 import { createIpcHandle, removeIpcHandle } from './ipc-handle.js';
+import { createPidHandle, removePidHandle } from './pid-handle.js';
 import { runtimeForHandler } from './runtime-info.js';
 import { SandboxStore, type SandboxRecord } from './sandbox-store.js';
 import { LABEL_SANDBOX_ID, labelsMatch, nowNanos, sandboxSettings } from './translate.js';
@@ -45,7 +46,7 @@ function toPodSandbox(record: SandboxRecord): object {
 function namespaceOptions(record: SandboxRecord): object {
   return {
     network: record.hostNetwork ? 'NODE' : 'POD',
-    pid: record.hostPid ? 'NODE' : 'CONTAINER',
+    pid: record.hostPid ? 'NODE' : record.sharesPid ? 'POD' : 'CONTAINER',
     ipc: record.hostIpc ? 'NODE' : 'POD',
     target_id: '',
     userns_options: { mode: 'NODE', uids: [], gids: [] },
@@ -89,6 +90,11 @@ export class Sandboxes {
     await store.save(record);
     try {
       if (!record.hostIpc) record.ipcPath = await createIpcHandle(join(engine.facts.execRoot, 'cri', 'ipc'), id);
+      if (record.sharesPid) {
+        record.pidHandle = await createPidHandle(join(engine.facts.execRoot, 'cri', 'pid'), id);
+        // At once: the init it holds outlives berthd, and a crash from here on must find it to end it.
+        await store.save(record);
+      }
       if (!record.hostNetwork && networks) {
         const bridge = networks.get('bridge');
         const { endpoints } = await networks.setUp(id, [{
@@ -108,6 +114,7 @@ export class Sandboxes {
     } catch (err) {
       await networks?.tearDown(id).catch(() => {});
       if (record.ipcPath !== '') await removeIpcHandle(record.ipcPath).catch(() => {});
+      if (record.pidHandle) await removePidHandle(record.pidHandle).catch(() => {});
       await store.remove(id);
       throw err;
     }
@@ -128,10 +135,12 @@ export class Sandboxes {
     }
     await networks?.tearDown(record.id);
     if (record.ipcPath !== '') await removeIpcHandle(record.ipcPath);
-    if (record.state !== 'SANDBOX_NOTREADY' || record.ipcPath !== '') {
+    if (record.pidHandle) await removePidHandle(record.pidHandle);
+    if (record.state !== 'SANDBOX_NOTREADY' || record.ipcPath !== '' || record.pidHandle) {
       record.state = 'SANDBOX_NOTREADY';
       record.ip = '';
       record.ipcPath = '';
+      delete record.pidHandle;
       await store.save(record);
     }
     return {};

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { demultiplex, logPathOf } from './containers.js';
 import type { SandboxRecord } from './sandbox-store.js';
 import { containerState, createInputOf, nanosOf, portMappingsOf, resourcesOf, sandboxSettings, seccompOption, userOf } from './translate.js';
-import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, PodSandboxConfig } from './wire.js';
+import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, NamespaceOption, PodSandboxConfig } from './wire.js';
 
 const sandbox: SandboxRecord = {
   id: 'p'.repeat(64), createdAtNs: '1', metadata: { name: 'web', uid: 'u1', namespace: 'ns', attempt: 1 }, labels: {}, annotations: {},
@@ -80,7 +80,15 @@ describe('CRI translation', () => {
     refused({ apparmor: { profile_type: 'Localhost', localhost_ref: 'p' } }, /apparmor: AppArmor/);
     refused({ masked_paths: ['/proc/kcore'] }, /masked_paths/);
     refused({ supplemental_groups_policy: 'Strict' }, /supplemental_groups_policy/);
-    refused({ namespace_options: { network: 'POD', pid: 'POD', ipc: 'POD', target_id: '', userns_options: null } }, /namespace_options\.pid: POD/);
+    // pid POD needs a pod made with a shared process namespace; TARGET needs its target.
+    refused({ namespace_options: { network: 'POD', pid: 'POD', ipc: 'POD', target_id: '', userns_options: null } }, /namespace_options\.pid: POD: the pod sandbox was not made with a shared process namespace/);
+    refused({ namespace_options: { network: 'POD', pid: 'TARGET', ipc: 'POD', target_id: '', userns_options: null } }, /namespace_options\.target_id: pid TARGET needs/);
+    const pidOf = (ns: Partial<NamespaceOption>, pod: SandboxRecord = sandbox) =>
+      createInputOf(pod, config({ linux: { resources: noResources, security_context: security({ namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD', target_id: '', userns_options: null, ...ns } }) } }), '').host;
+    const shared = { ...sandbox, sharesPid: true, pidHandle: { path: '/run/berth/cri/pid/p1', holderPid: 42 } };
+    assert.deepEqual([pidOf({ pid: 'POD' }, shared).pidMode, pidOf({ pid: 'POD' }, shared).pidNamespacePath], ['', '/run/berth/cri/pid/p1']);
+    assert.equal(pidOf({ pid: 'CONTAINER' }, shared).pidNamespacePath, undefined);
+    assert.equal(pidOf({ pid: 'TARGET', target_id: 'c0ffee' }).pidMode, 'container:c0ffee');
     refused({ namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD', target_id: '', userns_options: null } }, /namespace_options\.network: a container shares its pod/);
     refused({ namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD', target_id: '', userns_options: { mode: 'POD', uids: [], gids: [] } } }, /userns_options/);
     assert.throws(() => createInputOf(sandbox, config({ devices: [{ container_path: '/dev/x', host_path: '/dev/null', permissions: 'r' }] }), ''), /^.*config\.devices: /);
@@ -108,6 +116,10 @@ describe('CRI translation', () => {
     assert.throws(() => sandboxSettings({ ...pod, metadata: null }), /config\.metadata/);
     const node = { ...pod, linux: { cgroup_parent: '', sysctls: {}, overhead: null, resources: null, security_context: { namespace_options: { network: 'NODE' as const, pid: 'NODE' as const, ipc: 'NODE' as const, target_id: '', userns_options: null }, selinux_options: null, run_as_user: null, run_as_group: null, readonly_rootfs: false, supplemental_groups: [], supplemental_groups_policy: 'Merge' as const, privileged: false, seccomp: null, apparmor: null, seccomp_profile_path: '' } } };
     assert.deepEqual([sandboxSettings(node).hostNetwork, sandboxSettings(node).hostPid, sandboxSettings(node).hostIpc], [true, true, true]);
+    const withNamespaces = (pid: NamespaceOption['pid'], targetId = '') => ({ ...node, linux: { ...node.linux, security_context: { ...node.linux.security_context, namespace_options: { network: 'POD' as const, pid, ipc: 'POD' as const, target_id: targetId, userns_options: null } } } });
+    assert.equal(sandboxSettings(withNamespaces('POD')).sharesPid, true);
+    assert.equal(sandboxSettings(withNamespaces('CONTAINER')).sharesPid, false);
+    assert.throws(() => sandboxSettings(withNamespaces('TARGET', 'c0ffee')), /pid: TARGET is for a container/);
     assert.throws(() => sandboxSettings({ ...node, port_mappings: [{ protocol: 'TCP', container_port: 80, host_port: 8080, host_ip: '' }] }), /port_mappings/);
     assert.deepEqual(portMappingsOf([{ protocol: 'UDP', container_port: 53, host_port: 5353, host_ip: '127.0.0.1' }, { protocol: 'TCP', container_port: 80, host_port: 0, host_ip: '' }]),
       [{ containerPort: 53, hostPort: 5353, hostIp: '127.0.0.1', protocol: 'udp' }]);

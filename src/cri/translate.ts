@@ -97,17 +97,33 @@ function int(value: Int64 | undefined): number {
   return Number(value ?? 0);
 }
 
-function checkNamespaces(options: NamespaceOption | null, field: string): { hostNetwork: boolean; hostPid: boolean; hostIpc: boolean } {
-  if (!options) return { hostNetwork: false, hostPid: false, hostIpc: false };
+interface NamespaceChoice {
+  hostNetwork: boolean;
+  hostPid: boolean;
+  hostIpc: boolean;
+  /** pid POD: the pod's shared process namespace. */
+  podPid: boolean;
+  /** pid TARGET: the container whose process namespace this one joins. */
+  pidTarget: string;
+}
+
+function checkNamespaces(options: NamespaceOption | null, field: string): NamespaceChoice {
+  if (!options) return { hostNetwork: false, hostPid: false, hostIpc: false, podPid: false, pidTarget: '' };
   if (options.network !== 'POD' && options.network !== 'NODE') throw new CriUnsupportedError(`${field}.network`, `${options.network}: a pod has one network namespace (POD) or the node's (NODE)`);
-  if (options.pid === 'POD' || options.pid === 'TARGET') throw new CriUnsupportedError(`${field}.pid`, `${options.pid}: containers of a pod do not share a process namespace on Berth (no pause process); use CONTAINER or NODE`);
   if (options.ipc === 'CONTAINER' || options.ipc === 'TARGET') throw new CriUnsupportedError(`${field}.ipc`, `${options.ipc}: use POD or NODE`);
-  if (options.target_id !== '') throw new CriUnsupportedError(`${field}.target_id`, 'namespace targets are not supported');
+  if (options.pid === 'TARGET' && options.target_id === '') throw new CriInvalidError(`${field}.target_id`, 'pid TARGET needs the target container\'s id');
+  if (options.pid !== 'TARGET' && options.target_id !== '') throw new CriInvalidError(`${field}.target_id`, 'a target is only for pid TARGET');
   const userns = options.userns_options;
   if (userns && (userns.mode !== 'NODE' || userns.uids.length > 0 || userns.gids.length > 0)) {
     throw new CriUnsupportedError(`${field}.userns_options`, 'user namespaces are not supported over the CRI; use mode NODE');
   }
-  return { hostNetwork: options.network === 'NODE', hostPid: options.pid === 'NODE', hostIpc: options.ipc === 'NODE' };
+  return {
+    hostNetwork: options.network === 'NODE',
+    hostPid: options.pid === 'NODE',
+    hostIpc: options.ipc === 'NODE',
+    podPid: options.pid === 'POD',
+    pidTarget: options.pid === 'TARGET' ? options.target_id : '',
+  };
 }
 
 function checkSelinux(options: { user: string; role: string; type: string; level: string } | null, field: string): void {
@@ -143,6 +159,7 @@ export function sandboxSettings(config: PodSandboxConfig | null): Omit<SandboxRe
   // The sandbox runs no process of its own: run_as_*, readonly_rootfs, seccomp and apparmor of the
   // sandbox have nothing to apply to (the containers' own contexts carry them), and overhead and
   // resources size the pod's cgroup, which the kubelet limits itself.
+  if (namespaces.pidTarget !== '') throw new CriInvalidError('config.linux.security_context.namespace_options.pid', 'TARGET is for a container, not a pod sandbox');
   if (namespaces.hostNetwork && config.port_mappings.some((m) => m.host_port !== 0)) {
     throw new CriInvalidError('config.port_mappings', 'a pod on the node network publishes nothing: its ports are the node\'s');
   }
@@ -153,7 +170,10 @@ export function sandboxSettings(config: PodSandboxConfig | null): Omit<SandboxRe
     hostname: config.hostname,
     logDirectory: config.log_directory,
     dns: { servers: [...(config.dns_config?.servers ?? [])], searches: [...(config.dns_config?.searches ?? [])], options: [...(config.dns_config?.options ?? [])] },
-    ...namespaces,
+    hostNetwork: namespaces.hostNetwork,
+    hostPid: namespaces.hostPid,
+    hostIpc: namespaces.hostIpc,
+    sharesPid: namespaces.podPid,
     cgroupParent: linux?.cgroup_parent ?? '',
     sysctls: { ...(linux?.sysctls ?? {}) },
     portMappings: portMappingsOf(config.port_mappings),
@@ -258,6 +278,11 @@ export function createInputOf(sandbox: SandboxRecord, config: ContainerConfig | 
   if (security?.namespace_options && namespaces.hostIpc !== sandbox.hostIpc) {
     throw new CriInvalidError(`${field}.namespace_options.ipc`, 'a container shares its pod\'s IPC mode');
   }
+  // The kubelet asks POD of every container of a pod made with shareProcessNamespace, and of no other.
+  const podPid = security?.namespace_options ? namespaces.podPid : sandbox.sharesPid === true;
+  if (podPid && sandbox.sharesPid !== true) {
+    throw new CriInvalidError(`${field}.namespace_options.pid`, 'POD: the pod sandbox was not made with a shared process namespace (its namespace_options.pid POD)');
+  }
   checkSelinux(security?.selinux_options ?? null, `${field}.selinux_options`);
   checkAppArmor(security?.apparmor ?? null, security?.apparmor_profile ?? '', `${field}.apparmor`);
   const capabilities = security?.capabilities;
@@ -322,7 +347,8 @@ export function createInputOf(sandbox: SandboxRecord, config: ContainerConfig | 
       groupAdd: (security?.supplemental_groups ?? []).map(String),
       oomScoreAdj: limits.oomScoreAdj,
       sysctls: { ...sandbox.sysctls },
-      pidMode: (security?.namespace_options ? namespaces.hostPid : sandbox.hostPid) ? 'host' : '',
+      pidMode: (security?.namespace_options ? namespaces.hostPid : sandbox.hostPid) ? 'host' : namespaces.pidTarget !== '' ? `container:${namespaces.pidTarget}` : '',
+      ...(podPid && sandbox.pidHandle ? { pidNamespacePath: sandbox.pidHandle.path } : {}),
       ipcMode: sandbox.hostIpc ? 'host' : '',
       ...(sandbox.ipcPath !== '' ? { ipcNamespacePath: sandbox.ipcPath } : {}),
       logPath,

@@ -157,6 +157,8 @@ export interface HostSettings {
   cgroupParent?: string;
   /** An IPC namespace to join (a pod's handle, through the CRI) instead of a new one. */
   ipcNamespacePath?: string;
+  /** A PID namespace to join (a pod's shared one, through the CRI) instead of a new one. */
+  pidNamespacePath?: string;
 }
 
 /** A block device by its host path with a weight (`--blkio-weight-device`) or a rate per second (the throttles). */

@@ -191,6 +191,16 @@ export async function startTestDaemon(options: { daemonEnv?: NodeJS.ProcessEnv; 
         child.kill('SIGTERM');
         await exited;
       }
+      // A CRI pod's process-namespace holder (src/cri/pid-handle.ts) outlives berthd as the pod
+      // does: those of pods a failed test left are ended by their pid.
+      const holders = (await runCommand('ps', ['-eo', 'pid=,args='])).stdout.split('\n').filter((line) => line.includes(`--pid=${dir}/`));
+      for (const line of holders) {
+        try {
+          process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
       // Anything still mounted below our dir (a test that failed half-way) goes too.
       const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '');
       for (const mountPoint of mounts.filter((m) => m.startsWith(dir)).reverse()) {

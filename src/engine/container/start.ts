@@ -65,7 +65,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     // Before anything is mounted: a donor that is gone or stopped fails the start at once. A
     // runtime that lists processes itself runs them where the host cannot join them (a VM's guest).
     const lookup = (ref: string): ContainerRecord | undefined => findOrUndefined((r) => ctx.store.resolve(r), ref);
-    const pidNamespacePath = pidNamespaceToJoin(record.host, lookup, (target) => ctx.runtimeOf(target).traits.listsProcesses);
+    const pidNamespacePath = pidNamespaceToJoin(record.host, lookup, (target) => ctx.runtimeOf(target).traits.listsProcesses) ?? record.host.pidNamespacePath;
     const lowerDirs = await images.lowerDirs(record.imageId);
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
     mounted = true;

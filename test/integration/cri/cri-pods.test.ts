@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { cannotRun, eventually, mountsUnder, startTestDaemon, type TestDaemon } from '../harness.js';
 import { criClient, rejection, type CriClient } from './cri-client.js';
+import { runCommand } from '../../../src/sys/index.js';
 
 const skip = cannotRun(!existsSync('/usr/lib/cni/bridge') && 'no CNI plugins in /usr/lib/cni');
 
@@ -269,6 +270,45 @@ describe('CRI: pods and their containers', { skip }, () => {
     await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
   });
 
+  it('shares one process namespace among a pod\'s containers (shareProcessNamespace), joins a TARGET\'s, and ends it with the pod', async () => {
+    const podNamespaces = { network: 'POD', pid: 'POD', ipc: 'POD' };
+    const config = podConfig('sharedpid', join(logDir, 'sharedpid'), { linux: { security_context: { namespace_options: podNamespaces } } });
+    const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
+    const podStatus = (await cri.runtime.PodSandboxStatus!({ pod_sandbox_id: podId }))['status'] as { linux: { namespaces: { options: { pid: string } } } };
+    assert.equal(podStatus.linux.namespaces.options.pid, 'POD');
+    const create = async (name: string, command: string[], namespaces: Record<string, string>): Promise<string> => {
+      const id = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig(name, command, { linux: { security_context: { namespace_options: namespaces } } }) }))['container_id']);
+      await cri.runtime.StartContainer!({ container_id: id });
+      return id;
+    };
+    const run = async (id: string, cmd: string[]): Promise<string> => Buffer.from((await cri.runtime.ExecSync!({ container_id: id, cmd, timeout: 10 }))['stdout'] as Uint8Array).toString();
+    const sleeper = await create('sleeper', ['sleep', '1001'], podNamespaces);
+    const looker = await create('looker', ['sleep', '1002'], podNamespaces);
+    // Each sees the other's process, and PID 1 is the pod's init, not either container.
+    const seen = await run(looker, ['ps', '-o', 'pid,args']);
+    assert.match(seen, /sleep 1001/);
+    assert.match(seen, /sleep 1002/);
+    assert.match(seen, /^\s*1\s+\S*tini/m);
+    assert.equal(await run(sleeper, ['readlink', '/proc/self/ns/pid']), await run(looker, ['readlink', '/proc/self/ns/pid']));
+
+    // A container of another pod joins a running container's namespace by TARGET.
+    const ownPod = String((await cri.runtime.RunPodSandbox!({ config: podConfig('ownpid', join(logDir, 'ownpid')) }))['pod_sandbox_id']);
+    const ownConfig = podConfig('ownpid', join(logDir, 'ownpid'));
+    const alone = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: ownPod, sandbox_config: ownConfig, config: containerConfig('alone', ['sleep', '1003']) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: alone });
+    const debug = String((await cri.runtime.CreateContainer!({ pod_sandbox_id: ownPod, sandbox_config: ownConfig, config: containerConfig('debug', ['sleep', '1004'], { linux: { security_context: { namespace_options: { network: 'POD', pid: 'TARGET', ipc: 'POD', target_id: alone } } } }) }))['container_id']);
+    await cri.runtime.StartContainer!({ container_id: debug });
+    assert.match(await run(debug, ['ps', '-o', 'args']), /sleep 1003/);
+    assert.doesNotMatch(await run(alone, ['ps', '-o', 'args']), /sleep 1001/);
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: ownPod });
+
+    // Stopping the pod ends its init, and nothing of the namespace is left mounted.
+    await cri.runtime.StopPodSandbox!({ pod_sandbox_id: podId });
+    await eventually(async () => !(await runCommand('ps', ['-eo', 'args='])).stdout.includes(`--pid=${join(daemon.execRoot, 'cri', 'pid', podId)}`), 'the pod\'s init to end', 10_000);
+    assert.deepEqual((await mountsUnder(join(daemon.execRoot, 'cri', 'pid'))), []);
+    await cri.runtime.RemovePodSandbox!({ pod_sandbox_id: podId });
+  });
+
   it('streams an exec over the websocket channel protocol (v5) from the URL Exec hands out', async () => {
     const config = podConfig('streams', join(logDir, 'streams'));
     const podId = String((await cri.runtime.RunPodSandbox!({ config }))['pod_sandbox_id']);
@@ -421,8 +461,8 @@ describe('CRI: pods and their containers', { skip }, () => {
     assert.equal(devices.code, status.UNIMPLEMENTED);
     assert.match(devices.details, /^config\.devices: /);
     const sharedPid = await rejection(cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('pid', ['true'], { linux: { security_context: { namespace_options: { network: 'POD', pid: 'POD', ipc: 'POD' } } } }) }));
-    assert.equal(sharedPid.code, status.UNIMPLEMENTED);
-    assert.match(sharedPid.details, /namespace_options\.pid: /);
+    assert.equal(sharedPid.code, status.INVALID_ARGUMENT);
+    assert.match(sharedPid.details, /namespace_options\.pid: POD: the pod sandbox was not made with a shared process namespace/);
     const groupOnly = await rejection(cri.runtime.CreateContainer!({ pod_sandbox_id: podId, sandbox_config: config, config: containerConfig('group', ['true'], { linux: { security_context: { run_as_group: { value: 5 } } } }) }));
     assert.equal(groupOnly.code, status.INVALID_ARGUMENT);
     assert.match(groupOnly.details, /run_as_group/);
