@@ -12,3 +12,4 @@ export * from './dockerignore.js';
 export * from './keyed-lock.js';
 export * from './filters.js';
 export * from './shared-connection.js';
+export * from './stream-framing.js';

@@ -6,12 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError } from '../../common/index.js';
+import { InvalidArgumentError, STREAM_STDERR, STREAM_STDOUT } from '../../common/index.js';
 import type { AttachSession, Engine } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import { compareApiVersions } from '../version.js';
 import { FrameStreamFilter } from './frame-stream-filter.js';
-import { STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const OPCODE_CONTINUATION = 0x0;

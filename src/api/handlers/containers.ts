@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError, messageOf, parseTimestampNs, DEFAULT_DETACH_KEYS, parseDetachKeys, isShareableConnection } from '../../common/index.js';
+import { DEFAULT_DETACH_KEYS, frame, InvalidArgumentError, isShareableConnection, messageOf, parseDetachKeys, parseTimestampNs, STREAM_STDERR, STREAM_STDOUT } from '../../common/index.js';
 import type { AttachSession, Engine, WaitCondition } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
@@ -15,7 +15,6 @@ import { containerInspectFor } from '../version-shapes.js';
 import { attachWebSocket } from './attach-websocket.js';
 import { FrameStreamFilter } from './frame-stream-filter.js';
 import { handOverClientInput, relayClientInput, relayOutputToClient } from './session-relay.js';
-import { frame, STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 

@@ -4,14 +4,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { messageOf, DEFAULT_DETACH_KEYS, parseDetachKeys, isShareableConnection } from '../../common/index.js';
+import { DEFAULT_DETACH_KEYS, frame, isShareableConnection, messageOf, parseDetachKeys, STREAM_STDERR } from '../../common/index.js';
 import type { Engine, RuntimeExecHandle } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { execCreateRequestSchema, execStartRequestSchema } from '../wire/index.js';
 import { compareApiVersions } from '../version.js';
 import { handOverClientInput, relayClientInput, relayOutputToClient } from './session-relay.js';
-import { frame, STREAM_STDERR } from './stream-framing.js';
 
 export function addExecRoutes(router: Router, engine: Engine): void {
   const execs = engine.execs;

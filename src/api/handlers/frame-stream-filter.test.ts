@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FrameStreamFilter } from './frame-stream-filter.js';
-import { frame, STREAM_STDERR, STREAM_STDOUT } from './stream-framing.js';
+import { frame, STREAM_STDERR, STREAM_STDOUT } from '../../common/index.js';
 
 async function run(keep: number[], chunks: Buffer[]): Promise<Buffer> {
   const filter = new FrameStreamFilter(keep);

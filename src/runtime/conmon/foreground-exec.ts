@@ -11,6 +11,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { frame, STREAM_STDERR, STREAM_STDOUT } from '../../common/index.js';
 import { classifyRuntimeFailure } from '../errors.js';
 import type { ExecProcess, ExecSettings } from '../types.js';
 import { execProcess } from './conmon-exec.js';
@@ -23,14 +24,6 @@ export interface ForegroundExecEnvironment {
   runtimeRoot: string;
   /** A directory for this exec's process spec and pid file, removed by cleanup(). */
   sessionDir: string;
-}
-
-/** docker's stream header: the stream (1 stdout, 2 stderr), three zero bytes, the size (big-endian). */
-function frame(stream: 1 | 2, payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
 }
 
 /**
@@ -55,10 +48,10 @@ export async function startForegroundExec(settings: ExecSettings, environment: F
   });
   const output = new PassThrough();
   const stderrText: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.write(frame(1, chunk)));
+  child.stdout.on('data', (chunk: Buffer) => output.write(frame(STREAM_STDOUT, chunk)));
   child.stderr.on('data', (chunk: Buffer) => {
     stderrText.push(chunk);
-    output.write(frame(2, chunk));
+    output.write(frame(STREAM_STDERR, chunk));
   });
   const exited = new Promise<number>((resolve, reject) => {
     child.on('error', (err) => {

@@ -1,6 +1,7 @@
 /**
  * docker's multiplexed stream framing: an 8-byte header (stream type, three zero bytes, the
- * payload length big-endian) before each payload. Used for logs and non-tty attach.
+ * payload length big-endian) before each payload. Used for logs and non-tty attach in the API,
+ * and for a foreground exec's output in the runtime layer.
  */
 
 export const STREAM_STDIN = 0;
