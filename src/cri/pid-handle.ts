@@ -6,10 +6,9 @@
  * ends every process left in the namespace, as the pause container's does.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { InternalError } from '../common/index.js';
-import { runCommand } from '../sys/index.js';
+import { makeHandleFile, unbindHandle } from './ipc-handle.js';
 
 /** The pod's PID namespace while it is ready. */
 export interface PidHandle {
@@ -36,9 +35,7 @@ async function isHolder(pid: number, path: string): Promise<boolean> {
 
 /** Start the pod's init in a new PID namespace bound at `<dir>/<id>`; resolves once members can join. */
 export async function createPidHandle(dir: string, id: string): Promise<PidHandle> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, id);
-  await writeFile(path, '', { mode: 0o600 });
+  const path = await makeHandleFile(dir, id);
   // setsid and its own stdio: the init outlives berthd, as the pod does.
   const holder = spawn('unshare', [`--pid=${path}`, '--fork', '--kill-child', TINI, '-s', '--', 'sleep', 'infinity'], { detached: true, stdio: 'ignore' });
   holder.unref();
@@ -67,6 +64,5 @@ export async function removePidHandle(handle: PidHandle): Promise<void> {
       // Gone already.
     }
   }
-  await runCommand('umount', ['-l', handle.path]);
-  await rm(handle.path, { force: true });
+  await unbindHandle(handle.path);
 }
