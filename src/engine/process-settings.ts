@@ -63,6 +63,11 @@ function checkMode(flag: string, value: string, extra: readonly string[] = [], c
   refuse(`invalid ${flag} mode: ${value}`);
 }
 
+/** BERTH_UNSUPPORTED_SETTING for `flag` on a container that runs on its own kernel (a VM's), at create or update. */
+export function refuseOnOwnKernel(flag: string, isolation: string): never {
+  throw new InvalidArgumentError(`${flag} is not supported with --isolation=${isolation}: the container runs on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+}
+
 /**
  * Check what a create asks of the process and its namespaces. Throws BERTH_INVALID_SETTING
  * (400) for a value no container could start with, BERTH_UNSUPPORTED_SETTING for one its
@@ -106,7 +111,7 @@ export function checkProcessSettings(host: HostSettings, traits: Pick<RuntimeTra
       [(host.deviceCgroupRules ?? []).length > 0, '--device-cgroup-rule'],
     ];
     for (const [isSet, flag] of asked) {
-      if (isSet) throw new InvalidArgumentError(`${flag} is not supported with --isolation=${host.isolation}: the container runs on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+      if (isSet) refuseOnOwnKernel(flag, host.isolation);
     }
     if (host.init) throw new InvalidArgumentError(`--init is not supported with --isolation=${host.isolation}: the daemon's init binary cannot be bound into a container on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
   }

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from '../../common/index.js';
 import type { HostSettings } from '../container.js';
 import { applyResourceUpdate, HOST_KERNEL_UPDATE_FIELDS, NO_CGROUP_FEATURES, type ResourceUpdate } from '../resources.js';
+import { refuseOnOwnKernel } from '../process-settings.js';
 import type { ContainerContext } from './context.js';
 
 export interface ContainerUpdate {
@@ -23,9 +24,7 @@ export async function update(ctx: ContainerContext, ref: string, change: Contain
     const runtime = ctx.runtimeOf(record);
     if (!runtime.traits.sharesHostKernel) {
       for (const [key, flag] of HOST_KERNEL_UPDATE_FIELDS) {
-        if ((change.resources[key] ?? 0) !== 0) {
-          throw new InvalidArgumentError(`${flag} is not supported with --isolation=${record.host.isolation}: the container runs on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
-        }
+        if ((change.resources[key] ?? 0) !== 0) refuseOnOwnKernel(flag, record.host.isolation);
       }
     }
     const { next, changed } = applyResourceUpdate(id, record.host, change.resources, ctx.options.cgroupFeatures ?? NO_CGROUP_FEATURES);
