@@ -10,7 +10,7 @@ import { parseBpsDevice, parseIopsDevice, parseWeightDevice } from './opts/blkio
 import { checkDeviceCgroupRule, parseDevice } from './opts/device.js';
 import { endpointsConfigOf, type EndpointFlags } from './opts/endpoint.js';
 import { readEnvFile, readLabelFile, resolveEnv } from './opts/env.js';
-import { bytesFlag, flagError, intFlag, keyValues, parseCpus } from './opts/flag-values.js';
+import { bytesFlag, flagError, intFlag, KERNEL_MEMORY_NOT_SENT, keyValues, parseCpus } from './opts/flag-values.js';
 import { parseGpus } from './opts/gpus.js';
 import { healthcheckOf, type HealthFlags } from './opts/healthcheck.js';
 import { parseMount } from './opts/mount.js';
@@ -449,7 +449,7 @@ export function toCreatePlan(flags: CreateFlags, image: string, args: string[], 
   if (healthcheck) body.Healthcheck = healthcheck;
 
   // As the docker CLI on API 1.42+, no kernel memory limit is sent; unlike it, the user is told.
-  const warnings = kernelMemory ? ['--kernel-memory: kernel memory limits are no longer supported (API 1.42 and later); the limit was discarded'] : [];
+  const warnings = kernelMemory ? [`${KERNEL_MEMORY_NOT_SENT}; the limit was discarded`] : [];
   const plan: CreatePlan = { body, pull: flags.pull as CreatePlan['pull'], attachStdin, attachStdout, attachStderr, warnings };
   if (flags.name !== undefined) plan.name = flags.name;
   if (flags.platform !== undefined) plan.platform = flags.platform;

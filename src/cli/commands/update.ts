@@ -5,6 +5,7 @@ import { parseBytes } from '../../common/index.js';
 import type { CliContext } from '../context.js';
 import { write } from '../context.js';
 import { UsageError } from '../exit.js';
+import { KERNEL_MEMORY_NOT_SENT } from '../opts/flag-values.js';
 import { forEachRef } from './multi.js';
 
 interface UpdateFlags {
@@ -83,7 +84,7 @@ export function toUpdateBody(flags: UpdateFlags): ContainerUpdateRequest {
   if (flags.cpusetMems !== undefined) body.CpusetMems = flags.cpusetMems;
   // As docker's CLI on API 1.42+: a kernel memory limit is no longer sent; unlike it, berth says so.
   if (bytes(flags.kernelMemory, '--kernel-memory') !== undefined && Object.keys(body).length === 0) {
-    throw new UsageError('--kernel-memory: kernel memory limits are no longer supported (API 1.42 and later); nothing to update');
+    throw new UsageError(`${KERNEL_MEMORY_NOT_SENT}; nothing to update`);
   }
   if (Object.keys(body).length === 0) throw new UsageError('you must provide one or more flags when using this command');
   return body;
@@ -112,7 +113,7 @@ export function build(ctx: CliContext): Command {
     .option('--kernel-memory <bytes>', 'Kernel memory limit (deprecated)')
     .action(async (refs: string[], flags: UpdateFlags) => {
       const body = toUpdateBody(flags);
-      if (flags.kernelMemory !== undefined) await write(ctx.err, 'WARNING: --kernel-memory: kernel memory limits are no longer supported (API 1.42 and later); the limit was discarded\n');
+      if (flags.kernelMemory !== undefined) await write(ctx.err, `WARNING: ${KERNEL_MEMORY_NOT_SENT}; the limit was discarded\n`);
       const client = await ctx.client();
       await forEachRef(ctx, refs, async (ref) => {
         const result = await client.containerUpdate(ref, body);

@@ -42,3 +42,6 @@ export function keyValues(entries: string[], flag: string): Record<string, strin
   }
   return out;
 }
+
+/** Why `--kernel-memory` is not sent: as docker's CLI on API 1.42+, but said (run, create and update share it). */
+export const KERNEL_MEMORY_NOT_SENT = '--kernel-memory: kernel memory limits are no longer supported (API 1.42 and later)';
