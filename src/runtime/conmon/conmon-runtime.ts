@@ -2,7 +2,6 @@
  * ConmonRuntime: drives any OCI runtime binary (crun by default, runc) through conmon, the way
  * podman does, so containers outlive berthd and their exit codes land in files.
  */
-import { spawn } from 'node:child_process';
 import { constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
@@ -13,6 +12,7 @@ import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResour
 import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
 import { buildRuntimeSpec, defaultSpecHost, writeRuntimeSpecFile, type SpecHost } from '../spec/index.js';
 import { startExec } from './conmon-exec.js';
+import { spawnConmon, type SyncMessage } from './conmon-spawn.js';
 import { startForegroundExec } from './foreground-exec.js';
 import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
 import { askConmonToReopenLog, LogRotator } from './log-rotation.js';
@@ -48,24 +48,11 @@ export interface ConmonRuntimeOptions {
   execsInForeground?: boolean;
 }
 
-/** conmon's report on the sync pipe. */
-interface SyncMessage {
-  data: number;
-  message?: string;
-}
-
 const RUNTIME_TIMEOUT_MS = 30_000;
-
-/** errno(3) ETIMEDOUT on Linux: the helper's answer when conmon did not report in time. */
-const ETIMEDOUT = 110;
 
 /** The file in a container's persist dir naming its cgroupsPath. */
 const CGROUPS_PATH_FILE = 'cgroups-path';
 
-
-function lastLines(text: string): string {
-  return text.trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join('; ');
-}
 
 /** The message of a runtime log line in crun/runc JSON log format or plain text. */
 function runtimeMessage(text: string): string {
@@ -162,7 +149,11 @@ export class ConmonRuntime implements Runtime {
     let sync: SyncMessage;
     const conmonStart = performance.now();
     try {
-      sync = await this.#spawnConmon(args, persist);
+      sync = await spawnConmon(args, persist, {
+        conmonPath: this.#options.conmonPath,
+        timeoutMs: this.#options.createTimeoutMs ?? RUNTIME_TIMEOUT_MS,
+        ...(this.#options.spawnHelper ? { spawnHelper: this.#options.spawnHelper } : {}),
+      });
     } catch (err) {
       await this.#cleanupFailedCreate(id, options.conmonPidFile);
       throw err instanceof RuntimeError ? err : new RuntimeError(`conmon failed: ${messageOf(err)}`, { cause: err });
@@ -182,90 +173,6 @@ export class ConmonRuntime implements Runtime {
     if (options.log) this.#rotate(id, bundleDir, options.logPath, options.log);
     this.#options.logger.debug('container created', { id, pid: sync.data, conmonPid, specMs, conmonMs: Math.round(performance.now() - conmonStart) });
     return { pid: sync.data, conmonPid: Number.isInteger(conmonPid) ? conmonPid : 0 };
-  }
-
-  /**
-   * Spawn conmon in its own session with socketpairs as sync (fd 3) and start (fd 4) pipes,
-   * release it with one byte on the start pipe, and wait for its JSON report on the sync pipe;
-   * through the spawn helper when there is one (it keeps no end), else from Node, closing all
-   * our ends before returning so conmon holds nothing of ours.
-   */
-  async #spawnConmon(args: string[], persist: string): Promise<SyncMessage> {
-    const env = { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' };
-    const timeoutMs = this.#options.createTimeoutMs ?? RUNTIME_TIMEOUT_MS;
-    const stderrPath = join(persist, 'conmon.stderr');
-    const definedEnv = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    const answer = await this.#options.spawnHelper?.spawnReporting({ argv: [this.#options.conmonPath, ...args], env: definedEnv, cwd: persist, stderrPath, timeoutMs });
-    if (answer !== undefined) {
-      if (answer.errno === ETIMEDOUT) throw new RuntimeError(`conmon did not report within ${timeoutMs} ms`);
-      if (answer.errno !== 0) throw new RuntimeError(`cannot run conmon: ${answer.message}`);
-      const parsed = (() => {
-        try {
-          return JSON.parse(answer.message) as SyncMessage;
-        } catch {
-          return undefined;
-        }
-      })();
-      if (parsed !== undefined && typeof parsed.data === 'number') return parsed;
-      const stderr = await readFile(stderrPath, 'utf8').catch(() => '');
-      throw new RuntimeError(`conmon exited without reporting: ${lastLines(stderr) || 'no message'}`);
-    }
-    return this.#spawnConmonFromNode(args, persist, env, timeoutMs);
-  }
-
-  /** #spawnConmon without the helper: the same, through child_process. */
-  async #spawnConmonFromNode(args: string[], persist: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<SyncMessage> {
-    const stderrFile = await open(join(persist, 'conmon.stderr'), 'w');
-    let child;
-    try {
-      child = spawn(this.#options.conmonPath, args, {
-        detached: true,
-        stdio: ['ignore', 'ignore', stderrFile.fd, 'pipe', 'pipe'],
-        env,
-        // conmon writes its `oom` file into its working directory as well as the persist dir.
-        cwd: persist,
-      });
-    } finally {
-      await stderrFile.close();
-    }
-    const syncPipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
-    const startPipe = child.stdio[4] as unknown as NodeJS.WritableStream & { destroy(): void };
-    child.unref();
-    try {
-      return await new Promise<SyncMessage>((resolve, reject) => {
-        let text = '';
-        const timer = setTimeout(() => reject(new RuntimeError(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
-        const finish = (result: SyncMessage | Error): void => {
-          clearTimeout(timer);
-          if (result instanceof Error) reject(result);
-          else resolve(result);
-        };
-        child.once('error', (err) => finish(new RuntimeError(`cannot run conmon: ${messageOf(err)}`, { cause: err })));
-        syncPipe.on('data', (chunk: Buffer) => {
-          text += chunk.toString('utf8');
-          // conmon writes one JSON object per report; a stream socket may split or join them.
-          for (const line of text.split('\n')) {
-            try {
-              const parsed = JSON.parse(line) as SyncMessage;
-              if (typeof parsed.data === 'number') return finish(parsed);
-            } catch {
-              // Not complete yet.
-            }
-          }
-        });
-        syncPipe.on('error', () => {});
-        syncPipe.on('end', () => {
-          void readFile(join(persist, 'conmon.stderr'), 'utf8')
-            .catch(() => '')
-            .then((stderr) => finish(new RuntimeError(`conmon exited without reporting: ${lastLines(stderr) || 'no message'}`)));
-        });
-        startPipe.on('error', () => {});
-        startPipe.write('0');
-      });
-    } finally {
-      syncPipe.destroy();
-      startPipe.destroy();
-    }
   }
 
   async #cleanupFailedCreate(id: string, conmonPidFile: string): Promise<void> {
