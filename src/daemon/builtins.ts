@@ -111,6 +111,7 @@ export async function buildServices(config: DaemonConfig, version: string, logge
     volumes,
     networks,
     hostTools: new SystemHostTools(),
+    hostMounter: new HostMounter(),
     cgroupFeatures: { ...hostFeatures, cpuRealtimeBudgetUs: realtimeBudgetUs },
   });
   await containers.recover();

@@ -59,7 +59,6 @@ function checkDevices(host: Pick<HostSettings, 'devices' | 'deviceCgroupRules'>)
 function checkMode(flag: string, value: string, extra: readonly string[] = [], canJoin = false): void {
   if (value === '' || value === 'private' || value === 'host' || extra.includes(value)) return;
   if (canJoin && value.startsWith('container:')) return;
-  if (flag === '--ipc' && value.startsWith('container:')) refuse(`${flag} ${value} is not supported by berth yet: use host, private or shareable`);
   refuse(`invalid ${flag} mode: ${value}`);
 }
 
@@ -79,7 +78,7 @@ export function checkProcessSettings(host: HostSettings, traits: Pick<RuntimeTra
   if (host.shmSizeBytes < 0) refuse('SHM size can not be less than 0');
   if (host.memorySwapBytes < -1) refuse(`invalid memory swap ${host.memorySwapBytes}: use -1 for unlimited swap`);
   checkMode('--pid', host.pidMode ?? '', [], true);
-  checkMode('--ipc', host.ipcMode ?? '', ['shareable', 'none']);
+  checkMode('--ipc', host.ipcMode ?? '', ['shareable', 'none'], true);
   checkMode('--uts', host.utsMode ?? '');
   if (host.ipcMode === 'none') refuse('--ipc none is not supported by berth yet: use host, private or shareable');
   const oom = host.oomScoreAdj ?? 0;
@@ -92,6 +91,8 @@ export function checkProcessSettings(host: HostSettings, traits: Pick<RuntimeTra
       [(host.pidMode ?? '').startsWith('container:'), '--pid container:<id>'],
       [(host.links ?? []).length > 0, '--link'],
       [host.ipcMode === 'host', '--ipc host'],
+      [host.ipcMode === 'shareable', '--ipc shareable'],
+      [(host.ipcMode ?? '').startsWith('container:'), '--ipc container:<id>'],
       [host.utsMode === 'host', '--uts host'],
       [host.cgroupnsMode === 'host', '--cgroupns host'],
       [(host.groupAdd ?? []).length > 0, '--group-add'],

@@ -1,5 +1,5 @@
 /**
- * `--pid container:<ref>` and `--network container:<ref>`: a container that joins another's
+ * `--pid container:<ref>`, `--ipc container:<ref>` and `--network container:<ref>`: a container that joins another's
  * namespace, as dockerd does it (daemon/container_operations_unix.go). The reference is
  * resolved to the target's full id at create (so a rename keeps the link, and inspect shows
  * `container:<id>` as dockerd's); a name that matches no container is refused there, before
@@ -19,6 +19,7 @@ export function containerModeTarget(mode: string | undefined): string | undefine
 /** The modes that may name a container, with their flags. */
 const MODES = [
   ['pidMode', '--pid'],
+  ['ipcMode', '--ipc'],
   ['networkMode', '--network'],
 ] as const;
 
@@ -73,4 +74,41 @@ export function pidNamespaceToJoin(host: HostSettings, lookup: (ref: string) => 
     throw new InvalidArgumentError(`cannot join the PID namespace of VM container ${target.id}: its processes run inside the VM`, { code: 'BERTH_UNSUPPORTED_SETTING' });
   }
   return `/proc/${target.state.pid}/ns/pid`;
+}
+
+/** What `--ipc container:<id>` joins: the donor's IPC namespace and the host directory its /dev/shm is. */
+export interface IpcToJoin {
+  namespacePath: string;
+  shmDir: string;
+}
+
+/**
+ * At start: the IPC namespace and /dev/shm to share for `--ipc container:<id>`; undefined for any
+ * other mode. The donor must run and share its IPC (`--ipc shareable`, `host`, or itself joined to
+ * one of those), as dockerd's getIPCContainer checks; a VM container's IPC is its guest's.
+ */
+export function ipcToJoin(
+  host: HostSettings,
+  lookup: (ref: string) => ContainerRecord | undefined,
+  runsInGuest: (target: ContainerRecord) => boolean,
+  shmDirOf: (target: ContainerRecord) => string,
+): IpcToJoin | undefined {
+  const id = containerModeTarget(host.ipcMode);
+  if (id === undefined) return undefined;
+  const target = checkNamespaceDonor(lookup(id), id);
+  if (runsInGuest(target)) {
+    throw new InvalidArgumentError(`cannot join the IPC namespace of VM container ${target.id}: its processes run inside the VM`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+  }
+  const namespacePath = `/proc/${target.state.pid}/ns/ipc`;
+  if (target.host.ipcMode === 'shareable') return { namespacePath, shmDir: shmDirOf(target) };
+  if (target.host.ipcMode === 'host') return { namespacePath, shmDir: '/dev/shm' };
+  // A donor that joined another shares what it joined: the first donor's /dev/shm, which is
+  // mounted on the host only while that one runs.
+  const upstream = containerModeTarget(target.host.ipcMode);
+  if (upstream !== undefined) {
+    const first = checkNamespaceDonor(lookup(upstream), upstream);
+    if (first.host.ipcMode === 'shareable') return { namespacePath, shmDir: shmDirOf(first) };
+    if (first.host.ipcMode === 'host') return { namespacePath, shmDir: '/dev/shm' };
+  }
+  throw new InvalidArgumentError(`container ${target.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`, { code: 'BERTH_INVALID_SETTING' });
 }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Stream } from 'node:stream';
 import { BerthError, KeyedLock, type Logger } from '../../common/index.js';
-import type { HostTools } from '../../sys/index.js';
+import type { HostTools, Mounter } from '../../sys/index.js';
 import type { ContainerRecord } from '../container.js';
 import type { ContainerStore } from '../container-store.js';
 import type { NetworkingContext } from '../container-networking.js';
@@ -42,6 +42,8 @@ export interface ContainerServiceOptions {
   cgroupFeatures?: CgroupFeatures;
   /** The host programs top, prune and volume copy-up run (ps, du, cp). */
   hostTools: HostTools;
+  /** Host mounts beside the rootfs: the tmpfs behind a `--ipc shareable` container's /dev/shm; without it, such a container cannot start. */
+  hostMounter?: Mounter;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -84,6 +86,8 @@ export interface ContainerPaths {
   work: string;
   merged: string;
   bundle: string;
+  /** `--ipc shareable`: the host tmpfs the container's /dev/shm is, which joiners bind too. */
+  shm: string;
 }
 
 /** The state the operations in this folder share; it holds no logic beyond lookups. */
@@ -138,6 +142,7 @@ export class ContainerContext {
       work: join(dir, 'work'),
       merged: join(dir, 'merged'),
       bundle: join(dir, 'bundle'),
+      shm: join(dir, 'shm'),
     };
   }
 

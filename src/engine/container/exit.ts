@@ -10,6 +10,7 @@ import { releaseVolumes } from '../volume-release.js';
 import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
 import { healthWhenStopped, stopHealthWatch } from './health-monitor.js';
+import { releaseShm } from './ipc-shm.js';
 import { remove } from './remove.js';
 import { wake } from './wait.js';
 
@@ -102,6 +103,7 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
     options.rootfs.unmount(ctx.pathsOf(id).merged).catch((err: unknown) =>
       options.logger.warn('rootfs unmount failed', { id, error: messageOf(err) }),
     ),
+    releaseShm(ctx, record).catch((err: unknown) => options.logger.warn('shm unmount failed', { id, error: messageOf(err) })),
   ]);
   try {
     await ctx.store.save(record);

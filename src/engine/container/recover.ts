@@ -12,6 +12,7 @@ import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
 import { watchHealth } from './health-monitor.js';
 import { handleExit } from './exit.js';
+import { releaseShm } from './ipc-shm.js';
 import { remove } from './remove.js';
 
 /**
@@ -124,5 +125,6 @@ async function undoStartCutShort(ctx: ContainerContext, record: ContainerRecord)
     await tearDownNetwork(record, ctx.networking).catch((err: unknown) => logger.warn('network teardown failed', { id: record.id, error: messageOf(err) }));
   }
   await rootfs.unmount(ctx.pathsOf(record.id).merged).catch((err: unknown) => logger.warn('rootfs unmount failed', { id: record.id, error: messageOf(err) }));
+  await releaseShm(ctx, record).catch((err: unknown) => logger.warn('shm unmount failed', { id: record.id, error: messageOf(err) }));
   logger.info('undid a start cut short by the daemon\'s end', { id: record.id });
 }

@@ -6,6 +6,7 @@ import { ContainerRunningError, NoSuchContainerError } from '../errors.js';
 import { releaseVolumes, removeAnonymousVolumes } from '../volume-release.js';
 import { dropPendingAttaches } from './attach.js';
 import type { ContainerContext } from './context.js';
+import { releaseShm } from './ipc-shm.js';
 import { cancelPendingRestart, markManualStop } from './manual-stop.js';
 import { resumeIfPaused } from './pause.js';
 import { wake, waitExit, withTimeout } from './wait.js';
@@ -40,6 +41,7 @@ export async function remove(ctx: ContainerContext, ref: string, options: Remove
       await runtime.delete(id).catch(() => {});
       crashPoint('rm.runtime-deleted');
       await rootfs.unmount(ctx.pathsOf(id).merged);
+      await releaseShm(ctx, record);
       crashPoint('rm.unmounted');
     }
     if (networks?.namespaceOf(id) !== undefined) await tearDownNetwork(record, ctx.networking);

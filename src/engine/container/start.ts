@@ -17,6 +17,7 @@ import { healthAtStart, watchHealth } from './health-monitor.js';
 import { remove } from './remove.js';
 import { logPolicyOf } from '../log-config.js';
 import { findOrUndefined, pidNamespaceToJoin } from '../shared-namespaces.js';
+import { prepareIpc, releaseShm, type IpcAtStart } from './ipc-shm.js';
 import { linkEnvironmentAtStart } from '../legacy-links.js';
 
 /** How long after its start a run's accelerator is asked for. */
@@ -60,12 +61,15 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   const t0 = performance.now();
   let mounted = false;
   let networked = false;
+  let ipc: IpcAtStart = { isShmMounted: false };
   let startReturned = (): void => {};
   try {
     // Before anything is mounted: a donor that is gone or stopped fails the start at once. A
     // runtime that lists processes itself runs them where the host cannot join them (a VM's guest).
     const lookup = (ref: string): ContainerRecord | undefined => findOrUndefined((r) => ctx.store.resolve(r), ref);
     const pidNamespacePath = pidNamespaceToJoin(record.host, lookup, (target) => ctx.runtimeOf(target).traits.listsProcesses) ?? record.host.pidNamespacePath;
+    ipc = await prepareIpc(ctx, record);
+    const ipcNamespacePath = ipc.namespacePath ?? record.host.ipcNamespacePath;
     const lowerDirs = await images.lowerDirs(record.imageId);
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
     mounted = true;
@@ -73,6 +77,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     const mounts = await prepareMounts(record.host.mounts ?? [], { volumes: ctx.options.volumes, rootfsDir: paths.merged, hostTools: ctx.options.hostTools });
     const init = initOf(ctx, record);
     if (init) mounts.push(init.mount);
+    if (ipc.shmMount) mounts.push(ipc.shmMount);
     const tMounted = performance.now();
     networked = true;
     const networkNamespace = await setUpNetwork(record, ctx.networking);
@@ -117,7 +122,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       sysctls: record.host.sysctls ?? {},
       hostNamespaces: hostNamespacesOf(record.host),
       ...(record.host.cgroupParent ? { cgroupParent: record.host.cgroupParent } : {}),
-      ...(record.host.ipcNamespacePath ? { ipcNamespacePath: record.host.ipcNamespacePath } : {}),
+      ...(ipcNamespacePath ? { ipcNamespacePath } : {}),
       ...(pidNamespacePath ? { pidNamespacePath } : {}),
       devices: record.host.devices ?? [],
       deviceCgroupRules: record.host.deviceCgroupRules ?? [],
@@ -147,6 +152,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     await runtime.delete(record.id).catch(() => {});
     if (mounted) await rootfs.unmount(paths.merged).catch(() => {});
     if (networked) await tearDownNetwork(record, ctx.networking).catch(() => {});
+    if (ipc.isShmMounted) await releaseShm(ctx, record).catch(() => {});
     dropPendingAttaches(ctx, record.id);
     const exitCode = exitCodeForStartError(err);
     // A container that never ran stays created, as docker's does; one that ran before is exited.

@@ -1,14 +1,15 @@
 /**
  * Container settings honoured with their effect seen inside the container (a /proc or /sys
  * file, `id`, a cgroup value), not inspect's echo of the request: --group-add, --sysctl,
- * --oom-score-adj, --cpu-quota/--cpu-period, --pid/--ipc/--uts/--cgroupns host, --domainname;
+ * --oom-score-adj, --cpu-quota/--cpu-period, --pid/--ipc/--uts/--cgroupns host, --ipc
+ * shareable and container:<id>, --domainname;
  * and the values no container could start with refused at create (400, nothing created)
  * instead of failing the start with a 500. Fields Berth cannot honour yet are refused with
  * their name (the full list is walked by src/api/translate/unsupported-settings.test.ts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readlink } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
 
@@ -77,6 +78,44 @@ describe('container settings', { skip: hasDocker ? false : 'no docker CLI at /us
     const bad = await create({ HostConfig: { PidMode: 'bogus' } });
     assert.equal(bad.status, 400);
     assert.match(bad.body, /invalid --pid mode: bogus/);
+  });
+
+  it('--ipc shareable is joined by --ipc container:<id>: one IPC namespace and one /dev/shm', async () => {
+    const donor = (await daemon.docker(['run', '-d', '--name', 'ipc-donor', '--ipc', 'shareable', '--shm-size', '8m', 'busybox', 'sh', '-c', 'echo from-donor > /dev/shm/a; sleep 300'])).stdout.trim();
+    assert.match(donor, /^[0-9a-f]{64}$/);
+    const donorNs = (await daemon.docker(['exec', donor, 'readlink', '/proc/self/ns/ipc'])).stdout.trim();
+    const joined = await run(['--ipc', 'container:ipc-donor', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; cat /dev/shm/a; echo from-joiner > /dev/shm/b; df -k /dev/shm | tail -1']);
+    const [joinedNs, seen, df] = joined.split('\n');
+    assert.equal(joinedNs, donorNs);
+    assert.equal(seen, 'from-donor');
+    assert.match(df ?? '', /^shm\s+8192\s/, 'the donor\'s --shm-size');
+    assert.equal((await daemon.docker(['exec', donor, 'cat', '/dev/shm/b'])).stdout.trim(), 'from-joiner');
+    assert.equal((await daemon.docker(['inspect', '-f', '{{.HostConfig.IpcMode}}', donor])).stdout.trim(), 'shareable');
+    // The tmpfs is the host's while the donor runs, and goes with its stop.
+    const shmDir = `${daemon.root}/containers/${donor}/shm`;
+    const mounted = async (): Promise<boolean> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((line) => line.split(' ')[4] === shmDir);
+    assert.equal(await mounted(), true);
+
+    // dockerd's refusals: a private donor, one that does not exist, one that is not running.
+    const priv = (await daemon.docker(['run', '-d', '--name', 'ipc-private', 'busybox', 'sleep', '300'])).stdout.trim();
+    const notShareable = await daemon.docker(['run', '--rm', '--ipc', 'container:ipc-private', 'busybox', 'true']);
+    assert.equal(notShareable.exitCode, 125);
+    assert.match(notShareable.stderr, new RegExp(`container ${priv}: non-shareable IPC \\(hint: use IpcMode:shareable for the donor container\\)`));
+    const missing = await daemon.docker(['run', '--rm', '--ipc', 'container:no-such-donor', 'busybox', 'true']);
+    assert.equal(missing.exitCode, 125);
+    assert.match(missing.stderr, /No such container: no-such-donor/);
+    assert.equal((await daemon.docker(['stop', '-t', '0', donor])).exitCode, 0);
+    assert.equal(await mounted(), false);
+    const stopped = await daemon.docker(['run', '--rm', '--ipc', 'container:ipc-donor', 'busybox', 'true']);
+    assert.equal(stopped.exitCode, 125);
+    assert.match(stopped.stderr, /is not running/);
+    assert.equal((await daemon.docker(['rm', '-f', donor, priv])).exitCode, 0);
+    // A VM container's IPC is its guest kernel's: neither shared nor joined.
+    for (const IpcMode of ['shareable', `container:${priv}`]) {
+      const vm = await create({ HostConfig: { Isolation: 'vm', IpcMode } });
+      assert.equal(vm.status, 400, vm.body);
+      assert.match(vm.body, /--ipc (shareable|container:<id>) is not supported with --isolation=vm: the container runs on its own kernel/);
+    }
   });
 
   it('--domainname sets the UTS domain name', async () => {
