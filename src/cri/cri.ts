@@ -82,7 +82,7 @@ export async function startCri(deps: CriDependencies): Promise<CriServer> {
     PortForward: (r: { pod_sandbox_id: string; port: number[] }) => {
       const pod = store.get(r.pod_sandbox_id);
       if (pod.state !== 'SANDBOX_READY') throw new CriInvalidError('pod_sandbox_id', `pod sandbox ${pod.id} is not ready`);
-      if (r.port.length === 0) throw new CriInvalidError('port', 'at least one port is required');
+      // No ports is what a kubelet asks for kubectl's SPDY port-forward: each connection names its own.
       const badPort = r.port.find((port) => !Number.isInteger(port) || port < 1 || port > 65535);
       if (badPort !== undefined) throw new CriInvalidError('port', `port ${badPort} is not between 1 and 65535`);
       // With the node's network the relay stays where it is (its own namespace is the node's).
