@@ -17,7 +17,7 @@ import { dirTar, inlineChecksum, matchSources, packSources, sourcesChecksum, typ
 import type { DockerfileInstruction } from './dockerfile.js';
 import { chompHeredoc, heredocWord } from './heredocs.js';
 import { readImageFile } from './image-files.js';
-import { renameTar } from './rename-tar.js';
+import { joinTars, renameTar } from './rename-tar.js';
 import { expandHeredocBody, processWord, processWords, rawWords, type WordEnv } from './shell-words.js';
 import { shellOf, type StageState } from './stage-state.js';
 import type { StepContainers } from './step-containers.js';
@@ -104,9 +104,16 @@ export class CopyStep {
     const parts = { parentId: state.imageId ?? '', createdBy, config: state.run, contentSum };
     if (await this.#images.fromCache(state, parts)) return;
     if (state.imageId === undefined) {
-      if (archives.size > 0) throw new BuildStepError(`${command} of an archive into a stage FROM scratch is not supported yet (issue 16)`);
-      const destIsDir = endsWithSlash || plain.length + inline.length > 1 || plain.some((s) => s.node.kind === 'directory');
-      const layer = await this.#engine.images.content.put(packSources(this.#context, plain, { dest, destIsDir, owner, withParents: true }, inline));
+      // Without a container the layer is the tar itself: the plain sources packed, then each
+      // archive's entries moved under the destination (with its parent directories).
+      const destIsDir = endsWithSlash || plain.length + inline.length > 1 || plain.some((s) => s.node.kind === 'directory') || archives.size > 0;
+      const layerTars: Array<AsyncIterable<Uint8Array>> = [];
+      if (plain.length + inline.length > 0) layerTars.push(packSources(this.#context, plain, { dest, destIsDir, owner, withParents: true }, inline));
+      const to = dest.replace(/^\/+/, '');
+      const segments = to.split('/').filter((p) => p !== '');
+      const parents = segments.map((_, n) => segments.slice(0, n + 1).join('/'));
+      for (const archive of archives) layerTars.push(renameTar(await this.#archiveStream(archive), { from: '.', to: to === '' ? '.' : to, parents }));
+      const layer = await this.#engine.images.content.put(layerTars.length === 1 ? layerTars[0]! : joinTars(layerTars));
       await this.#images.commit(state, createdBy, layer, parts);
       return;
     }
@@ -226,9 +233,8 @@ export class CopyStep {
         layer = await this.#containers.packChanges(targetId);
       } else {
         if (inline.length > 0) layerParts.push(packSources(this.#context, [], { ...plan, withParents: true }, inline));
-        if (layerParts.length !== 1) throw new BuildStepError('COPY --from into a stage FROM scratch takes one source at a time in Berth\'s builder');
-        // One renamed tar is a whole layer; its end-of-archive blocks are already there.
-        layer = await this.#engine.images.content.put(layerParts[0]!);
+        // One renamed tar is a whole layer; several are joined into one.
+        layer = await this.#engine.images.content.put(layerParts.length === 1 ? layerParts[0]! : joinTars(layerParts));
       }
       await this.#images.commit(state, createdBy, layer, parts);
     } finally {

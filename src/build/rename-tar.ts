@@ -4,7 +4,9 @@
  * Parent directory entries may be put in front (a layer built without a container), and an
  * owner may replace every entry's (`--chown`).
  */
+import { posix } from 'node:path';
 import tar from 'tar-stream';
+import { InvalidArgumentError } from '../common/index.js';
 
 export interface RenameOptions {
   /** The archive's top name (the source's base name, or '.' for a root). */
@@ -24,7 +26,12 @@ function renamed(name: string, from: string, to: string): string {
   return `${to}/${clean}`;
 }
 
-/** Stream `source` (a tar) with its names moved under `to`. */
+function leavesArchive(name: string): boolean {
+  const clean = posix.normalize(`./${name}`);
+  return clean === '..' || clean.startsWith('../');
+}
+
+/** Stream `source` (a tar) with its names moved under `to`; a name that leaves the archive is refused. */
 export async function* renameTar(source: AsyncIterable<Uint8Array>, options: RenameOptions): AsyncGenerator<Buffer> {
   const extract = tar.extract();
   const pack = tar.pack();
@@ -39,6 +46,11 @@ export async function* renameTar(source: AsyncIterable<Uint8Array>, options: Ren
       await new Promise<void>((resolve, reject) => pack.entry({ name: `${dir}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() }, (err) => (err ? reject(err) : resolve())));
     }
     for await (const entry of extract) {
+      // A name (or hard link) that climbs out of the archive would leave the destination: refused
+      // as docker's extraction refuses it, before anything is stored.
+      for (const name of [entry.header.name, ...(entry.header.type === 'link' && entry.header.linkname ? [entry.header.linkname] : [])]) {
+        if (leavesArchive(name)) throw new InvalidArgumentError(`"${name}" is outside of "/${options.to === '.' ? '' : options.to}"`);
+      }
       const header = { ...entry.header, name: renamed(entry.header.name, options.from, options.to) };
       if (header.type === 'link' && header.linkname) header.linkname = renamed(header.linkname, options.from, options.to);
       if (options.owner) {
@@ -67,5 +79,51 @@ export async function* renameTar(source: AsyncIterable<Uint8Array>, options: Ren
     extract.destroy();
     pack.destroy();
     await Promise.allSettled([packing, feeding]);
+  }
+}
+
+/**
+ * One tar of the entries of `parts` in order (each part a whole tar): a layer made of several
+ * sources without a container (a stage FROM scratch). Directory entries may repeat; later wins.
+ */
+export async function* joinTars(parts: ReadonlyArray<AsyncIterable<Uint8Array>>): AsyncGenerator<Buffer> {
+  const pack = tar.pack();
+  const packing = (async () => {
+    for (const part of parts) {
+      const extract = tar.extract();
+      const feeding = (async () => {
+        for await (const chunk of part) {
+          if (!extract.write(chunk)) await new Promise<void>((resolve) => extract.once('drain', () => resolve()));
+        }
+        extract.end(null);
+      })();
+      feeding.catch((err: Error) => extract.destroy(err));
+      try {
+        for await (const entry of extract) {
+          await new Promise<void>((resolve, reject) => {
+            const done = (err?: Error | null): void => (err ? reject(err) : resolve());
+            if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') {
+              entry.pipe(pack.entry(entry.header, done));
+            } else {
+              entry.resume();
+              pack.entry(entry.header, done);
+            }
+          });
+        }
+        await feeding;
+      } finally {
+        extract.destroy();
+        await Promise.allSettled([feeding]);
+      }
+    }
+    pack.finalize();
+  })();
+  packing.catch((err: Error) => pack.destroy(err));
+  try {
+    for await (const chunk of pack) yield chunk as Buffer;
+    await packing;
+  } finally {
+    pack.destroy();
+    await Promise.allSettled([packing]);
   }
 }

@@ -183,6 +183,44 @@ describe('docker build (classic builder)', { skip: cannotRun(!hasDocker && NO_DO
     assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY --from container is left');
   });
 
+  it('a stage FROM scratch takes several COPY --from sources and ADD of a local archive, without a container', async () => {
+    const dockerfile = [
+      'FROM busybox AS build',
+      'RUN mkdir -p /out/dir && echo built > /out/app && echo inner > /out/dir/f',
+      'FROM scratch',
+      'COPY --from=build /out/app /out/dir /srv/',
+      'COPY --from=busybox /bin/busybox /bin/',
+      'ADD files.tar /unpacked/',
+      'ADD files.tar plain.txt /both/',
+      'CMD ["/bin/busybox", "sh", "-c", "/bin/busybox cat /srv/app /srv/f /unpacked/inner/f.txt /both/plain.txt /both/inner/f.txt"]',
+    ].join('\n');
+    const dir = await context('scratch-multi', {
+      Dockerfile: dockerfile,
+      'plain.txt': 'plain\n',
+      'files.tar': await tarOf([{ name: 'inner/', type: 'directory' }, { name: 'inner/f.txt', body: 'from tar\n' }]),
+    });
+    const built = await docker(['build', '-t', 'scratch-multi:1', dir]);
+    assert.equal(built.exitCode, 0, built.stderr + built.stdout);
+    const ran = await docker(['run', '--rm', 'scratch-multi:1']);
+    assert.equal(ran.stdout, 'built\ninner\nfrom tar\nplain\nfrom tar\n', ran.stderr);
+    const again = await docker(['build', '-t', 'scratch-multi:1', dir]);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.equal(again.stdout.match(/Using cache/g)?.length, 6, again.stdout);
+    assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no COPY --from container is left');
+
+    // An archive entry that climbs out is refused as docker's extraction refuses it, into
+    // scratch (no container to extract through) as into an image.
+    const hostile = await tarOf([{ name: 'ok.txt', body: 'ok\n' }, { name: '../../escape.txt', body: 'bad\n' }]);
+    for (const base of ['scratch', 'busybox']) {
+      const bad = await context(`scratch-hostile-${base}`, { Dockerfile: `FROM ${base}\nADD hostile.tar /x/\n`, 'hostile.tar': hostile });
+      const refused = await docker(['build', '-t', `hostile-${base}:1`, bad]);
+      assert.equal(refused.exitCode, 1, refused.stdout);
+      assert.match(refused.stderr, /"\.\.\/\.\.\/escape\.txt" is outside of "\/x"/);
+      assert.equal((await docker(['images', '-q', `hostile-${base}:1`])).stdout, '');
+    }
+    assert.equal((await docker(['ps', '-aq'])).stdout, '', 'no step container is left');
+  });
+
   it('COPY --from takes wildcards (a matched directory by its contents) and here-documents beside the paths', async () => {
     const stage = [
       'FROM busybox AS build',
