@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { messageOf, type Logger } from '../common/index.js';
-import type { AttachSession, Engine, RuntimeExecHandle } from '../engine/index.js';
+import type { AttachSession, Engine, ExecProcess } from '../engine/index.js';
 import { acceptPortForwardPairs, acceptSpdy, isSpdyUpgrade, SpdyChannelConnection, SPDY_PORT_FORWARD_PROTOCOLS, SPDY_STREAM_PROTOCOLS, waitForStreams, type PortForwardPair } from './spdy-streams.js';
 import type { SpdySession } from './spdy.js';
 import { acceptWebSocket, type WebSocketConnection } from './websocket.js';
@@ -199,7 +199,7 @@ export class StreamingServer {
         attachStdin: request.stdin, attachStdout: request.stdout, attachStderr: request.stderr,
         privileged: false, detachKeys: '', consoleSize: undefined,
       });
-      const handle: RuntimeExecHandle = await execs.start(id, {});
+      const handle: ExecProcess = await execs.start(id, {});
       return { streams: { input: handle.input, output: handle.output, resize: (h, w) => handle.resize(h, w) }, exited: handle.exited, close: () => {} };
     });
   }

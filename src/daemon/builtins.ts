@@ -4,7 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { messageOf, type Logger } from '../common/index.js';
-import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type NetworkPort, type RuntimePort, type RuntimeTraits } from '../engine/index.js';
+import { ContainerService, Engine, EventBus, ExecService, isRunningStatus, NetworkManager, VolumeManager, type NetworkPort, type Runtime, type RuntimeTraits } from '../engine/index.js';
 import { CniNetworkService, defaultBridgeNameFor } from '../network/index.js';
 import { ImageService } from '../image/index.js';
 import { readySandboxIds } from '../cri/index.js';
@@ -14,12 +14,11 @@ import { OverlaySnapshotter } from '../snapshot/index.js';
 import { berthCgroupsPath, ensureRuntimeCgroups, grantRealtimeBudget, HostMounter, MountHelper, probeCgroupFeatures, SystemHostTools } from '../sys/index.js';
 import type { DaemonConfig } from './config.js';
 import { readDaemonFacts } from './facts.js';
-import { RuntimePortAdapter } from './runtime-port.js';
 import { checkSystem } from './system-check.js';
 import { berthHome } from './version.js';
 
 /** crun and runc: the container's processes on the host's kernel, in namespaces the engine may share. */
-const PROCESS_TRAITS: RuntimeTraits = { isolation: 'process', sharesHostKernel: true, sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
+export const PROCESS_TRAITS: RuntimeTraits = { isolation: 'process', sharesHostKernel: true, sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
 
 /**
  * berth-vm: a microVM per container. Its network stack is inside the guest (its namespace's eth0
@@ -27,7 +26,7 @@ const PROCESS_TRAITS: RuntimeTraits = { isolation: 'process', sharesHostKernel: 
  * guest agent, and its state says why a VM ended without the container's status and which
  * accelerator it ran with.
  */
-const VM_TRAITS: RuntimeTraits = {
+export const VM_TRAITS: RuntimeTraits = {
   isolation: 'vm',
   sharesHostKernel: false,
   sharesNetworkNamespace: false,
@@ -69,11 +68,11 @@ export async function buildServices(config: DaemonConfig, version: string, logge
   }
 
   const exits = new ExitWatcher(join(config.execRoot, 'exits'), logger);
-  const runtimes: Record<string, RuntimePort> = {};
+  const runtimes: Record<string, Runtime> = {};
   // berth-vm reads its accelerator from the environment conmon hands down.
   if (config.vmAccel) process.env.BERTH_VM_ACCEL = config.vmAccel;
   for (const [name, path] of Object.entries(config.runtimes)) {
-    const runtime = new ConmonRuntime({
+    runtimes[name] = new ConmonRuntime({
       runtimePath: path,
       conmonPath: '/usr/bin/conmon',
       runtimeRoot: join(config.execRoot, 'runtime', name),
@@ -81,12 +80,13 @@ export async function buildServices(config: DaemonConfig, version: string, logge
       persistDir: join(config.execRoot, 'conmon'),
       attachHelperPath: join(berthHome(), 'build', 'berth-attach'),
       logger,
+      traits: name === 'berth-vm' ? VM_TRAITS : PROCESS_TRAITS,
+      exits,
       isCrun: name === 'crun',
       // Process runtimes; a VM container's start is QEMU's boot, where ~15 ms do not show.
       // berth-vm's exec hands the process to its shim and returns: it has no foreground exec.
       ...(name === 'berth-vm' ? {} : { spawnHelper: mountHelper, execsInForeground: true }),
     });
-    runtimes[name] = new RuntimePortAdapter(runtime, exits, name === 'berth-vm' ? VM_TRAITS : PROCESS_TRAITS);
   }
 
   const events = new EventBus();

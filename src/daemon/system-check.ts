@@ -71,7 +71,7 @@ export async function checkSystem(deps: SystemCheckDeps): Promise<SystemCheckRep
   // Frozen processes nobody paused, and network endpoints of containers that do not run.
   for (const record of records) {
     if (record.state.status === 'running') {
-      const status = await deps.containers.runtimeFor(record).state(record.id).catch(() => undefined);
+      const status = (await deps.containers.runtimeFor(record).state(record.id).catch(() => undefined))?.status;
       if (status === 'paused') problem('frozen', record.id, 'the container is frozen but not paused');
     } else if (!isRunning(record.id) && deps.networks.namespaceOf(record.id) !== undefined) {
       problem('network', record.id, 'network endpoints of a container that is not running');

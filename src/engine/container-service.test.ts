@@ -8,7 +8,7 @@ import { FakeHostTools } from '../sys/index.js';
 import { ContainerService, mergeEnv, mergeWithImage, newCreateInput, normalizeSignal, type CreateContainerInput } from './container-service.js';
 import { EventBus } from './events.js';
 import { ManualClock } from './clock.js';
-import type { AttachSession, RuntimeExecHandle, EngineImage, ImagePort, LogEntry, RootfsPort, RuntimeCreateRequest, RuntimePort, RuntimeStatus, RuntimeTraits } from './ports.js';
+import type { AttachSession, ContainerRuntimeSettings, EngineImage, ExecProcess, ImagePort, LogRecord, RootfsPort, Runtime, RuntimeState, RuntimeStatus, RuntimeTraits } from './ports.js';
 
 const PROCESS_TRAITS: RuntimeTraits = { isolation: 'process', sharesHostKernel: true, sharesNetworkNamespace: true, hotPlugsNetworks: true, listsProcesses: false };
 const VM_TRAITS: RuntimeTraits = { isolation: 'vm', sharesHostKernel: false, sharesNetworkNamespace: false, hotPlugsNetworks: false, listsProcesses: true, exitReasonAnnotation: 'io.berth.vm.error', acceleratorAnnotation: 'io.berth.vm.accel' };
@@ -40,7 +40,7 @@ class FakeRootfs implements RootfsPort {
 }
 
 /** A runtime whose processes run until the test says they exit. */
-class FakeRuntime implements RuntimePort {
+class FakeRuntime implements Runtime {
   readonly traits: RuntimeTraits;
   constructor(traits: RuntimeTraits = PROCESS_TRAITS) {
     this.traits = traits;
@@ -48,17 +48,17 @@ class FakeRuntime implements RuntimePort {
   async guestProcesses(): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     return { exitCode: 1, stdout: '', stderr: 'no guest' };
   }
-  created = new Map<string, RuntimeCreateRequest>();
+  created = new Map<string, ContainerRuntimeSettings>();
   states = new Map<string, RuntimeStatus>();
   exitCodes = new Map<string, number>();
   signals: Array<[string, string]> = [];
   failStartWith: BerthError | undefined;
   onKill: ((id: string, signal: string) => void) | undefined;
 
-  async create(request: RuntimeCreateRequest): Promise<{ pid: number; conmonPid: number }> {
-    if (this.states.has(request.id)) throw new BerthError('conflict', 'BERTH_INTERNAL', `container ${request.id} already exists`);
-    this.created.set(request.id, request);
-    this.states.set(request.id, 'created');
+  async create(settings: ContainerRuntimeSettings): Promise<{ pid: number; conmonPid: number }> {
+    if (this.states.has(settings.id)) throw new BerthError('conflict', 'BERTH_INTERNAL', `container ${settings.id} already exists`);
+    this.created.set(settings.id, settings);
+    this.states.set(settings.id, 'created');
     return { pid: 4242, conmonPid: 4241 };
   }
   /** When set, start returns only once it settles (a VM guest starting its process). */
@@ -76,13 +76,12 @@ class FakeRuntime implements RuntimePort {
     this.created.delete(id);
     this.states.delete(id);
   }
-  async state(id: string): Promise<RuntimeStatus | undefined> {
-    return this.states.get(id);
-  }
   /** What berth-vm's state would carry, per container. */
   vmAnnotations = new Map<string, Record<string, string>>();
-  async annotations(id: string): Promise<Record<string, string>> {
-    return this.created.has(id) ? (this.vmAnnotations.get(id) ?? {}) : {};
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const status = this.states.get(id);
+    if (status === undefined) return undefined;
+    return { status, annotations: this.created.has(id) ? (this.vmAnnotations.get(id) ?? {}) : {} };
   }
   async exitCode(id: string): Promise<number | undefined> {
     return this.exitCodes.get(id);
@@ -96,11 +95,11 @@ class FakeRuntime implements RuntimePort {
   async attach(): Promise<AttachSession> {
     throw new Error('not used');
   }
-  async exec(): Promise<RuntimeExecHandle> {
+  async exec(): Promise<ExecProcess> {
     throw new Error('not used');
   }
   async resize(): Promise<void> {}
-  async *readLogs(): AsyncIterable<LogEntry> {}
+  async *readLogs(): AsyncIterable<LogRecord> {}
   async pause(id: string): Promise<void> {
     this.states.set(id, 'paused');
   }

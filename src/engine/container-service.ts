@@ -10,7 +10,7 @@
 import type { ContainerRecord } from './container.js';
 import { ContainerStore, type UnreadableRecord } from './container-store.js';
 import type { EventBus } from './events.js';
-import type { AttachSession, LogEntry, LogReadOptions, RuntimePort } from './ports.js';
+import type { AttachSession, LogRecord, LogReadOptions, Runtime } from './ports.js';
 import { attach, attachAtStart, resize } from './container/attach.js';
 import { ContainerContext, type AttachRequest, type ContainerPaths, type ContainerServiceOptions, type WaitCondition, type WaitResult } from './container/context.js';
 import { create, type CreateContainerInput } from './container/create.js';
@@ -128,7 +128,7 @@ export class ContainerService {
   }
 
   /** The container's log records, following new ones until it stops when `follow`. */
-  logs(ref: string, options: Omit<LogReadOptions, 'signal'>, signal: AbortSignal): { tty: boolean; entries: AsyncIterable<LogEntry> } {
+  logs(ref: string, options: Omit<LogReadOptions, 'signal'>, signal: AbortSignal): { tty: boolean; entries: AsyncIterable<LogRecord> } {
     return logs(this.#ctx, ref, options, signal);
   }
 
@@ -183,7 +183,7 @@ export class ContainerService {
   // ---- for the engine's other services (exec, archive, volumes...) ---------------
 
   /** The runtime that runs this container. */
-  runtimeFor(record: ContainerRecord): RuntimePort {
+  runtimeFor(record: ContainerRecord): Runtime {
     return this.#ctx.runtimeOf(record);
   }
 

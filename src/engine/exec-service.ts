@@ -6,7 +6,7 @@
 import { ConflictError, InvalidArgumentError, NotFoundError, newId, type Logger } from '../common/index.js';
 import type { AttachRequest, ContainerService } from './container-service.js';
 import { ContainerNotRunningError } from './errors.js';
-import type { RuntimeExecHandle } from './ports.js';
+import type { ExecProcess } from './ports.js';
 
 /** What `docker exec` asks for. */
 export interface ExecOptions {
@@ -53,7 +53,7 @@ export class ExecService {
   readonly #containers: ContainerService;
   readonly #logger: Logger;
   readonly #sessions = new Map<string, ExecSession>();
-  readonly #handles = new Map<string, RuntimeExecHandle>();
+  readonly #handles = new Map<string, ExecProcess>();
 
   constructor(containers: ContainerService, logger: Logger) {
     this.#containers = containers;
@@ -90,7 +90,7 @@ export class ExecService {
    * relays `output`/`input` and awaits `exited`. A command that cannot be run rejects with the
    * runtime's typed error, and the session records 126 as docker does.
    */
-  async start(id: string, options: { tty?: boolean; consoleSize?: { height: number; width: number } } & Pick<AttachRequest, 'client' | 'stdinFromClient'>): Promise<RuntimeExecHandle> {
+  async start(id: string, options: { tty?: boolean; consoleSize?: { height: number; width: number } } & Pick<AttachRequest, 'client' | 'stdinFromClient'>): Promise<ExecProcess> {
     const session = this.get(id);
     // A start still under way (the record says running already) must finish first: a VM's guest takes no exec before.
     await this.#containers.untilStarted(session.containerId);
@@ -102,7 +102,7 @@ export class ExecService {
     session.hasStarted = true;
     const tty = options.tty ?? session.options.tty;
     const consoleSize = options.consoleSize ?? session.options.consoleSize;
-    let handle: RuntimeExecHandle;
+    let handle: ExecProcess;
     try {
       handle = await this.#containers.runtimeFor(record).exec({
         execId: id,
@@ -112,12 +112,12 @@ export class ExecService {
         env: session.options.env,
         cwd: session.options.workingDir,
         user: session.options.user,
-        tty,
-        stdin: session.options.attachStdin,
-        privileged: session.options.privileged,
+        isTty: tty,
+        isStdinOpen: session.options.attachStdin,
+        isPrivileged: session.options.privileged,
         ...(consoleSize ? { consoleSize } : {}),
         ...(options.client ? { client: options.client } : {}),
-        ...(options.stdinFromClient ? { stdinFromClient: true } : {}),
+        ...(options.stdinFromClient ? { isStdinFromClient: true } : {}),
       });
     } catch (err) {
       // As docker's daemon: 126 for every exec that could not start, a missing command included.

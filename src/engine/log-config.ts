@@ -6,6 +6,7 @@
  * what the user sees (names, rotation, logs across rotated files) is json-file's.
  */
 import { BerthError, InvalidArgumentError } from '../common/index.js';
+import type { LogFileOptions } from './ports.js';
 
 /** The drivers Berth has. `k8s-file` is what records made before json-file was named held. */
 export type LogDriverName = 'json-file' | 'local' | 'none';
@@ -125,4 +126,9 @@ export function logPolicyOf(logConfig: { type: string; config: Record<string, st
   } catch {
     return { driver: logDriverName(logConfig.type) === 'none' ? 'none' : DEFAULT_LOG_DRIVER, maxSizeBytes: 0, maxFiles: 1, compress: false };
   }
+}
+
+/** How the runtime keeps the log file of a container with this policy. */
+export function logFileOptionsOf(policy: LogPolicy): LogFileOptions {
+  return { isDisabled: policy.driver === 'none', maxSizeBytes: policy.maxSizeBytes, maxFiles: policy.maxFiles, compress: policy.compress };
 }

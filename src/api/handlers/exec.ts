@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_DETACH_KEYS, frame, isShareableConnection, messageOf, parseDetachKeys, STREAM_STDERR } from '../../common/index.js';
-import type { Engine, RuntimeExecHandle } from '../../engine/index.js';
+import type { Engine, ExecProcess } from '../../engine/index.js';
 import type { ApiRequest } from '../request.js';
 import type { Router } from '../router.js';
 import { execCreateRequestSchema, execStartRequestSchema } from '../wire/index.js';
@@ -96,7 +96,7 @@ async function startExec(engine: Engine, req: ApiRequest, res: ServerResponse): 
   // connection itself, with berthd off the data path.
   const client = req.hijack?.socket;
   const stdinFromClient = session.options.attachStdin && !tty && isShareableConnection(client);
-  let handle: RuntimeExecHandle;
+  let handle: ExecProcess;
   try {
     handle = await engine.execs.start(session.id, { tty, ...(consoleSize ? { consoleSize } : {}), ...(stdinFromClient ? { client, stdinFromClient } : {}) });
   } catch (err) {
@@ -123,7 +123,7 @@ async function startExec(engine: Engine, req: ApiRequest, res: ServerResponse): 
   await relayOutputToClient(handle.output, out, { signal: req.signal, ...(detached ? { stop: detached } : {}) });
   if (wasDetached || isGone || req.signal.aborted) {
     // The client left or pressed the detach keys: stop relaying, the process runs on.
-    handle.detach();
+    handle.stopRelay();
     out.end();
     return undefined;
   }

@@ -1,13 +1,23 @@
 /** Attach to a container's stdio through its runtime, now or (for `docker run`) at its next start; and tty resize. */
 import { isRunningStatus, type ContainerRecord } from '../container.js';
 import { ContainerNotRunningError } from '../errors.js';
-import type { AttachSession } from '../ports.js';
+import type { AttachOptions, AttachSession } from '../ports.js';
 import type { AttachRequest, ContainerContext, PendingAttach } from './context.js';
+
+/** The runtime's attach options for a client's request to this container. */
+function attachOptionsOf(request: AttachRequest, record: ContainerRecord): AttachOptions {
+  return {
+    isStdin: request.stdin,
+    isTty: record.settings.tty,
+    ...(request.client ? { client: request.client } : {}),
+    ...(request.stdinFromClient ? { isStdinFromClient: true } : {}),
+  };
+}
 
 /** Attach to the container's stdio through conmon. */
 export async function attach(ctx: ContainerContext, ref: string, options: AttachRequest): Promise<{ record: ContainerRecord; session: AttachSession }> {
   const record = ctx.store.resolve(ref);
-  const session = await ctx.runtimeOf(record).attach(record.id, { ...options, tty: record.settings.tty });
+  const session = await ctx.runtimeOf(record).attach(record.id, attachOptionsOf(options, record));
   ctx.publish(record, 'attach');
   return { record, session };
 }
@@ -41,7 +51,7 @@ export async function connectPendingAttaches(ctx: ContainerContext, record: Cont
   ctx.pendingAttaches.delete(record.id);
   for (const waiting of pending) {
     try {
-      waiting.resolve(await ctx.runtimeOf(record).attach(record.id, { ...waiting.request, tty: record.settings.tty }));
+      waiting.resolve(await ctx.runtimeOf(record).attach(record.id, attachOptionsOf(waiting.request, record)));
     } catch (err) {
       waiting.reject(err);
     }

@@ -11,7 +11,7 @@ import type { ContainerRecord } from '../container.js';
 import type { ContainerStore } from '../container-store.js';
 import type { NetworkingContext } from '../container-networking.js';
 import type { EventBus } from '../events.js';
-import type { AttachSession, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from '../ports.js';
+import type { AttachSession, ImagePort, NetworkPort, RootfsPort, Runtime, VolumePort } from '../ports.js';
 import { RestartTracker } from '../restart-policy.js';
 import { systemClock, type EngineClock } from '../clock.js';
 import type { HealthWatch } from './health.js';
@@ -29,7 +29,7 @@ export interface ContainerServiceOptions {
   images: ImagePort;
   rootfs: RootfsPort;
   /** One runtime per name (`crun`, `runc`); a container uses the one it was created with. */
-  runtimes: Readonly<Record<string, RuntimePort>>;
+  runtimes: Readonly<Record<string, Runtime>>;
   events: EventBus;
   logger: Logger;
   /** The volume store; without it, containers that need volumes cannot be created. */
@@ -147,13 +147,13 @@ export class ContainerContext {
   }
 
   /** The runtime a container was created with (or whose host settings name it). */
-  runtimeOf(record: { host: { runtime: string } }): RuntimePort {
+  runtimeOf(record: { host: { runtime: string } }): Runtime {
     const runtime = this.options.runtimes[record.host.runtime] ?? this.options.runtimes[this.options.defaultRuntime];
     if (!runtime) throw new BerthError('internal', 'BERTH_NO_RUNTIME', `runtime ${record.host.runtime} is not configured`);
     return runtime;
   }
 
-  defaultRuntime(): RuntimePort {
+  defaultRuntime(): Runtime {
     const runtime = this.options.runtimes[this.options.defaultRuntime];
     if (!runtime) throw new BerthError('internal', 'BERTH_NO_RUNTIME', `runtime ${this.options.defaultRuntime} is not configured`);
     return runtime;

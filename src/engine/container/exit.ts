@@ -65,7 +65,7 @@ async function finishExit(ctx: ContainerContext, id: string, exitCode: number): 
   const { exitReasonAnnotation, acceleratorAnnotation } = runtime.traits;
   const hasFacts = exitReasonAnnotation !== undefined || acceleratorAnnotation !== undefined;
   const asks = hasFacts && (exitCode === 255 || (!record.state.vmAccelerator && !record.host.autoRemove));
-  const facts = asks ? ((await runtime.annotations(id).catch(() => undefined)) ?? {}) : {};
+  const facts = asks ? ((await runtime.state(id).catch(() => undefined))?.annotations ?? {}) : {};
   const vmError = exitReasonAnnotation !== undefined ? facts[exitReasonAnnotation] : undefined;
   if (vmError) exitCode = 255;
   const vmAccelerator = (acceleratorAnnotation !== undefined ? facts[acceleratorAnnotation] : undefined) || record.state.vmAccelerator;

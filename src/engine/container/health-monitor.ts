@@ -125,9 +125,9 @@ async function runProbe(ctx: ContainerContext, record: ContainerRecord, command:
       env: [],
       cwd: record.settings.workingDir,
       user: record.settings.user,
-      tty: false,
-      stdin: false,
-      privileged: false,
+      isTty: false,
+      isStdinOpen: false,
+      isPrivileged: false,
       isForeground: true,
     });
   } catch (err) {

@@ -1,12 +1,12 @@
 /** `docker logs`: the container's log records, followed until it exits when asked. */
 import { isRunningStatus } from '../container.js';
-import type { LogEntry, LogReadOptions } from '../ports.js';
+import type { LogRecord, LogReadOptions } from '../ports.js';
 import type { ContainerContext } from './context.js';
 import { logPolicyOf, LogsNotReadableError } from '../log-config.js';
 import { waitExit } from './wait.js';
 
 /** The container's log records, following new ones until it stops when `follow`. */
-export function logs(ctx: ContainerContext, ref: string, options: Omit<LogReadOptions, 'signal'>, signal: AbortSignal): { tty: boolean; entries: AsyncIterable<LogEntry> } {
+export function logs(ctx: ContainerContext, ref: string, options: Omit<LogReadOptions, 'signal'>, signal: AbortSignal): { tty: boolean; entries: AsyncIterable<LogRecord> } {
   const record = ctx.store.resolve(ref);
   if (logPolicyOf(record.host.logConfig).driver === 'none') throw new LogsNotReadableError();
   const controller = new AbortController();

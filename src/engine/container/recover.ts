@@ -7,7 +7,7 @@ import { messageOf } from '../../common/index.js';
 import { readMountInfo } from '../../sys/index.js';
 import { isRunningStatus, type ContainerRecord } from '../container.js';
 import { tearDownNetwork } from '../container-networking.js';
-import { logPolicyOf } from '../log-config.js';
+import { logFileOptionsOf, logPolicyOf } from '../log-config.js';
 import { scheduleRestart } from './auto-restart.js';
 import type { ContainerContext } from './context.js';
 import { watchHealth } from './health-monitor.js';
@@ -50,9 +50,9 @@ export async function recover(ctx: ContainerContext): Promise<void> {
       await handleExit(ctx, record.id, exitCode);
       continue;
     }
-    const status = await runtime.state(record.id).catch(() => undefined);
+    const status = (await runtime.state(record.id).catch(() => undefined))?.status;
     if (status === 'running' || status === 'paused' || status === 'created') {
-      await runtime.keepLogRotated?.(record.id, ctx.pathsOf(record.id).logPath, logPolicyOf(record.host.logConfig)).catch((err: unknown) =>
+      await runtime.keepLogRotated?.(record.id, ctx.pathsOf(record.id).logPath, logFileOptionsOf(logPolicyOf(record.host.logConfig))).catch((err: unknown) =>
         logger.warn('cannot rotate the log of a recovered container', { id: record.id, error: messageOf(err) }),
       );
     }

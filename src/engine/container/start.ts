@@ -3,19 +3,17 @@
  * runtime, connect the attaches waiting for it, then let it run. A failing step undoes the
  * earlier ones and leaves the container created (never ran) or exited (ran before).
  */
-import { join } from 'node:path';
+import type { ContainerMount } from '../ports.js';
 import { BerthError, crashPoint, messageOf } from '../../common/index.js';
-import { isRunningStatus, ZERO_TIME, type ContainerRecord, type HostSettings } from '../container.js';
+import { isRunningStatus, ZERO_TIME, type ContainerRecord } from '../container.js';
 import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
 import { NotModifiedError } from '../errors.js';
 import { prepareMounts } from '../mounts-at-start.js';
-import type { ContainerMount } from '../ports.js';
-import { limitsOf } from '../resources.js';
 import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
 import type { ContainerContext } from './context.js';
 import { healthAtStart, watchHealth } from './health-monitor.js';
 import { remove } from './remove.js';
-import { logPolicyOf } from '../log-config.js';
+import { runtimeCreateOf } from './runtime-settings.js';
 import { findOrUndefined, pidNamespaceToJoin } from '../shared-namespaces.js';
 import { prepareIpc, releaseShm, type IpcAtStart } from './ipc-shm.js';
 import { linkEnvironmentAtStart } from '../legacy-links.js';
@@ -84,49 +82,19 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     // The container's own variables win over the link ones, as in dockerd.
     const own = new Set(record.settings.env.map((entry) => entry.split('=')[0]));
     const linkEnv = linkEnvironmentAtStart(record, lookup).filter((entry) => !own.has(entry.split('=')[0]));
-    const { pid, conmonPid } = await runtime.create({
-      networkNamespace,
-      id: record.id,
-      name: record.name,
+    const create = runtimeCreateOf(record, {
       bundleDir: paths.bundle,
       rootfsDir: paths.merged,
       logPath: paths.logPath,
+      userdataDir: paths.userdata,
       args: [...(init?.argsBefore ?? []), record.path, ...record.args],
       env: [...linkEnv, ...record.settings.env],
-      cwd: record.settings.workingDir || '/',
-      user: record.settings.user,
-      hostname: record.settings.hostname,
-      tty: record.settings.tty,
-      openStdin: record.settings.openStdin,
-      stdinOnce: record.settings.stdinOnce,
-      etcFiles: {
-        hosts: join(paths.userdata, 'hosts'),
-        hostname: join(paths.userdata, 'hostname'),
-        resolvConf: join(paths.userdata, 'resolv.conf'),
-      },
-      privileged: record.host.privileged,
-      capAdd: record.host.capAdd,
-      capDrop: record.host.capDrop,
-      securityOpt: record.host.securityOpt,
-      readonlyRootfs: record.host.readonlyRootfs,
-      shmSizeBytes: record.host.shmSizeBytes,
-      labels: record.settings.labels,
       mounts,
-      resources: limitsOf(record.host),
-      oomKillDisable: record.host.oomKillDisable ?? false,
-      ulimits: record.host.ulimits ?? [],
-      log: logPolicyOf(record.host.logConfig),
-      domainname: record.settings.domainname,
-      groupAdd: record.host.groupAdd ?? [],
-      oomScoreAdj: record.host.oomScoreAdj ?? 0,
-      sysctls: record.host.sysctls ?? {},
-      hostNamespaces: hostNamespacesOf(record.host),
-      ...(record.host.cgroupParent ? { cgroupParent: record.host.cgroupParent } : {}),
-      ...(ipcNamespacePath ? { ipcNamespacePath } : {}),
-      ...(pidNamespacePath ? { pidNamespacePath } : {}),
-      devices: record.host.devices ?? [],
-      deviceCgroupRules: record.host.deviceCgroupRules ?? [],
+      networkNamespace,
+      pidNamespacePath,
+      ipcNamespacePath,
     });
+    const { pid, conmonPid } = await runtime.create(create.settings, create.options);
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, health: _lastRunHealth, ...lastState } = record.state;
     const health = healthAtStart(record);
@@ -181,7 +149,7 @@ async function noteAccelerator(ctx: ContainerContext, id: string, startedAt: str
   const before = ctx.current(id);
   if (before.state.startedAt !== startedAt || !isRunningStatus(before.state.status)) return;
   const runtime = ctx.runtimeOf(before);
-  const annotations = await runtime.annotations(id).catch(() => undefined);
+  const annotations = (await runtime.state(id).catch(() => undefined))?.annotations;
   const accelerator = annotations?.[annotation];
   if (!accelerator) return;
   await ctx.lock.run(id, async () => {
@@ -213,14 +181,4 @@ function exitCodeForStartError(err: unknown): number {
     if (err.code === 'BERTH_CANNOT_INVOKE') return 126;
   }
   return 128;
-}
-
-/** The namespaces a container shares with the host (`--pid host`, `--ipc host`, `--uts host`, `--cgroupns host`). */
-function hostNamespacesOf(host: HostSettings): Array<'pid' | 'ipc' | 'uts' | 'cgroup'> {
-  const shared: Array<'pid' | 'ipc' | 'uts' | 'cgroup'> = [];
-  if (host.pidMode === 'host') shared.push('pid');
-  if (host.ipcMode === 'host') shared.push('ipc');
-  if (host.utsMode === 'host') shared.push('uts');
-  if (host.cgroupnsMode === 'host') shared.push('cgroup');
-  return shared;
 }

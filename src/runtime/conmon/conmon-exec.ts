@@ -192,7 +192,7 @@ export async function startExec(settings: ExecSettings, environment: ExecEnviron
     return {
       pid: started.data,
       output: attached.stdout,
-      input: attached.stdin,
+      input: settings.isStdinOpen ? attached.stdin : null,
       stopRelay() {
         if (attached.exitCode === null && attached.signalCode === null) attached.kill('SIGTERM');
       },

@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { errnoOf, messageOf, type Logger } from '../../common/index.js';
 import { berthCgroupsPath, isProcessAlive, listCgroupPidsOf, removeCgroupDirs, runCommand, type CommandResult, type MountHelper } from '../../sys/index.js';
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
-import type { AttachOptions, AttachProcess, CreateOptions, CreateResult, LogFileOptions, Runtime } from '../runtime.js';
-import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
+import type { AttachOptions, AttachProcess, AttachSession, CreateOptions, CreateResult, LogFileOptions, Runtime, RuntimeTraits } from '../runtime.js';
+import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, LogRecord, ReadLogsOptions, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
 import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
 import { buildRuntimeSpec, defaultSpecHost, writeRuntimeSpecFile, type SpecHost } from '../spec/index.js';
 import { startExec } from './conmon-exec.js';
@@ -16,6 +16,8 @@ import { spawnConmon, type SyncMessage } from './conmon-spawn.js';
 import { startForegroundExec } from './foreground-exec.js';
 import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
 import { askConmonToReopenLog, LogRotator } from './log-rotation.js';
+import { readLogs } from './log-reader.js';
+import { readExitFile, type ExitWatcher } from './exit-watcher.js';
 import { startAttachHelper } from './attach-helper.js';
 import { deleteStoppedDirectly, releaseThroughExecFifo, SECCOMP_BPF_ANNOTATION, SeccompFilterCache } from './crun-shortcuts.js';
 
@@ -33,6 +35,10 @@ export interface ConmonRuntimeOptions {
   /** The compiled native/berth-attach helper. */
   attachHelperPath: string;
   logger: Logger;
+  /** What the runtime's isolation allows, as the daemon declares it for this binary. */
+  traits: RuntimeTraits;
+  /** The watcher of `exitDir`, told when an exit is cleared so it reports the next one; the file is only removed when absent. */
+  exits?: ExitWatcher;
   /** Host seams for the spec builder; the real host when absent. */
   specHost?: SpecHost;
   /** Give up on conmon's sync message after this long. */
@@ -72,9 +78,11 @@ function runtimeMessage(text: string): string {
 /** A Runtime for crun or runc monitored by conmon. */
 export class ConmonRuntime implements Runtime {
   readonly #options: ConmonRuntimeOptions;
+  readonly traits: RuntimeTraits;
 
   constructor(options: ConmonRuntimeOptions) {
     this.#options = options;
+    this.traits = options.traits;
     this.#logRotator = new LogRotator(options.logger);
     this.#seccompFilters = options.isCrun ? new SeccompFilterCache(options.runtimePath) : undefined;
   }
@@ -284,6 +292,12 @@ export class ConmonRuntime implements Runtime {
     return readExitFile(join(this.#options.exitDir, id));
   }
 
+  /** See Runtime.clearExit. */
+  async clearExit(id: string): Promise<void> {
+    if (this.#options.exits) await this.#options.exits.acknowledge(id);
+    else await rm(join(this.#options.exitDir, id), { force: true });
+  }
+
   /** See Runtime.listPids. */
   async listPids(id: string): Promise<number[]> {
     const state = await this.state(id);
@@ -310,7 +324,7 @@ export class ConmonRuntime implements Runtime {
 
   /** See Runtime.update. */
   async update(id: string, resources: RuntimeResources): Promise<void> {
-    await updateResources((args) => this.#runtime(args), id, resources, this.#persistDir(id));
+    await updateResources((args) => this.#runtime(args), id, definedLimits(resources), this.#persistDir(id));
   }
 
   /** See Runtime.stats. */
@@ -339,7 +353,19 @@ export class ConmonRuntime implements Runtime {
    * See Runtime.attach. Resolves once the helper is connected, so a start that follows loses no
    * output. The helper exits when conmon closes the socket or its stdout is closed.
    */
-  async attach(id: string, options: AttachOptions): Promise<AttachProcess> {
+  async attach(id: string, options: AttachOptions): Promise<AttachSession> {
+    const helper = await this.attachProcess(id, options);
+    return {
+      output: helper.stdout,
+      input: options.isStdin ? helper.stdin : null,
+      close() {
+        if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGTERM');
+      },
+    };
+  }
+
+  /** The helper process behind `attach` (its exit status says how the session ended). */
+  async attachProcess(id: string, options: AttachOptions): Promise<AttachProcess> {
     return startAttachHelper(this.#options.attachHelperPath, {
       socketPath: join(await this.#bundle(id), 'attach'),
       isTty: options.isTty,
@@ -347,6 +373,11 @@ export class ConmonRuntime implements Runtime {
       ...(options.client ? { client: options.client } : {}),
       ...(options.isStdinFromClient ? { isStdinFromClient: true } : {}),
     });
+  }
+
+  /** See Runtime.readLogs: conmon's k8s-file records (log-reader.ts). */
+  readLogs(logPath: string, options: ReadLogsOptions): AsyncIterable<LogRecord> {
+    return readLogs(logPath, options);
   }
 
   /** See Runtime.exec. */
@@ -391,6 +422,15 @@ export class ConmonRuntime implements Runtime {
   }
 }
 
+/** Only the limits that are set (a field present but undefined is not written). */
+function definedLimits(limits: RuntimeResources): RuntimeResources {
+  const out: RuntimeResources = {};
+  for (const [key, value] of Object.entries(limits) as Array<[keyof RuntimeResources, unknown]>) {
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
+
 /**
  * conmon's log arguments: no log at all, or its k8s-file. With one file and a size cap
  * (json-file's max-file=1) conmon's own cap does what dockerd does, starting the file over;
@@ -401,18 +441,4 @@ function logArgs(logPath: string, log: LogFileOptions | undefined): string[] {
   const args = ['-l', `k8s-file:${logPath}`];
   if (log && log.maxSizeBytes > 0 && log.maxFiles < 2) args.push('--log-size-max', String(log.maxSizeBytes));
   return args;
-}
-
-/** Parse a conmon exit file; undefined when it is missing or still empty. */
-export async function readExitFile(path: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = (await readFile(path, 'utf8')).trim();
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-  if (text === '') return undefined;
-  const code = Number(text);
-  return Number.isInteger(code) ? code : undefined;
 }

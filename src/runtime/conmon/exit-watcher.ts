@@ -4,10 +4,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { messageOf, type Logger } from '../../common/index.js';
-import { readExitFile } from './conmon-runtime.js';
+import { errnoOf, messageOf, type Logger } from '../../common/index.js';
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
 
@@ -92,4 +91,18 @@ export class ExitWatcher extends EventEmitter<ExitWatcherEvents> {
     this.#reported.add(name);
     this.emit('exit', name, code);
   }
+}
+
+/** Parse a conmon exit file; undefined when it is missing or still empty. */
+export async function readExitFile(path: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (text === '') return undefined;
+  const code = Number(text);
+  return Number.isInteger(code) ? code : undefined;
 }

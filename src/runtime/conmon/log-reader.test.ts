@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, appendFile, rm, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { readLogs, timestampToNs, type LogRecord, type ReadLogsOptions } from './log-reader.js';
+import { readLogs, timestampToNs } from './log-reader.js';
+import type { LogRecord, ReadLogsOptions } from '../types.js';
 import { rotateLogFile } from './log-rotation.js';
 
 let dir: string;

@@ -7,37 +7,10 @@ import { watch } from 'node:fs';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { errnoOf } from '../../common/index.js';
+import type { LogRecord, ReadLogsOptions } from '../types.js';
 import { logFilesOf } from './log-rotation.js';
 
 const gunzipAsync = promisify(gunzip);
-
-/** One log entry: a full line with its trailing newline, or a final unterminated fragment. */
-export interface LogRecord {
-  stream: 'stdout' | 'stderr';
-  /** RFC3339Nano as conmon wrote it (of the entry's last part). */
-  timestamp: string;
-  data: Buffer;
-}
-
-export interface ReadLogsOptions {
-  /** Keep reading appended records until `isDone`/`signal` says stop. */
-  follow?: boolean;
-  /** Only the last N entries present when reading starts (before following). */
-  tailLines?: number;
-  /** Keep entries at or after this time (ns since the epoch). */
-  sinceNs?: bigint;
-  /** Keep entries at or before this time (ns since the epoch). */
-  untilNs?: bigint;
-  /** Streams to include; both when neither is set. */
-  stdout?: boolean;
-  stderr?: boolean;
-  /** When following: true once the container has exited; the reader then drains and ends. */
-  isDone?: () => boolean;
-  /** Ends the iteration (without error) when aborted. */
-  signal?: AbortSignal;
-  /** How often to re-check the file when no change is signalled. */
-  pollMs?: number;
-}
 
 /** Nanoseconds since the epoch of an RFC3339(Nano) timestamp; throws on malformed input. */
 export function timestampToNs(timestamp: string): bigint {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../common/index.js';
 import { LogRotator, logFilesOf, rotateLogFile } from './log-rotation.js';
-import { readLogs, type LogRecord } from './log-reader.js';
+import { readLogs } from './log-reader.js';
+import type { LogRecord } from '../types.js';
 
 let dir: string;
 before(async () => {

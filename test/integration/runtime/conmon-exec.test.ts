@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../../src/common/index.js';
 import { cgroupDirsFor, ensureRuntimeCgroups, runCommand } from '../../../src/sys/index.js';
 import { CannotInvokeError, CommandNotFoundError, ConmonRuntime, NoSuchUserError, type ContainerRuntimeSettings, type ExecProcess } from '../../../src/runtime/index.js';
+import { PROCESS_TRAITS } from '../../../src/daemon/index.js';
 import { ATTACH_HELPER, CONMON, CRUN, RUNC, makeScratch, settingsFor, waitFor, type Scratch } from './fixture.js';
 
 let scratch: Scratch;
@@ -57,7 +58,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
     before(async () => {
       runtime = new ConmonRuntime({
         runtimePath, conmonPath: CONMON, runtimeRoot: join(scratch.runtimeRoot, name), exitDir: join(scratch.exitDir, name),
-        persistDir: join(scratch.persistDir, name), attachHelperPath: ATTACH_HELPER, logger: silentLogger,
+        persistDir: join(scratch.persistDir, name), attachHelperPath: ATTACH_HELPER, logger: silentLogger, traits: PROCESS_TRAITS,
       });
       container = settingsFor(scratch, ['sleep', '1000'], { env: ['PATH=/bin', 'FROM=container'] });
       await runtime.create(container, { logPath: join(container.bundleDir, 'ctr.log'), conmonPidFile: join(container.bundleDir, 'conmon.pid') });
@@ -118,7 +119,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
     test('a foreground exec: both streams and the exit code with no conmon of its own, a command that never started, a kill', async () => {
       const foreground = new ConmonRuntime({
         runtimePath, conmonPath: CONMON, runtimeRoot: join(scratch.runtimeRoot, name), exitDir: join(scratch.exitDir, name),
-        persistDir: join(scratch.persistDir, name), attachHelperPath: ATTACH_HELPER, logger: silentLogger, execsInForeground: true,
+        persistDir: join(scratch.persistDir, name), attachHelperPath: ATTACH_HELPER, logger: silentLogger, traits: PROCESS_TRAITS, execsInForeground: true,
       });
       const run = (args: string[]): Promise<ExecProcess> => foreground.exec({
         execId: randomBytes(32).toString('hex'), containerId: container.id, bundleDir: container.bundleDir, args, env: [], cwd: '', user: '',

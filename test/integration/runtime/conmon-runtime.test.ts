@@ -12,6 +12,7 @@ import { cgroupDirsFor, ensureRuntimeCgroups, runCommand } from '../../../src/sy
 import {
   CannotInvokeError, CommandNotFoundError, ConmonRuntime, ExitWatcher, readLogs, type AttachProcess, type ContainerRuntimeSettings,
 } from '../../../src/runtime/index.js';
+import { PROCESS_TRAITS } from '../../../src/daemon/index.js';
 import { cannotRun } from '../harness.js';
 import { ATTACH_HELPER, CONMON, CRUN, RUNC, makeScratch, missingBinary, settingsFor, waitFor, type Scratch } from './fixture.js';
 
@@ -69,7 +70,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
     before(() => {
       runtime = new ConmonRuntime({
         runtimePath, conmonPath: CONMON, runtimeRoot: join(scratch.runtimeRoot, name), exitDir: join(scratch.exitDir, name),
-        persistDir: join(scratch.persistDir, name), attachHelperPath: ATTACH_HELPER, logger: silentLogger,
+        persistDir: join(scratch.persistDir, name), attachHelperPath: ATTACH_HELPER, logger: silentLogger, traits: PROCESS_TRAITS,
       });
     });
 
@@ -155,7 +156,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
     test('attach: stdin in, stdout and stderr out as multiplexed frames', { skip, timeout: 60_000 }, async () => {
       const s = settingsFor(scratch, ['sh', '-c', 'read x; echo out-$x; echo err-$x >&2'], { isStdinOpen: true });
       const created = await runtime.create(s, files(s));
-      const attached = await runtime.attach(s.id, { isStdin: true, isTty: false });
+      const attached = await runtime.attachProcess(s.id, { isStdin: true, isTty: false });
       const exited = once(attached, 'exit');
       const chunks: Buffer[] = [];
       attached.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -173,7 +174,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
     test('attach with a tty gives raw output', { skip, timeout: 60_000 }, async () => {
       const s = settingsFor(scratch, ['sh', '-c', 'read x; echo tty-$x'], { isStdinOpen: true, isTty: true });
       const created = await runtime.create(s, files(s));
-      const attached = await runtime.attach(s.id, { isStdin: true, isTty: true });
+      const attached = await runtime.attachProcess(s.id, { isStdin: true, isTty: true });
       const exited = once(attached, 'exit');
       let text = '';
       attached.stdout.on('data', (chunk: Buffer) => { text += chunk.toString(); });
@@ -190,7 +191,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
       const { s, conmonPid } = await run(['sh', '-c', 'while true; do echo lots-of-output-lots-of-output-lots-of-output; done']);
       try {
         for (let round = 0; round < 3; round++) {
-          const attached: AttachProcess = await runtime.attach(s.id, { isStdin: false, isTty: false });
+          const attached: AttachProcess = await runtime.attachProcess(s.id, { isStdin: false, isTty: false });
           const exited = once(attached, 'exit');
           let stderr = '';
           attached.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -215,7 +216,7 @@ for (const [name, runtimePath] of [['crun', CRUN], ['runc', RUNC]] as const) {
 
     test('attach to a container that exits: the helper sees the peer vanish', { skip, timeout: 60_000 }, async () => {
       const { s, conmonPid } = await run(['sh', '-c', 'read x; exit 0'], { isStdinOpen: true });
-      const attached = await runtime.attach(s.id, { isStdin: true, isTty: false });
+      const attached = await runtime.attachProcess(s.id, { isStdin: true, isTty: false });
       attached.stdout.resume();
       const exited = once(attached, 'exit');
       await runtime.kill(s.id, 'KILL');
