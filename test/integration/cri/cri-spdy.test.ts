@@ -7,7 +7,7 @@
  * kubectl's websocket transports are turned off so that it speaks SPDY, as API servers do to
  * kubelets.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { cannotRun, eventually, fetchText, findOnPath, startTestDaemon, type Tes
 import { criClient, type CriClient } from './cri-client.js';
 
 const KUBECTL = findOnPath('kubectl');
+const SCRIPT = findOnPath('script');
 const skip = cannotRun((!existsSync('/usr/lib/cni/bridge') && 'no CNI plugins in /usr/lib/cni') || (!KUBECTL && 'no kubectl on PATH (scripts/test-deps installs kubernetes-client)'));
 
 /** Pod name -> the CRI ids the fake kubelet needs, and whether its container keeps stdin. */
@@ -120,6 +121,9 @@ describe('CRI streams over SPDY, from kubectl through a stand-in API server', { 
     logDir = await mkdtemp(join(tmpdir(), 'berth-cri-spdy-'));
     api = await startFakeApiServer(cri, pods);
   });
+  beforeEach(() => {
+    api.upgrades.length = 0;
+  });
   after(async () => {
     await api?.close();
     for (const { podId } of pods.values()) await cri?.runtime.RemovePodSandbox!({ pod_sandbox_id: podId }).catch(() => {});
@@ -180,6 +184,25 @@ describe('CRI streams over SPDY, from kubectl through a stand-in API server', { 
     // Every stream was SPDY, offering the remote command protocols.
     assert.equal(api.upgrades.length, 3);
     for (const upgrade of api.upgrades.splice(0)) assert.match(upgrade, /^SPDY\/3\.1 .*v4\.channel\.k8s\.io/);
+  });
+
+  it('runs kubectl exec -it in a terminal: the tty and its size go through the resize stream', { skip: cannotRun(!SCRIPT && 'no script(1) on PATH (util-linux) to give kubectl a terminal') }, async () => {
+    await runPod('tty', ['sleep', '1000']);
+    // script(1) gives kubectl a terminal of a known size; the size reaches the exec through a resize (it may come after the start).
+    const inContainer = 'for i in $(seq 100); do s=$(stty size 2>/dev/null); case "$s" in [1-9]*) break;; esac; sleep 0.1; done; echo "size $s"; tty';
+    const command = `stty rows 33 cols 101; exec ${KUBECTL} --server ${api.url} --cache-dir ${join(logDir, 'kube-cache')} -n default exec -it tty -- sh -c '${inContainer}'`;
+    const child = spawn(SCRIPT!, ['-qec', command, '/dev/null'], {
+      env: { ...process.env, KUBECONFIG: join(logDir, 'no-kubeconfig'), KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exitCode = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(exitCode, 0, output);
+    assert.match(output, /size 33 101\r?\n/);
+    assert.match(output, /\/dev\/pts\/\d+/);
+    assert.deepEqual(api.upgrades.splice(0).map((u) => u.split(' ')[0]), ['SPDY/3.1']);
   });
 
   it('runs kubectl attach to a container\'s stdin and output until it exits', async () => {
