@@ -80,7 +80,6 @@ export function checkProcessSettings(host: HostSettings, traits: Pick<RuntimeTra
   checkMode('--pid', host.pidMode ?? '', [], true);
   checkMode('--ipc', host.ipcMode ?? '', ['shareable', 'none'], true);
   checkMode('--uts', host.utsMode ?? '');
-  if (host.ipcMode === 'none') refuse('--ipc none is not supported by berth yet: use host, private or shareable');
   const oom = host.oomScoreAdj ?? 0;
   if (oom < -1000 || oom > 1000) refuse(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
   checkSysctls(host.sysctls ?? {}, host);
@@ -92,6 +91,7 @@ export function checkProcessSettings(host: HostSettings, traits: Pick<RuntimeTra
       [(host.links ?? []).length > 0, '--link'],
       [host.ipcMode === 'host', '--ipc host'],
       [host.ipcMode === 'shareable', '--ipc shareable'],
+      [host.ipcMode === 'none', '--ipc none'],
       [(host.ipcMode ?? '').startsWith('container:'), '--ipc container:<id>'],
       [host.utsMode === 'host', '--uts host'],
       [host.cgroupnsMode === 'host', '--cgroupns host'],

@@ -73,6 +73,8 @@ export interface ContainerRuntimeSettings {
   networkNamespace: NetworkNamespaceSetting;
   /** `--shm-size` in bytes; docker's default is 64 MiB. */
   shmSizeBytes?: number;
+  /** `--ipc none`: no /dev/shm at all (the IPC namespace stays the container's own), as dockerd's. */
+  isShmOmitted?: boolean;
   /** `--memory`, `--pids-limit`, `--cpu-shares`: only what is set is written. */
   memoryLimitBytes?: number;
   pidsLimit?: number;

@@ -52,6 +52,7 @@ export function runtimeCreateOf(record: ContainerRecord, parts: StartParts): { s
     annotations: { 'io.berth.container.name': record.name },
     networkNamespace: parts.networkNamespace,
     shmSizeBytes: host.shmSizeBytes,
+    ...(host.ipcMode === 'none' ? { isShmOmitted: true } : {}),
     mounts: parts.mounts,
     ...limitsOf(host),
     isOomKillDisabled: host.oomKillDisable ?? false,

@@ -213,7 +213,7 @@ export async function buildRuntimeSpec(settings: ContainerRuntimeSettings, host:
   const covered = new Set(custom.map((mount) => mount.destination));
   // A user mount at a default destination (say /dev/shm) replaces the default one, as in moby.
   const mounts = [
-    ...defaultMounts(settings.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES, settings.isPrivileged).filter((mount) => !covered.has(mount.destination)),
+    ...defaultMounts(settings.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES, settings.isPrivileged).filter((mount) => !covered.has(mount.destination) && !(settings.isShmOmitted && mount.destination === '/dev/shm')),
     ...custom,
   ];
 

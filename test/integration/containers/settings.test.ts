@@ -80,7 +80,7 @@ describe('container settings', { skip: hasDocker ? false : 'no docker CLI at /us
     assert.match(bad.body, /invalid --pid mode: bogus/);
   });
 
-  it('--ipc shareable is joined by --ipc container:<id>: one IPC namespace and one /dev/shm', async () => {
+  it('--ipc shareable is joined by --ipc container:<id>: one IPC namespace and one /dev/shm; --ipc none has none', async () => {
     const donor = (await daemon.docker(['run', '-d', '--name', 'ipc-donor', '--ipc', 'shareable', '--shm-size', '8m', 'busybox', 'sh', '-c', 'echo from-donor > /dev/shm/a; sleep 300'])).stdout.trim();
     assert.match(donor, /^[0-9a-f]{64}$/);
     const donorNs = (await daemon.docker(['exec', donor, 'readlink', '/proc/self/ns/ipc'])).stdout.trim();
@@ -110,11 +110,15 @@ describe('container settings', { skip: hasDocker ? false : 'no docker CLI at /us
     assert.equal(stopped.exitCode, 125);
     assert.match(stopped.stderr, /is not running/);
     assert.equal((await daemon.docker(['rm', '-f', donor, priv])).exitCode, 0);
+    // --ipc none: an IPC namespace of its own and no /dev/shm at all, as dockerd's.
+    const none = await run(['--ipc', 'none', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; test -e /dev/shm && echo has-shm || echo no-shm']);
+    assert.notEqual(none.split('\n')[0], await readlink('/proc/self/ns/ipc'));
+    assert.equal(none.split('\n')[1], 'no-shm');
     // A VM container's IPC is its guest kernel's: neither shared nor joined.
-    for (const IpcMode of ['shareable', `container:${priv}`]) {
+    for (const IpcMode of ['shareable', `container:${priv}`, 'none']) {
       const vm = await create({ HostConfig: { Isolation: 'vm', IpcMode } });
       assert.equal(vm.status, 400, vm.body);
-      assert.match(vm.body, /--ipc (shareable|container:<id>) is not supported with --isolation=vm: the container runs on its own kernel/);
+      assert.match(vm.body, /--ipc (shareable|container:<id>|none) is not supported with --isolation=vm: the container runs on its own kernel/);
     }
   });
 
