@@ -273,6 +273,10 @@ static void cmd_state(const char *root, const char *id) {
 	struct record r;
 	if (read_record(root, id, &r) < 0) fail("container %s does not exist", id);
 	const char *status = effective_status(&r);
+	/* berth-vm pause leaves this mark while the VM's cgroup is frozen (src/vm/berth-vm-cli.ts). */
+	char mark[PATH_MAX + 16];
+	snprintf(mark, sizeof mark, "%s/paused", r.dir);
+	if (!strcmp(status, "running") && access(mark, F_OK) == 0) status = "paused";
 	char *bundle = json_string(r.json, "bundle"), *created = json_string(r.json, "created"), *accel = json_string(r.json, "accel");
 	printf("{\n  \"ociVersion\": \"1.0.2\",\n  \"id\": ");
 	print_json_string(id);

@@ -20,7 +20,7 @@ import { encodeProcessSpec } from './protocol.js';
 import { removeVmCgroup, vmCgroupsPath } from './vm-cgroups.js';
 import { setVmFrozen } from './vm-freezer.js';
 import { guestProcessOf, writeVmPlan } from './vm-plan.js';
-import { CONTROL_SOCKET, effectiveStatus, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
+import { CONTROL_SOCKET, effectiveStatus, PAUSED_MARK, readVmRecord, vmStateDir, writeVmRecord } from './vm-state.js';
 
 /** Global flags that take a value (crun's and runc's). */
 const VALUE_FLAGS = new Set(['root', 'log', 'log-format', 'bundle', 'b', 'pid-file', 'console-socket', 'process', 'p', 'preserve-fds', 'cwd', 'signal']);
@@ -191,7 +191,11 @@ async function pauseOrResume(root: string, id: string, isPause: boolean): Promis
   const record = await readVmRecord(root, id);
   if (!record) throw new UsageFailure(`container ${id} does not exist`);
   if (effectiveStatus(record) !== 'running') throw new UsageFailure(`container ${id} is not running`);
+  const mark = join(vmStateDir(root, id), PAUSED_MARK);
+  // The mark follows the freezer: made once frozen, removed once thawed.
   await setVmFrozen(vmCgroupsPath(await bundleCgroupsPath(record.bundle), id), isPause);
+  if (isPause) await writeFile(mark, '');
+  else await rm(mark, { force: true });
 }
 
 /** The spec's cgroupsPath; undefined when the bundle is gone (the default path is all we can clean). */

@@ -15,6 +15,8 @@ export const CONSOLE_LOG = 'console.log';
 /** QEMU's monitor, for a VM saved as a template or restored from one. */
 export const QMP_SOCKET = 'qmp.sock';
 const SHIM_STATUS = 'shim.status';
+/** Present while `pause` has the VM frozen; `state` then reports `paused` (native/berth-vm.c), as crun and runc do. */
+export const PAUSED_MARK = 'paused';
 
 /** What state.json holds, with the shim's status laid over it. */
 export interface VmRecord {
