@@ -88,6 +88,20 @@ const narrowRules = [
     to: { path: '^src/', pathNot: ['^src/cli/', '^src/client/', '^src/api/wire/', '^src/common/'] },
   },
   {
+    name: 'engine-no-vm',
+    comment: 'src/engine/ never imports vm/: each isolation level is a runtime behind the Runtime interface, and the engine asks its traits (STYLE.md, Tests; issue 13)',
+    severity: 'error',
+    from: { path: '^src/engine/' },
+    to: { path: '^src/vm/' },
+  },
+  {
+    name: 'engine-runtime-through-ports',
+    comment: 'src/engine/ sees runtime/ only through engine/ports.ts, which re-exports the Runtime interface and its types (issue 13)',
+    severity: 'error',
+    from: { path: '^src/engine/', pathNot: '^src/engine/ports\\.js$' },
+    to: { path: '^src/runtime/' },
+  },
+  {
     name: 'wire-imports-nothing',
     comment: 'src/api/wire/ imports nothing of Berth (STYLE.md, Layout)',
     severity: 'error',
