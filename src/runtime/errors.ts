@@ -54,3 +54,18 @@ export function classifyRuntimeFailure(command: string, message: string): BerthE
   }
   return new RuntimeError(message.trim() || 'OCI runtime failed');
 }
+
+/** The message of a runtime log line in crun/runc JSON log format or plain text. */
+export function runtimeMessage(text: string): string {
+  const messages: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed = JSON.parse(line) as { msg?: unknown; level?: unknown };
+      if (typeof parsed.msg === 'string' && parsed.level !== 'warning' && parsed.level !== 'info' && parsed.level !== 'debug') messages.push(parsed.msg);
+    } catch {
+      messages.push(line.trim());
+    }
+  }
+  return messages.join('; ');
+}

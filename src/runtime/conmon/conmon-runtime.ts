@@ -9,10 +9,10 @@ import { berthCgroupsPath, isProcessAlive, listCgroupPidsOf, removeCgroupDirs, r
 import type { RuntimeSpec, RuntimeStateOutput } from '../../oci/index.js';
 import type { AttachOptions, AttachProcess, AttachSession, CreateOptions, CreateResult, LogFileOptions, Runtime, RuntimeTraits } from '../runtime.js';
 import type { ContainerRuntimeSettings, ExecProcess, ExecSettings, LogRecord, ReadLogsOptions, RuntimeResources, RuntimeState, RuntimeStats } from '../types.js';
-import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError } from '../errors.js';
+import { classifyRuntimeFailure, NoSuchRuntimeContainerError, RuntimeError, runtimeMessage } from '../errors.js';
 import { buildRuntimeSpec, defaultSpecHost, writeRuntimeSpecFile, type SpecHost } from '../spec/index.js';
 import { startExec } from './conmon-exec.js';
-import { spawnConmon, type SyncMessage } from './conmon-spawn.js';
+import { conmonCreateArgs, spawnConmon, type SyncMessage } from './conmon-spawn.js';
 import { startForegroundExec } from './foreground-exec.js';
 import { freeze, hasOomFile, sampleStats, updateResources } from './conmon-resources.js';
 import { askConmonToReopenLog, LogRotator } from './log-rotation.js';
@@ -58,22 +58,6 @@ const RUNTIME_TIMEOUT_MS = 30_000;
 
 /** The file in a container's persist dir naming its cgroupsPath. */
 const CGROUPS_PATH_FILE = 'cgroups-path';
-
-
-/** The message of a runtime log line in crun/runc JSON log format or plain text. */
-function runtimeMessage(text: string): string {
-  const messages: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const parsed = JSON.parse(line) as { msg?: unknown; level?: unknown };
-      if (typeof parsed.msg === 'string' && parsed.level !== 'warning' && parsed.level !== 'info' && parsed.level !== 'debug') messages.push(parsed.msg);
-    } catch {
-      messages.push(line.trim());
-    }
-  }
-  return messages.join('; ');
-}
 
 /** A Runtime for crun or runc monitored by conmon. */
 export class ConmonRuntime implements Runtime {
@@ -128,31 +112,10 @@ export class ConmonRuntime implements Runtime {
     await writeRuntimeSpecFile(bundleDir, spec);
     const specMs = Math.round(performance.now() - specStart);
 
-    const args = [
-      '--api-version', '1',
-      '-c', id,
-      '-u', id,
-      '-n', id,
-      '-r', this.#options.runtimePath,
-      '-b', bundleDir,
-      '-p', join(bundleDir, 'pidfile'),
-      '--exit-dir', this.#options.exitDir,
-      '--persist-dir', persist,
-      '--full-attach',
-      ...logArgs(options.logPath, options.log),
-      '--log-level', 'error',
-      '--conmon-pidfile', options.conmonPidFile,
-      '--runtime-arg', `--root=${this.#options.runtimeRoot}`,
-      // The runtime's own errors go to a file conmon relays on the sync pipe.
-      '--runtime-arg', '--log-format=json',
-      '--runtime-arg', `--log=${join(bundleDir, 'oci-log')}`,
-    ];
-    if (settings.isTty) args.push('-t');
-    if (settings.isStdinOpen) args.push('-i');
-    // conmon closes the container's stdin when any attach client goes away. docker closes it only
-    // for StdinOnce without a tty (`docker run -i`); with a tty a detach must leave the shell usable
-    // for the next attach, and `docker run -di` keeps stdin open for every later `docker attach`.
-    if (settings.isStdinOpen && (settings.isTty || settings.isStdinOnce === false)) args.push('--leave-stdin-open');
+    const args = conmonCreateArgs({
+      id, bundleDir, persistDir: persist, settings, create: options,
+      runtimePath: this.#options.runtimePath, runtimeRoot: this.#options.runtimeRoot, exitDir: this.#options.exitDir,
+    });
 
     let sync: SyncMessage;
     const conmonStart = performance.now();
@@ -230,7 +193,7 @@ export class ConmonRuntime implements Runtime {
     }
   }
 
-  /** Rotation beyond one file is berthd's (conmon only truncates, see logArgs). */
+  /** Rotation beyond one file is berthd's (conmon only truncates, see logArgs in conmon-spawn.ts). */
   #rotate(id: string, bundleDir: string, logPath: string, log: LogFileOptions): void {
     if (log.isDisabled || log.maxSizeBytes <= 0 || log.maxFiles < 2) return;
     this.#logRotator.watch(id, logPath, log, () => askConmonToReopenLog(join(bundleDir, 'ctl')));
@@ -429,16 +392,4 @@ function definedLimits(limits: RuntimeResources): RuntimeResources {
     if (value !== undefined) (out as Record<string, unknown>)[key] = value;
   }
   return out;
-}
-
-/**
- * conmon's log arguments: no log at all, or its k8s-file. With one file and a size cap
- * (json-file's max-file=1) conmon's own cap does what dockerd does, starting the file over;
- * with more files berthd rotates (LogRotator) and conmon has no cap.
- */
-function logArgs(logPath: string, log: LogFileOptions | undefined): string[] {
-  if (log?.isDisabled) return ['-l', 'none:'];
-  const args = ['-l', `k8s-file:${logPath}`];
-  if (log && log.maxSizeBytes > 0 && log.maxFiles < 2) args.push('--log-size-max', String(log.maxSizeBytes));
-  return args;
 }

@@ -1,7 +1,8 @@
 /**
- * Starting conmon for a container's create: in its own session, with socketpairs as its sync
- * (fd 3) and start (fd 4) pipes, through berthd's spawn helper when there is one (a fork of
- * berthd blocks its event loop ~15 ms), else from Node; then waiting for its report.
+ * Starting conmon for a container's create: its arguments, then the process in its own session,
+ * with socketpairs as its sync (fd 3) and start (fd 4) pipes, through berthd's spawn helper when
+ * there is one (a fork of berthd blocks its event loop ~15 ms), else from Node; then waiting for
+ * its report.
  */
 import { spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
@@ -9,6 +10,8 @@ import { join } from 'node:path';
 import { messageOf } from '../../common/index.js';
 import type { MountHelper } from '../../sys/index.js';
 import { RuntimeError } from '../errors.js';
+import type { CreateOptions, LogFileOptions } from '../runtime.js';
+import type { ContainerRuntimeSettings } from '../types.js';
 
 /** conmon's report on the sync pipe. */
 export interface SyncMessage {
@@ -112,4 +115,60 @@ async function spawnConmonFromNode(conmonPath: string, args: string[], persist: 
     syncPipe.destroy();
     startPipe.destroy();
   }
+}
+
+/** What conmon is started with for one container's create. */
+export interface ConmonCreate {
+  id: string;
+  bundleDir: string;
+  /** conmon's per-container directory (its stderr, exit and oom files). */
+  persistDir: string;
+  settings: Pick<ContainerRuntimeSettings, 'isTty' | 'isStdinOpen' | 'isStdinOnce'>;
+  create: CreateOptions;
+  runtimePath: string;
+  runtimeRoot: string;
+  exitDir: string;
+}
+
+/** conmon's arguments for a create: the runtime, the bundle, the exit and log files, stdio. */
+export function conmonCreateArgs(c: ConmonCreate): string[] {
+  const args = [
+    '--api-version', '1',
+    '-c', c.id,
+    '-u', c.id,
+    '-n', c.id,
+    '-r', c.runtimePath,
+    '-b', c.bundleDir,
+    '-p', join(c.bundleDir, 'pidfile'),
+    '--exit-dir', c.exitDir,
+    '--persist-dir', c.persistDir,
+    '--full-attach',
+    ...logArgs(c.create.logPath, c.create.log),
+    '--log-level', 'error',
+    '--conmon-pidfile', c.create.conmonPidFile,
+    '--runtime-arg', `--root=${c.runtimeRoot}`,
+    // The runtime's own errors go to a file conmon relays on the sync pipe.
+    '--runtime-arg', '--log-format=json',
+    '--runtime-arg', `--log=${join(c.bundleDir, 'oci-log')}`,
+  ];
+  const { isTty, isStdinOpen, isStdinOnce } = c.settings;
+  if (isTty) args.push('-t');
+  if (isStdinOpen) args.push('-i');
+  // conmon closes the container's stdin when any attach client goes away. docker closes it only
+  // for StdinOnce without a tty (`docker run -i`); with a tty a detach must leave the shell usable
+  // for the next attach, and `docker run -di` keeps stdin open for every later `docker attach`.
+  if (isStdinOpen && (isTty || isStdinOnce === false)) args.push('--leave-stdin-open');
+  return args;
+}
+
+/**
+ * conmon's log arguments: no log at all, or its k8s-file. With one file and a size cap
+ * (json-file's max-file=1) conmon's own cap does what dockerd does, starting the file over;
+ * with more files berthd rotates (LogRotator) and conmon has no cap.
+ */
+function logArgs(logPath: string, log: LogFileOptions | undefined): string[] {
+  if (log?.isDisabled) return ['-l', 'none:'];
+  const args = ['-l', `k8s-file:${logPath}`];
+  if (log && log.maxSizeBytes > 0 && log.maxFiles < 2) args.push('--log-size-max', String(log.maxSizeBytes));
+  return args;
 }
