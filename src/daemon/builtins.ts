@@ -12,7 +12,7 @@ import { VolumeService } from '../volume/index.js';
 import { ConmonRuntime, ExitWatcher } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../snapshot/index.js';
 import { berthCgroupsPath, ensureRuntimeCgroups, grantRealtimeBudget, HostMounter, MountHelper, probeCgroupFeatures, SystemHostTools } from '../sys/index.js';
-import type { DaemonConfig } from './config.js';
+import { VM_RUNTIME, type DaemonConfig } from './config.js';
 import { readDaemonFacts } from './facts.js';
 import { checkSystem } from './system-check.js';
 import { berthHome } from './version.js';
@@ -80,12 +80,12 @@ export async function buildServices(config: DaemonConfig, version: string, logge
       persistDir: join(config.execRoot, 'conmon'),
       attachHelperPath: join(berthHome(), 'build', 'berth-attach'),
       logger,
-      traits: name === 'berth-vm' ? VM_TRAITS : PROCESS_TRAITS,
+      traits: name === VM_RUNTIME ? VM_TRAITS : PROCESS_TRAITS,
       exits,
       isCrun: name === 'crun',
       // Process runtimes; a VM container's start is QEMU's boot, where ~15 ms do not show.
       // berth-vm's exec hands the process to its shim and returns: it has no foreground exec.
-      ...(name === 'berth-vm' ? {} : { spawnHelper: mountHelper, execsInForeground: true }),
+      ...(name === VM_RUNTIME ? {} : { spawnHelper: mountHelper, execsInForeground: true }),
     });
   }
 

@@ -68,9 +68,11 @@ export interface TlsFiles {
 /** A berthd flag combination that would serve the API unsafely or not at all. */
 class DaemonUsageError extends Error {}
 
+/** The name of the runtime that gives VM isolation (Berth's own OCI runtime, berth-vm). */
+export const VM_RUNTIME = 'berth-vm';
+
 /** OCI runtimes by name. berth-vm (VM isolation) is chosen by isolation, never as the default runtime. */
-export const KNOWN_RUNTIMES: Record<string, string> = { crun: '/usr/bin/crun', runc: '/usr/sbin/runc', 'berth-vm': join(berthHome(), 'build', 'berth-vm') };
-const VM_RUNTIME = 'berth-vm';
+export const KNOWN_RUNTIMES: Record<string, string> = { crun: '/usr/bin/crun', runc: '/usr/sbin/runc', [VM_RUNTIME]: join(berthHome(), 'build', 'berth-vm') };
 
 type Listener = { unix: string } | { tcp: TcpAddress };
 
