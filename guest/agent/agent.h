@@ -142,7 +142,10 @@ void reap(void);
 void start_session(uint32_t id, char *payload, uint32_t len, int is_main);
 
 /* spawn.c */
-void exec_child(const struct spec *s, pid_t main_pid, int errfd);
+int can_exec_in_container(void);
+void exec_child(const struct spec *s, int is_main, int errfd);
+pid_t fork_into_container(int is_main);
+ssize_t read_child_report(int sock, char *msg, size_t size);
 
 /* spec.c */
 int parse_spec(char *payload, uint32_t len, struct spec *s);

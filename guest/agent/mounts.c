@@ -48,7 +48,8 @@ int mount_root(void) {
   /* access=client: the guest kernel checks permissions from the share's owners and modes, as
    * it would on a local disk (QEMU, as root, does what the guest allowed). */
   if (mount("rootfs", ROOT, "9p", 0, "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0) return -1;
-  mount_or_log("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* Its /proc is the main process's to mount, in its PID namespace (spawn.c). */
+  ensure_dir(ROOT "/proc");
   mount_or_log("sysfs", ROOT "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   make_dev();
   mount_or_log("devpts", ROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
@@ -153,11 +154,15 @@ int mount_tmpfs(char *field, const char **what) {
 /* A path of the container, opened (O_PATH) with its symlinks resolved as if the container's root
  * were / (an image's link cannot lead out of it), and no /proc magic links followed. */
 static int open_in_root(const char *path) {
-  static int root_fd = -1;
-  if (root_fd < 0) root_fd = open(ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* Opened each time: a root opened before the caller's unshare names the old namespace's mounts. */
+  int root_fd = open(ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return -1;
   struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-  return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+  int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+  int saved = errno;
+  close(root_fd);
+  errno = saved;
+  return fd;
 }
 
 /* Mounts on what fd names, through its /proc/self/fd link: never on a path resolved again. */

@@ -30,12 +30,10 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
   if (is_main && s.seed && apply_seed(s.seed) < 0) { send_error(id, "cannot seed the guest's random number generator: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.time && apply_time(s.time) < 0) { send_error(id, "cannot set the guest's clock: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.seccomp && keep_seccomp(s.seccomp) < 0) { send_error(id, "cannot load the container's seccomp filter: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
-  /* An exec joins the main process's mount namespace: it must still run. */
-  pid_t main_pid = 0;
+  /* An exec joins the main process's namespaces: it must still run. */
   if (!is_main) {
     struct session *main_session = find_session(0);
-    if (!main_session || main_session->has_exited) { send_error(id, "the container is not running"); send_u32(F_EXIT, id, 126); return; }
-    main_pid = main_session->pid;
+    if (!main_session || main_session->has_exited || !can_exec_in_container()) { send_error(id, "the container is not running"); send_u32(F_EXIT, id, 126); return; }
   }
   if (mount_root() < 0) { send_error(id, "cannot mount the container root: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
   if (is_main && s.host && s.host[0]) sethostname(s.host, strlen(s.host));
@@ -48,22 +46,8 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
     }
   }
 
-  /* The spec's masked paths (/proc/kcore and the like) and read-only paths (/proc/sys, ...), as
-   * crun makes them; a path that does not exist is skipped, one that cannot be hidden is an error. */
-  for (int i = 0; is_main && i < s.nmasked; i++) {
-    if (mask_path(s.masked[i]) < 0) {
-      send_error(id, "error masking \"%s\" in the VM: %s", s.masked[i], strerror(errno));
-      send_u32(F_EXIT, id, 126);
-      return;
-    }
-  }
-  for (int i = 0; is_main && i < s.nrdonly; i++) {
-    if (make_path_readonly(s.rdonly[i]) < 0) {
-      send_error(id, "error making \"%s\" read-only in the VM: %s", s.rdonly[i], strerror(errno));
-      send_u32(F_EXIT, id, 126);
-      return;
-    }
-  }
+  /* The masked and read-only paths are the main process's to make (spawn.c): they lie on the
+   * /proc of its PID namespace. */
 
   /* --read-only: as crun, the root's own mount turns read-only once everything is mounted on it
    * (per mount point: the volumes and tmpfs mounts on it stay writable). */
@@ -96,9 +80,10 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
     send_error(id, "pipe: %s", strerror(errno)); send_u32(F_EXIT, id, 126);
     return;
   }
-  if (pipe2(report, O_CLOEXEC) < 0) { send_error(id, "pipe: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
+  /* The child's report: a socket, so the main process can hand over its mount namespace. */
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0) { send_error(id, "socketpair: %s", strerror(errno)); send_u32(F_EXIT, id, 126); return; }
 
-  pid_t pid = fork();
+  pid_t pid = fork_into_container(is_main);
   if (pid == 0) {
     sigset_t all;
     sigemptyset(&all);
@@ -114,7 +99,7 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
     } else {
       dup2(in[0], 0); dup2(out[1], 1); dup2(err[1], 2);
     }
-    exec_child(&s, main_pid, report[1]);
+    exec_child(&s, is_main, report[1]);
   }
   close(report[1]);
   if (pid < 0) {
@@ -139,13 +124,11 @@ void start_session(uint32_t id, char *payload, uint32_t len, int is_main) {
   fcntl(slot->in, F_SETFL, O_NONBLOCK);
   fcntl(slot->out, F_SETFL, O_NONBLOCK);
   if (slot->err >= 0) fcntl(slot->err, F_SETFL, O_NONBLOCK);
-  /* EOF on the report pipe means exec succeeded (it is close-on-exec). */
+  /* EOF on the report socket means exec succeeded (it is close-on-exec). */
   char msg[600];
-  ssize_t n;
-  do n = read(report[0], msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+  ssize_t n = read_child_report(report[0], msg, sizeof msg);
   close(report[0]);
   if (n > 0) {
-    msg[n] = '\0';
     char *space = strchr(msg, ' ');
     send_error(id, "%s", space ? space + 1 : msg);
   } else {
