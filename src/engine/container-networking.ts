@@ -138,12 +138,32 @@ export function portRequestsOf(record: ContainerRecord): NetworkPortMapping[] {
   return out;
 }
 
+/** The network namespace a runtime creates a container in. */
+export type ContainerNetworkNamespace = 'new' | 'host' | { path: string };
+
+/**
+ * setUpNetwork, with the namespace known early: `namespace` resolves as soon as the runtime can
+ * be given it (a bridge-mode container's new namespace exists before its networks are joined),
+ * `joined` once every network is joined. A runtime that does not need the interfaces at create
+ * is created between the two, beside the CNI plugins. Both reject when the set-up fails.
+ */
+export function beginNetworkSetUp(record: ContainerRecord, ctx: NetworkingContext): { namespace: Promise<ContainerNetworkNamespace>; joined: Promise<ContainerNetworkNamespace> } {
+  let announce: (namespace: ContainerNetworkNamespace) => void = () => {};
+  const early = new Promise<ContainerNetworkNamespace>((resolve) => (announce = resolve));
+  const joined = setUpNetwork(record, ctx, (path) => announce({ path }));
+  const namespace = Promise.race([early, joined]);
+  // A caller that waits for `joined` alone sees the failure there; this one must not go unhandled.
+  namespace.catch(() => {});
+  return { namespace, joined };
+}
+
 /**
  * At start, before the runtime creates the container: the namespace it gets. A bridge-mode
  * container gets a namespace the network service made and joined to its networks;
- * `record.network` then holds the endpoints (the caller persists the record).
+ * `record.network` then holds the endpoints (the caller persists the record). `onNamespace`
+ * hears of that namespace once it exists, before its networks are joined.
  */
-export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingContext): Promise<'new' | 'host' | { path: string }> {
+export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingContext, onNamespace?: (netnsPath: string) => void): Promise<ContainerNetworkNamespace> {
   const port = ctx.port;
   const mode = record.host.networkMode;
   if (!port || !record.host.networks) {
@@ -186,7 +206,7 @@ export async function setUpNetwork(record: ContainerRecord, ctx: NetworkingConte
       dnsServers: record.host.dns,
     });
   }
-  const { netnsPath, endpoints } = await port.setUp(record.id, requests);
+  const { netnsPath, endpoints } = await port.setUp(record.id, requests, onNamespace);
   record.network = { sandboxKey: netnsPath, endpoints };
   await refreshResolvConf(record, ctx);
   return { path: netnsPath };

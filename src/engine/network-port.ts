@@ -28,8 +28,11 @@ export interface NetworkPort {
   endpointsOfContainer(containerId: string): NetworkEndpoint[];
   /** The namespace handle of a container set up here, while it runs. */
   namespaceOf(containerId: string): string | undefined;
-  /** A new namespace joined to every network asked for; all or nothing. */
-  setUp(containerId: string, requests: readonly NetworkAttachRequest[]): Promise<{ netnsPath: string; endpoints: NetworkEndpoint[] }>;
+  /**
+   * A new namespace joined to every network asked for; all or nothing. `onNamespace` gets the
+   * namespace's path as soon as it exists, before the networks are joined (gone again if the set-up fails).
+   */
+  setUp(containerId: string, requests: readonly NetworkAttachRequest[], onNamespace?: (netnsPath: string) => void): Promise<{ netnsPath: string; endpoints: NetworkEndpoint[] }>;
   connect(containerId: string, request: NetworkAttachRequest): Promise<NetworkEndpoint>;
   disconnect(containerId: string, networkId: string): Promise<void>;
   /** Leave every network and remove the namespace; idempotent. */

@@ -226,8 +226,11 @@ export class CniNetworkService {
   /**
    * Give a container its network namespace and join it to `requests` (in order: the first
    * gets eth0 and the published ports). All or nothing: a failure undoes every step.
+   * `onNamespace` is told the handle's path once it exists, before any network is joined (a
+   * runtime that needs no interfaces yet can create the container meanwhile); after a failure
+   * that handle is gone again.
    */
-  setUp(containerId: string, requests: readonly AttachRequest[]): Promise<{ netnsPath: string; endpoints: EndpointState[] }> {
+  setUp(containerId: string, requests: readonly AttachRequest[], onNamespace?: (netnsPath: string) => void): Promise<{ netnsPath: string; endpoints: EndpointState[] }> {
     return this.#serial(async () => {
       if (this.#store.endpoints.has(containerId)) await this.#tearDown(containerId);
       const t0 = performance.now();
@@ -235,6 +238,7 @@ export class CniNetworkService {
       // A new namespace has its loopback down: it comes up in the same step.
       const netnsPath = await this.#timed('netns', () => createNetns(this.#netnsDir, containerId, { loopbackUp: true, helper: this.#options.mountHelper }));
       const file: EndpointFile = { containerId, netnsPath, endpoints: [] };
+      onNamespace?.(netnsPath);
       try {
         this.#store.endpoints.set(containerId, file);
         // The first endpoint's record (written before its ADD) names the namespace too; a crash before it

@@ -6,7 +6,7 @@
 import type { ContainerMount } from '../ports.js';
 import { BerthError, crashPoint, messageOf } from '../../common/index.js';
 import { isRunningStatus, ZERO_TIME, type ContainerRecord } from '../container.js';
-import { refreshHostsFiles, setUpNetwork, tearDownNetwork } from '../container-networking.js';
+import { beginNetworkSetUp, refreshHostsFiles, tearDownNetwork } from '../container-networking.js';
 import { NotModifiedError } from '../errors.js';
 import { prepareMounts } from '../mounts-at-start.js';
 import { connectPendingAttaches, dropPendingAttaches } from './attach.js';
@@ -60,6 +60,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   let mounted = false;
   let networked = false;
   let ipc: IpcAtStart = { isShmMounted: false };
+  let networkJoined: Promise<unknown> = Promise.resolve();
   let startReturned = (): void => {};
   try {
     // Before anything is mounted: a donor that is gone or stopped fails the start at once. A
@@ -78,7 +79,13 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     if (ipc.shmMount) mounts.push(ipc.shmMount);
     const tMounted = performance.now();
     networked = true;
-    const networkNamespace = await setUpNetwork(record, ctx.networking);
+    const network = beginNetworkSetUp(record, ctx.networking);
+    networkJoined = network.joined;
+    // The command waits for start, so a runtime that can take networks while running needs no
+    // interfaces at create: the container is created while the CNI plugins run. A net.* sysctl
+    // may name an interface (crun sets it at create), so such a container waits for them.
+    const createsBeforeJoined = runtime.traits.hotPlugsNetworks && !Object.keys(record.host.sysctls ?? {}).some((key) => key.startsWith('net.'));
+    const networkNamespace = await (createsBeforeJoined ? network.namespace : network.joined);
     // The container's own variables win over the link ones, as in dockerd.
     const own = new Set(record.settings.env.map((entry) => entry.split('=')[0]));
     const linkEnv = linkEnvironmentAtStart(record, lookup).filter((entry) => !own.has(entry.split('=')[0]));
@@ -94,7 +101,11 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       pidNamespacePath,
       ipcNamespacePath,
     });
-    const { pid, conmonPid } = await runtime.create(create.settings, create.options);
+    const [created, joined] = await Promise.allSettled([runtime.create(create.settings, create.options), network.joined]);
+    // The network's failure first: without the overlap it would have come before the create.
+    if (joined.status === 'rejected') throw joined.reason;
+    if (created.status === 'rejected') throw created.reason;
+    const { pid, conmonPid } = created.value;
     crashPoint('start.runtime-created');
     const { vmAccelerator: _lastRunAccelerator, health: _lastRunHealth, ...lastState } = record.state;
     const health = healthAtStart(record);
@@ -119,7 +130,11 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   } catch (err) {
     await runtime.delete(record.id).catch(() => {});
     if (mounted) await rootfs.unmount(paths.merged).catch(() => {});
-    if (networked) await tearDownNetwork(record, ctx.networking).catch(() => {});
+    if (networked) {
+      // A set-up still under way finishes first, so the teardown finds (and record.network keeps) nothing of it.
+      await networkJoined.catch(() => {});
+      await tearDownNetwork(record, ctx.networking).catch(() => {});
+    }
     if (ipc.isShmMounted) await releaseShm(ctx, record).catch(() => {});
     dropPendingAttaches(ctx, record.id);
     const exitCode = exitCodeForStartError(err);
