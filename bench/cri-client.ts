@@ -1,16 +1,18 @@
 /**
- * The CRI half of bench/cri: against berthd's CRI socket, RUNS times, the wall time of
+ * The CRI half of bench/cri: against a CRI socket (berthd's, or containerd's), RUNS times, the wall time of
  * RunPodSandbox (it answers once the pod is ready: its namespaces made, its network up) and of
  * a container's CreateContainer + StartContainer in that pod; each pod is removed after. Prints
  * one tab-separated line per measure: name, median, min, max (milliseconds).
  *
- *   node dist/bench/cri-client.js SOCKET RUNS
+ *   node dist/bench/cri-client.js SOCKET RUNS [HANDLER]
+ *
+ * HANDLER is the RuntimeClass handler (runtime_handler) of the pods; the default is "".
  */
 import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { CRI_PROTO_PATH, PROTO_LOADER_OPTIONS } from '../src/cri/index.js';
 
-const [socket, runsText] = process.argv.slice(2);
+const [socket, runsText, handler = ''] = process.argv.slice(2);
 if (!socket || !runsText) throw new Error('usage: cri-client.js SOCKET RUNS');
 const runs = Number(runsText);
 const pkg = (loadPackageDefinition(loadSync(CRI_PROTO_PATH, PROTO_LOADER_OPTIONS)) as unknown as { runtime: { v1: GrpcObject } }).runtime.v1;
@@ -27,11 +29,13 @@ for (let i = -1; i < runs; i++) {
   // Run -1 is the warm-up.
   const config = { metadata: { name: `bench-${i + 1}`, uid: `bench-uid-${i + 1}`, namespace: 'bench', attempt: 0 }, hostname: 'bench', linux: { security_context: { namespace_options: namespaces } } };
   const t0 = performance.now();
-  const podId = String((await call('RunPodSandbox', { config }))['pod_sandbox_id']);
+  const podId = String((await call('RunPodSandbox', { config, runtime_handler: handler }))['pod_sandbox_id']);
   const t1 = performance.now();
   const id = String((await call('CreateContainer', { pod_sandbox_id: podId, sandbox_config: config, config: { metadata: { name: 'c', attempt: 0 }, image: { image: 'busybox' }, command: ['sleep', '1000'], linux: { security_context: { namespace_options: namespaces } } } }))['container_id']);
   await call('StartContainer', { container_id: id });
   const t2 = performance.now();
+  // Stopped first, as the kubelet does (containerd refuses to remove a running pod).
+  await call('StopPodSandbox', { pod_sandbox_id: podId });
   await call('RemovePodSandbox', { pod_sandbox_id: podId });
   if (i >= 0) {
     podStarts.push(t1 - t0);
