@@ -114,6 +114,5 @@ export function checkProcessSettings(host: HostSettings, traits: Pick<RuntimeTra
     for (const [isSet, flag] of asked) {
       if (isSet) refuseOnOwnKernel(flag, host.isolation);
     }
-    if (host.init) throw new InvalidArgumentError(`--init is not supported with --isolation=${host.isolation}: the daemon's init binary cannot be bound into a container on its own kernel`, { code: 'BERTH_UNSUPPORTED_SETTING' });
   }
 }

@@ -238,8 +238,8 @@ function hostSettings(ctx: ContainerContext, host: CreateContainerInput['host'])
   if (host.autoRemove && host.restartPolicy.name !== 'no') {
     throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
   }
-  // The daemon's --init applies to the containers that can have it: a guest kernel's has no init to bind in.
-  const init = host.init ?? (sharesHostKernel && (options.init?.isDefault ?? false));
+  // The daemon's --init applies to every container, as dockerd's: a VM's guest gets the init as a file bind like any other.
+  const init = host.init ?? options.init?.isDefault ?? false;
   return { ...host, ...limits, logConfig: { type: log.driver, config: host.logConfig.config }, isolation, isolationRequested: requested, runtime, init, initRequested: host.init };
 }
 

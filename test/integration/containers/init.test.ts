@@ -1,8 +1,8 @@
 /**
  * `--init` as dockerd runs it: Debian's tini-static bound read-only at /sbin/docker-init and
  * put before the command, so it is PID 1, forwards signals and reaps; the container's exit code
- * is its command's. `berthd --init` makes it the default that `--init=false` turns off. A VM
- * container refuses it at create.
+ * is its command's. `berthd --init` makes it the default that `--init=false` turns off. In a VM
+ * container: test/integration/vm/vm-pid-namespace.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,13 +61,5 @@ describe('--init', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
     const id = (await initByDefault.docker(['create', 'busybox', 'true'])).stdout.trim();
     assert.equal((await initByDefault.docker(['inspect', '-f', '{{json .HostConfig.Init}}', id])).stdout.trim(), 'null');
     assert.equal((await initByDefault.docker(['rm', id])).exitCode, 0);
-  });
-
-  it('is refused for a VM container at create, creating nothing', async () => {
-    const before = (await daemon.docker(['ps', '-aq'])).stdout;
-    const vm = await daemon.docker(['run', '--rm', '--init', '--isolation=vm', 'busybox', 'true']);
-    assert.equal(vm.exitCode, 125);
-    assert.match(vm.stderr, /--init is not supported with --isolation=vm/);
-    assert.equal((await daemon.docker(['ps', '-aq'])).stdout, before);
   });
 });

@@ -3,7 +3,8 @@
  * container's do: its command is PID 1 (the guest agent stays outside), exec sessions join that
  * namespace, and a PID 1 without a handler ignores `docker stop`'s SIGTERM, so stop ends it with
  * SIGKILL after the grace period, as dockerd does. Execs join the mount namespace the container
- * started with, even after its process unshared another.
+ * started with, even after its process unshared another. `--init` puts docker-init before the
+ * command as PID 1, which forwards the stop signal.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,6 +62,18 @@ describe('vm isolation: PID and mount namespaces in the guest', { skip: cannotRu
     // 137: killed at the timeout, not the 143 of a SIGTERM that took.
     assert.equal((await daemon.docker(['inspect', '-f', '{{.State.ExitCode}}', 'vmpid'])).stdout.trim(), '137');
     assert.equal((await daemon.docker(['rm', 'vmpid'])).exitCode, 0);
+  });
+
+  it('runs docker-init as PID 1 with --init, forwarding the stop signal to the command', async () => {
+    const run = await daemon.docker(['run', '--rm', '--init', '--isolation=vm', '--network', 'none', 'busybox', 'cat', '/proc/1/comm'], { timeoutMs: VM_TIMEOUT_MS });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'docker-init');
+    const id = (await daemon.docker(['run', '-d', '--init', '--isolation=vm', '--network', 'none', 'busybox', 'sleep', '300'], { timeoutMs: VM_TIMEOUT_MS })).stdout.trim();
+    const stop = await daemon.docker(['stop', '-t', '60', id], { timeoutMs: VM_TIMEOUT_MS });
+    assert.equal(stop.exitCode, 0, stop.stderr);
+    // SIGTERM reached sleep through the init: 143, not the 137 of a kill at the timeout.
+    assert.equal((await daemon.docker(['inspect', '-f', '{{.State.ExitCode}}', id])).stdout.trim(), '143');
+    assert.equal((await daemon.docker(['rm', id])).exitCode, 0);
   });
 
   it("execs join the container's first mount namespace, not one its process unshared", async () => {
