@@ -9,7 +9,8 @@ import type { CniInvocation, CniResult, CniRunner } from './cni.js';
 import { conflistFor, legacyConflist } from './conflist.js';
 import type { NetworkDns } from './network-dns.js';
 import type { NetworkStore } from './network-store.js';
-import type { PortReserver } from './port-reserver.js';
+import type { ProxyTarget } from './port-proxy.js';
+import { isRelayedPort, type PortReserver } from './port-reserver.js';
 import { formatIpv6, parseIpv6 } from './subnets6.js';
 import type { AttachRequest, EndpointFile, EndpointState, NetworkRecord } from './types.js';
 
@@ -41,16 +42,20 @@ export class CniEndpoints {
     const ipv6Address = request.ipv6Address === '' ? '' : formatIpv6(parseIpv6(request.ipv6Address)!);
     const requestedIps = ipv6Address === '' ? [] : [request.ipv4Address, ipv6Address].filter((a) => a !== '');
     const args: Record<string, string> = request.ipv4Address !== '' && ipv6Address === '' ? { IP: request.ipv4Address } : {};
-    const ports = request.ports.length > 0 && !record.isInternal ? await this.#parts.timed('ports', () => this.#parts.ports.reserve(file.containerId, request.ports)) : [];
+    // Ports on IPv6 host addresses are relayed by the held socket to this endpoint's addresses once it has them.
+    let added: EndpointState | undefined;
+    const target = (): ProxyTarget | undefined => (added ? { ipv4Address: added.ipAddress, ipv6Address: added.ipv6Address ?? '' } : undefined);
+    const ports = request.ports.length > 0 && !record.isInternal ? await this.#parts.timed('ports', () => this.#parts.ports.reserve(file.containerId, request.ports, target)) : [];
+    const natPorts = ports.filter((p) => !isRelayedPort(p));
     const runtimeConfig: Record<string, unknown> = {
-      portMappings: ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })),
+      portMappings: natPorts.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })),
       ...(request.macAddress !== '' ? { mac: request.macAddress } : {}),
       ...(requestedIps.length > 0 ? { ips: requestedIps } : {}),
     };
     const ifName = nextIfName(file);
     const invocation: CniInvocation = { containerId: file.containerId, netnsPath: file.netnsPath, ifName, args, runtimeConfig };
     if (!this.#parts.bridges.hasRules(record.id)) await this.#parts.timed('rules', () => this.#parts.bridges.ensureRules(record));
-    const cniConfig = conflistFor(record, ports.length > 0, this.#parts.store.ipamDir);
+    const cniConfig = conflistFor(record, natPorts.length > 0, this.#parts.store.ipamDir);
     // Written down before the ADD, with the config list it uses, so a crash part-way still finds it to DEL (with that list, whatever a later Berth writes).
     const pending = { ...emptyEndpoint(record, request, ifName), runtimeConfig, args, cniResult: null as unknown, dnsServers: request.dnsServers, cniConfig };
     file.endpoints.push(pending);
@@ -85,6 +90,7 @@ export class CniEndpoints {
     await this.#parts.timed('bridge-mac', () => this.#parts.bridges.pinMac(record));
     // The bridge and its gateway address exist now for sure (a responder that could not bind earlier gets another chance).
     await this.#parts.dns.start(record);
+    added = pending;
     return pending;
   }
 

@@ -48,7 +48,8 @@ export class PredefinedNetworkError extends BerthError {
 /** A published host port another container or host process holds (500, as docker). */
 export class PortAllocatedError extends BerthError {
   constructor(hostIp: string, hostPort: number) {
-    super('internal', 'BERTH_PORT_ALLOCATED', `Bind for ${hostIp}:${hostPort} failed: port is already allocated`);
+    // Go's net.JoinHostPort, as dockerd writes it: an IPv6 address in brackets.
+    super('internal', 'BERTH_PORT_ALLOCATED', `Bind for ${hostIp.includes(':') ? `[${hostIp}]` : hostIp}:${hostPort} failed: port is already allocated`);
   }
 }
 

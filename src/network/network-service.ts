@@ -329,8 +329,9 @@ export class CniNetworkService {
       if (orphans.length > 0) this.#options.logger.warn('CNI plugins a crashed daemon started still run; recovering without waiting longer', { pids: orphans });
       for (const containerId of [...endpoints.keys()]) {
         if (runningContainerIds.has(containerId)) {
-          const ports = endpoints.get(containerId)!.endpoints.flatMap((e) => e.ports);
-          await this.#ports.reserve(containerId, ports).catch((err: unknown) =>
+          // Each endpoint's ports again, relaying (on IPv6 host addresses) to that endpoint's addresses.
+          const held = endpoints.get(containerId)!.endpoints.map((e) => this.#ports.reserve(containerId, e.ports, () => ({ ipv4Address: e.ipAddress, ipv6Address: e.ipv6Address ?? '' })));
+          await Promise.all(held).catch((err: unknown) =>
             this.#options.logger.warn('could not hold published ports again', { id: containerId, error: messageOf(err) }),
           );
           continue;

@@ -2,12 +2,14 @@
  * Host ports for published container ports. Berth holds a listening socket on each published
  * host address and port while the container runs (as docker's proxy does): a second claim, by
  * another container or a host process, then fails with docker's "port is already allocated".
- * The socket never sees traffic: the portmap plugin's DNAT rules take it first.
+ * On IPv4 addresses the socket never sees traffic: the portmap plugin's DNAT rules take it
+ * first. On IPv6 addresses the socket relays the traffic itself (port-proxy.ts).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, isIPv6, type Server } from 'node:net';
 import { errnoOf } from '../common/index.js';
 import { PortAllocatedError } from './errors.js';
+import { relayTcp, relayUdp, type ProxyTarget } from './port-proxy.js';
 
 /** One published port, as asked for (hostPort 0: any free port). */
 export interface PortRequest {
@@ -25,27 +27,39 @@ export interface PortMapping {
   hostPort: number;
 }
 
+/** True for a mapping on an IPv6 host address: relayed by Berth, not given to the portmap plugin. */
+export function isRelayedPort(mapping: Pick<PortMapping, 'hostIp'>): boolean {
+  return isIPv6(mapping.hostIp);
+}
+
 type Holder = { close(): void };
 
-function listenTcp(hostIp: string, port: number): Promise<{ holder: Holder; port: number }> {
+/** The container a relayed port's traffic goes to, asked at each connection (its endpoint's addresses once set). */
+export type TargetLookup = () => ProxyTarget | undefined;
+
+function listenTcp(request: PortRequest, hostIp: string, target: TargetLookup): Promise<{ holder: Holder; port: number }> {
   return new Promise((resolve, reject) => {
-    const server: Server = createServer();
+    const relays = isIPv6(hostIp);
+    const server: Server = createServer({ allowHalfOpen: true });
+    if (relays) server.on('connection', (client) => relayTcp(client, target(), request.containerPort));
     server.once('error', reject);
-    server.listen({ host: hostIp, port, exclusive: true }, () => {
+    server.listen({ host: hostIp, port: request.hostPort, exclusive: true, ...(relays ? { ipv6Only: true } : {}) }, () => {
       const address = server.address();
       server.unref();
-      resolve({ holder: { close: () => server.close() }, port: typeof address === 'object' && address ? address.port : port });
+      resolve({ holder: { close: () => server.close() }, port: typeof address === 'object' && address ? address.port : request.hostPort });
     });
   });
 }
 
-function bindUdp(hostIp: string, port: number): Promise<{ holder: Holder; port: number }> {
+function bindUdp(request: PortRequest, hostIp: string, target: TargetLookup): Promise<{ holder: Holder; port: number }> {
   return new Promise((resolve, reject) => {
-    const socket: UdpSocket = createSocket({ type: 'udp4' });
+    const relays = isIPv6(hostIp);
+    const socket: UdpSocket = createSocket(relays ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
     socket.once('error', reject);
-    socket.bind({ address: hostIp, port, exclusive: true }, () => {
+    socket.bind({ address: hostIp, port: request.hostPort, exclusive: true }, () => {
       socket.unref();
-      resolve({ holder: { close: () => socket.close() }, port: socket.address().port });
+      const relay = relays ? relayUdp(socket, target, request.containerPort) : undefined;
+      resolve({ holder: { close: () => { relay?.close(); socket.close(); } }, port: socket.address().port });
     });
   });
 }
@@ -56,9 +70,10 @@ export class PortReserver {
 
   /**
    * Reserve every request for `owner`, all or nothing: a port held elsewhere throws
-   * PortAllocatedError and releases what this call took.
+   * PortAllocatedError and releases what this call took. `target` says where the ports on IPv6
+   * host addresses relay to.
    */
-  async reserve(owner: string, requests: readonly PortRequest[]): Promise<PortMapping[]> {
+  async reserve(owner: string, requests: readonly PortRequest[], target: TargetLookup = () => undefined): Promise<PortMapping[]> {
     const taken: Holder[] = [];
     const granted: PortMapping[] = [];
     try {
@@ -67,8 +82,8 @@ export class PortReserver {
         let result: { holder: Holder; port: number } | undefined;
         try {
           // SCTP has no Node socket: only TCP and UDP ports are held.
-          if (request.protocol === 'udp') result = await bindUdp(hostIp, request.hostPort);
-          else if (request.protocol === 'tcp') result = await listenTcp(hostIp, request.hostPort);
+          if (request.protocol === 'udp') result = await bindUdp(request, hostIp, target);
+          else if (request.protocol === 'tcp') result = await listenTcp(request, hostIp, target);
         } catch (err) {
           if (errnoOf(err) === 'EADDRINUSE' || errnoOf(err) === 'EACCES') throw new PortAllocatedError(hostIp, request.hostPort);
           throw err;

@@ -2,7 +2,8 @@
  * IPv6 on user-defined bridge networks through the real docker CLI and docker-py:
  * `network create --ipv6` with and without a subnet (a unique local /64 then), addresses and
  * gateways in container and network inspect, `--ip6`, container-to-container ping and HTTP over
- * IPv6 on the bridge, AAAA answers from the network's DNS responder, docker's errors (`--ip6`
+ * IPv6 on the bridge, AAAA answers from the network's DNS responder, ports published on ::1
+ * (relayed by berthd as docker's proxy relays them), docker's errors (`--ip6`
  * without an IPv6 network, outside the subnet, on the default bridge), VM containers refused,
  * and `network rm` leaving no bridge or ip6tables chain. The host's IPv6 forwarding setting is
  * never changed. Traffic goes only to this test's containers and their gateway.
@@ -10,8 +11,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { chainNamesOf } from '../../../src/network/index.js';
 import { runCommand } from '../../../src/sys/index.js';
 import { NO_DOCKER, cannotRun, eventually, hasDocker, startTestDaemon, type TestDaemon } from '../harness.js';
@@ -63,7 +67,7 @@ describe('IPv6 networks', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
   });
   after(async () => {
     if (daemon) {
-      await daemon.docker(['rm', '-f', 'v6-a', 'v6-b', 'v6-c']).catch(() => {});
+      await daemon.docker(['rm', '-f', 'v6-a', 'v6-b', 'v6-c', 'v6-pub', 'v6-taken']).catch(() => {});
       for (const name of ['v6-net', 'v6-auto', 'v6-cli', 'v6-py', 'v6-v4only']) await daemon.docker(['network', 'rm', name]).catch(() => {});
       await daemon.cleanup();
     }
@@ -197,6 +201,66 @@ print("ok ipv6")
       const result = await runCommand(PYTHON, ['-c', script], { env: { ...daemon.env, PYTHONDONTWRITEBYTECODE: '1' }, timeoutMs: 120_000 });
       assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
       assert.match(result.stdout, /^ok ipv6$/m);
+    });
+
+    it('publishes ports on IPv6 host addresses (::1), relayed to a container with IPv4 only or with IPv6, TCP and UDP', async () => {
+      const hostPortOf = async (container: string, port: string, hostIp: string): Promise<number> => {
+        const lines = (await ok(['port', container, port])).trim().split('\n');
+        const line = lines.find((l) => l.startsWith(hostIp));
+        assert.ok(line, `${hostIp} in docker port: ${lines.join(', ')}`);
+        return Number(line.split(':').at(-1));
+      };
+      const httpGet = (port: number, path: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          get({ host: '::1', port, path, timeout: 5000 }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve(body));
+          }).on('error', reject);
+        });
+      // The default bridge: the container has an IPv4 address only, as with dockerd's proxy.
+      await ok(['run', '-d', '--name', 'v6-pub', '-p', '[::1]::8080', '-p', '127.0.0.1::8080', '-p', '[::1]::9000/udp', 'busybox', 'httpd', '-f', '-p', '8080', '-h', '/etc']);
+      const port6 = await hostPortOf('v6-pub', '8080/tcp', '[::1]');
+      await hostPortOf('v6-pub', '8080/tcp', '127.0.0.1');
+      const hostname = (await ok(['inspect', '-f', '{{.Config.Hostname}}', 'v6-pub'])).trim();
+      assert.equal((await eventually(async () => (await httpGet(port6, '/hostname').catch(() => '')).trim(), 'httpd through [::1]', 20_000)), hostname);
+      // UDP: busybox has no UDP server, so an echo server of the test's own runs in the container's network namespace.
+      const udpPort = await hostPortOf('v6-pub', '9000/udp', '[::1]');
+      const pid = (await ok(['inspect', '-f', '{{.State.Pid}}', 'v6-pub'])).trim();
+      const echo = spawn('nsenter', ['-t', pid, '-n', process.execPath, '-e', "const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address)); s.bind(9000, () => console.log('ready'));"], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const udp = createSocket('udp6');
+      try {
+        await new Promise<void>((resolve, reject) => {
+          echo.stdout.once('data', () => resolve());
+          echo.once('exit', (code) => reject(new Error(`the echo server in the container's namespace exited (${code})`)));
+        });
+        const answer = new Promise<string>((resolve, reject) => {
+          udp.once('message', (m: Buffer) => resolve(m.toString()));
+          setTimeout(() => reject(new Error('no UDP answer through [::1] within 20 s')), 20_000).unref();
+        });
+        const sending = setInterval(() => udp.send('over-udp6', udpPort, '::1'), 200);
+        try {
+          assert.equal(await answer, 'echo:over-udp6');
+        } finally {
+          clearInterval(sending);
+        }
+      } finally {
+        udp.close();
+        echo.kill();
+      }
+      // The same address and port again: docker's message, brackets and all.
+      const taken = await daemon.docker(['run', '-d', '--name', 'v6-taken', '-p', `[::1]:${port6}:8080`, 'busybox', 'sleep', '600']);
+      assert.notEqual(taken.exitCode, 0);
+      assert.match(taken.stderr, new RegExp(`Bind for \\[::1\\]:${port6} failed: port is already allocated`));
+      await daemon.docker(['rm', '-f', 'v6-taken']);
+      // On an IPv6 network the relay goes to the container's IPv6 address.
+      await ok(['run', '-d', '--name', 'v6-c', '--network', 'v6-net', '-p', '[::1]::8080', 'busybox', 'httpd', '-f', '-p', '[::]:8080', '-h', '/etc']);
+      const portC = await hostPortOf('v6-c', '8080/tcp', '[::1]');
+      const hostnameC = (await ok(['inspect', '-f', '{{.Config.Hostname}}', 'v6-c'])).trim();
+      assert.equal((await eventually(async () => (await httpGet(portC, '/hostname').catch(() => '')).trim(), 'httpd of an IPv6 container through [::1]', 20_000)), hostnameC);
+      // A stopped container's port is free again.
+      await ok(['rm', '-f', 'v6-pub', 'v6-c']);
+      await assert.rejects(httpGet(port6, '/hostname'));
     });
 
     it('network rm takes the bridge and its ip6tables chains away', async () => {
