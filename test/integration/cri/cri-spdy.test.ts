@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -119,6 +119,8 @@ describe('CRI streams over SPDY, from kubectl through a stand-in API server', { 
     daemon = await startTestDaemon();
     cri = await criClient(daemon.criSocket);
     logDir = await mkdtemp(join(tmpdir(), 'berth-cri-spdy-'));
+    // An empty kubeconfig of its own: none of the machine's is read, and older kubectls warn when the file is missing.
+    await writeFile(join(logDir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
     api = await startFakeApiServer(cri, pods);
   });
   beforeEach(() => {
@@ -153,7 +155,7 @@ describe('CRI streams over SPDY, from kubectl through a stand-in API server', { 
   /** kubectl against the stand-in API server, speaking SPDY; input is its stdin. */
   function kubectl(args: string[], input?: string): { done: Promise<KubectlResult>; stdout: () => string; stderr: () => string; kill: () => void } {
     const child = spawn(KUBECTL!, ['--server', api.url, '--cache-dir', join(logDir, 'kube-cache'), '-n', 'default', ...args], {
-      env: { ...process.env, KUBECONFIG: join(logDir, 'no-kubeconfig'), KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false', KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' },
+      env: { ...process.env, KUBECONFIG: join(logDir, 'kubeconfig'), KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false', KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -192,7 +194,7 @@ describe('CRI streams over SPDY, from kubectl through a stand-in API server', { 
     const inContainer = 'for i in $(seq 100); do s=$(stty size 2>/dev/null); case "$s" in [1-9]*) break;; esac; sleep 0.1; done; echo "size $s"; tty';
     const command = `stty rows 33 cols 101; exec ${KUBECTL} --server ${api.url} --cache-dir ${join(logDir, 'kube-cache')} -n default exec -it tty -- sh -c '${inContainer}'`;
     const child = spawn(SCRIPT!, ['-qec', command, '/dev/null'], {
-      env: { ...process.env, KUBECONFIG: join(logDir, 'no-kubeconfig'), KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' },
+      env: { ...process.env, KUBECONFIG: join(logDir, 'kubeconfig'), KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
