@@ -202,7 +202,6 @@ export class Containers {
     const record = this.#get(request.container_id);
     if (record.state.status !== 'running') throw new CriInvalidError('container_id', `container ${record.id} is not running`);
     const runtime = this.#deps.engine.containers.runtimeFor(record);
-    if (!runtime.reopenLog) throw new CriInvalidError('container_id', `runtime ${record.host.runtime} cannot reopen logs`);
     await runtime.reopenLog(record.id);
     return {};
   }

@@ -99,6 +99,8 @@ class FakeRuntime implements Runtime {
     throw new Error('not used');
   }
   async resize(): Promise<void> {}
+  async keepLogRotated(): Promise<void> {}
+  async reopenLog(): Promise<void> {}
   async *readLogs(): AsyncIterable<LogRecord> {}
   async pause(id: string): Promise<void> {
     this.states.set(id, 'paused');

@@ -160,7 +160,7 @@ export interface Runtime {
    * Keep a running container's log rotated by `log` again (after a daemon restart; create
    * starts it itself). Stops at `delete`.
    */
-  keepLogRotated?(id: string, logPath: string, log: LogFileOptions): Promise<void>;
+  keepLogRotated(id: string, logPath: string, log: LogFileOptions): Promise<void>;
   /** Have the monitor reopen the log file (its owner, a kubelet, rotated it away). */
-  reopenLog?(id: string): Promise<void>;
+  reopenLog(id: string): Promise<void>;
 }

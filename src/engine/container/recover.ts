@@ -52,7 +52,7 @@ export async function recover(ctx: ContainerContext): Promise<void> {
     }
     const status = (await runtime.state(record.id).catch(() => undefined))?.status;
     if (status === 'running' || status === 'paused' || status === 'created') {
-      await runtime.keepLogRotated?.(record.id, ctx.pathsOf(record.id).logPath, logFileOptionsOf(logPolicyOf(record.host.logConfig))).catch((err: unknown) =>
+      await runtime.keepLogRotated(record.id, ctx.pathsOf(record.id).logPath, logFileOptionsOf(logPolicyOf(record.host.logConfig))).catch((err: unknown) =>
         logger.warn('cannot rotate the log of a recovered container', { id: record.id, error: messageOf(err) }),
       );
     }
