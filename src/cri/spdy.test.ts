@@ -4,7 +4,8 @@ import { duplexPair } from 'node:stream';
 import { constants as zlibConstants, createDeflate, deflateSync, inflateSync } from 'node:zlib';
 import { adler32, HeaderBlockReader, HeaderBlockWriter, SPDY_DICTIONARY, uint32, type SpdyHeaders } from './spdy-headers.js';
 import { controlFrame, dataFrame, FLAG_FIN, FrameReader, FrameType, SpdySession, type Frame, type SpdyStream } from './spdy.js';
-import { acceptPortForwardPairs, waitForStreams } from './spdy-streams.js';
+import type { IncomingMessage } from 'node:http';
+import { acceptPortForwardPairs, acceptSpdy, waitForStreams } from './spdy-streams.js';
 
 /** A header block as a client writes it, uncompressed. */
 function rawBlock(pairs: Array<[string, string]>): Buffer {
@@ -178,5 +179,42 @@ describe('SPDY/3.1 session', () => {
       await settle();
       assert.deepEqual(pairs, ['81 3 5', '80 1 7']);
     });
+  });
+});
+
+describe('SPDY/3.1 upgrade', () => {
+  /** What acceptSpdy answers a request with these headers (each a list of values). */
+  async function answerTo(headers: Record<string, string[]>): Promise<{ accepted: string | undefined; response: string }> {
+    const request = {
+      headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.join(', ')])),
+      headersDistinct: headers,
+    } as unknown as IncomingMessage;
+    const [serverSide, clientSide] = duplexPair();
+    let response = '';
+    clientSide.on('data', (chunk: Buffer) => (response += chunk.toString('latin1')));
+    const accepted = acceptSpdy(request, serverSide, Buffer.alloc(0), ['v4.channel.k8s.io']);
+    await settle();
+    accepted?.session.close();
+    await settle();
+    clientSide.destroy();
+    return { accepted: accepted?.protocol, response };
+  }
+
+  it('takes the client\'s first protocol that is served, as the kubelet does', async () => {
+    const { accepted, response } = await answerTo({ connection: ['Upgrade'], upgrade: ['SPDY/3.1'], 'x-stream-protocol-version': ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io'] });
+    assert.equal(accepted, 'v4.channel.k8s.io');
+    assert.match(response, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    assert.match(response, /\r\nUpgrade: SPDY\/3\.1\r\n/);
+    assert.match(response, /\r\nX-Stream-Protocol-Version: v4\.channel\.k8s\.io\r\n/);
+  });
+
+  it('refuses with 403 naming the served protocols when none is shared, and 400 without one', async () => {
+    const none = await answerTo({ connection: ['Upgrade'], upgrade: ['SPDY/3.1'], 'x-stream-protocol-version': ['v2.channel.k8s.io'] });
+    assert.equal(none.accepted, undefined);
+    assert.match(none.response, /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.match(none.response, /\r\nX-Accepted-Stream-Protocol-Versions: v4\.channel\.k8s\.io\r\n/);
+    assert.match(none.response, /unable to negotiate protocol: client supports \[v2\.channel\.k8s\.io\], server accepts \[v4\.channel\.k8s\.io\]/);
+    const missing = await answerTo({ connection: ['Upgrade'], upgrade: ['SPDY/3.1'] });
+    assert.match(missing.response, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*X-Stream-Protocol-Version is required/);
   });
 });
