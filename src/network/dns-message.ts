@@ -3,6 +3,7 @@
  * first question, and write an answer carrying A, AAAA or PTR records. Anything else is
  * forwarded as raw bytes, never decoded.
  */
+import { formatIpv6 } from './subnets6.js';
 
 /** RFC 1035 §3.2.2 record types the responder answers itself. */
 export const DNS_TYPE = { a: 1, ptr: 12, aaaa: 28 } as const;
@@ -138,4 +139,12 @@ export function ipv4OfPtrName(name: string): string | undefined {
   const octets = match.slice(1, 5).reverse().map(Number);
   if (octets.some((o) => o > 255)) return undefined;
   return octets.join('.');
+}
+
+/** The IPv6 address a `<32 nibbles reversed>.ip6.arpa` name asks about (RFC 3596), in RFC 5952 form, or undefined. */
+export function ipv6OfPtrName(name: string): string | undefined {
+  const match = /^((?:[0-9a-f]\.){32})ip6\.arpa$/i.exec(name);
+  if (!match) return undefined;
+  const nibbles = match[1]!.split('.').filter((n) => n !== '').reverse().join('');
+  return formatIpv6(BigInt(`0x${nibbles}`));
 }

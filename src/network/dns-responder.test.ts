@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { silentLogger } from '../common/index.js';
-import { DNS_RCODE, DNS_TYPE, encodeDnsResponse, encodeName, ipv4OfPtrName, parseDnsQuery } from './dns-message.js';
+import { DNS_RCODE, DNS_TYPE, encodeDnsResponse, encodeName, ipv4OfPtrName, ipv6OfPtrName, parseDnsQuery } from './dns-message.js';
 import { DnsResponder, upstreamsFromResolvConf, type DnsRecords } from './dns-responder.js';
 
 function query(name: string, type: number, id = 0x1234): Buffer {
@@ -78,6 +78,12 @@ describe('dns message', () => {
     assert.equal(ipv4OfPtrName('2.0.9.10.in-addr.arpa'), '10.9.0.2');
     assert.equal(ipv4OfPtrName('2.0.9.300.in-addr.arpa'), undefined);
     assert.equal(ipv4OfPtrName('db'), undefined);
+    // fd00:0:0:1::99 reversed nibble by nibble (RFC 3596), any letter case.
+    const name = `${'9.9.0.0.'}${'0.0.0.0.'.repeat(2)}${'0.0.0.0.'}1.0.0.0.${'0.0.0.0.'.repeat(2)}0.0.d.f.ip6.arpa`;
+    assert.equal(ipv6OfPtrName(name), 'fd00:0:0:1::99');
+    assert.equal(ipv6OfPtrName(name.toUpperCase().replace('IP6.ARPA', 'ip6.arpa')), 'fd00:0:0:1::99');
+    assert.equal(ipv6OfPtrName('1.0.d.f.ip6.arpa'), undefined);
+    assert.equal(ipv6OfPtrName('2.0.9.10.in-addr.arpa'), undefined);
   });
 });
 

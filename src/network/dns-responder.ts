@@ -8,7 +8,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../common/index.js';
-import { DNS_RCODE, DNS_TYPE, encodeDnsResponse, ipv4OfPtrName, parseDnsQuery, type DnsAnswer } from './dns-message.js';
+import { DNS_RCODE, DNS_TYPE, encodeDnsResponse, ipv4OfPtrName, ipv6OfPtrName, parseDnsQuery, type DnsAnswer } from './dns-message.js';
 
 /** What the responder asks of the network at each query. */
 export interface DnsRecords {
@@ -121,7 +121,7 @@ export class DnsResponder {
     }
     if (query.opcode !== 0) return encodeDnsResponse(query, DNS_RCODE.notImp);
     const records = this.#options.records;
-    const ptrAddress = ipv4OfPtrName(query.name);
+    const ptrAddress = ipv4OfPtrName(query.name) ?? ipv6OfPtrName(query.name);
     if (ptrAddress !== undefined) {
       const names = records.namesOf(ptrAddress);
       if (names) {

@@ -4,6 +4,7 @@ import { messageOf, type Logger } from '../common/index.js';
 import { DnsResponder, upstreamsFromResolvConf, type DnsRecords } from './dns-responder.js';
 import type { NetworkStore } from './network-store.js';
 import { contains, parseIpv4, parseSubnet } from './subnets.js';
+import { contains6, parseIpv6, parseSubnet6 } from './subnets6.js';
 import type { NetworkRecord } from './types.js';
 
 /** One responder per user-defined bridge network, by network id. */
@@ -56,13 +57,13 @@ export class NetworkDns {
       },
       namesOf: (address) => {
         const names = store.endpointsOf(networkId)
-          .filter(({ endpoint }) => endpoint.ipAddress === address)
+          .filter(({ endpoint }) => isAddressOf(endpoint, address))
           .map(({ endpoint }) => `${endpoint.containerName}.${endpoint.networkName}`);
         return names.length > 0 ? names : undefined;
       },
       upstreamsOf: (address) => {
         for (const file of store.endpoints.values()) {
-          const endpoint = file.endpoints.find((e) => e.networkId === networkId && e.ipAddress === address);
+          const endpoint = file.endpoints.find((e) => e.networkId === networkId && isAddressOf(e, address));
           if (endpoint) return endpoint.dnsServers !== undefined && endpoint.dnsServers.length > 0 ? endpoint.dnsServers.map((server) => ({ address: server, port: 53 })) : undefined;
         }
         return undefined;
@@ -70,8 +71,17 @@ export class NetworkDns {
       isInSubnet: (address) => {
         const record = store.recordOf(networkId);
         const parsed = parseIpv4(address);
-        return record !== undefined && record.subnet !== '' && parsed !== undefined && contains(parseSubnet(record.subnet), parsed);
+        if (parsed !== undefined) return record !== undefined && record.subnet !== '' && contains(parseSubnet(record.subnet), parsed);
+        const parsed6 = parseIpv6(address);
+        return record?.ipv6 !== undefined && parsed6 !== undefined && contains6(parseSubnet6(record.ipv6.subnet), parsed6);
       },
     };
   }
+}
+
+/** True when `address` (IPv4, or IPv6 in any spelling) is one of the endpoint's. */
+function isAddressOf(endpoint: { ipAddress: string; ipv6Address?: string }, address: string): boolean {
+  if (endpoint.ipAddress === address) return true;
+  const wanted = address.includes(':') ? parseIpv6(address) : undefined;
+  return wanted !== undefined && endpoint.ipv6Address !== undefined && endpoint.ipv6Address !== '' && parseIpv6(endpoint.ipv6Address) === wanted;
 }

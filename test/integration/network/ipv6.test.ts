@@ -2,7 +2,7 @@
  * IPv6 on user-defined bridge networks through the real docker CLI and docker-py:
  * `network create --ipv6` with and without a subnet (a unique local /64 then), addresses and
  * gateways in container and network inspect, `--ip6`, container-to-container ping and HTTP over
- * IPv6 on the bridge, AAAA answers from the network's DNS responder, ports published on ::1
+ * IPv6 on the bridge, AAAA and ip6.arpa PTR answers from the network's DNS responder, ports published on ::1
  * (relayed by berthd as docker's proxy relays them), docker's errors (`--ip6`
  * without an IPv6 network, outside the subnet, on the default bridge), VM containers refused,
  * and `network rm` leaving no bridge or ip6tables chain. The host's IPv6 forwarding setting is
@@ -133,6 +133,8 @@ describe('IPv6 networks', { skip: cannotRun(!hasDocker && NO_DOCKER) }, () => {
       // AAAA from the network's DNS responder, then a connection by name.
       const lookup = await ok(['exec', 'v6-a', 'nslookup', '-type=AAAA', 'v6-b']);
       assert.match(lookup, new RegExp(`Address: ${prefix}::99`));
+      // PTR of an IPv6 address (ip6.arpa) names the container on the network, as for IPv4.
+      assert.match(await ok(['exec', 'v6-a', 'nslookup', `${prefix}::99`]), /name = v6-b\.v6-net/);
       assert.match(await ok(['exec', 'v6-a', 'ping', '-6', '-c', '1', '-W', '5', 'v6-b']), new RegExp(`PING v6-b \\(${prefix}::99\\)`));
     });
 
