@@ -22,13 +22,15 @@ describe('vm isolation: PID and mount namespaces in the guest', { skip: cannotRu
     await daemon?.cleanup();
   });
 
-  const waitForLog = async (name: string, text: string): Promise<void> => {
+  const waitFor = async (isDone: () => Promise<boolean>, what: string): Promise<void> => {
     for (let i = 0; i < 600; i++) {
-      if ((await daemon.docker(['logs', name])).stdout.includes(text)) return;
+      if (await isDone()) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.fail(`"${text}" never appeared in the logs of ${name}`);
+    assert.fail(`never: ${what}`);
   };
+  const waitForLog = (name: string, text: string): Promise<void> =>
+    waitFor(async () => (await daemon.docker(['logs', name])).stdout.includes(text), `"${text}" in the logs of ${name}`);
 
   it("runs the command as PID 1 with a /proc of its own namespace", async () => {
     const run = await daemon.docker(['run', '--rm', '--isolation=vm', '--network', 'none', 'busybox', 'sh', '-c', 'cat /proc/1/comm; echo "self=$$"; ps -o pid,comm; exit 0'], { timeoutMs: VM_TIMEOUT_MS });
@@ -69,6 +71,9 @@ describe('vm isolation: PID and mount namespaces in the guest', { skip: cannotRu
     assert.equal(run.exitCode, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'docker-init');
     const id = (await daemon.docker(['run', '-d', '--init', '--isolation=vm', '--network', 'none', 'busybox', 'sleep', '300'], { timeoutMs: VM_TIMEOUT_MS })).stdout.trim();
+    // Once sleep runs, the init has its signals set up: a SIGTERM before that would be dropped, as
+    // for any PID 1 without a handler (a process container has the same window, only shorter).
+    await waitFor(async () => (await daemon.docker(['top', id])).stdout.includes('sleep 300'), 'sleep running under the init');
     const stop = await daemon.docker(['stop', '-t', '60', id], { timeoutMs: VM_TIMEOUT_MS });
     assert.equal(stop.exitCode, 0, stop.stderr);
     // SIGTERM reached sleep through the init: 143, not the 137 of a kill at the timeout.
