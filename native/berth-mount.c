@@ -22,11 +22,16 @@
  *                                         one as fd 4 (_OCI_STARTPIPE, released at once), with
  *                                         exactly the M environment entries given; then wait
  *                                         (at most TIMEOUT-MS) for the first line on fd 3
+ *   "run" ID IN OUT ERR TIMEOUT-MS N ARG... M ENV...
+ *                                         run ARG[0] to its end (a CNI plugin): stdin from the
+ *                                         file IN, stdout and stderr into the files OUT and ERR,
+ *                                         exactly the M environment entries given; killed after
+ *                                         TIMEOUT-MS
  * Each answer is one line on stdout: "0" on success, else "<errno> <strerror>". Requests are
- * handled one at a time, in order, except spawn: its answer comes whenever the line arrives, as
- * "@ID 0 <line>" or "@ID <errno> <text>" (errno 0 with an empty line: fd 3 closed without one),
- * from a forked waiter, so other requests go on meanwhile. Exits 0 at stdin's end, 2 on a
- * malformed request.
+ * handled one at a time, in order, except spawn and run: their answer comes whenever it is
+ * ready, as "@ID 0 <line>" or "@ID <errno> <text>" (spawn: errno 0 with an empty line when fd 3
+ * closed without one; run: "@ID 0 <exit status>", 128+N for signal N), from a forked waiter, so
+ * other requests go on meanwhile. Exits 0 at stdin's end, 2 on a malformed request.
  * (netns: starting unshare(1) and ip(8) for each container start cost 20-25 ms; spawn: a fork of
  * berthd copies the page tables of a 100+ MiB process, ~15 ms here, blocking its event loop.)
  */
@@ -44,6 +49,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Option strings of overlay mounts with many layers can be long; the kernel takes a page. */
@@ -178,6 +184,61 @@ static void spawn_and_wait(const char *id, const char *dir, const char *stderr_p
   _exit(0);
 }
 
+/* In the waiter: run the program to its end (or TIMEOUT-MS) and answer its exit status. Never returns. */
+static void run_and_wait(const char *id, const char *in_path, const char *out_path, const char *err_path, int timeout_ms, char **argv, char **envp) {
+  int in_fd = open(in_path, O_RDONLY | O_CLOEXEC);
+  int out_fd = in_fd < 0 ? -1 : open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int err_fd = out_fd < 0 ? -1 : open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (err_fd < 0) {
+    answer_spawn(id, errno, strerror(errno));
+    _exit(0);
+  }
+  /* SIGCHLD blocked before the fork, so sigtimedwait below cannot miss a quick exit. */
+  sigset_t chld, before;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, &before);
+  pid_t child = fork();
+  if (child < 0) {
+    answer_spawn(id, errno, strerror(errno));
+    _exit(0);
+  }
+  if (child == 0) {
+    sigprocmask(SIG_SETMASK, &before, NULL);
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
+    execve(argv[0], argv, envp);
+    dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(in_fd);
+  close(out_fd);
+  close(err_fd);
+  struct timespec left = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long) (timeout_ms % 1000) * 1000000L};
+  for (;;) {
+    int status = 0;
+    pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) {
+      char text[16];
+      snprintf(text, sizeof text, "%d", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      answer_spawn(id, 0, text);
+      _exit(0);
+    }
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (sigtimedwait(&chld, NULL, &left) < 0 && errno == EAGAIN) break;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long spent_ns = (end.tv_sec - start.tv_sec) * 1000000000L + (end.tv_nsec - start.tv_nsec);
+    long left_ns = left.tv_sec * 1000000000L + left.tv_nsec - spent_ns;
+    if (left_ns <= 0) break;
+    left.tv_sec = left_ns / 1000000000L;
+    left.tv_nsec = left_ns % 1000000000L;
+  }
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  answer_spawn(id, ETIMEDOUT, "no exit in time");
+  _exit(0);
+}
+
 static void answer(int rc) {
   if (rc == 0)
     printf("0\n");
@@ -213,12 +274,15 @@ int main(void) {
       }
       errno = saved;
       answer(rc);
-    } else if (strcmp(op, "spawn") == 0) {
-      static char id[64], count[16], timeout[16];
+    } else if (strcmp(op, "spawn") == 0 || strcmp(op, "run") == 0) {
+      int is_run = strcmp(op, "run") == 0;
+      static char id[64], count[16], timeout[16], in_path[FIELD_MAX], out_path[FIELD_MAX];
       static char *argv[MAX_SPAWN_ITEMS + 1], *envp[MAX_SPAWN_ITEMS + 1];
-      if (read_field(id, sizeof id) != 1 || read_field(dir, sizeof dir) != 1 || read_field(target, sizeof target) != 1 ||
-          read_field(timeout, sizeof timeout) != 1)
-        goto malformed;
+      /* spawn: DIR STDERR; run: IN OUT ERR. */
+      if (read_field(id, sizeof id) != 1) goto malformed;
+      if (is_run && (read_field(in_path, sizeof in_path) != 1 || read_field(out_path, sizeof out_path) != 1)) goto malformed;
+      if (!is_run && read_field(dir, sizeof dir) != 1) goto malformed;
+      if (read_field(target, sizeof target) != 1 || read_field(timeout, sizeof timeout) != 1) goto malformed;
       char **lists[2] = {argv, envp};
       for (int list = 0; list < 2; list++) {
         if (read_field(count, sizeof count) != 1) goto malformed;
@@ -235,6 +299,7 @@ int main(void) {
       pid_t middle = fork();
       if (middle == 0) {
         pid_t waiter = fork();
+        if (waiter == 0 && is_run) run_and_wait(id, in_path, out_path, target, atoi(timeout), argv, envp);
         if (waiter == 0) spawn_and_wait(id, dir, target, atoi(timeout), argv, envp);
         _exit(waiter < 0 ? 1 : 0);
       }

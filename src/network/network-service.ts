@@ -39,6 +39,11 @@ export interface CniNetworkServiceOptions {
 
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/** Where CNI plugin calls through the helper keep their config and result files. */
+function cniIoDirOf(execRoot: string): string {
+  return join(execRoot, 'cni-io');
+}
+
 /** The default bridge device name for a daemon root: `berth0` for the system root, a name derived from the root otherwise. */
 export function defaultBridgeNameFor(root: string): string {
   if (root === '/var/lib/berth') return 'berth0';
@@ -61,7 +66,8 @@ export class CniNetworkService {
 
   private constructor(options: CniNetworkServiceOptions) {
     this.#options = options;
-    this.#cni = new CniRunner(options.cniPath ?? DEFAULT_CNI_PATH, ({ command, type, ms }) => this.#steps.push(`${type}/${command}=${ms.toFixed(1)}`));
+    const throughHelper = options.mountHelper ? { helper: options.mountHelper, ioDir: cniIoDirOf(options.execRoot) } : undefined;
+    this.#cni = new CniRunner(options.cniPath ?? DEFAULT_CNI_PATH, ({ command, type, ms }) => this.#steps.push(`${type}/${command}=${ms.toFixed(1)}`), throughHelper);
     this.#store = new NetworkStore(join(options.root, 'networks'), options.logger);
     this.#bridges = new BridgeDevices(options.logger);
     this.#dns = new NetworkDns(this.#store, options.logger);
@@ -327,6 +333,8 @@ export class CniNetworkService {
       // An ADD the crash cut short may still run (its plugin outlived the daemon): DEL after it.
       const orphans = await waitForOrphanedPlugins(endpoints.keys());
       if (orphans.length > 0) this.#options.logger.warn('CNI plugins a crashed daemon started still run; recovering without waiting longer', { pids: orphans });
+      // The config and result files of plugin calls a crash cut short (a plugin still running writes to its unlinked file).
+      await rm(cniIoDirOf(this.#options.execRoot), { recursive: true, force: true });
       for (const containerId of [...endpoints.keys()]) {
         if (runningContainerIds.has(containerId)) {
           // Each endpoint's ports again, relaying (on IPv6 host addresses) to that endpoint's addresses.

@@ -2,7 +2,8 @@
  * MountHelper: the client of native/berth-mount, one long-lived process that makes mount(2)
  * and umount2(2) calls (and network namespace handles) for berthd, so the rootfs mount of every
  * start and its unmount at every exit, and a bridge container's namespace, cost no process start
- * (10-25 ms each on slow hosts).
+ * (10-25 ms each on slow hosts); and that starts the programs berthd would otherwise fork itself
+ * for (conmon, CNI plugins), whose fork copies berthd's page tables in its event loop.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from '../common/index.js';
@@ -70,6 +71,11 @@ export class MountHelper {
     const env = Object.entries(options.env).map(([key, value]) => `${key}=${value}`);
     const fields = ['spawn', id, options.cwd, options.stderrPath, String(options.timeoutMs), String(options.argv.length), ...options.argv, String(env.length), ...env];
     if (options.argv.length === 0 || options.argv.length > MAX_SPAWN_ITEMS || env.length > MAX_SPAWN_ITEMS) return Promise.resolve({ errno: 7, message: 'Argument list too long' });
+    return this.#answerOf(id, fields, options.timeoutMs);
+  }
+
+  /** Send a spawn or run request and wait for its out-of-order answer. */
+  #answerOf(id: string, fields: string[], timeoutMs: number): Promise<HelperAnswer | undefined> {
     // The helper answers ETIMEDOUT itself after timeoutMs; this covers a waiter that died unanswered.
     let timer: NodeJS.Timeout | undefined;
     const lastResort = new Promise<HelperAnswer>((resolve) => {
@@ -77,9 +83,24 @@ export class MountHelper {
         if (!this.#spawns.delete(id)) return;
         if (this.#child && this.#waiting() === 0) this.#holdLoop(this.#child, false);
         resolve({ errno: ETIMEDOUT, message: 'no answer from berth-mount' });
-      }, options.timeoutMs + SPAWN_ANSWER_GRACE_MS);
+      }, timeoutMs + SPAWN_ANSWER_GRACE_MS);
     });
     return Promise.race([this.#ask(fields, id), lastResort]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Run `argv[0]` to its end with exactly `env`, stdin from the file `stdinPath`, stdout and
+   * stderr into the files `stdoutPath` and `stderrPath` (a CNI plugin, without a fork of berthd):
+   * errno 0 with the exit status as the message (128+N for signal N), or the errno of what
+   * failed (ETIMEDOUT once `timeoutMs` passed and the program was killed). Once this returns the
+   * request is on its way: the program runs even if berthd dies now.
+   */
+  run(options: { argv: readonly string[]; env: Record<string, string>; stdinPath: string; stdoutPath: string; stderrPath: string; timeoutMs: number }): Promise<HelperAnswer | undefined> {
+    const env = Object.entries(options.env).map(([key, value]) => `${key}=${value}`);
+    if (options.argv.length === 0 || options.argv.length > MAX_SPAWN_ITEMS || env.length > MAX_SPAWN_ITEMS) return Promise.resolve({ errno: 7, message: 'Argument list too long' });
+    const id = String(++this.#lastSpawnId);
+    const fields = ['run', id, options.stdinPath, options.stdoutPath, options.stderrPath, String(options.timeoutMs), String(options.argv.length), ...options.argv, String(env.length), ...env];
+    return this.#answerOf(id, fields, options.timeoutMs);
   }
 
   /** End the helper (it exits at its stdin's end). */

@@ -123,3 +123,24 @@ test('MountHelper.spawnReporting starts a program with the sync and start pipes 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('MountHelper.run runs a program to its end: stdin from a file, stdout and stderr into files, exact env, exit status; killed at its timeout', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-helper-run-test-'));
+  const helper = new MountHelper(new URL('../../../build/berth-mount', import.meta.url).pathname);
+  try {
+    const paths = { stdinPath: join(dir, 'in'), stdoutPath: join(dir, 'out'), stderrPath: join(dir, 'err') };
+    await writeFile(paths.stdinPath, '{"config":1}');
+    const ran = await helper.run({ argv: ['/bin/sh', '-c', 'cat; echo "to stderr $ONLY" >&2; exit 3'], env: { ONLY: 'this' }, ...paths, timeoutMs: 10_000 });
+    assert.deepEqual(ran, { errno: 0, message: '3' });
+    assert.equal(await readFile(paths.stdoutPath, 'utf8'), '{"config":1}');
+    assert.equal(await readFile(paths.stderrPath, 'utf8'), 'to stderr this\n');
+    const missing = await helper.run({ argv: [join(dir, 'no-such-program')], env: {}, ...paths, timeoutMs: 10_000 });
+    assert.deepEqual(missing, { errno: 0, message: '127' });
+    assert.match(await readFile(paths.stderrPath, 'utf8'), /cannot run .*no-such-program: No such file or directory/);
+    const slow = await helper.run({ argv: ['/bin/sleep', '30'], env: {}, ...paths, timeoutMs: 200 });
+    assert.equal(slow?.errno, 110);
+  } finally {
+    helper.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
