@@ -83,8 +83,11 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     networkJoined = network.joined;
     // The command waits for start, so a runtime that can take networks while running needs no
     // interfaces at create: the container is created while the CNI plugins run. A net.* sysctl
-    // may name an interface (crun sets it at create), so such a container waits for them.
-    const createsBeforeJoined = runtime.traits.hotPlugsNetworks && !Object.keys(record.host.sysctls ?? {}).some((key) => key.startsWith('net.'));
+    // may name an interface (crun sets it at create), and legacy links read the container's
+    // endpoints for their variables, so such a container waits for them.
+    const createsBeforeJoined = runtime.traits.hotPlugsNetworks
+      && !Object.keys(record.host.sysctls ?? {}).some((key) => key.startsWith('net.'))
+      && (record.host.links ?? []).length === 0;
     const networkNamespace = await (createsBeforeJoined ? network.namespace : network.joined);
     // The container's own variables win over the link ones, as in dockerd.
     const own = new Set(record.settings.env.map((entry) => entry.split('=')[0]));
