@@ -214,7 +214,7 @@ def events():
 
 
 def build():
-    """images.build as its users call it: a context folder, build args, labels, a target, tags."""
+    """images.build as its users call it: a context folder, build args, labels, a target, tags, extra hosts, network mode, shm size, a custom Dockerfile."""
     images_before = {i.id for i in client.images.list(all=True)}
     with tempfile.TemporaryDirectory() as context:
         with open(os.path.join(context, 'Dockerfile'), 'w') as dockerfile:
@@ -238,6 +238,15 @@ def build():
         listed = {i.id for i in client.images.list()}
         every = {i.id for i in client.images.list(all=True)}
         check(listed < every, (len(listed), len(every)))
+        # RUN steps with the build's extra hosts, network mode and /dev/shm size, from a custom Dockerfile path.
+        with open(os.path.join(context, 'Dockerfile.settings'), 'w') as dockerfile:
+            dockerfile.write('FROM busybox\nRUN grep -q "10.1.2.3.*buildhost" /etc/hosts && echo hosts-ok > /hosts'
+                             ' && df -k /dev/shm | tail -1 | awk \'{print $2}\' > /shm && ls /sys/class/net | wc -l > /links\n'
+                             'CMD ["cat", "/hosts", "/shm", "/links"]\n')
+        settings, _ = client.images.build(path=context, dockerfile='Dockerfile.settings', tag='dpy-build:settings',
+                                          extra_hosts={'buildhost': '10.1.2.3'}, network_mode='none', shmsize=16 * 1024 * 1024)
+        output = client.containers.run(settings.id, remove=True)
+        check(output.split() == [b'hosts-ok', b'16384', b'1'], output)
         with open(os.path.join(context, 'Dockerfile.fails'), 'w') as dockerfile:
             dockerfile.write('FROM busybox\nRUN exit 7\n')
         try:
@@ -250,7 +259,7 @@ def build():
             raise AssertionError('a missing Dockerfile built')
         except APIError as err:
             check(err.status_code == 400, err)
-    for tag in ('dpy-build:1', 'dpy-build:base'):
+    for tag in ('dpy-build:1', 'dpy-build:base', 'dpy-build:settings'):
         client.images.remove(tag)
     # Removing the tagged images took their untagged parents (the build's steps) with them.
     images_after = {i.id for i in client.images.list(all=True)}
