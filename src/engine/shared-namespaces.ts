@@ -62,18 +62,24 @@ export function checkNamespaceDonor(target: ContainerRecord | undefined, id: str
 }
 
 /**
- * At start: the PID namespace to join for `--pid container:<id>`, as a /proc link of the
- * target's init; undefined for any other mode. Throws dockerd's errors for a target that is
- * gone, stopped or restarting, and refuses a VM container's (its processes run in the guest).
+ * At start: the running container a `container:<id>` mode of `kind` joins; undefined for any
+ * other mode. Throws dockerd's errors for a target that is gone, stopped or restarting, and
+ * refuses a VM container's (its processes run in the guest, where the host cannot join them).
  */
-export function pidNamespaceToJoin(host: HostSettings, lookup: (ref: string) => ContainerRecord | undefined, isVm: (target: ContainerRecord) => boolean): string | undefined {
-  const id = containerModeTarget(host.pidMode);
+function donorToJoin(mode: string | undefined, kind: 'PID' | 'IPC', lookup: (ref: string) => ContainerRecord | undefined, runsInGuest: (target: ContainerRecord) => boolean): ContainerRecord | undefined {
+  const id = containerModeTarget(mode);
   if (id === undefined) return undefined;
   const target = checkNamespaceDonor(lookup(id), id);
-  if (isVm(target)) {
-    throw new InvalidArgumentError(`cannot join the PID namespace of VM container ${target.id}: its processes run inside the VM`, { code: 'BERTH_UNSUPPORTED_SETTING' });
+  if (runsInGuest(target)) {
+    throw new InvalidArgumentError(`cannot join the ${kind} namespace of VM container ${target.id}: its processes run inside the VM`, { code: 'BERTH_UNSUPPORTED_SETTING' });
   }
-  return `/proc/${target.state.pid}/ns/pid`;
+  return target;
+}
+
+/** At start: the PID namespace to join for `--pid container:<id>`, as a /proc link of the target's init (see donorToJoin). */
+export function pidNamespaceToJoin(host: HostSettings, lookup: (ref: string) => ContainerRecord | undefined, runsInGuest: (target: ContainerRecord) => boolean): string | undefined {
+  const target = donorToJoin(host.pidMode, 'PID', lookup, runsInGuest);
+  return target && `/proc/${target.state.pid}/ns/pid`;
 }
 
 /** What `--ipc container:<id>` joins: the donor's IPC namespace and the host directory its /dev/shm is. */
@@ -83,9 +89,9 @@ export interface IpcToJoin {
 }
 
 /**
- * At start: the IPC namespace and /dev/shm to share for `--ipc container:<id>`; undefined for any
- * other mode. The donor must run and share its IPC (`--ipc shareable`, `host`, or itself joined to
- * one of those), as dockerd's getIPCContainer checks; a VM container's IPC is its guest's.
+ * At start: the IPC namespace and /dev/shm to share for `--ipc container:<id>` (see
+ * donorToJoin). The donor must share its IPC (`--ipc shareable`, `host`, or itself joined to one
+ * of those), as dockerd's getIPCContainer checks.
  */
 export function ipcToJoin(
   host: HostSettings,
@@ -93,22 +99,16 @@ export function ipcToJoin(
   runsInGuest: (target: ContainerRecord) => boolean,
   shmDirOf: (target: ContainerRecord) => string,
 ): IpcToJoin | undefined {
-  const id = containerModeTarget(host.ipcMode);
-  if (id === undefined) return undefined;
-  const target = checkNamespaceDonor(lookup(id), id);
-  if (runsInGuest(target)) {
-    throw new InvalidArgumentError(`cannot join the IPC namespace of VM container ${target.id}: its processes run inside the VM`, { code: 'BERTH_UNSUPPORTED_SETTING' });
-  }
-  const namespacePath = `/proc/${target.state.pid}/ns/ipc`;
-  if (target.host.ipcMode === 'shareable') return { namespacePath, shmDir: shmDirOf(target) };
-  if (target.host.ipcMode === 'host') return { namespacePath, shmDir: '/dev/shm' };
+  const target = donorToJoin(host.ipcMode, 'IPC', lookup, runsInGuest);
+  if (!target) return undefined;
+  const sharedShm = (donor: ContainerRecord): string | undefined =>
+    donor.host.ipcMode === 'shareable' ? shmDirOf(donor) : donor.host.ipcMode === 'host' ? '/dev/shm' : undefined;
   // A donor that joined another shares what it joined: the first donor's /dev/shm, which is
   // mounted on the host only while that one runs.
   const upstream = containerModeTarget(target.host.ipcMode);
-  if (upstream !== undefined) {
-    const first = checkNamespaceDonor(lookup(upstream), upstream);
-    if (first.host.ipcMode === 'shareable') return { namespacePath, shmDir: shmDirOf(first) };
-    if (first.host.ipcMode === 'host') return { namespacePath, shmDir: '/dev/shm' };
+  const shmDir = sharedShm(target) ?? (upstream === undefined ? undefined : sharedShm(checkNamespaceDonor(lookup(upstream), upstream)));
+  if (shmDir === undefined) {
+    throw new InvalidArgumentError(`container ${target.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`, { code: 'BERTH_INVALID_SETTING' });
   }
-  throw new InvalidArgumentError(`container ${target.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`, { code: 'BERTH_INVALID_SETTING' });
+  return { namespacePath: `/proc/${target.state.pid}/ns/ipc`, shmDir };
 }

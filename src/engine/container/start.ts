@@ -15,7 +15,7 @@ import { healthAtStart, watchHealth } from './health-monitor.js';
 import { remove } from './remove.js';
 import { runtimeCreateOf } from './runtime-settings.js';
 import { findOrUndefined, pidNamespaceToJoin } from '../shared-namespaces.js';
-import { prepareIpc, releaseShm, type IpcAtStart } from './ipc-shm.js';
+import { prepareIpc, releaseShm } from './ipc-shm.js';
 import { linkEnvironmentAtStart } from '../legacy-links.js';
 
 /** How long after its start a run's accelerator is asked for. */
@@ -59,7 +59,6 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
   const t0 = performance.now();
   let mounted = false;
   let networked = false;
-  let ipc: IpcAtStart = { isShmMounted: false };
   let networkJoined: Promise<unknown> = Promise.resolve();
   let startReturned = (): void => {};
   try {
@@ -67,7 +66,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
     // runtime that lists processes itself runs them where the host cannot join them (a VM's guest).
     const lookup = (ref: string): ContainerRecord | undefined => findOrUndefined((r) => ctx.store.resolve(r), ref);
     const pidNamespacePath = pidNamespaceToJoin(record.host, lookup, (target) => ctx.runtimeOf(target).traits.listsProcesses) ?? record.host.pidNamespacePath;
-    ipc = await prepareIpc(ctx, record);
+    const ipc = await prepareIpc(ctx, record, lookup);
     const ipcNamespacePath = ipc.namespacePath ?? record.host.ipcNamespacePath;
     const lowerDirs = await images.lowerDirs(record.imageId);
     await rootfs.mount({ lowerDirs, upperDir: paths.upper, workDir: paths.work, mergedDir: paths.merged });
@@ -138,7 +137,7 @@ export async function startLocked(ctx: ContainerContext, record: ContainerRecord
       await networkJoined.catch(() => {});
       await tearDownNetwork(record, ctx.networking).catch(() => {});
     }
-    if (ipc.isShmMounted) await releaseShm(ctx, record).catch(() => {});
+    await releaseShm(ctx, record).catch(() => {});
     dropPendingAttaches(ctx, record.id);
     const exitCode = exitCodeForStartError(err);
     // A container that never ran stays created, as docker's does; one that ran before is exited.
