@@ -9,7 +9,6 @@ import type { CniInvocation, CniResult, CniRunner } from './cni.js';
 import { conflistFor, legacyConflist } from './conflist.js';
 import type { NetworkDns } from './network-dns.js';
 import type { NetworkStore } from './network-store.js';
-import type { ProxyTarget } from './port-proxy.js';
 import { isRelayedPort, type PortReserver } from './port-reserver.js';
 import { formatIpv6, parseIpv6 } from './subnets6.js';
 import type { AttachRequest, EndpointFile, EndpointState, NetworkRecord } from './types.js';
@@ -44,8 +43,7 @@ export class CniEndpoints {
     const args: Record<string, string> = request.ipv4Address !== '' && ipv6Address === '' ? { IP: request.ipv4Address } : {};
     // Ports on IPv6 host addresses are relayed by the held socket to this endpoint's addresses once it has them.
     let added: EndpointState | undefined;
-    const target = (): ProxyTarget | undefined => (added ? { ipv4Address: added.ipAddress, ipv6Address: added.ipv6Address ?? '' } : undefined);
-    const ports = request.ports.length > 0 && !record.isInternal ? await this.#parts.timed('ports', () => this.#parts.ports.reserve(file.containerId, request.ports, target)) : [];
+    const ports = request.ports.length > 0 && !record.isInternal ? await this.#parts.timed('ports', () => this.#parts.ports.reserve(file.containerId, request.ports, () => added)) : [];
     const natPorts = ports.filter((p) => !isRelayedPort(p));
     const runtimeConfig: Record<string, unknown> = {
       portMappings: natPorts.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })),

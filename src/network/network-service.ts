@@ -338,7 +338,7 @@ export class CniNetworkService {
       for (const containerId of [...endpoints.keys()]) {
         if (runningContainerIds.has(containerId)) {
           // Each endpoint's ports again, relaying (on IPv6 host addresses) to that endpoint's addresses.
-          const held = endpoints.get(containerId)!.endpoints.map((e) => this.#ports.reserve(containerId, e.ports, () => ({ ipv4Address: e.ipAddress, ipv6Address: e.ipv6Address ?? '' })));
+          const held = endpoints.get(containerId)!.endpoints.map((e) => this.#ports.reserve(containerId, e.ports, () => e));
           await Promise.all(held).catch((err: unknown) =>
             this.#options.logger.warn('could not hold published ports again', { id: containerId, error: messageOf(err) }),
           );

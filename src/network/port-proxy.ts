@@ -9,17 +9,17 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 
-/** Where a published port's traffic goes: the container's addresses, once its endpoint has them. */
+/** Where a published port's traffic goes: the addresses of the container's endpoint (as EndpointState has them). */
 export interface ProxyTarget {
-  ipv4Address: string;
-  ipv6Address: string;
+  ipAddress: string;
+  ipv6Address?: string;
 }
 
 /** The container address a proxied connection goes to, or undefined before the endpoint has one. */
 export function targetAddress(target: ProxyTarget | undefined): string | undefined {
   if (!target) return undefined;
-  if (target.ipv6Address !== '') return target.ipv6Address;
-  return target.ipv4Address !== '' ? target.ipv4Address : undefined;
+  if (target.ipv6Address) return target.ipv6Address;
+  return target.ipAddress !== '' ? target.ipAddress : undefined;
 }
 
 /** Relay one accepted TCP connection to `containerPort` of the target; either side's end or error ends both. */

@@ -27,7 +27,7 @@ export interface PortMapping {
   hostPort: number;
 }
 
-/** True for a mapping on an IPv6 host address: relayed by Berth, not given to the portmap plugin. */
+/** True for a port on an IPv6 host address: relayed by Berth's socket, not given to the portmap plugin. */
 export function isRelayedPort(mapping: Pick<PortMapping, 'hostIp'>): boolean {
   return isIPv6(mapping.hostIp);
 }
@@ -39,7 +39,7 @@ export type TargetLookup = () => ProxyTarget | undefined;
 
 function listenTcp(request: PortRequest, hostIp: string, target: TargetLookup): Promise<{ holder: Holder; port: number }> {
   return new Promise((resolve, reject) => {
-    const relays = isIPv6(hostIp);
+    const relays = isRelayedPort({ hostIp });
     const server: Server = createServer({ allowHalfOpen: true });
     if (relays) server.on('connection', (client) => relayTcp(client, target(), request.containerPort));
     server.once('error', reject);
@@ -53,7 +53,7 @@ function listenTcp(request: PortRequest, hostIp: string, target: TargetLookup): 
 
 function bindUdp(request: PortRequest, hostIp: string, target: TargetLookup): Promise<{ holder: Holder; port: number }> {
   return new Promise((resolve, reject) => {
-    const relays = isIPv6(hostIp);
+    const relays = isRelayedPort({ hostIp });
     const socket: UdpSocket = createSocket(relays ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
     socket.once('error', reject);
     socket.bind({ address: hostIp, port: request.hostPort, exclusive: true }, () => {
